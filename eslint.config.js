@@ -1,0 +1,75 @@
+// Lint: typescript-eslint strict (type-checked), no `any`, exhaustive switches, no `.only`,
+// import boundaries between the service folders (a service imports lib/, never another service),
+// and no import cycles.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+const services = ['webhook', 'pilot', 'mixer', 'ca', 'agent'];
+
+const boundaries = services.map((svc) => ({
+  files: [`${svc}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          {
+            regex: `^(\\.\\./)+(${services.filter((s) => s !== svc).join('|')}|cli|e2e|bench)/`,
+            message: `${svc}/ may import lib/ only, never another service's internals or cli/.`,
+          },
+        ],
+      },
+    ],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', '.cache/', '.local/', 'charts/', 'testdata/'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+      'no-restricted-properties': [
+        'error',
+        { object: 'describe', property: 'only', message: 'No .only in tests.' },
+        { object: 'it', property: 'only', message: 'No .only in tests.' },
+        { object: 'context', property: 'only', message: 'No .only in tests.' },
+      ],
+    },
+  },
+  {
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^(\\.\\./)+(${services.join('|')}|cli|e2e|bench)/`,
+              message: 'lib/ is shared code: it imports nothing from services, cli, e2e or bench.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  ...boundaries,
+  {
+    files: ['**/*.test.ts', 'e2e/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-floating-promises': 'error',
+    },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+);

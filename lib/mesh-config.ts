@@ -1,0 +1,126 @@
+/**
+ * The mesh configuration (ConfigMap `istio`, key `mesh`), as 0.2's MeshConfig with the modern fields
+ * users expect. Parsed once into a readonly object; a bad field is an error naming it.
+ */
+import { FieldReader, invalid, isDuration } from './validate.ts';
+import type { JsonValue } from './json.ts';
+
+export const AuthPolicy = ['NONE', 'PERMISSIVE', 'MUTUAL_TLS'] as const;
+export type AuthPolicy = (typeof AuthPolicy)[number];
+
+export interface ProxyConfig {
+  readonly configPath: string;
+  readonly binaryPath: string;
+  /** Default service cluster; the pod's `app` label wins when present. */
+  readonly serviceCluster: string;
+  readonly drainDuration: string;
+  readonly parentShutdownDuration: string;
+  readonly discoveryAddress: string;
+  readonly connectTimeout: string;
+  readonly proxyAdminPort: number;
+  readonly statusPort: number;
+  readonly zipkinAddress: string;
+  readonly statsdUdpAddress: string;
+  readonly holdApplicationUntilProxyStarts: boolean;
+  readonly concurrency: number;
+}
+
+export interface MeshConfig {
+  /** NONE: plaintext; PERMISSIVE: mTLS between sidecars, plaintext still accepted inbound; MUTUAL_TLS: mTLS only. */
+  readonly authPolicy: AuthPolicy;
+  readonly trustDomain: string;
+  readonly ingressClass: string;
+  readonly ingressService: string;
+  readonly mixerCheckServer: string;
+  readonly mixerReportServer: string;
+  readonly enableTracing: boolean;
+  readonly defaultConfig: ProxyConfig;
+}
+
+export const defaultMeshConfig: MeshConfig = {
+  authPolicy: 'PERMISSIVE',
+  trustDomain: 'cluster.local',
+  ingressClass: 'istio',
+  ingressService: 'istio-ingress',
+  mixerCheckServer: 'istio-mixer.istio-system:9091',
+  mixerReportServer: 'istio-mixer.istio-system:9091',
+  enableTracing: false,
+  defaultConfig: {
+    configPath: '/etc/istio/proxy',
+    binaryPath: '/usr/local/bin/envoy',
+    serviceCluster: 'istio-proxy',
+    drainDuration: '45s',
+    parentShutdownDuration: '1m0s',
+    discoveryAddress: 'istio-pilot.istio-system:15010',
+    connectTimeout: '10s',
+    proxyAdminPort: 15000,
+    statusPort: 15020,
+    zipkinAddress: '',
+    statsdUdpAddress: '',
+    holdApplicationUntilProxyStarts: false,
+    concurrency: 2,
+  },
+};
+
+const WHAT = 'mesh config';
+
+function duration(r: FieldReader, key: string, def: string): string {
+  const v = r.string(key, def);
+  if (!isDuration(v)) r.fail(key, `must be a duration like "45s" or "1m0s", got "${v}"`);
+  return v;
+}
+
+function hostPort(r: FieldReader, key: string, def: string, optional: boolean): string {
+  const v = r.string(key, def);
+  if (v === '' && optional) return v;
+  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(v)) r.fail(key, `must be host:port, got "${v}"`);
+  return v;
+}
+
+/**
+ * Reads ProxyConfig fields over `defaults`: the mesh's `defaultConfig`, and per pod the
+ * `proxy.istio.io/config` annotation. Unknown fields are errors.
+ */
+export function parseProxyConfig(p: FieldReader, pd: ProxyConfig): ProxyConfig {
+  const out: ProxyConfig = {
+    configPath: p.string('configPath', pd.configPath),
+    binaryPath: p.string('binaryPath', pd.binaryPath),
+    serviceCluster: p.string('serviceCluster', pd.serviceCluster),
+    drainDuration: duration(p, 'drainDuration', pd.drainDuration),
+    parentShutdownDuration: duration(p, 'parentShutdownDuration', pd.parentShutdownDuration),
+    discoveryAddress: hostPort(p, 'discoveryAddress', pd.discoveryAddress, false),
+    connectTimeout: duration(p, 'connectTimeout', pd.connectTimeout),
+    proxyAdminPort: p.integer('proxyAdminPort', pd.proxyAdminPort, 1, 65535),
+    statusPort: p.integer('statusPort', pd.statusPort, 1, 65535),
+    zipkinAddress: hostPort(p, 'zipkinAddress', pd.zipkinAddress, true),
+    statsdUdpAddress: hostPort(p, 'statsdUdpAddress', pd.statsdUdpAddress, true),
+    holdApplicationUntilProxyStarts: p.boolean(
+      'holdApplicationUntilProxyStarts',
+      pd.holdApplicationUntilProxyStarts,
+    ),
+    concurrency: p.integer('concurrency', pd.concurrency, 0, 256),
+  };
+  p.done();
+  return out;
+}
+
+export function parseMeshConfig(value: JsonValue | undefined): MeshConfig {
+  const d = defaultMeshConfig;
+  const r = new FieldReader(value, '', WHAT);
+  const defaultConfig = parseProxyConfig(r.object('defaultConfig'), d.defaultConfig);
+  const mesh: MeshConfig = {
+    authPolicy: r.oneOf('authPolicy', AuthPolicy, d.authPolicy),
+    trustDomain: r.string('trustDomain', d.trustDomain),
+    ingressClass: r.string('ingressClass', d.ingressClass),
+    ingressService: r.string('ingressService', d.ingressService),
+    mixerCheckServer: hostPort(r, 'mixerCheckServer', d.mixerCheckServer, true),
+    mixerReportServer: hostPort(r, 'mixerReportServer', d.mixerReportServer, true),
+    enableTracing: r.boolean('enableTracing', d.enableTracing),
+    defaultConfig,
+  };
+  r.done();
+  if (!/^[a-z0-9.-]+$/.test(mesh.trustDomain)) {
+    throw invalid(WHAT, 'trustDomain', `must be a DNS-like name, got "${mesh.trustDomain}"`);
+  }
+  return mesh;
+}
