@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * `istio-lite`: the one command. Parses the subcommand and its flags and hands over; unknown
+ * subcommands and flags are usage errors (exit 2) with the usage line.
+ */
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { realpathSync } from 'node:fs';
+import { errorMessage, isIstioLiteError, ErrorCode } from '../lib/errors.ts';
+import type { Command, CommandIO } from './command.ts';
+import { commands } from './registry.ts';
+
+const program = 'istio-lite';
+
+function topHelp(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    `${program}: Istio 0.2's sidecar injection and control plane, for today's Kubernetes.`,
+    '',
+    `Usage: ${program} <command> [flags]`,
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    `Run '${program} <command> --help' for a command's flags.`,
+    '',
+  ].join('\n');
+}
+
+function commandHelp(c: Command): string {
+  return `Usage: ${program} ${c.usage}\n\n${c.summary}\n\nFlags:\n${c.help}\n  -h, --help  show this help\n`;
+}
+
+function usageError(io: CommandIO, message: string, usage: string): number {
+  io.stderr.write(`${program}: ${message}\nUsage: ${program} ${usage}\n`);
+  return 2;
+}
+
+export async function main(argv: readonly string[], io: CommandIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(topHelp());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (cmd === undefined) {
+    return usageError(io, `unknown command "${name}"`, '<command> [flags] (see --help)');
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...rest],
+      options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: cmd.allowPositionals ?? false,
+    });
+  } catch (e) {
+    return usageError(io, errorMessage(e), cmd.usage);
+  }
+  if (parsed.values['help'] === true) {
+    io.stdout.write(commandHelp(cmd));
+    return 0;
+  }
+  try {
+    return await cmd.run(parsed.values, parsed.positionals, io);
+  } catch (e) {
+    if (isIstioLiteError(e) && e.code === ErrorCode.Usage) {
+      return usageError(io, e.message, cmd.usage);
+    }
+    io.stderr.write(`${program} ${cmd.name}: ${errorMessage(e)}\n`);
+    return 1;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return pathToFileURL(realpathSync(entry)).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  const io: CommandIO = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`${program}: ${errorMessage(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

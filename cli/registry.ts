@@ -1,0 +1,7 @@
+/** Every subcommand, in the order `--help` lists them. Add a command here and nowhere else. */
+import type { Command } from './command.ts';
+import { kubeInject } from './commands/kube-inject.ts';
+import { start } from './commands/start.ts';
+import { version } from './commands/version.ts';
+
+export const commands: readonly Command[] = [start, kubeInject, version];
