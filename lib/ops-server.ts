@@ -1,0 +1,35 @@
+/**
+ * The operations endpoints every server has: `/healthz` (the process is alive), `/ready` (it can
+ * serve: caches synced, first config built) and Prometheus `/metrics`. Mount on the server's own
+ * express app, or run standalone on a monitoring port.
+ */
+import express, { type Express } from 'express';
+import type { Registry } from 'prom-client';
+
+export interface ReadinessCheck {
+  /** Why the server is not ready yet, or undefined when ready. */
+  (): string | undefined;
+}
+
+export function mountOps(app: Express, registry: Registry, ready: ReadinessCheck): void {
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok\n');
+  });
+  app.get('/ready', (_req, res) => {
+    const why = ready();
+    if (why === undefined) res.type('text/plain').send('ready\n');
+    else res.status(503).type('text/plain').send(`not ready: ${why}\n`);
+  });
+  app.get('/metrics', (_req, res, next) => {
+    registry.metrics().then((body) => {
+      res.type(registry.contentType).send(body);
+    }, next);
+  });
+}
+
+export function opsApp(registry: Registry, ready: ReadinessCheck): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  mountOps(app, registry, ready);
+  return app;
+}
