@@ -13,7 +13,9 @@ export interface CommandIO {
   readonly cwd: string;
 }
 
-export type FlagValues = Readonly<Record<string, string | boolean | string[] | boolean[] | undefined>>;
+export type FlagValues = Readonly<
+  Record<string, string | boolean | string[] | boolean[] | undefined>
+>;
 
 export interface Command {
   readonly name: string;

@@ -26,3 +26,8 @@ export function stringMap(v: unknown): Readonly<Record<string, string>> | undefi
 export function cloneJson<T extends JsonValue>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
 }
+
+/** The `name` field of a list entry (containers, volumes, env), or '' when it has none. */
+export function nameOf(v: JsonValue | undefined): string {
+  return isObject(v) && typeof v['name'] === 'string' ? v['name'] : '';
+}

@@ -73,7 +73,7 @@ export class FieldReader {
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
       this.fail(key, `must be a list of strings, got ${describe(v)}`);
     }
-    return v as string[];
+    return v;
   }
 
   stringMap(key: string): Readonly<Record<string, string>> {
@@ -135,7 +135,15 @@ export function isDuration(s: string): boolean {
 /** Parse a Go-style duration to milliseconds. */
 export function durationMs(s: string): number {
   if (!isDuration(s)) throw new Error(`invalid duration ${JSON.stringify(s)}`);
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1e3, m: 6e4, h: 3.6e6 };
+  const unit: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1e3,
+    m: 6e4,
+    h: 3.6e6,
+  };
   let total = 0;
   for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
     total += Number(m[1]) * (unit[m[2] ?? 's'] ?? 0);

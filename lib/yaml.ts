@@ -20,7 +20,7 @@ export function parseYamlDocuments(text: string, source = 'input'): YamlDocument
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const out: YamlDocument[] = [];
   docs.forEach((doc, i) => {
-    const start = doc.range[0];
+    const start = doc.contents?.range[0] ?? doc.range[0];
     const docLine = lineCounter.linePos(start).line;
     const err = doc.errors[0];
     if (err) throw yamlError(source, i + 1, lineCounter.linePos(err.pos[0]).line, err.message);

@@ -29,7 +29,8 @@ export function proxyResources(def: Resources, ann: Readonly<Record<string, stri
   const pick = (name: string, fallback: string | undefined): string | undefined => {
     const v = ann[name];
     if (v === undefined) return fallback;
-    if (!isQuantity(v)) throw bad(name, `"${v}" is not a Kubernetes quantity like "100m" or "128Mi"`);
+    if (!isQuantity(v))
+      throw bad(name, `"${v}" is not a Kubernetes quantity like "100m" or "128Mi"`);
     return v;
   };
   const values = (cpu: string | undefined, memory: string | undefined): ResourceValues => ({
@@ -48,12 +49,18 @@ export function proxyResources(def: Resources, ann: Readonly<Record<string, stri
   };
 }
 
-export function podProxyConfig(def: ProxyConfig, ann: Readonly<Record<string, string>>): ProxyConfig {
+export function podProxyConfig(
+  def: ProxyConfig,
+  ann: Readonly<Record<string, string>>,
+): ProxyConfig {
   const raw = ann[Annotation.ProxyConfig];
   if (raw === undefined || raw.trim() === '') return def;
   try {
     const value = parseYamlDocument(raw, `annotation ${Annotation.ProxyConfig}`);
-    return parseProxyConfig(new FieldReader(value, '', `annotation ${Annotation.ProxyConfig}`), def);
+    return parseProxyConfig(
+      new FieldReader(value, '', `annotation ${Annotation.ProxyConfig}`),
+      def,
+    );
   } catch (e) {
     const msg = errorMessage(e);
     throw new IstioLiteError(
@@ -65,7 +72,10 @@ export function podProxyConfig(def: ProxyConfig, ann: Readonly<Record<string, st
 }
 
 /** true/false from a boolean annotation; undefined when absent; an error on anything else. */
-export function boolAnnotation(ann: Readonly<Record<string, string>>, name: string): boolean | undefined {
+export function boolAnnotation(
+  ann: Readonly<Record<string, string>>,
+  name: string,
+): boolean | undefined {
   const v = ann[name];
   if (v === undefined) return undefined;
   if (v === 'true') return true;

@@ -112,7 +112,8 @@ function resources(r: FieldReader, def: Resources): Resources {
     for (const k of ['cpu', 'memory'] as const) {
       const v = o.string(k, def[key][k] ?? '');
       if (v === '') continue;
-      if (!isQuantity(v)) o.fail(k, `must be a Kubernetes quantity like "100m" or "128Mi", got "${v}"`);
+      if (!isQuantity(v))
+        o.fail(k, `must be a Kubernetes quantity like "100m" or "128Mi", got "${v}"`);
       out[k] = v;
     }
     o.done();

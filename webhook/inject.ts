@@ -4,7 +4,7 @@
  * containers, and `istio-init` kept last among classic init containers. Pure: no I/O.
  */
 import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
-import { isObject, stringMap, type JsonObject, type JsonValue } from '../lib/json.ts';
+import { isObject, nameOf, stringMap, type JsonObject, type JsonValue } from '../lib/json.ts';
 import { atLeast, type KubeVersion } from '../lib/kube-version.ts';
 import type { MeshConfig } from '../lib/mesh-config.ts';
 import {
@@ -53,7 +53,8 @@ function fail(ref: PodTemplateRef, message: string): never {
 function containerList(ref: PodTemplateRef, key: 'containers' | 'initContainers'): JsonObject[] {
   const v = ref.spec[key];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || !v.every(isObject)) fail(ref, `spec.${key} must be a list of containers`);
+  if (!Array.isArray(v) || !v.every(isObject))
+    fail(ref, `spec.${key} must be a list of containers`);
   v.forEach((c, i) => {
     if (typeof c['name'] !== 'string') fail(ref, `spec.${key}[${i}].name must be a string`);
   });
@@ -170,11 +171,11 @@ function inject(ref: PodTemplateRef, ctx: InjectContext, pod: PodParts): void {
   for (const v of renderVolumes(input.serviceAccount)) {
     if (volumes.some((x) => isObject(x) && x['name'] === v['name'])) continue;
     volumes.push(v);
-    added.push(String(v['name']));
+    added.push(nameOf(v));
   }
   ref.spec['volumes'] = volumes;
 
-  const appNames = containers.map((c) => String(c['name']));
+  const appNames = containers.map(nameOf);
   const status = {
     initContainers: native ? [InitContainer, ProxyContainer] : [InitContainer],
     containers: native ? [] : [ProxyContainer],
@@ -192,11 +193,7 @@ function inject(ref: PodTemplateRef, ctx: InjectContext, pod: PodParts): void {
 }
 
 /** For an injected pod: rewrite probes of containers added since, keep istio-init last. */
-function reconcile(
-  ref: PodTemplateRef,
-  ctx: InjectContext,
-  pod: Omit<PodParts, 'labels'>,
-): void {
+function reconcile(ref: PodTemplateRef, ctx: InjectContext, pod: Omit<PodParts, 'labels'>): void {
   const proxy = [...pod.containers, ...pod.inits].find(named(ProxyContainer));
   if (proxy === undefined) return;
   if (rewriteEnabled(ctx, pod.annotations)) {

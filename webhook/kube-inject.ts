@@ -17,7 +17,11 @@ export interface KubeInjectResult {
   readonly documents: readonly DocumentReport[];
 }
 
-export function kubeInjectText(text: string, ctx: InjectContext, source = 'input'): KubeInjectResult {
+export function kubeInjectText(
+  text: string,
+  ctx: InjectContext,
+  source = 'input',
+): KubeInjectResult {
   const docs = parseYamlDocuments(text, source);
   const out: unknown[] = [];
   const documents: DocumentReport[] = [];

@@ -74,7 +74,11 @@ export function explicitChoice(
 const skip = (reason: SkipReason): Decision => ({ inject: false, reason });
 const inject = (reason: InjectReason): Decision => ({ inject: true, reason });
 
-export function decide(input: PolicyInput, config: InjectorConfig, warnings: string[] = []): Decision {
+export function decide(
+  input: PolicyInput,
+  config: InjectorConfig,
+  warnings: string[] = [],
+): Decision {
   if (
     input.namespace === config.controlPlaneNamespace ||
     config.systemNamespaces.includes(input.namespace)

@@ -1,7 +1,8 @@
 /**
  * A pod may declare its own `istio-proxy` container to customise the injected one (as in Istio):
- * every field the user set wins; `env`, `ports` and `volumeMounts` merge by name (and mount path),
- * the user's entry replacing the injected one.
+ * every field the user set wins, objects (resources, securityContext) merge field by field, and
+ * `env`, `ports` and `volumeMounts` merge by name (port, mount path), the user's entry replacing
+ * the injected one, much like a strategic merge patch.
  */
 import { isObject, type JsonObject, type JsonValue } from '../lib/json.ts';
 
@@ -22,12 +23,18 @@ function mergeList(base: JsonValue | undefined, user: JsonValue, key: string): J
   return out;
 }
 
-export function mergeUserProxy(injected: JsonObject, user: JsonObject | undefined): JsonObject {
-  if (user === undefined) return injected;
-  const out: JsonObject = { ...injected };
+function mergeObjects(base: JsonObject, user: JsonObject, top: boolean): JsonObject {
+  const out: JsonObject = { ...base };
   for (const [k, v] of Object.entries(user)) {
-    const listKey = keyedLists[k];
-    out[k] = listKey === undefined ? v : mergeList(injected[k], v, listKey);
+    const b = base[k];
+    const listKey = top ? keyedLists[k] : undefined;
+    if (listKey !== undefined) out[k] = mergeList(b, v, listKey);
+    else if (isObject(b) && isObject(v)) out[k] = mergeObjects(b, v, false);
+    else out[k] = v;
   }
   return out;
+}
+
+export function mergeUserProxy(injected: JsonObject, user: JsonObject | undefined): JsonObject {
+  return user === undefined ? injected : mergeObjects(injected, user, true);
 }

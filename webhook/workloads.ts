@@ -35,7 +35,11 @@ export interface PodTemplateRef {
   readonly spec: JsonObject;
 }
 
-function describeObject(obj: JsonObject): { kind: string; name: string; namespace: string | undefined } {
+function describeObject(obj: JsonObject): {
+  kind: string;
+  name: string;
+  namespace: string | undefined;
+} {
   const kind = typeof obj['kind'] === 'string' ? obj['kind'] : '(no kind)';
   const meta = isObject(obj['metadata']) ? obj['metadata'] : {};
   const name =
@@ -77,7 +81,10 @@ function visit(obj: JsonObject, prefix: (string | number)[], out: PodTemplateRef
     field = field ? `${field}.${seg}` : seg;
     const next = node[seg];
     if (!isObject(next)) {
-      throw new IstioLiteError(ErrorCode.InvalidObject, `${where}: ${field} is missing or not an object`);
+      throw new IstioLiteError(
+        ErrorCode.InvalidObject,
+        `${where}: ${field} is missing or not an object`,
+      );
     }
     node = next;
   }
@@ -86,10 +93,16 @@ function visit(obj: JsonObject, prefix: (string | number)[], out: PodTemplateRef
   const spec = node['spec'];
   const specField = field ? `${field}.spec` : 'spec';
   if (!isObject(metadata)) {
-    throw new IstioLiteError(ErrorCode.InvalidObject, `${where}: ${field ? `${field}.` : ''}metadata is not an object`);
+    throw new IstioLiteError(
+      ErrorCode.InvalidObject,
+      `${where}: ${field ? `${field}.` : ''}metadata is not an object`,
+    );
   }
   if (!isObject(spec)) {
-    throw new IstioLiteError(ErrorCode.InvalidObject, `${where}: ${specField} is missing or not an object`);
+    throw new IstioLiteError(
+      ErrorCode.InvalidObject,
+      `${where}: ${specField} is missing or not an object`,
+    );
   }
   out.push({ kind, name, namespace, path: [...prefix, ...path], metadata, spec });
 }

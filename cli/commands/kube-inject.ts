@@ -70,18 +70,25 @@ export const kubeInject: Command = {
       ? parseMeshConfig(await readConfigFile(resolve(io.cwd, meshFile), 'mesh'))
       : defaultMeshConfig;
     const labelsFlag = flagString(flags, 'namespace-labels');
-    const namespaceLabels = labelsFlag === undefined ? { 'istio-injection': 'enabled' } : parseLabels(labelsFlag);
+    const namespaceLabels =
+      labelsFlag === undefined ? { 'istio-injection': 'enabled' } : parseLabels(labelsFlag);
 
     const source = filename === '-' ? 'stdin' : filename;
     const text =
-      filename === '-' ? await readStream(io.stdin) : await readFile(resolve(io.cwd, filename), 'utf8');
-    const result = kubeInjectText(text, {
-      config,
-      mesh,
-      namespaceLabels,
-      namespace: flagString(flags, 'namespace') ?? 'default',
-      kubernetesVersion,
-    }, source);
+      filename === '-'
+        ? await readStream(io.stdin)
+        : await readFile(resolve(io.cwd, filename), 'utf8');
+    const result = kubeInjectText(
+      text,
+      {
+        config,
+        mesh,
+        namespaceLabels,
+        namespace: flagString(flags, 'namespace') ?? 'default',
+        kubernetesVersion,
+      },
+      source,
+    );
 
     for (const doc of result.documents) {
       for (const pod of doc.pods) {

@@ -15,7 +15,8 @@ export const start: Command = {
   help: '      --examples DIR  folder of YAML files to inject (default examples/)',
   options: { examples: { type: 'string' } },
   async run(flags, _pos, io) {
-    const dir = typeof flags['examples'] === 'string' ? flags['examples'] : join(io.cwd, 'examples');
+    const dir =
+      typeof flags['examples'] === 'string' ? flags['examples'] : join(io.cwd, 'examples');
     const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
     for (const f of files) {
       const text = await readFile(join(dir, f), 'utf8');

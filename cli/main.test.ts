@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { CommandIO } from './command.ts';
+import { main } from './main.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+async function run(
+  argv: string[],
+  stdin = '',
+): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const io: CommandIO = { stdout, stderr, stdin: Readable.from([stdin]), env: {}, cwd: root };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+describe('istio-lite command line', () => {
+  it('lists its commands with --help', async () => {
+    const r = await run(['--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /kube-inject/);
+  });
+
+  it('refuses an unknown command with a usage line and exit code 2', async () => {
+    const r = await run(['frobnicate']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /unknown command "frobnicate"\nUsage: istio-lite/);
+  });
+
+  it('refuses an unknown flag with the usage line and exit code 2', async () => {
+    const r = await run(['kube-inject', '--bogus']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /Unknown option '--bogus'/);
+    assert.match(r.err, /Usage: istio-lite kube-inject -f FILE/);
+  });
+
+  it('requires -f', async () => {
+    const r = await run(['kube-inject']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /-f\/--filename is required/);
+  });
+
+  it('injects from stdin to stdout', async () => {
+    const r = await run(
+      ['kube-inject', '-f', '-'],
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n',
+    );
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /name: istio-proxy/);
+  });
+
+  it('reports decisions with --report', async () => {
+    const r = await run(['kube-inject', '-f', 'testdata/inject/list.yaml', '--report']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /Deployment default\/web: inject \(namespace_enabled\)/);
+    assert.match(r.err, /Pod default\/opted-out: skip \(pod_opt_out\)/);
+  });
+
+  it('writes nothing to -o when a document is invalid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-inject-'));
+    const input = join(dir, 'in.yaml');
+    const output = join(dir, 'out.yaml');
+    writeFileSync(
+      input,
+      'kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: a}]}\n---\nkind: [\n',
+    );
+    const r = await run(['kube-inject', '-f', input, '-o', output]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /in\.yaml: document 2, line \d+: invalid YAML/);
+    assert.equal(existsSync(output), false);
+  });
+
+  it('names the document of an object that cannot be injected', async () => {
+    const r = await run(
+      ['kube-inject', '-f', '-'],
+      'kind: ConfigMap\n---\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    sidecar.istio.io/proxyCPU: lots\nspec:\n  containers: [{name: a}]\n',
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.err, /stdin: document 2 \(line 3\): annotation sidecar\.istio\.io\/proxyCPU/);
+  });
+
+  it('writes -o and takes config files (a ConfigMap) like istioctl', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-inject-'));
+    const output = join(dir, 'out.yaml');
+    const r = await run([
+      'kube-inject',
+      '-f',
+      'testdata/inject/custom-config.yaml',
+      '-o',
+      output,
+      '--injectConfigFile',
+      'testdata/inject/config-custom.yaml',
+      '--meshConfigFile',
+      'testdata/inject/mesh-custom.yaml',
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(
+      readFileSync(output, 'utf8'),
+      readFileSync(join(root, 'testdata/inject/custom-config.yaml.injected'), 'utf8'),
+    );
+  });
+
+  it('names a bad config field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-inject-'));
+    const cfg = join(dir, 'cfg.yaml');
+    writeFileSync(cfg, 'proxy:\n  imagePullPolicy: Sometimes\n');
+    const r = await run([
+      'kube-inject',
+      '-f',
+      'testdata/inject/pod.yaml',
+      '--injectConfigFile',
+      cfg,
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /injector config: proxy\.imagePullPolicy: must be one of Always, IfNotPresent, Never/,
+    );
+  });
+
+  it('exits 2 as a real process on an unknown flag', async () => {
+    const exec = promisify(execFile);
+    await assert.rejects(
+      exec(process.execPath, [join(root, 'cli/main.ts'), 'kube-inject', '--nope']),
+      (e: unknown) => typeof e === 'object' && e !== null && 'code' in e && e.code === 2,
+    );
+  });
+});
