@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { projectVersion } from '../../lib/package-info.ts';
 import type { Command } from '../command.ts';
 
 export const version: Command = {
@@ -8,12 +8,7 @@ export const version: Command = {
   help: '',
   options: {},
   run(_flags, _pos, io) {
-    const pkg: unknown = JSON.parse(
-      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
-    );
-    const v =
-      typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
-    io.stdout.write(`istio-lite ${v}\n`);
+    io.stdout.write(`istio-lite ${projectVersion}\n`);
     return Promise.resolve(0);
   },
 };
