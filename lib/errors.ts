@@ -11,6 +11,12 @@ export const ErrorCode = {
   InvalidObject: 'ISTIO_LITE_ERR_INVALID_OBJECT',
   /** A command line could not be parsed (unknown flag or subcommand, missing value). */
   Usage: 'ISTIO_LITE_ERR_USAGE',
+  /** A request to a server is malformed or asks for something not allowed (gRPC INVALID_ARGUMENT). */
+  InvalidRequest: 'ISTIO_LITE_ERR_INVALID_REQUEST',
+  /** The caller presented no credential, or one that did not verify (gRPC UNAUTHENTICATED). */
+  Unauthenticated: 'ISTIO_LITE_ERR_UNAUTHENTICATED',
+  /** The caller is known but not allowed to do this (gRPC PERMISSION_DENIED). */
+  PermissionDenied: 'ISTIO_LITE_ERR_PERMISSION_DENIED',
   /** Something outside the project failed (a binary, a file, the API server). */
   External: 'ISTIO_LITE_ERR_EXTERNAL',
   /** A bug: a condition the code assumed could not happen. */
