@@ -1,0 +1,103 @@
+/**
+ * The injection AdmissionHandler: the engine behind the webhook. Sources (config, namespace labels,
+ * cluster version) are functions so the server needs no knowledge of files or informers. An
+ * object that cannot be injected (a bad annotation) is refused with a message naming what was
+ * wrong; any other error follows the configured failure mode, never silently.
+ */
+import { ErrorCode, errorMessage, isIstioLiteError } from '../lib/errors.ts';
+import type { KubeVersion } from '../lib/kube-version.ts';
+import type { Logger } from '../lib/log.ts';
+import type { MeshConfig } from '../lib/mesh-config.ts';
+import type { AdmissionOutcome, AdmissionRequest } from './admission-review.ts';
+import type { InjectorConfig } from './config.ts';
+import { injectObject } from './engine.ts';
+import { createPatch } from './patch.ts';
+import type { Decision } from './policy.ts';
+
+export const FailureMode = ['deny', 'allow'] as const;
+export type FailureMode = (typeof FailureMode)[number];
+
+export interface InjectorSources {
+  readonly config: () => InjectorConfig;
+  readonly mesh: () => MeshConfig;
+  /** The namespace's labels (from the informer cache, read through on a miss). */
+  readonly namespaceLabels: (namespace: string) => Promise<Readonly<Record<string, string>>>;
+  readonly kubernetesVersion: () => KubeVersion | undefined;
+  /** What an unexpected error does to the pod: refuse it, or admit it uninjected. */
+  readonly failureMode: FailureMode;
+}
+
+/** What the server records for metrics and logs. */
+export type HandlerReport =
+  | { readonly kind: 'decision'; readonly decision: Decision }
+  | { readonly kind: 'not-a-pod' }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string };
+
+export interface AdmissionHandler {
+  (
+    req: AdmissionRequest,
+    log: Logger,
+  ): Promise<{ outcome: AdmissionOutcome; report: HandlerReport }>;
+}
+
+export function createInjector(sources: InjectorSources): AdmissionHandler {
+  return async (req, log) => {
+    if (req.kind.kind !== 'Pod' || req.kind.group !== '') {
+      return {
+        outcome: { allowed: true, patch: [], warnings: [] },
+        report: { kind: 'not-a-pod' },
+      };
+    }
+    try {
+      const result = injectObject(req.object, {
+        config: sources.config(),
+        mesh: sources.mesh(),
+        namespaceLabels: await sources.namespaceLabels(req.namespace),
+        namespace: req.namespace,
+        kubernetesVersion: sources.kubernetesVersion(),
+      });
+      const pod = result.pods[0];
+      if (pod === undefined) throw new Error('the engine found no pod in a Pod');
+      const patch = createPatch(req.object, result.object);
+      return {
+        outcome: { allowed: true, patch, warnings: pod.warnings },
+        report: { kind: 'decision', decision: pod.decision },
+      };
+    } catch (e) {
+      const message = errorMessage(e);
+      if (isIstioLiteError(e) && e.code === ErrorCode.InvalidObject) {
+        return {
+          outcome: {
+            allowed: false,
+            code: 400,
+            message: `istio-lite sidecar injection: ${message}`,
+            warnings: [],
+          },
+          report: { kind: 'error', code: e.code, message },
+        };
+      }
+      log.error({ err: e }, 'injection failed');
+      const code = isIstioLiteError(e) ? e.code : ErrorCode.Internal;
+      const report: HandlerReport = { kind: 'error', code, message };
+      if (sources.failureMode === 'allow') {
+        return {
+          outcome: {
+            allowed: true,
+            patch: [],
+            warnings: [`istio-lite: sidecar not injected after an internal error: ${message}`],
+          },
+          report,
+        };
+      }
+      return {
+        outcome: {
+          allowed: false,
+          code: 500,
+          message: `istio-lite sidecar injection failed (failure mode deny): ${message}`,
+          warnings: [],
+        },
+        report,
+      };
+    }
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The webhook's metrics, under Istio's names so existing dashboards work:
+ * sidecar_injection_requests_total, _success_total, _skip_total{reason}, _failure_total{code},
+ * and the sidecar_injection_time_seconds histogram.
+ */
+import { Counter, Histogram, type Registry } from '../lib/metrics.ts';
+import type { HandlerReport } from './injector.ts';
+
+export interface WebhookMetrics {
+  record(report: HandlerReport | { kind: 'bad-request' }, seconds: number): void;
+}
+
+export function createWebhookMetrics(registry: Registry): WebhookMetrics {
+  const requests = new Counter({
+    name: 'sidecar_injection_requests_total',
+    help: 'Admission requests received, by result.',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const success = new Counter({
+    name: 'sidecar_injection_success_total',
+    help: 'Pods injected, by the reason they were.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const skip = new Counter({
+    name: 'sidecar_injection_skip_total',
+    help: 'Pods not injected, by reason.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  const failure = new Counter({
+    name: 'sidecar_injection_failure_total',
+    help: 'Requests that failed, by error code.',
+    labelNames: ['code'],
+    registers: [registry],
+  });
+  const time = new Histogram({
+    name: 'sidecar_injection_time_seconds',
+    help: 'Time to answer an admission request.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  return {
+    record(report, seconds) {
+      time.observe(seconds);
+      switch (report.kind) {
+        case 'decision':
+          requests.inc({ result: report.decision.inject ? 'injected' : 'skipped' });
+          if (report.decision.inject) success.inc({ reason: report.decision.reason });
+          else skip.inc({ reason: report.decision.reason });
+          break;
+        case 'not-a-pod':
+          requests.inc({ result: 'not_a_pod' });
+          break;
+        case 'error':
+          requests.inc({ result: 'error' });
+          failure.inc({ code: report.code });
+          break;
+        case 'bad-request':
+          requests.inc({ result: 'bad_request' });
+          failure.inc({ code: 'bad_request' });
+          break;
+      }
+    },
+  };
+}

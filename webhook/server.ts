@@ -1,0 +1,183 @@
+/**
+ * The webhook's HTTPS server: `POST /inject` (AdmissionReview v1) handed to an AdmissionHandler,
+ * plus `/healthz`, `/ready` and `/metrics`. Transport only: it knows nothing of injection. Bad
+ * bodies get a 4xx with a message; nothing a client sends can take the process down. The serving
+ * certificate can be swapped at run time (new connections use it; open ones are undisturbed).
+ */
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import type { Registry } from '../lib/metrics.ts';
+import { mountOps, type ReadinessCheck } from '../lib/ops-server.ts';
+import { admissionResponse, parseAdmissionReview } from './admission-review.ts';
+import type { AdmissionHandler } from './injector.ts';
+import type { WebhookMetrics } from './metrics.ts';
+
+export interface TlsMaterial {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface WebhookServerOptions {
+  readonly handler: AdmissionHandler;
+  readonly tls: TlsMaterial;
+  readonly registry: Registry;
+  readonly metrics: WebhookMetrics;
+  readonly logger: Logger;
+  readonly ready: ReadinessCheck;
+  /** Largest accepted body, bytes (default 6 MiB: an object and its old copy). */
+  readonly bodyLimitBytes?: number;
+}
+
+export interface WebhookServer {
+  readonly server: Server;
+  readonly port: number;
+  setTls(tls: TlsMaterial): void;
+  /** Stops accepting, lets in-flight requests finish, closes idle keep-alive connections. */
+  close(): Promise<void>;
+}
+
+interface HttpError {
+  status?: number;
+  type?: string;
+}
+
+function httpError(e: unknown): HttpError {
+  if (typeof e !== 'object' || e === null) return {};
+  const out: HttpError = {};
+  if ('status' in e && typeof e.status === 'number') out.status = e.status;
+  if ('type' in e && typeof e.type === 'string') out.type = e.type;
+  return out;
+}
+
+export async function startWebhookServer(
+  opts: WebhookServerOptions,
+  port: number,
+  host = '0.0.0.0',
+): Promise<WebhookServer> {
+  const { handler, logger, metrics } = opts;
+  const app = express();
+  app.disable('x-powered-by');
+  mountOps(app, opts.registry, opts.ready);
+
+  const reject = (res: Response, status: number, message: string, started: bigint) => {
+    metrics.record({ kind: 'bad-request' }, Number(process.hrtime.bigint() - started) / 1e9);
+    logger.warn({ status, message }, 'bad admission request');
+    res.status(status).type('text/plain').send(`${message}\n`);
+  };
+
+  app.post(
+    '/inject',
+    (req, _res, next) => {
+      timing(req).started = process.hrtime.bigint();
+      next();
+    },
+    express.json({ limit: opts.bodyLimitBytes ?? 6 * 1024 * 1024, strict: false }),
+    (req: Request, res: Response) => {
+      const started = timing(req).started ?? process.hrtime.bigint();
+      if (!req.is('application/json')) {
+        reject(res, 415, 'Content-Type must be application/json', started);
+        return;
+      }
+      const parsed = parseAdmissionReview(req.body as unknown);
+      if (!parsed.ok) {
+        reject(res, parsed.status, parsed.message, started);
+        return;
+      }
+      const r = parsed.request;
+      const log = logger.child({ uid: r.uid, namespace: r.namespace, name: r.name });
+      handler(r, log).then(
+        ({ outcome, report }) => {
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          metrics.record(report, seconds);
+          log.info(
+            {
+              result:
+                report.kind === 'decision'
+                  ? report.decision.inject
+                    ? 'inject'
+                    : 'skip'
+                  : report.kind,
+              reason: report.kind === 'decision' ? report.decision.reason : undefined,
+              allowed: outcome.allowed,
+              ms: Math.round(seconds * 1e5) / 100,
+            },
+            'admission',
+          );
+          res.json(admissionResponse(r.uid, outcome));
+        },
+        (e: unknown) => {
+          // The handler maps its own errors; this is a last resort that still answers.
+          log.error({ err: e }, 'admission handler threw');
+          res.json(
+            admissionResponse(r.uid, {
+              allowed: false,
+              code: 500,
+              message: `istio-lite sidecar injection failed: ${errorMessage(e)}`,
+              warnings: [],
+            }),
+          );
+        },
+      );
+    },
+  );
+
+  app.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const started = timing(req).started ?? process.hrtime.bigint();
+    const { status, type } = httpError(e);
+    if (type === 'entity.too.large')
+      reject(res, 413, `body over the limit: ${errorMessage(e)}`, started);
+    else if (type === 'entity.parse.failed')
+      reject(res, 400, `body is not valid JSON: ${errorMessage(e)}`, started);
+    else if (status !== undefined && status >= 400 && status < 500)
+      reject(res, status, errorMessage(e), started);
+    else {
+      logger.error({ err: e }, 'request failed');
+      res.status(500).type('text/plain').send('internal error\n');
+    }
+  });
+
+  const server = createServer(
+    { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' },
+    app,
+  );
+  server.keepAliveTimeout = 65_000;
+  server.on('clientError', (err, socket) => {
+    logger.debug({ err }, 'client error');
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    setTls(tls) {
+      server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+const locals = new WeakMap<Request, { started?: bigint }>();
+function timing(req: Request): { started?: bigint } {
+  let v = locals.get(req);
+  if (v === undefined) {
+    v = {};
+    locals.set(req, v);
+  }
+  return v;
+}
