@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { bitString, contextTag, oid, sequence, set, smallInteger } from './der.ts';
-import { signDer, signatureAlgorithmFor, spkiDer } from './keys.ts';
+import { signDer, signatureAlgorithmFor, spkiDer, type SignatureAlgorithm } from './keys.ts';
 import { Oid } from './oids.ts';
 import { pemEncode } from './pem.ts';
 import {
@@ -22,6 +22,8 @@ export interface CsrOptions {
   readonly subject?: readonly NameAttribute[];
   /** Extra extensions to request, already DER-encoded Extension values (tests use this). */
   readonly extraExtensions?: readonly Buffer[];
+  /** Overrides the signature algorithm chosen from the key (tests of unusual keys). */
+  readonly signatureAlgorithm?: SignatureAlgorithm;
 }
 
 /** A DER-encoded CSR. */
@@ -33,7 +35,7 @@ export function createCsrDer(opts: CsrOptions): Buffer {
   );
   const attributes = contextTag(0, sequence(oid(Oid.extensionRequest), set(extensions)), true);
   const info = sequence(smallInteger(0), name(subject), spkiDer(opts.publicKey), attributes);
-  const alg = signatureAlgorithmFor(opts.privateKey);
+  const alg = opts.signatureAlgorithm ?? signatureAlgorithmFor(opts.privateKey);
   return sequence(info, alg.identifier, bitString(signDer(info, opts.privateKey, alg)));
 }
 

@@ -55,8 +55,8 @@ export function oid(dotted: string): Buffer {
   if (a === undefined || b === undefined || parts.some((p) => !Number.isSafeInteger(p) || p < 0)) {
     throw new Error(`invalid OID ${dotted}`);
   }
-  const out: number[] = [a * 40 + b];
-  for (const v of rest) {
+  const out: number[] = [];
+  for (const v of [a * 40 + b, ...rest]) {
     const chunk: number[] = [v & 0x7f];
     for (let x = Math.floor(v / 128); x > 0; x = Math.floor(x / 128))
       chunk.unshift(0x80 | (x & 0x7f));
@@ -200,17 +200,19 @@ export function readOid(node: DerNode): string {
   expectTag(node, Tag.Oid, 'OID');
   const c = node.content;
   if (c.length === 0) throw new DerError('empty OID');
-  const first = c[0] ?? 0;
-  const parts: number[] = first < 80 ? [Math.floor(first / 40), first % 40] : [2, first - 80];
+  const values: number[] = [];
   let v = 0;
-  for (let i = 1; i < c.length; i++) {
-    const b = c[i] ?? 0;
+  for (const b of c) {
     v = v * 128 + (b & 0x7f);
     if ((b & 0x80) === 0) {
-      parts.push(v);
+      values.push(v);
       v = 0;
     }
   }
+  if ((c[c.length - 1] ?? 0) & 0x80) throw new DerError('truncated OID');
+  const [first = 0, ...rest] = values;
+  const parts =
+    first < 80 ? [Math.floor(first / 40), first % 40, ...rest] : [2, first - 80, ...rest];
   return parts.join('.');
 }
 

@@ -94,7 +94,7 @@ export interface SignatureAlgorithm {
   readonly oid: string;
 }
 
-const ecdsaSha256: SignatureAlgorithm = {
+export const ecdsaSha256: SignatureAlgorithm = {
   hash: 'sha256',
   oid: Oid.ecdsaWithSha256,
   identifier: sequence(oid(Oid.ecdsaWithSha256)),
