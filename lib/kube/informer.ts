@@ -1,0 +1,361 @@
+/**
+ * A typed informer: list, then watch from the list's resourceVersion, keeping a cache and emitting
+ * add/update/delete. Unlike client-node's informer (which stops and only emits `error` on any watch
+ * error other than 410), this one never gives up: every failed list or watch is logged as a JSON
+ * line and retried with capped exponential backoff, resuming from the last resourceVersion seen
+ * (so changes made while the watch was down arrive as events) and relisting on 410 Gone (so deletes
+ * missed meanwhile arrive as delete events).
+ *
+ * Transport is client-node's `Watch` (auth, TLS and proxies from the KubeConfig).
+ * Contracts: handlers run synchronously in event order and must not modify the objects they get;
+ * an exception in a handler is logged and does not stop the informer. An informer is started once;
+ * after `stop()` resolves no handler runs again.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+// Not re-exported from the package root; the typed APIs use it to build their model classes.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import { ErrorCode, IstioLiteError, errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { apiErrorCode } from './client.ts';
+import {
+  ObjectStore,
+  backoffDelay,
+  defaultBackoff,
+  type BackoffOptions,
+  type StoreChange,
+  type WatchEventType,
+} from './object-store.ts';
+
+/** What the informer passes to `list`: hand it to the API call so list and watch select alike. */
+export interface InformerListOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+export interface InformerOptions<T extends KubernetesObject> {
+  readonly kc: KubeConfig;
+  /** The collection's URL path, e.g. `/api/v1/namespaces` or `/api/v1/namespaces/ns/pods`. */
+  readonly path: string;
+  /** Lists the collection, e.g. `(o) => core.listNamespace(o)`. */
+  readonly list: (options: InformerListOptions) => Promise<KubernetesListObject<T>>;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /**
+   * client-node model name of T (`'V1Pod'`). When set, watched objects are deserialized into the
+   * same model classes the typed list returns, so cached objects have one shape (Dates, no
+   * unknown fields). Leave unset for raw lists (CustomObjectsApi).
+   */
+  readonly objectType?: string;
+  readonly logger: Logger;
+  /** Names the informer in logs (`namespaces`, `pilot-services`). */
+  readonly name: string;
+  readonly backoff?: Partial<BackoffOptions>;
+}
+
+export interface InformerHandlers<T> {
+  add: (obj: T) => void;
+  update: (obj: T, old: T) => void;
+  delete: (obj: T) => void;
+}
+
+export type InformerEvent = keyof InformerHandlers<unknown>;
+
+export interface Informer<T extends KubernetesObject> {
+  /** Starts listing and watching (once; later calls do nothing). */
+  start(): void;
+  /** Stops the watch and any pending retry; resolves when no handler can run any more. */
+  stop(): Promise<void>;
+  /** Resolves after the first full list has been cached and its add events emitted. */
+  synced(): Promise<void>;
+  hasSynced(): boolean;
+  /** Every cached object (a new array). */
+  list(): T[];
+  /** A cached object; namespace '' or undefined for cluster-scoped objects. */
+  get(namespace: string | undefined, name: string): T | undefined;
+  /** Registers a handler; returns a function that removes it. */
+  on<E extends InformerEvent>(event: E, handler: InformerHandlers<T>[E]): () => void;
+}
+
+/** A watch that lived this long, or delivered an event, was healthy: its end resets the backoff. */
+const healthyWatchMs = 1000;
+
+export function createInformer<T extends KubernetesObject>(
+  options: InformerOptions<T>,
+): Informer<T> {
+  return new ResilientInformer(options);
+}
+
+interface WatchEnd {
+  readonly err: unknown;
+  readonly events: number;
+  readonly durationMs: number;
+  readonly gone: boolean;
+}
+
+class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
+  private readonly opts: InformerOptions<T>;
+  private readonly backoff: BackoffOptions;
+  private readonly store = new ObjectStore<T>();
+  private readonly handlers: { [E in InformerEvent]: InformerHandlers<T>[E][] } = {
+    add: [],
+    update: [],
+    delete: [],
+  };
+  private readonly abort = new AbortController();
+  private readonly watch: Watch;
+  private readonly log: Logger;
+  private readonly syncedPromise: Promise<void>;
+  private resolveSynced: () => void = () => undefined;
+  private rejectSynced: (e: unknown) => void = () => undefined;
+  private isSynced = false;
+  private resourceVersion = '';
+  private request: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(options: InformerOptions<T>) {
+    this.opts = options;
+    this.backoff = { ...defaultBackoff, ...options.backoff };
+    this.watch = new Watch(options.kc);
+    this.log = options.logger.child({ informer: options.name, path: options.path });
+    this.syncedPromise = new Promise<void>((resolve, reject) => {
+      this.resolveSynced = resolve;
+      this.rejectSynced = reject;
+    });
+    // Nobody may be waiting for sync when the informer is stopped; that rejection is not a crash.
+    this.syncedPromise.catch(() => undefined);
+  }
+
+  start(): void {
+    if (this.loop !== undefined || this.abort.signal.aborted) return;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.abort.signal.aborted) {
+      this.abort.abort();
+      this.request?.abort();
+      if (!this.isSynced) {
+        this.rejectSynced(
+          new IstioLiteError(
+            ErrorCode.Internal,
+            `informer ${this.opts.name} stopped before its first list`,
+          ),
+        );
+      }
+    }
+    await this.loop;
+  }
+
+  synced(): Promise<void> {
+    return this.syncedPromise;
+  }
+
+  hasSynced(): boolean {
+    return this.isSynced;
+  }
+
+  list(): T[] {
+    return this.store.list();
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.store.get(namespace, name);
+  }
+
+  on<E extends InformerEvent>(event: E, handler: InformerHandlers<T>[E]): () => void {
+    const list: InformerHandlers<T>[E][] = this.handlers[event];
+    list.push(handler);
+    return () => {
+      const i = list.indexOf(handler);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** A method, not a field read, so TypeScript does not narrow it across awaits. */
+  private isStopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.isStopped()) {
+      let end: WatchEnd;
+      try {
+        if (this.resourceVersion === '') await this.relist();
+        if (this.isStopped()) return;
+        end = await this.watchOnce(failures);
+      } catch (e) {
+        end = { err: e, events: 0, durationMs: 0, gone: apiErrorCode(e) === 410 };
+      }
+      if (this.isStopped()) return;
+      const healthy = end.events > 0 || end.durationMs >= healthyWatchMs;
+      if (healthy) failures = 0;
+      if (end.gone) {
+        this.log.info(
+          { resourceVersion: this.resourceVersion },
+          'resource version expired; relisting',
+        );
+        this.resourceVersion = '';
+      }
+      const timedOut = end.err instanceof Error && end.err.name === 'TimeoutError';
+      const failed =
+        (end.err !== null && end.err !== undefined && !timedOut && !end.gone) || !healthy;
+      if (!failed) continue;
+      failures++;
+      const delayMs = backoffDelay(failures, this.backoff, Math.random());
+      this.log.warn(
+        {
+          attempt: failures,
+          delayMs,
+          err: end.err === null ? 'watch closed' : errorMessage(end.err),
+        },
+        'watch failed; restarting',
+      );
+      try {
+        await sleep(delayMs, undefined, { signal: this.abort.signal });
+      } catch {
+        return; // stopped while waiting
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const listOptions: { labelSelector?: string; fieldSelector?: string } = {};
+    if (this.opts.labelSelector !== undefined) listOptions.labelSelector = this.opts.labelSelector;
+    if (this.opts.fieldSelector !== undefined) listOptions.fieldSelector = this.opts.fieldSelector;
+    const result = await this.opts.list(listOptions);
+    if (this.isStopped()) return;
+    const items: unknown = result.items;
+    if (!Array.isArray(items)) {
+      throw new IstioLiteError(
+        ErrorCode.External,
+        `list ${this.opts.path}: the response has no items`,
+      );
+    }
+    this.emit(this.store.replace(result.items));
+    this.resourceVersion = result.metadata?.resourceVersion ?? '';
+    if (!this.isSynced) {
+      this.isSynced = true;
+      this.log.debug({ objects: this.store.size }, 'synced');
+      this.resolveSynced();
+    }
+  }
+
+  /** One watch request, from the current resourceVersion; resolves when it ends for any reason. */
+  private async watchOnce(failures: number): Promise<WatchEnd> {
+    const started = Date.now();
+    // Mutated by the callbacks; an object so TypeScript does not narrow the fields.
+    const seen = { events: 0, gone: false };
+    let finish: (err: unknown) => void = () => undefined;
+    const ended = new Promise<unknown>((resolve) => {
+      finish = resolve;
+    });
+    const params: Record<string, string | boolean> = {
+      resourceVersion: this.resourceVersion,
+      allowWatchBookmarks: true,
+    };
+    if (this.opts.labelSelector !== undefined) params['labelSelector'] = this.opts.labelSelector;
+    if (this.opts.fieldSelector !== undefined) params['fieldSelector'] = this.opts.fieldSelector;
+    const onEvent = (phase: string, raw: unknown): void => {
+      if (this.isStopped()) return;
+      seen.events++;
+      if (phase === 'ERROR') {
+        const code = (raw as { code?: unknown } | null)?.code;
+        if (code === 410) seen.gone = true;
+        else this.log.warn({ status: raw }, 'watch error event');
+        return;
+      }
+      const rv = resourceVersionOf(raw);
+      if (phase === 'BOOKMARK') {
+        if (rv !== undefined) this.resourceVersion = rv;
+        return;
+      }
+      if (phase !== 'ADDED' && phase !== 'MODIFIED' && phase !== 'DELETED') return;
+      if (!isObjectWithName(raw)) {
+        this.log.warn({ phase }, 'watch event without metadata.name; ignored');
+        return;
+      }
+      const obj = this.decode(raw);
+      const change = this.store.apply(phase satisfies WatchEventType, obj);
+      if (change !== undefined) this.emit([change]);
+      if (rv !== undefined) this.resourceVersion = rv;
+    };
+    const request = await this.watch.watch(this.opts.path, params, onEvent, finish);
+    // The Watch aborts its controller when the request ends, so not aborted means connected.
+    if (!request.signal.aborted) {
+      this.request = request;
+      if (this.isStopped()) request.abort();
+      else if (failures > 0) this.log.info({ attempts: failures }, 'watch recovered');
+    }
+    const err = await ended;
+    this.request = undefined;
+    return {
+      err,
+      events: seen.events,
+      durationMs: Date.now() - started,
+      gone: seen.gone || apiErrorCode(err) === 410,
+    };
+  }
+
+  private decode(raw: KubernetesObject): T {
+    if (this.opts.objectType === undefined) return raw as T;
+    const obj: unknown = ObjectSerializer.deserialize(raw, this.opts.objectType);
+    return obj as T;
+  }
+
+  private emit(changes: readonly StoreChange<T>[]): void {
+    for (const c of changes) {
+      // Copies: a handler may remove itself while the list is being walked.
+      switch (c.type) {
+        case 'add':
+          for (const h of [...this.handlers.add])
+            this.call(c.type, () => {
+              h(c.obj);
+            });
+          break;
+        case 'update':
+          for (const h of [...this.handlers.update])
+            this.call(c.type, () => {
+              h(c.obj, c.old);
+            });
+          break;
+        case 'delete':
+          for (const h of [...this.handlers.delete])
+            this.call(c.type, () => {
+              h(c.obj);
+            });
+          break;
+      }
+    }
+  }
+
+  private call(event: InformerEvent, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log.error({ event, err: errorMessage(e) }, 'informer handler threw');
+    }
+  }
+}
+
+function isObjectWithName(v: unknown): v is KubernetesObject {
+  if (typeof v !== 'object' || v === null) return false;
+  const md = (v as { metadata?: unknown }).metadata;
+  return (
+    typeof md === 'object' && md !== null && typeof (md as { name?: unknown }).name === 'string'
+  );
+}
+
+function resourceVersionOf(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const md = (v as { metadata?: unknown }).metadata;
+  if (typeof md !== 'object' || md === null) return undefined;
+  const rv = (md as { resourceVersion?: unknown }).resourceVersion;
+  return typeof rv === 'string' && rv !== '' ? rv : undefined;
+}
