@@ -118,7 +118,9 @@ export async function runWebhook(o: WebhookOptions): Promise<RunningWebhook> {
 
   let tls: TlsMaterial;
   let bundle: string | undefined;
-  let onRotate: ((t: TlsMaterial) => void) | undefined;
+  // The server exists only after the certificates do; rotations before that have nothing to update.
+  const sink: { server?: WebhookServer } = {};
+  const onRotate = (t: TlsMaterial) => sink.server?.setTls(t);
   let patcher: CaBundlePatcher | undefined;
   if (o.tlsCertFile !== undefined && o.tlsKeyFile !== undefined) {
     const files = await watchFiles({
@@ -127,7 +129,7 @@ export async function runWebhook(o: WebhookOptions): Promise<RunningWebhook> {
       load: ([cert, key]) => ({ cert: cert ?? '', key: key ?? '' }),
       logger: log,
     });
-    files.onChange((t) => onRotate?.(t));
+    files.onChange(onRotate);
     closers.push(() => {
       files.close();
     });
@@ -172,7 +174,7 @@ export async function runWebhook(o: WebhookOptions): Promise<RunningWebhook> {
           await new Promise((r) => setTimeout(r, 2000));
         }
         material = next;
-        onRotate?.(next);
+        onRotate(next);
         log.info({ renewAt: next.renewAt.toISOString() }, 'serving certificate rotated');
       } catch (e) {
         log.error({ error: errorMessage(e) }, 'certificate rotation failed; retrying');
@@ -199,9 +201,7 @@ export async function runWebhook(o: WebhookOptions): Promise<RunningWebhook> {
     o.port,
     o.host,
   );
-  onRotate = (t) => {
-    server.setTls(t);
-  };
+  sink.server = server;
   closers.push(() => server.close());
   log.info({ port: server.port, tls: o.tlsCertFile ? 'files' : 'self-managed' }, 'webhook serving');
 
