@@ -1,0 +1,159 @@
+/**
+ * The CSR service on 8060 over TLS: CreateCertificate (modern) and HandleCSR (0.2). Transport
+ * only: credentials come from the TLS peer certificate and `authorization` metadata, the
+ * authenticator says who is calling, the authority decides and signs, and grpc-status.ts maps
+ * errors to statuses. Every call is counted and timed; refusals are logged with their reason.
+ */
+import { Server, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { ErrorCode, errorMessage, isIstioLiteError } from '../lib/errors.ts';
+import {
+  OptionalClientCertCredentials,
+  type ServingTls,
+} from '../lib/grpc/optional-client-cert.ts';
+import type { Logger } from '../lib/log.ts';
+import type { Authenticator, CallCredentials } from './authn.ts';
+import type { CertificateAuthority, IssuedCertificate } from './authority.ts';
+import { toServiceError } from './grpc-status.ts';
+import type { CaMetrics, CsrApi } from './metrics.ts';
+import { caServices, parseCreateCertificateRequest, parseLegacyRequest } from './protos.ts';
+import { isCaRefusal } from './refusal.ts';
+
+export interface CaGrpcServerOptions {
+  readonly authority: CertificateAuthority;
+  readonly authenticate: Authenticator;
+  readonly metrics: CaMetrics;
+  readonly logger: Logger;
+  readonly tls: ServingTls;
+}
+
+export interface CaGrpcServer {
+  readonly port: number;
+  /** New serving certificate or trusted roots, for new connections. */
+  updateTls(tls: ServingTls): void;
+  /** Stops accepting and lets in-flight calls finish (forced after `graceMs`). */
+  close(graceMs?: number): Promise<void>;
+}
+
+type Call = ServerUnaryCall<unknown, unknown>;
+
+function credentialsOf(call: Call): CallCredentials {
+  const raw = call.getAuthContext().sslPeerCertificate?.raw;
+  const [auth] = call.metadata.get('authorization');
+  return {
+    ...(raw ? { peerCertDer: raw } : {}),
+    ...(typeof auth === 'string' ? { authorization: auth } : {}),
+  };
+}
+
+function failureReason(e: unknown): string {
+  if (isCaRefusal(e)) return e.reason;
+  if (isIstioLiteError(e) && e.code === ErrorCode.External) return 'unavailable';
+  return 'internal';
+}
+
+export async function startCaGrpcServer(
+  opts: CaGrpcServerOptions,
+  port: number,
+  host = '0.0.0.0',
+): Promise<CaGrpcServer> {
+  const { authority, authenticate, metrics, logger } = opts;
+  const services = caServices();
+
+  async function issue(
+    api: CsrApi,
+    call: Call,
+    parse: () => { csr: string; ttlMs?: number },
+  ): Promise<IssuedCertificate> {
+    metrics.csr.inc({ api });
+    const end = metrics.latency.startTimer({ api });
+    const peer = call.getPeer();
+    try {
+      const caller = await authenticate(credentialsOf(call));
+      const req = parse();
+      const issued = authority.signCsr(req.csr, caller.identity, req.ttlMs);
+      metrics.issued.inc({ api, auth: caller.method });
+      logger.info(
+        {
+          api,
+          peer,
+          identity: caller.identity,
+          auth: caller.method,
+          detail: caller.detail,
+          notAfter: issued.notAfter,
+        },
+        'certificate issued',
+      );
+      return issued;
+    } catch (e) {
+      const reason = failureReason(e);
+      metrics.failures.inc({ api, reason });
+      if (reason === 'internal') logger.error({ api, peer, err: e }, 'CSR failed');
+      else logger.warn({ api, peer, reason, message: errorMessage(e) }, 'CSR refused');
+      throw e;
+    } finally {
+      end();
+    }
+  }
+
+  const server = new Server({
+    'grpc.max_receive_message_length': 256 * 1024,
+  });
+  server.addService(services.certificate, {
+    CreateCertificate(call: Call, callback: sendUnaryData<unknown>) {
+      issue('CreateCertificate', call, () => {
+        const r = parseCreateCertificateRequest(call.request);
+        return { csr: r.csr, ttlMs: r.validitySeconds * 1000 };
+      }).then(
+        (issued) => {
+          callback(null, { cert_chain: issued.chainPem });
+        },
+        (e: unknown) => {
+          callback(toServiceError(e));
+        },
+      );
+    },
+  });
+  server.addService(services.legacy, {
+    HandleCSR(call: Call, callback: sendUnaryData<unknown>) {
+      issue('HandleCSR', call, () => parseLegacyRequest(call.request)).then(
+        (issued) => {
+          callback(null, {
+            is_approved: true,
+            signed_cert_chain: Buffer.from(issued.chainPem.join('')),
+          });
+        },
+        (e: unknown) => {
+          callback(toServiceError(e));
+        },
+      );
+    },
+  });
+
+  const creds = new OptionalClientCertCredentials(opts.tls);
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, creds, (err, p) => {
+      if (err) reject(err);
+      else resolve(p);
+    });
+  });
+  logger.info({ port: bound, host }, 'CA gRPC server listening');
+
+  return {
+    port: bound,
+    updateTls(tls) {
+      creds.update(tls);
+    },
+    close(graceMs = 10_000) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
