@@ -1,0 +1,71 @@
+/**
+ * Endpoints (EDS): one ClusterLoadAssignment per service port, ready endpoints grouped by
+ * locality. Every locality carries `locality` and a weight (the sum of its endpoints' weights):
+ * proxyless gRPC rejects the first missing and skips localities without the second.
+ */
+import { TypeUrl } from '../../lib/xds/type-urls.ts';
+import type { ClusterLoadAssignment, LocalityLbEndpoints } from '../../lib/xds/types.ts';
+import type { Endpoint, Service } from '../model/service.ts';
+import { TransportSocketMatchKey } from './clusters.ts';
+import { outboundClusterName } from './names.ts';
+import { makeResource, type Resource } from './resource.ts';
+
+function localityKey(e: Endpoint): string {
+  return `${e.locality.region}/${e.locality.zone}/${e.locality.subzone}`;
+}
+
+function compareEndpoints(a: Endpoint, b: Endpoint): number {
+  return a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port;
+}
+
+export function loadAssignment(
+  clusterName: string,
+  eps: readonly Endpoint[],
+): ClusterLoadAssignment {
+  const groups = new Map<string, Endpoint[]>();
+  const seen = new Set<string>();
+  for (const e of eps) {
+    if (!e.ready) continue;
+    const addr = `${e.address}|${e.port}`;
+    if (seen.has(addr)) continue;
+    seen.add(addr);
+    const key = localityKey(e);
+    const g = groups.get(key);
+    if (g) g.push(e);
+    else groups.set(key, [e]);
+  }
+  const endpoints: LocalityLbEndpoints[] = [...groups.keys()].sort().map((key) => {
+    const members = (groups.get(key) ?? []).sort(compareEndpoints);
+    const first = members[0];
+    return {
+      locality: {
+        region: first?.locality.region ?? '',
+        zone: first?.locality.zone ?? '',
+        sub_zone: first?.locality.subzone ?? '',
+      },
+      lb_endpoints: members.map((e) => ({
+        endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
+        health_status: 'HEALTHY',
+        load_balancing_weight: { value: e.weight },
+        metadata: {
+          filter_metadata: {
+            [TransportSocketMatchKey]: { fields: { tlsMode: { stringValue: e.tlsMode } } },
+          },
+        },
+      })),
+      load_balancing_weight: { value: members.reduce((s, e) => s + e.weight, 0) },
+    };
+  });
+  return { cluster_name: clusterName, endpoints };
+}
+
+/** The load assignments of one service, one per proxied port. */
+export function serviceLoadAssignments(svc: Service, eps: readonly Endpoint[]): Resource[] {
+  return svc.ports
+    .filter((p) => p.protocol !== 'UDP')
+    .map((p) => {
+      const name = outboundClusterName(p.port, svc.hostname);
+      const mine = eps.filter((e) => e.servicePortName === p.name);
+      return makeResource(TypeUrl.ClusterLoadAssignment, name, loadAssignment(name, mine));
+    });
+}

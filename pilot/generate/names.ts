@@ -1,0 +1,36 @@
+/** Names of generated resources: Istio's, so dashboards and habits carry over. */
+export const ClusterName = {
+  Passthrough: 'PassthroughCluster',
+  InboundPassthrough: 'InboundPassthroughCluster',
+} as const;
+
+export const ListenerName = {
+  Outbound: 'virtualOutbound',
+  Inbound: 'virtualInbound',
+} as const;
+
+/** `outbound|<port>||<host>`: the cluster for one service port. */
+export function outboundClusterName(port: number, hostname: string): string {
+  return `outbound|${port}||${hostname}`;
+}
+
+/** `inbound|<port>||`: the local application's port behind the sidecar. */
+export function inboundClusterName(port: number): string {
+  return `inbound|${port}||`;
+}
+
+/** The route configuration outbound HTTP traffic to `port` uses. */
+export function outboundRouteName(port: number): string {
+  return String(port);
+}
+
+/** The name proxyless gRPC clients ask for: their `xds:///` target, `<host>:<port>`. */
+export function grpcListenerName(hostname: string, port: number): string {
+  return `${hostname}:${port}`;
+}
+
+/** SDS secret names the agent serves: the workload certificate and the root of trust. */
+export const SecretName = { Workload: 'default', Root: 'ROOTCA' } as const;
+
+/** The cluster in the sidecar's bootstrap (written by the agent) that reaches the agent's SDS. */
+export const SdsClusterName = 'sds-grpc';

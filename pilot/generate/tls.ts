@@ -1,0 +1,75 @@
+/**
+ * Mutual TLS between sidecars: every certificate comes over SDS from the local agent (secret
+ * `default` is the workload's key and chain, `ROOTCA` the trust root), peers are verified by their
+ * SPIFFE identity. Only Envoy sidecars get these; proxyless gRPC clients cannot use SDS.
+ */
+import { TypeUrl } from '../../lib/xds/type-urls.ts';
+import { toAny } from '../../lib/xds/protos.ts';
+import type {
+  CommonTlsContext,
+  ConfigSource,
+  DownstreamTlsContext,
+  TransportSocket,
+  UpstreamTlsContext,
+} from '../../lib/xds/types.ts';
+import { SdsClusterName, SecretName } from './names.ts';
+
+/** ALPN that marks a connection as sidecar-to-sidecar mTLS (so PERMISSIVE can tell it from app TLS). */
+export const MeshAlpn = 'istio';
+
+export function sdsConfig(): ConfigSource {
+  return {
+    api_config_source: {
+      api_type: 'GRPC',
+      transport_api_version: 'V3',
+      grpc_services: [{ envoy_grpc: { cluster_name: SdsClusterName } }],
+      set_node_on_first_message_only: true,
+    },
+    resource_api_version: 'V3',
+  };
+}
+
+export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+function commonTls(sans: readonly string[], alpn: readonly string[]): CommonTlsContext {
+  return {
+    tls_certificate_sds_secret_configs: [{ name: SecretName.Workload, sds_config: sdsConfig() }],
+    combined_validation_context: {
+      default_validation_context: {
+        match_typed_subject_alt_names: sans.map((s) => ({
+          san_type: 'URI',
+          matcher: { exact: s },
+        })),
+      },
+      validation_context_sds_secret_config: { name: SecretName.Root, sds_config: sdsConfig() },
+    },
+    alpn_protocols: [...alpn],
+  };
+}
+
+/** Client side: present our certificate, accept a peer with one of `sans` (any when empty). */
+export function upstreamTlsSocket(sans: readonly string[], sni: string): TransportSocket {
+  const ctx: UpstreamTlsContext = { common_tls_context: commonTls(sans, [MeshAlpn]), sni };
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: toAny(TypeUrl.UpstreamTlsContext, ctx),
+  };
+}
+
+/** Server side: require a client certificate signed by the mesh root. */
+export function downstreamTlsSocket(): TransportSocket {
+  const ctx: DownstreamTlsContext = {
+    common_tls_context: commonTls([], [MeshAlpn, 'h2', 'http/1.1']),
+    require_client_certificate: { value: true },
+  };
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: toAny(TypeUrl.DownstreamTlsContext, ctx),
+  };
+}
+
+export function rawBufferSocket(): TransportSocket {
+  return { name: 'envoy.transport_sockets.raw_buffer', typed_config: toAny(TypeUrl.RawBuffer, {}) };
+}

@@ -1,0 +1,42 @@
+/**
+ * Generators registered by type URL, one set per kind of client: Envoy sidecars, Envoy gateways
+ * (`router`) and proxyless gRPC. Adding a resource type is one entry here, not a growing switch.
+ */
+import { TypeUrl, type XdsType } from '../../lib/xds/type-urls.ts';
+import type { Proxy, ProxyKind } from '../model/proxy.ts';
+import { inboundResources } from '../generate/inbound.ts';
+import type { Resource } from '../generate/resource.ts';
+import type { MeshBuild } from './mesh-build.ts';
+
+export type Generator = (build: MeshBuild, proxy: Proxy) => readonly Resource[];
+export type GeneratorSet = Readonly<Record<XdsType, Generator>>;
+
+/** The sidecar's own inbound side, when its IP serves registered endpoints. */
+function inbound(build: MeshBuild, proxy: Proxy): ReturnType<typeof inboundResources> {
+  const ports = proxy.ip === undefined ? [] : build.inboundPorts(proxy.ip);
+  return inboundResources(build.ctx, ports);
+}
+
+const sidecar: GeneratorSet = {
+  [TypeUrl.Cluster]: (b, p) => [...b.sidecarClusters, ...inbound(b, p).clusters],
+  [TypeUrl.ClusterLoadAssignment]: (b) => b.endpoints,
+  [TypeUrl.Listener]: (b, p) => [b.outboundListener, inbound(b, p).listener],
+  [TypeUrl.RouteConfiguration]: (b, p) => b.routesFor(p.namespace),
+};
+
+/** Gateways get the mesh's clusters and endpoints; their listeners come with ingress config. */
+const router: GeneratorSet = {
+  [TypeUrl.Cluster]: (b) => b.sidecarClusters,
+  [TypeUrl.ClusterLoadAssignment]: (b) => b.endpoints,
+  [TypeUrl.Listener]: () => [],
+  [TypeUrl.RouteConfiguration]: () => [],
+};
+
+const grpc: GeneratorSet = {
+  [TypeUrl.Cluster]: (b) => b.grpcClusters,
+  [TypeUrl.ClusterLoadAssignment]: (b) => b.endpoints,
+  [TypeUrl.Listener]: (b) => b.grpcListeners,
+  [TypeUrl.RouteConfiguration]: (b) => b.grpcRoutes,
+};
+
+export const generators: Readonly<Record<ProxyKind, GeneratorSet>> = { sidecar, router, grpc };
