@@ -1,0 +1,176 @@
+/**
+ * `npm start`: the control plane on the embedded local cluster. Brings the cluster up, runs the
+ * webhook on loopback and registers it (the chart's MutatingWebhookConfiguration with a loopback
+ * url), creates namespace `demo` labelled for injection, applies `examples/`, and, since a bare
+ * API server has no controllers, creates one Pod from each workload's template as a controller
+ * would, so the webhook injects them. Writes `.local/endpoints.json`.
+ */
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { helmTemplate } from '../lib/chart.ts';
+import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
+import { isObject, type JsonObject } from '../lib/json.ts';
+import { applyObjects } from '../lib/kube/apply.ts';
+import { isAlreadyExists, loadKubeConfig } from '../lib/kube/client.ts';
+import { down, helmPath, up } from '../lib/local-cluster/cluster.ts';
+import { isAlive } from '../lib/local-cluster/processes.ts';
+import type { Logger } from '../lib/log.ts';
+import { parseYamlDocuments } from '../lib/yaml.ts';
+import { runWebhook, type RunningWebhook } from '../webhook/run.ts';
+import { findPodTemplates } from '../webhook/workloads.ts';
+
+export interface Endpoints {
+  readonly kubeconfig: string;
+  readonly webhook: string;
+}
+
+export interface LocalControlPlane {
+  readonly endpoints: Endpoints;
+  readonly pods: readonly V1Pod[];
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly stateDir: string;
+  readonly examplesDir: string;
+  readonly logger: Logger;
+  readonly progress: (line: string) => void;
+}
+
+function claimPidFile(path: string): void {
+  if (existsSync(path)) {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+      throw new IstioLiteError(
+        ErrorCode.External,
+        `istio-lite start is already running (pid ${pid}); stop it with Ctrl-C or: kill ${pid}`,
+      );
+    }
+  }
+  writeFileSync(path, `${process.pid}\n`);
+}
+
+export async function registerWebhook(
+  kc: KubeConfig,
+  url: string,
+  values: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  const objects = await helmTemplate({
+    helm: await helmPath(),
+    set: { 'webhook.url': url, ...values },
+    showOnly: ['templates/mutatingwebhook.yaml'],
+  });
+  await applyObjects(kc, objects);
+}
+
+function readExamples(dir: string): JsonObject[] {
+  const files = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
+  return files.flatMap((f) =>
+    parseYamlDocuments(readFileSync(join(dir, f), 'utf8'), f)
+      .map((d) => d.value)
+      .filter(isObject),
+  );
+}
+
+/** One Pod from each workload's template, named after the workload, as a controller would make. */
+export function podsFromWorkloads(objects: readonly JsonObject[]): JsonObject[] {
+  const pods: JsonObject[] = [];
+  for (const o of objects) {
+    if (o['kind'] === 'Pod') continue;
+    const copy = structuredClone(o);
+    for (const ref of findPodTemplates(copy)) {
+      const name = (ref.name.replace(/\*$/, '') || 'workload').toLowerCase();
+      pods.push({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          ...ref.metadata,
+          name: `${name}-local`,
+          ...(ref.namespace ? { namespace: ref.namespace } : {}),
+        },
+        spec: ref.spec,
+      });
+    }
+  }
+  return pods;
+}
+
+export async function startLocalControlPlane(o: StartOptions): Promise<LocalControlPlane> {
+  const pidFile = join(o.stateDir, 'start.pid');
+  const endpointsFile = join(o.stateDir, 'endpoints.json');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(o.stateDir, { recursive: true });
+  claimPidFile(pidFile);
+  const cleanups: (() => Promise<unknown> | void)[] = [
+    () => {
+      rmSync(pidFile, { force: true });
+      rmSync(endpointsFile, { force: true });
+    },
+  ];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c();
+  };
+  try {
+    o.progress('starting the local cluster (kube-apiserver + etcd on loopback)…');
+    const cluster = await up(o.stateDir, { log: o.progress, progress: o.progress });
+    cleanups.push(() => down(o.stateDir));
+    const kc = loadKubeConfig(cluster.kubeconfig);
+    const core = kc.makeApiClient(CoreV1Api);
+    try {
+      await core.createNamespace({ body: { metadata: { name: 'istio-system' } } });
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
+
+    o.progress('starting the webhook…');
+    const webhook: RunningWebhook = await runWebhook({
+      kc,
+      logger: o.logger,
+      port: 0,
+      host: '127.0.0.1',
+      namespace: 'istio-system',
+      secretName: 'istio-sidecar-injector-certs',
+      webhookConfigName: 'istio-sidecar-injector',
+      webhookConfigLabel: 'app=istio-sidecar-injector',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      caLifetimeMs: 10 * 365 * 86_400_000,
+      certLifetimeMs: 365 * 86_400_000,
+      failureMode: 'deny',
+      bodyLimitBytes: 6 * 1024 * 1024,
+    });
+    cleanups.push(() => webhook.close());
+    await registerWebhook(kc, `https://127.0.0.1:${webhook.port}/inject`);
+
+    o.progress('applying examples/ …');
+    const objects = readExamples(o.examplesDir);
+    await applyObjects(kc, objects);
+    const pods: V1Pod[] = [];
+    for (const p of podsFromWorkloads(objects)) {
+      const ns =
+        isObject(p['metadata']) && typeof p['metadata']['namespace'] === 'string'
+          ? p['metadata']['namespace']
+          : 'default';
+      const name = isObject(p['metadata']) ? String(p['metadata']['name']) : '';
+      await core.deleteNamespacedPod({ name, namespace: ns }).catch(() => undefined);
+      pods.push(await core.createNamespacedPod({ namespace: ns, body: p as V1Pod }));
+    }
+    for (const p of objects.filter((x) => x['kind'] === 'Pod')) {
+      const meta = isObject(p['metadata']) ? p['metadata'] : {};
+      const ns = typeof meta['namespace'] === 'string' ? meta['namespace'] : 'default';
+      pods.push(await core.readNamespacedPod({ name: String(meta['name']), namespace: ns }));
+    }
+    const endpoints: Endpoints = {
+      kubeconfig: cluster.kubeconfig,
+      webhook: `127.0.0.1:${webhook.port}`,
+    };
+    writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+    return { endpoints, pods, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
