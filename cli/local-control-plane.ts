@@ -98,16 +98,24 @@ export function podsFromWorkloads(objects: readonly JsonObject[]): JsonObject[] 
   return pods;
 }
 
+function nameOf(o: JsonObject): { name: string; namespace: string } {
+  const meta = isObject(o['metadata']) ? o['metadata'] : {};
+  const name = typeof meta['name'] === 'string' ? meta['name'] : '';
+  const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : 'default';
+  return { name, namespace };
+}
+
 export async function startLocalControlPlane(o: StartOptions): Promise<LocalControlPlane> {
   const pidFile = join(o.stateDir, 'start.pid');
   const endpointsFile = join(o.stateDir, 'endpoints.json');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(o.stateDir, { recursive: true });
   claimPidFile(pidFile);
-  const cleanups: (() => Promise<unknown> | void)[] = [
+  const cleanups: (() => Promise<unknown> | undefined)[] = [
     () => {
       rmSync(pidFile, { force: true });
       rmSync(endpointsFile, { force: true });
+      return undefined;
     },
   ];
   const close = async () => {
@@ -150,18 +158,12 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
     await applyObjects(kc, objects);
     const pods: V1Pod[] = [];
     for (const p of podsFromWorkloads(objects)) {
-      const ns =
-        isObject(p['metadata']) && typeof p['metadata']['namespace'] === 'string'
-          ? p['metadata']['namespace']
-          : 'default';
-      const name = isObject(p['metadata']) ? String(p['metadata']['name']) : '';
-      await core.deleteNamespacedPod({ name, namespace: ns }).catch(() => undefined);
-      pods.push(await core.createNamespacedPod({ namespace: ns, body: p as V1Pod }));
+      const { name, namespace } = nameOf(p);
+      await core.deleteNamespacedPod({ name, namespace }).catch(() => undefined);
+      pods.push(await core.createNamespacedPod({ namespace, body: p }));
     }
     for (const p of objects.filter((x) => x['kind'] === 'Pod')) {
-      const meta = isObject(p['metadata']) ? p['metadata'] : {};
-      const ns = typeof meta['namespace'] === 'string' ? meta['namespace'] : 'default';
-      pods.push(await core.readNamespacedPod({ name: String(meta['name']), namespace: ns }));
+      pods.push(await core.readNamespacedPod(nameOf(p)));
     }
     const endpoints: Endpoints = {
       kubeconfig: cluster.kubeconfig,
