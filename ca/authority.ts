@@ -40,8 +40,10 @@ export interface IssuedCertificate {
   readonly notAfter: Date;
 }
 
-/** Backdating of notBefore, for clocks a little behind the CA's. */
-const skewMs = 60_000;
+/** Backdating of notBefore for clocks a little behind the CA's: a minute, or a tenth of short lifetimes. */
+function skewMs(ttlMs: number): number {
+  return Math.min(60_000, Math.floor(ttlMs / 10));
+}
 
 export class CertificateAuthority {
   private bundle: KeyCertBundle;
@@ -139,7 +141,7 @@ export class CertificateAuthority {
   ): IssuedCertificate {
     const b = this.bundle;
     const now = this.now();
-    const notBefore = new Date(now - skewMs);
+    const notBefore = new Date(now - skewMs(ttlMs));
     // Never outlive the signing certificate.
     const notAfter = new Date(Math.min(now + ttlMs, b.signingCert.validToDate.getTime()));
     const der = buildCertificate(
