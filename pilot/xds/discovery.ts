@@ -1,0 +1,157 @@
+/**
+ * The discovery service: turns registry changes into pushes. Changes are debounced; each push
+ * builds one mesh snapshot (shared resources encoded once), then one checked snapshot per
+ * connected proxy (shared between proxies that would get identical ones), and hands each to its
+ * stream, which sends only what changed.
+ */
+import type { Logger } from '../../lib/log.ts';
+import { errorMessage } from '../../lib/errors.ts';
+import type { MeshConfig } from '../../lib/mesh-config.ts';
+import type { Proxy } from '../model/proxy.ts';
+import type { ServiceRegistry } from '../model/service.ts';
+import { genContext, type GenContext } from '../generate/context.ts';
+import { MeshBuilder, type MeshBuild } from '../snapshot/mesh-build.ts';
+import { buildProxySnapshot, type ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
+import { Connection, type ConnectionStatus } from './connection.ts';
+import { Debouncer } from './debounce.ts';
+import type { XdsMetrics } from './metrics.ts';
+
+export interface DiscoveryOptions {
+  readonly registry: ServiceRegistry;
+  readonly mesh: MeshConfig;
+  readonly logger: Logger;
+  readonly metrics: XdsMetrics;
+  /** Quiet time before a push (default 100 ms). */
+  readonly debounceMs?: number;
+  /** Longest a change waits for its push (default 1 s). */
+  readonly debounceMaxMs?: number;
+  /** How long a stream waits for an ACK before sending the next type anyway (default 5 s). */
+  readonly ackTimeoutMs?: number;
+  /** The control plane identifier in every response. */
+  readonly controlPlane?: string;
+  readonly domain?: string;
+}
+
+export class DiscoveryServer {
+  private readonly o: DiscoveryOptions;
+  private readonly ctx: GenContext;
+  private readonly builder = new MeshBuilder();
+  private readonly debouncer: Debouncer;
+  private readonly conns = new Set<Connection>();
+  private build: MeshBuild | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private connCounter = 0;
+  private lastPush: { version: number; at: string; ms: number; proxies: number } | undefined;
+
+  constructor(o: DiscoveryOptions) {
+    this.o = o;
+    this.ctx = genContext(o.mesh, o.domain);
+    this.debouncer = new Debouncer({
+      quietMs: o.debounceMs ?? 100,
+      maxMs: o.debounceMaxMs ?? 1000,
+      run: (at) => {
+        this.push(at);
+      },
+    });
+  }
+
+  /** Watches the registry; builds the first snapshot as soon as the registry is synced. */
+  start(): void {
+    this.unsubscribe = this.o.registry.onChange(() => {
+      this.debouncer.trigger();
+    });
+    this.push(Date.now());
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.debouncer.stop();
+    for (const c of this.conns) c.close();
+    this.conns.clear();
+  }
+
+  /** Why Pilot cannot serve yet (registry not synced, no snapshot built), or undefined. */
+  notReady(): string | undefined {
+    return this.o.registry.notSynced() ?? (this.build ? undefined : 'no snapshot built yet');
+  }
+
+  current(): MeshBuild | undefined {
+    return this.build;
+  }
+
+  connect(write: (bytes: Uint8Array) => void): Connection {
+    const conn = new Connection({
+      id: `ads-${++this.connCounter}`,
+      write,
+      identify: (p) => (this.build ? this.snapshotFor(this.build, p, new Map()) : undefined),
+      logger: this.o.logger,
+      metrics: this.o.metrics,
+      ackTimeoutMs: this.o.ackTimeoutMs ?? 5000,
+      controlPlane: this.o.controlPlane ?? 'istio-lite-pilot',
+    });
+    this.conns.add(conn);
+    this.o.metrics.connected.set(this.conns.size);
+    return conn;
+  }
+
+  disconnect(conn: Connection): void {
+    conn.close();
+    this.conns.delete(conn);
+    this.o.metrics.connected.set(this.conns.size);
+  }
+
+  connections(): ConnectionStatus[] {
+    return [...this.conns].map((c) => c.status());
+  }
+
+  lastPushInfo(): typeof this.lastPush {
+    return this.lastPush;
+  }
+
+  /** Builds and pushes now (tests and the debouncer). */
+  push(changedAt: number): void {
+    if (this.o.registry.notSynced() !== undefined) return;
+    const t0 = performance.now();
+    const build = this.builder.build(this.o.registry.current(), this.ctx, changedAt);
+    const t1 = performance.now();
+    this.o.metrics.buildTime.observe((t1 - t0) / 1000);
+    this.o.metrics.builds.inc();
+    this.build = build;
+    const shared = new Map<string, ProxySnapshot>();
+    let proxies = 0;
+    for (const conn of this.conns) {
+      if (!conn.proxy) continue;
+      const snap = this.snapshotFor(build, conn.proxy, shared);
+      if (snap) {
+        conn.setSnapshot(snap);
+        proxies++;
+      }
+    }
+    const ms = performance.now() - t0;
+    this.o.metrics.pushTime.observe(ms / 1000);
+    this.lastPush = { version: build.version, at: new Date().toISOString(), ms, proxies };
+    this.o.logger.debug({ version: build.version, buildMs: t1 - t0, ms, proxies }, 'push');
+  }
+
+  private snapshotFor(
+    build: MeshBuild,
+    proxy: Proxy,
+    shared: Map<string, ProxySnapshot>,
+  ): ProxySnapshot | undefined {
+    // Proxies of one kind in one namespace serving the same ports get the same snapshot.
+    const inbound =
+      proxy.kind === 'sidecar' && proxy.ip !== undefined ? build.inboundPorts(proxy.ip) : [];
+    const key = `${proxy.kind}|${proxy.namespace}|${inbound.map((p) => `${p.port}/${p.protocol}`).join(',')}`;
+    const hit = shared.get(key);
+    if (hit) return hit;
+    try {
+      const snap = buildProxySnapshot(build, proxy);
+      shared.set(key, snap);
+      return snap;
+    } catch (e) {
+      this.o.metrics.inconsistent.inc();
+      this.o.logger.error({ proxy: proxy.id, err: errorMessage(e) }, 'snapshot refused');
+      return undefined;
+    }
+  }
+}

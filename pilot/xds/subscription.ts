@@ -1,0 +1,149 @@
+/**
+ * One resource type on one ADS stream: what the client subscribed to, what it was sent and what it
+ * acknowledged. Pure bookkeeping, no I/O; the connection decides when to send.
+ */
+import { TypeUrl, type XdsType } from '../../lib/xds/type-urls.ts';
+import type { Resource } from '../generate/resource.ts';
+import type { ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
+
+/** Listener and Cluster responses carry the full set (omitted = deleted); EDS and RDS need not. */
+export function isCompleteType(type: XdsType): boolean {
+  return type === TypeUrl.Listener || type === TypeUrl.Cluster;
+}
+
+export interface Nack {
+  readonly version: string;
+  readonly nonce: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+export type AckResult = 'ack' | 'nack' | 'closed' | 'timeout';
+
+export class TypeState {
+  readonly type: XdsType;
+  /** Wildcard: every resource of the type (Listener and Cluster only). */
+  wildcard = false;
+  readonly names = new Set<string>();
+  /** A request arrived that has no response yet (the first one of the stream). */
+  mustRespond = false;
+  /** Any request seen for this type. */
+  requested = false;
+  /** What the client was last sent, by name: what it holds once it ACKs. */
+  readonly sent = new Map<string, Resource>();
+  nonce = '';
+  sentVersion = '';
+  sentSnapshot: ProxySnapshot | undefined;
+  sentAt = 0;
+  ackedVersion = '';
+  /** The nonce of the last response the client ACKed or NACKed. */
+  private settledNonce = '';
+  lastNack: Nack | undefined;
+  responses = 0;
+  acks = 0;
+  nacks = 0;
+  private waiter: ((r: AckResult) => void) | undefined;
+
+  constructor(type: XdsType) {
+    this.type = type;
+  }
+
+  /** Applies the names of a request; returns whether the subscription changed. */
+  subscribe(names: readonly string[]): boolean {
+    const explicit = names.filter((n) => n !== '*');
+    const wildcard =
+      isCompleteType(this.type) &&
+      (names.includes('*') || (names.length === 0 && (!this.requested || this.wildcard)));
+    let changed = wildcard !== this.wildcard;
+    this.wildcard = wildcard;
+    const next = new Set(explicit);
+    for (const n of this.names) {
+      if (!next.has(n)) {
+        this.names.delete(n);
+        // Forget it was sent: subscribing again must bring it again.
+        this.sent.delete(n);
+        changed = true;
+      }
+    }
+    for (const n of next) {
+      if (!this.names.has(n)) {
+        this.names.add(n);
+        this.sent.delete(n);
+        changed = true;
+      }
+    }
+    if (!this.requested) {
+      this.requested = true;
+      this.mustRespond = true;
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Whether the client asked for `name` (explicitly or as a wildcard subscriber). */
+  wants(name: string): boolean {
+    return this.wildcard || this.names.has(name);
+  }
+
+  recordSent(
+    nonce: string,
+    version: string,
+    snap: ProxySnapshot,
+    resources: readonly Resource[],
+  ): void {
+    if (isCompleteType(this.type)) this.sent.clear();
+    for (const r of resources) this.sent.set(r.name, r);
+    this.nonce = nonce;
+    this.sentVersion = version;
+    this.sentSnapshot = snap;
+    this.sentAt = Date.now();
+    this.mustRespond = false;
+    this.responses++;
+  }
+
+  /** Records an ACK of the latest response; true the first time that response is ACKed. */
+  ack(): boolean {
+    const first = this.settledNonce !== this.nonce;
+    this.acks++;
+    this.ackedVersion = this.sentVersion;
+    this.settledNonce = this.nonce;
+    this.settle('ack');
+    return first;
+  }
+
+  nack(message: string): void {
+    this.nacks++;
+    this.lastNack = { version: this.sentVersion, nonce: this.nonce, message, at: Date.now() };
+    this.settledNonce = this.nonce;
+    this.settle('nack');
+  }
+
+  /** Whether the latest response has not been ACKed or NACKed yet. */
+  unsettled(): boolean {
+    return this.nonce !== '' && this.settledNonce !== this.nonce;
+  }
+
+  /** Waits until the latest response is ACKed or NACKed (or the stream ends, or `ms` pass). */
+  waitForAck(ms: number): Promise<AckResult> {
+    if (this.settledNonce === this.nonce) {
+      return Promise.resolve(this.lastNack?.nonce === this.nonce ? 'nack' : 'ack');
+    }
+    this.settle('closed');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        resolve('timeout');
+      }, ms);
+      this.waiter = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+    });
+  }
+
+  settle(r: AckResult): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.(r);
+  }
+}
