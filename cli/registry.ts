@@ -1,9 +1,19 @@
 /** Every subcommand, in the order `--help` lists them. Add a command here and nowhere else. */
 import type { Command } from './command.ts';
+import { ca } from './commands/ca.ts';
 import { kubeInject } from './commands/kube-inject.ts';
 import { local } from './commands/local.ts';
+import { nodeAgent } from './commands/node-agent.ts';
 import { start } from './commands/start.ts';
 import { version } from './commands/version.ts';
 import { webhook } from './commands/webhook.ts';
 
-export const commands: readonly Command[] = [start, kubeInject, webhook, local, version];
+export const commands: readonly Command[] = [
+  start,
+  kubeInject,
+  webhook,
+  ca,
+  nodeAgent,
+  local,
+  version,
+];

@@ -1,0 +1,210 @@
+/**
+ * `istio-lite ca`: loads (or creates) the root, serves the CSR API over TLS, runs the Secret
+ * controller and the monitoring endpoints. Returns a handle whose `close` stops accepting, drains
+ * in-flight calls and stops the watches, in that order.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ErrorCode, IstioLiteError, errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { createRegistry, type Registry } from '../lib/metrics.ts';
+import { opsApp } from '../lib/ops-server.ts';
+import { watchFiles } from '../lib/watched-files.ts';
+import { createAuthenticator } from './authn.ts';
+import { CertificateAuthority } from './authority.ts';
+import { parseBootstrapTokens, type BootstrapTokens } from './bootstrap-tokens.ts';
+import type { CaConfig } from './config.ts';
+import { startCaGrpcServer, type CaGrpcServer } from './grpc-server.ts';
+import { createCaMetrics } from './metrics.ts';
+import { loadRoot } from './root-store.ts';
+import { createSecretController } from './secret-controller.ts';
+import { issueServingCert, serviceHosts } from './serving-cert.ts';
+import { kubeTokenReviewer } from './token-review.ts';
+
+export interface RunningCa {
+  readonly grpcPort: number;
+  readonly monitoringPort: number;
+  readonly authority: CertificateAuthority;
+  readonly registry: Registry;
+  /** Where the root came from (`Secret istio-system/istio-ca-secret`, …). */
+  readonly rootSource: string;
+  /** Resolves when the Secret controller has no work queued or running. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): Promise<RunningCa> {
+  const closers: { name: string; run: () => Promise<void> | void }[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c.run();
+      } catch (e) {
+        logger.error({ step: c.name, err: errorMessage(e) }, 'close step failed');
+      }
+    }
+  };
+  try {
+    const registry = createRegistry('istio_lite_ca');
+    const metrics = createCaMetrics(registry);
+    // Filled in as the parts start; /ready reads them.
+    const state: { grpc?: CaGrpcServer; controllerSynced: () => boolean } = {
+      controllerSynced: () => false,
+    };
+
+    // Monitoring first, so /healthz answers while the root loads and informers sync.
+    const opsServer = createServer(
+      opsApp(registry, () => {
+        if (state.grpc === undefined) return 'CA gRPC server not started';
+        if (!state.controllerSynced()) return 'Secret controller informers not synced';
+        return undefined;
+      }),
+    );
+    const monitoringPort = await listen(opsServer, config.monitoringPort, config.monitoringHost);
+    closers.push({
+      name: 'monitoring server',
+      run: () =>
+        new Promise<void>((r) => {
+          opsServer.close(() => {
+            r();
+          });
+          opsServer.closeAllConnections();
+        }),
+    });
+
+    const root = await loadRoot({
+      core: kc.makeApiClient(CoreV1Api),
+      namespace: config.namespace,
+      ...(config.signingFiles ? { files: config.signingFiles } : {}),
+      pluggedSecretName: config.pluggedSecretName,
+      selfSigned: {
+        keyAlgorithm: config.rootKeyAlgorithm,
+        ttlMs: config.rootTtlMs,
+        org: config.selfSignedOrg,
+      },
+      logger,
+    });
+    const authority = new CertificateAuthority({
+      bundle: root.bundle,
+      defaultTtlMs: config.workloadTtlMs,
+      maxTtlMs: config.maxWorkloadTtlMs,
+    });
+    metrics.rootExpiry.set(root.bundle.root.validToDate.getTime() / 1000);
+    logger.info(
+      {
+        source: root.source,
+        created: root.created,
+        root: root.bundle.root.subject,
+        rootExpires: root.bundle.root.validTo,
+      },
+      'CA root loaded',
+    );
+
+    let tokens: () => BootstrapTokens = () => new Map();
+    if (config.bootstrapTokenFile !== undefined) {
+      const file = config.bootstrapTokenFile;
+      const watched = await watchFiles({
+        name: 'bootstrap tokens',
+        paths: [file],
+        load: ([text]) => parseBootstrapTokens(text ?? '', file),
+        logger,
+      }).catch((e: unknown) => {
+        throw new IstioLiteError(
+          ErrorCode.InvalidConfig,
+          `--bootstrap-token-file: ${errorMessage(e)}`,
+          { cause: e },
+        );
+      });
+      tokens = () => watched.get();
+      closers.push({
+        name: 'bootstrap token watch',
+        run: () => {
+          watched.close();
+        },
+      });
+    }
+
+    const hosts = serviceHosts(config.namespace, config.grpcHostnames);
+    let serving = issueServingCert(authority, hosts, config.serverCertTtlMs);
+    const server = await startCaGrpcServer(
+      {
+        authority,
+        authenticate: createAuthenticator({
+          trustDomain: config.trustDomain,
+          tokenReviewer: kubeTokenReviewer(kc, config.tokenAudiences),
+          bootstrapTokens: () => tokens(),
+        }),
+        metrics,
+        logger,
+        tls: serving.tls,
+      },
+      config.grpcPort,
+      config.grpcHost,
+    );
+    state.grpc = server;
+    closers.push({ name: 'CA gRPC server', run: () => server.close() });
+
+    // Renew the serving certificate at half its life.
+    let renewTimer: NodeJS.Timeout | undefined;
+    const scheduleRenewal = () => {
+      const half = (serving.notAfter.getTime() - Date.now()) / 2;
+      renewTimer = setTimeout(
+        () => {
+          serving = issueServingCert(authority, hosts, config.serverCertTtlMs);
+          server.updateTls(serving.tls);
+          logger.info({ notAfter: serving.notAfter }, 'serving certificate renewed');
+          scheduleRenewal();
+        },
+        Math.min(Math.max(half, 1000), 2 ** 31 - 1),
+      );
+      renewTimer.unref();
+    };
+    scheduleRenewal();
+    closers.push({
+      name: 'serving certificate renewal',
+      run: () => {
+        clearTimeout(renewTimer);
+      },
+    });
+
+    const controller = createSecretController({
+      kc,
+      authority,
+      trustDomain: config.trustDomain,
+      excludedNamespaces: config.excludedNamespaces,
+      ttlMs: config.workloadTtlMs,
+      graceRatio: config.graceRatio,
+      keyAlgorithm: config.workloadKeyAlgorithm,
+      metrics,
+      logger,
+    });
+    closers.push({ name: 'Secret controller', run: () => controller.stop() });
+    state.controllerSynced = () => controller.synced();
+    await controller.start();
+
+    logger.info({ grpcPort: server.port, monitoringPort }, 'CA ready');
+    return {
+      grpcPort: server.port,
+      monitoringPort,
+      authority,
+      registry,
+      rootSource: root.source,
+      idle: () => controller.idle(),
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
