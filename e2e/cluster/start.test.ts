@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { waitFor } from './webhook-support.ts';
+
+const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
+
+describe('npm start (istio-lite start) on the embedded local cluster', function () {
+  this.timeout(180_000);
+  const stateDir = mkdtempSync(join(tmpdir(), 'istio-lite-start-'));
+  let child: ChildProcess | undefined;
+  let out = '';
+  after(() => {
+    child?.kill('SIGKILL');
+  });
+
+  it('brings everything up, injects the examples, refuses a second start, and stops cleanly on SIGTERM', async () => {
+    child = spawn(process.execPath, [main, 'start', '--state-dir', stateDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    });
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const endpointsFile = join(stateDir, 'endpoints.json');
+    await waitFor(
+      () => existsSync(endpointsFile) && out.includes('running;'),
+      150_000,
+      'endpoints.json',
+    );
+    const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as Record<string, string>;
+    assert.equal(endpoints['kubeconfig'], join(stateDir, 'kubeconfig'));
+    assert.match(endpoints['webhook'] ?? '', /^127\.0\.0\.1:\d+$/);
+    assert.match(out, /pod demo\/productpage-v1-local: injected/);
+    assert.match(
+      out,
+      /pod demo\/mongodb-local: injected\n {2}initContainers: istio-init, istio-proxy, fix-permissions/,
+    );
+    assert.match(out, /pod demo\/debug-shell: not injected/);
+
+    const second = await promisify(execFile)(process.execPath, [
+      main,
+      'start',
+      '--state-dir',
+      stateDir,
+    ]).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: unknown) => ({
+        code: (e as { code?: number }).code,
+        stderr: String((e as { stderr?: string }).stderr),
+      }),
+    );
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /already running \(pid \d+\)/);
+
+    const exited = new Promise<number | null>((r) => child?.once('exit', r));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.equal(existsSync(endpointsFile), false);
+    assert.equal(existsSync(join(stateDir, 'state.json')), false);
+  });
+});
