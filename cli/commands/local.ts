@@ -1,0 +1,67 @@
+/**
+ * `istio-lite local up|down|env`: a real kube-apiserver and etcd on loopback, no Docker
+ * (lib/local-cluster). `up` prints `KUBECONFIG=…` on stdout (so `export $(istio-lite local up)`
+ * works) and its progress on stderr.
+ */
+import { resolve } from 'node:path';
+import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
+import { down, env, up } from '../../lib/local-cluster/cluster.ts';
+import { flagString, type Command } from '../command.ts';
+
+const subcommands = ['up', 'down', 'env'] as const;
+type Subcommand = (typeof subcommands)[number];
+
+function isSubcommand(s: string | undefined): s is Subcommand {
+  return (subcommands as readonly (string | undefined)[]).includes(s);
+}
+
+export const local: Command = {
+  name: 'local',
+  summary: 'Start, stop or locate a local Kubernetes API server and etcd (no Docker).',
+  usage: 'local up|down|env [--state-dir DIR]',
+  help: [
+    '  up                 start etcd and kube-apiserver on free 127.0.0.1 ports (or find them',
+    '                     running); prints KUBECONFIG=DIR/kubeconfig',
+    '  down               stop them and remove the state folder',
+    '  env                print KUBECONFIG=DIR/kubeconfig for a running cluster',
+    '      --state-dir DIR  where the state, certificates, data and logs live (default .local)',
+    '',
+    'Binaries come from $KUBE_APISERVER and $ETCD, else PATH, else $ISTIO_LITE_CACHE or .cache/bin,',
+    'and are built with scripts/build-binaries.sh when missing (Go, a few minutes).',
+  ].join('\n'),
+  options: { 'state-dir': { type: 'string' } },
+  allowPositionals: true,
+  async run(flags, positionals, io) {
+    const [sub, ...extra] = positionals;
+    if (!isSubcommand(sub)) {
+      throw new IstioLiteError(
+        ErrorCode.Usage,
+        sub === undefined ? 'missing subcommand (up, down or env)' : `unknown subcommand "${sub}"`,
+      );
+    }
+    if (extra.length > 0) {
+      throw new IstioLiteError(ErrorCode.Usage, `unexpected argument "${extra.join(' ')}"`);
+    }
+    const stateDir = resolve(io.cwd, flagString(flags, 'state-dir') ?? '.local');
+    const progress = (line: string) => {
+      io.stderr.write(`${line}\n`);
+    };
+    switch (sub) {
+      case 'up': {
+        const cluster = await up(stateDir, { log: progress, progress });
+        io.stdout.write(`KUBECONFIG=${cluster.kubeconfig}\n`);
+        return 0;
+      }
+      case 'down':
+        progress(
+          (await down(stateDir))
+            ? `local cluster in ${stateDir} stopped and removed`
+            : `no local cluster in ${stateDir}`,
+        );
+        return 0;
+      case 'env':
+        io.stdout.write(env(stateDir));
+        return 0;
+    }
+  },
+};

@@ -1,0 +1,337 @@
+/**
+ * A real Kubernetes control plane on loopback without Docker: etcd and kube-apiserver as detached
+ * processes (envtest-style), for `istio-lite local`, `npm start` and the cluster test tier.
+ *
+ * - `up(dir)` starts them on free 127.0.0.1 ports with a fresh PKI, writes DIR/kubeconfig, waits
+ *   for /readyz and returns, leaving them running (pids and ports in DIR/state.json). On a folder
+ *   whose cluster is already up and ready it returns that cluster; a crashed run's leftovers (dead
+ *   or half-started processes, stale files) are stopped and removed first.
+ * - `down(dir)` stops exactly this folder's processes (SIGTERM, then SIGKILL) and removes its files.
+ * - Any number of clusters run at once, one per folder.
+ * Authentication is the admin client certificate (group system:masters) in the kubeconfig;
+ * authorization is RBAC; ServiceAccount tokens can be minted with the TokenRequest API.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErrorCode, IstioLiteError } from '../errors.ts';
+import { apiServerArgs, apiServerMarker, etcdArgs, etcdClientUrl, etcdMarker } from './args.ts';
+import { ensureBinary, helmPath, type BinaryOptions } from './binaries.ts';
+import { generateLocalPki } from './certs.ts';
+import { kubeconfigYaml } from './kubeconfig.ts';
+import { withLock } from './lock.ts';
+import {
+  findProcessesWith,
+  freePorts,
+  isOurProcess,
+  spawnDetached,
+  stopProcess,
+} from './processes.ts';
+import { PortInUseError, probeOnce, waitUntilReady, type Probe } from './readiness.ts';
+import {
+  clusterPaths,
+  ownedEntries,
+  readState,
+  writeState,
+  type ApiServerRecord,
+  type ClusterPaths,
+  type ClusterState,
+  type EtcdRecord,
+  type ProcessRecord,
+} from './state.ts';
+
+export { helmPath };
+
+/** A running local cluster, as `up` returns it. */
+export interface LocalCluster {
+  readonly stateDir: string;
+  readonly kubeconfig: string;
+  /** `https://127.0.0.1:PORT`. */
+  readonly server: string;
+  readonly paths: ClusterPaths;
+  readonly etcd: { readonly pid: number; readonly url: string };
+  readonly apiServer: { readonly pid: number; readonly port: number };
+  /** Whether this call started it (false: it was already up). */
+  readonly started: boolean;
+  /** Milliseconds this call took. */
+  readonly elapsedMs: number;
+}
+
+export interface UpOptions extends BinaryOptions {
+  /** How long to wait for /readyz (default 90 s). */
+  readonly readyTimeoutMs?: number;
+  /** Lines about what is happening (default: nothing; the CLI prints them). */
+  readonly log?: (line: string) => void;
+}
+
+const attempts = 3;
+
+export async function up(stateDir: string, options: UpOptions = {}): Promise<LocalCluster> {
+  const t0 = Date.now();
+  const paths = clusterPaths(stateDir);
+  const log = options.log ?? (() => undefined);
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  return withLock(paths.lock, { timeoutMs: 10 * 60_000 }, async () => {
+    const existing = readState(paths);
+    if (existing !== undefined && (await isHealthy(paths, existing))) {
+      log(`local cluster in ${paths.dir} is already up`);
+      return view(paths, existing, false, t0);
+    }
+    if (await cleanup(paths, existing)) log(`cleaned up a stale cluster in ${paths.dir}`);
+    const [etcdBin, apiBin] = [
+      await ensureBinary('etcd', options),
+      await ensureBinary('kube-apiserver', options),
+    ];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const state = await start(paths, etcdBin, apiBin, options.readyTimeoutMs ?? 90_000);
+        log(`local cluster up in ${Date.now() - t0} ms: ${serverUrl(state)}`);
+        return view(paths, state, true, t0);
+      } catch (e) {
+        await cleanup(paths, readState(paths));
+        if (!(e instanceof PortInUseError) || attempt >= attempts) throw e;
+        log(`a port was taken while starting (attempt ${attempt}); retrying with others`);
+      }
+    }
+  });
+}
+
+/**
+ * Stops this folder's cluster and removes its files; true when there was something to stop or
+ * remove. Processes are found by state.json and, after a crash, by their command lines.
+ */
+export async function down(stateDir: string): Promise<boolean> {
+  const paths = clusterPaths(stateDir);
+  if (!existsSync(paths.dir)) return false;
+  const removed = await withLock(paths.lock, { timeoutMs: 10 * 60_000 }, () =>
+    cleanup(paths, readState(paths)),
+  );
+  try {
+    rmdirSync(paths.dir); // only when empty: the folder may hold the user's own files too
+  } catch {
+    // not empty, or gone
+  }
+  return removed;
+}
+
+/** `KUBECONFIG=DIR/kubeconfig` for a cluster that is up; throws when there is none. */
+export function env(stateDir: string): string {
+  const paths = clusterPaths(stateDir);
+  const state = readState(paths);
+  if (state === undefined || !state.ready) {
+    throw new IstioLiteError(
+      ErrorCode.External,
+      `no local cluster in ${paths.dir} (run: istio-lite local up --state-dir ${stateDir})`,
+    );
+  }
+  if (!processesAlive(state)) {
+    throw new IstioLiteError(
+      ErrorCode.External,
+      `the local cluster in ${paths.dir} is not running any more (run: istio-lite local up --state-dir ${stateDir})`,
+    );
+  }
+  return `KUBECONFIG=${paths.kubeconfig}\n`;
+}
+
+/** The cluster in DIR if it is up and answers /readyz, else undefined. */
+export async function status(stateDir: string): Promise<LocalCluster | undefined> {
+  const paths = clusterPaths(stateDir);
+  const state = readState(paths);
+  if (state === undefined || !(await isHealthy(paths, state))) return undefined;
+  return view(paths, state, false, Date.now());
+}
+
+/**
+ * Stops kube-apiserver and starts it again with the same command line and port, keeping etcd and
+ * its data: for tests of what clients do when the API server goes away and comes back.
+ * `downtimeMs` is how long it stays down.
+ */
+export async function restartApiServer(stateDir: string, downtimeMs = 0): Promise<void> {
+  const paths = clusterPaths(stateDir);
+  const state = readState(paths);
+  if (state?.apiServer === null || state === undefined || !state.ready) {
+    throw new IstioLiteError(ErrorCode.External, `no local cluster in ${paths.dir}`);
+  }
+  const api = state.apiServer;
+  if (isOurProcess(api.pid, api.marker)) await stopProcess(api.pid, 5000);
+  if (downtimeMs > 0) await new Promise((r) => setTimeout(r, downtimeMs));
+  const child = spawnDetached(api.bin, api.args, paths.apiServerLog);
+  if (child.pid === undefined)
+    throw new IstioLiteError(ErrorCode.External, `cannot start ${api.bin}`);
+  writeState(paths, { ...state, apiServer: { ...api, pid: child.pid } });
+  await waitUntilReady({
+    name: 'kube-apiserver',
+    probe: readyzProbe(paths, api.port),
+    child,
+    logPath: paths.apiServerLog,
+    timeoutMs: 90_000,
+  });
+}
+
+async function start(
+  paths: ClusterPaths,
+  etcdBin: string,
+  apiBin: string,
+  readyTimeoutMs: number,
+): Promise<ClusterState> {
+  mkdirSync(paths.pki, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.etcdData, { recursive: true, mode: 0o700 });
+  const pki = await generateLocalPki();
+  const files: [string, string][] = [
+    [paths.caCert, pki.caCert],
+    [paths.caKey, pki.caKey],
+    [paths.serverCert, pki.serverCert],
+    [paths.serverKey, pki.serverKey],
+    [paths.adminCert, pki.adminCert],
+    [paths.adminKey, pki.adminKey],
+    [paths.serviceAccountKey, pki.serviceAccountKey],
+    [paths.serviceAccountPub, pki.serviceAccountPub],
+  ];
+  for (const [p, text] of files) writeFileSync(p, text, { mode: 0o600 });
+
+  const [clientPort = 0, peerPort = 0, apiPort = 0] = await freePorts(3);
+  const ports = { clientPort, peerPort };
+  const createdAt = new Date().toISOString();
+
+  // Both start at once: kube-apiserver retries etcd until it answers, which saves etcd's start time.
+  const eArgs = etcdArgs(paths, ports);
+  const etcdChild = spawnDetached(etcdBin, eArgs, paths.etcdLog);
+  const etcd: EtcdRecord = {
+    pid: pidOf(etcdChild.pid, etcdBin),
+    bin: etcdBin,
+    args: eArgs,
+    marker: etcdMarker(paths),
+    ...ports,
+  };
+  writeState(paths, { version: 1, createdAt, ready: false, etcd, apiServer: null });
+
+  const aArgs = apiServerArgs(paths, { port: apiPort, etcdUrl: etcdClientUrl(ports) });
+  const apiChild = spawnDetached(apiBin, aArgs, paths.apiServerLog);
+  const apiServer: ApiServerRecord = {
+    pid: pidOf(apiChild.pid, apiBin),
+    bin: apiBin,
+    args: aArgs,
+    marker: apiServerMarker(paths),
+    port: apiPort,
+  };
+  writeState(paths, { version: 1, createdAt, ready: false, etcd, apiServer });
+  writeFileSync(
+    paths.kubeconfig,
+    kubeconfigYaml({
+      server: `https://127.0.0.1:${apiPort}`,
+      caCert: pki.caCert,
+      clientCert: pki.adminCert,
+      clientKey: pki.adminKey,
+    }),
+    { mode: 0o600 },
+  );
+
+  await waitUntilReady({
+    name: 'etcd',
+    probe: { url: `${etcdClientUrl(ports)}/health` },
+    child: etcdChild,
+    logPath: paths.etcdLog,
+    timeoutMs: 30_000,
+  });
+  await waitUntilReady({
+    name: 'kube-apiserver',
+    probe: readyzProbe(paths, apiPort),
+    child: apiChild,
+    logPath: paths.apiServerLog,
+    timeoutMs: readyTimeoutMs,
+  });
+  const state: ClusterState = { version: 1, createdAt, ready: true, etcd, apiServer };
+  writeState(paths, state);
+  return state;
+}
+
+function pidOf(pid: number | undefined, bin: string): number {
+  if (pid === undefined) throw new IstioLiteError(ErrorCode.External, `cannot start ${bin}`);
+  return pid;
+}
+
+function readyzProbe(paths: ClusterPaths, port: number): Probe {
+  return {
+    url: `https://127.0.0.1:${port}/readyz`,
+    tls: {
+      ca: readText(paths.caCert),
+      cert: readText(paths.adminCert),
+      key: readText(paths.adminKey),
+    },
+  };
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // the probe then fails its TLS handshake, which reads as "not ready"
+  }
+}
+
+function serverUrl(state: ClusterState): string {
+  return `https://127.0.0.1:${state.apiServer?.port ?? 0}`;
+}
+
+function processesAlive(state: ClusterState): boolean {
+  return (
+    isOurProcess(state.etcd.pid, state.etcd.marker) &&
+    state.apiServer !== null &&
+    isOurProcess(state.apiServer.pid, state.apiServer.marker)
+  );
+}
+
+async function isHealthy(paths: ClusterPaths, state: ClusterState): Promise<boolean> {
+  if (!state.ready || state.apiServer === null || !processesAlive(state)) return false;
+  return (await probeOnce(readyzProbe(paths, state.apiServer.port))) === 200;
+}
+
+function view(
+  paths: ClusterPaths,
+  state: ClusterState,
+  started: boolean,
+  t0: number,
+): LocalCluster {
+  const api = state.apiServer;
+  if (api === null)
+    throw new IstioLiteError(ErrorCode.Internal, 'cluster state without kube-apiserver');
+  return {
+    stateDir: paths.dir,
+    kubeconfig: paths.kubeconfig,
+    server: serverUrl(state),
+    paths,
+    etcd: { pid: state.etcd.pid, url: etcdClientUrl(state.etcd) },
+    apiServer: { pid: api.pid, port: api.port },
+    started,
+    elapsedMs: Date.now() - t0,
+  };
+}
+
+/** The recorded pid when it still runs our command line, plus any process found by marker. */
+function ours(rec: ProcessRecord | null | undefined, marker: string): number[] {
+  const pids = new Set(findProcessesWith([marker]));
+  if (rec && isOurProcess(rec.pid, rec.marker)) pids.add(rec.pid);
+  return [...pids];
+}
+
+/**
+ * Stops every process of this folder's cluster (from state.json when its pid still runs our
+ * command line, plus any process found by marker) and removes the cluster's files. True when
+ * anything was stopped or removed.
+ */
+async function cleanup(paths: ClusterPaths, state: ClusterState | undefined): Promise<boolean> {
+  // kube-apiserver first: it exits in about a second, but waits for etcd (and so for SIGKILL)
+  // when etcd goes away under it.
+  const apiPids = ours(state?.apiServer, apiServerMarker(paths));
+  const etcdPids = ours(state?.etcd, etcdMarker(paths));
+  await Promise.all(apiPids.map((pid) => stopProcess(pid, 5000)));
+  await Promise.all(etcdPids.map((pid) => stopProcess(pid, 5000)));
+  let removed = apiPids.length + etcdPids.length > 0;
+  for (const entry of ownedEntries) {
+    const p = join(paths.dir, entry);
+    if (existsSync(p)) {
+      rmSync(p, { recursive: true, force: true });
+      removed = true;
+    }
+  }
+  return removed;
+}
