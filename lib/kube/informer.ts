@@ -206,14 +206,20 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
       const timedOut = end.err instanceof Error && end.err.name === 'TimeoutError';
       const failed =
         (end.err !== null && end.err !== undefined && !timedOut && !end.gone) || !healthy;
-      if (!failed) continue;
+      if (!failed) {
+        this.log.debug(
+          { durationMs: end.durationMs, events: end.events, err: describeError(end.err) },
+          'watch ended; reconnecting',
+        );
+        continue;
+      }
       failures++;
       const delayMs = backoffDelay(failures, this.backoff, Math.random());
       this.log.warn(
         {
           attempt: failures,
           delayMs,
-          err: end.err === null ? 'watch closed' : errorMessage(end.err),
+          err: describeError(end.err),
         },
         'watch failed; restarting',
       );
@@ -342,6 +348,16 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
       this.log.error({ event, err: errorMessage(e) }, 'informer handler threw');
     }
   }
+}
+
+/** The message of a watch or list failure, with its cause (fetch says only "fetch failed"). */
+function describeError(e: unknown): string {
+  if (e === null || e === undefined) return 'closed by the server';
+  const msg = errorMessage(e);
+  const cause: unknown = e instanceof Error ? e.cause : undefined;
+  if (cause === undefined || cause === null) return msg;
+  const code = typeof cause === 'object' && 'code' in cause ? String(cause.code) : '';
+  return `${msg}: ${code !== '' ? `${code} ` : ''}${errorMessage(cause)}`;
 }
 
 function isObjectWithName(v: unknown): v is KubernetesObject {
