@@ -30,6 +30,8 @@ export interface CaConfig {
   readonly graceRatio: number;
   readonly workloadKeyAlgorithm: KeyAlgorithm;
   readonly excludedNamespaces: readonly string[];
+  /** Only this namespace gets istio.<sa> Secrets (0.2's --listened-namespace); all when absent. */
+  readonly listenedNamespace?: string;
   readonly bootstrapTokenFile?: string;
   readonly tokenAudiences: readonly string[];
   readonly serverCertTtlMs: number;
@@ -58,6 +60,7 @@ export const caFlags = {
   'workload-cert-grace-period-ratio': { type: 'string' },
   'workload-key-algorithm': { type: 'string' },
   'exclude-namespaces': { type: 'string' },
+  'listened-namespace': { type: 'string' },
   'bootstrap-token-file': { type: 'string' },
   'token-audiences': { type: 'string' },
   'server-cert-ttl': { type: 'string' },
@@ -85,6 +88,7 @@ export const caFlagsHelp = [
   '      --workload-cert-grace-period-ratio R  renew after this part of the lifetime (default 0.5)',
   '      --workload-key-algorithm ALG   key of istio.<sa> Secrets (default ecdsa-p256)',
   '      --exclude-namespaces NS,...    no istio.<sa> Secrets here (default kube-system,kube-public,kube-node-lease)',
+  '      --listened-namespace NS        only this namespace gets istio.<sa> Secrets (default: all)',
   '      --bootstrap-token-file FILE    per-node bootstrap tokens for VMs (YAML; see ca/bootstrap-tokens.ts)',
   "      --token-audiences A,...        audiences ServiceAccount tokens must carry (default: the API server's)",
   "      --server-cert-ttl D            lifetime of the CA's serving certificate, renewed at half (default 720h)",
@@ -171,6 +175,10 @@ export function parseCaConfig(flags: Flags, env: NodeJS.ProcessEnv): CaConfig {
   const certChain = str(flags, 'cert-chain');
   const kubeconfig = str(flags, 'kubeconfig');
   const bootstrapTokenFile = str(flags, 'bootstrap-token-file');
+  const listenedNamespace = str(flags, 'listened-namespace');
+  if (listenedNamespace !== undefined && !dnsName.test(listenedNamespace)) {
+    throw bad('listened-namespace', `"${listenedNamespace}" is not a namespace name`);
+  }
   return {
     namespace,
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
@@ -203,6 +211,7 @@ export function parseCaConfig(flags: Flags, env: NodeJS.ProcessEnv): CaConfig {
       'kube-public',
       'kube-node-lease',
     ]),
+    ...(listenedNamespace === undefined ? {} : { listenedNamespace }),
     ...(bootstrapTokenFile === undefined ? {} : { bootstrapTokenFile }),
     tokenAudiences: list(flags, 'token-audiences', []),
     serverCertTtlMs: durationFlag(flags, 'server-cert-ttl', '720h', 60_000),

@@ -183,6 +183,9 @@ export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): P
       authority,
       trustDomain: config.trustDomain,
       excludedNamespaces: config.excludedNamespaces,
+      ...(config.listenedNamespace === undefined
+        ? {}
+        : { listenedNamespace: config.listenedNamespace }),
       ttlMs: config.workloadTtlMs,
       graceRatio: config.graceRatio,
       keyAlgorithm: config.workloadKeyAlgorithm,

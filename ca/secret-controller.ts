@@ -35,6 +35,8 @@ export interface SecretControllerOptions {
   readonly authority: CertificateAuthority;
   readonly trustDomain: string;
   readonly excludedNamespaces: readonly string[];
+  /** Watch only this namespace (0.2's --listened-namespace); all namespaces when absent. */
+  readonly listenedNamespace?: string;
   readonly ttlMs: number;
   /** Renew when this fraction of the lifetime has passed (0 < ratio < 1). */
   readonly graceRatio: number;
@@ -64,20 +66,28 @@ export function createSecretController(opts: SecretControllerOptions): SecretCon
   const log = logger.child({ controller: 'secrets' });
   const core = kc.makeApiClient(CoreV1Api);
   const excluded = new Set(opts.excludedNamespaces);
+  const listened = opts.listenedNamespace;
+  const base = listened === undefined ? '/api/v1' : `/api/v1/namespaces/${listened}`;
 
   const accounts: Informer<V1ServiceAccount> = createInformer({
     kc,
-    path: '/api/v1/serviceaccounts',
-    list: (o) => core.listServiceAccountForAllNamespaces(o),
+    path: `${base}/serviceaccounts`,
+    list: (o) =>
+      listened === undefined
+        ? core.listServiceAccountForAllNamespaces(o)
+        : core.listNamespacedServiceAccount({ ...o, namespace: listened }),
     objectType: 'V1ServiceAccount',
     logger,
     name: 'ca-serviceaccounts',
   });
   const secrets: Informer<V1Secret> = createInformer({
     kc,
-    path: '/api/v1/secrets',
+    path: `${base}/secrets`,
     fieldSelector: `type=${WorkloadSecret.Type}`,
-    list: (o) => core.listSecretForAllNamespaces(o),
+    list: (o) =>
+      listened === undefined
+        ? core.listSecretForAllNamespaces(o)
+        : core.listNamespacedSecret({ ...o, namespace: listened }),
     objectType: 'V1Secret',
     logger,
     name: 'ca-workload-secrets',
@@ -174,7 +184,10 @@ export function createSecretController(opts: SecretControllerOptions): SecretCon
     log.info({ namespace: ns, serviceAccount: sa, secret: name, cause }, 'Secret written');
   }
 
+  // Nothing is reconciled until both caches are full: a Secret seen before its ServiceAccount
+  // must not look orphaned.
   const queue = new WorkQueue({
+    paused: true,
     process: reconcile,
     onError: (key, err, attempt) => {
       log.warn({ key, attempt, err: errorMessage(err) }, 'Secret reconcile failed; retrying');
@@ -200,11 +213,10 @@ export function createSecretController(opts: SecretControllerOptions): SecretCon
 
   return {
     async start() {
-      // Secrets first, so the first reconcile of each account sees any Secret it already has.
       secrets.start();
-      await secrets.synced();
       accounts.start();
-      await accounts.synced();
+      await Promise.all([secrets.synced(), accounts.synced()]);
+      queue.resume();
       log.info(
         { serviceAccounts: accounts.list().length, secrets: secrets.list().length },
         'Secret controller synced',

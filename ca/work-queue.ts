@@ -10,14 +10,17 @@ export interface WorkQueueOptions {
   readonly onError?: (key: string, err: unknown, attempt: number) => void;
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
+  /** Collect keys but process none until `resume()` (wait for caches to sync). */
+  readonly paused?: boolean;
 }
 
 /** setTimeout's limit; longer delays are re-armed when they fire. */
 const maxTimerMs = 2_147_000_000;
 
 export class WorkQueue {
-  private readonly opts: Required<Omit<WorkQueueOptions, 'onError'>> &
+  private readonly opts: Required<Omit<WorkQueueOptions, 'onError' | 'paused'>> &
     Pick<WorkQueueOptions, 'onError'>;
+  private paused: boolean;
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
   private readonly active = new Set<string>();
@@ -29,7 +32,20 @@ export class WorkQueue {
   private idleWaiters: (() => void)[] = [];
 
   constructor(opts: WorkQueueOptions) {
-    this.opts = { concurrency: 4, baseDelayMs: 200, maxDelayMs: 60_000, ...opts };
+    this.opts = {
+      process: opts.process,
+      concurrency: opts.concurrency ?? 4,
+      baseDelayMs: opts.baseDelayMs ?? 200,
+      maxDelayMs: opts.maxDelayMs ?? 60_000,
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    };
+    this.paused = opts.paused ?? false;
+  }
+
+  /** Starts processing (a queue created paused). */
+  resume(): void {
+    this.paused = false;
+    this.pump();
   }
 
   add(key: string): void {
@@ -96,7 +112,12 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running < this.opts.concurrency && this.queue.length > 0) {
+    while (
+      !this.stopped &&
+      !this.paused &&
+      this.running < this.opts.concurrency &&
+      this.queue.length > 0
+    ) {
       const key = this.queue.shift();
       if (key === undefined) break;
       this.queued.delete(key);
