@@ -1,9 +1,11 @@
 /** Every subcommand, in the order `--help` lists them. Add a command here and nowhere else. */
 import type { Command } from './command.ts';
 import { ca } from './commands/ca.ts';
+import { init } from './commands/init.ts';
 import { kubeInject } from './commands/kube-inject.ts';
 import { local } from './commands/local.ts';
 import { nodeAgent } from './commands/node-agent.ts';
+import { pilot } from './commands/pilot.ts';
 import { start } from './commands/start.ts';
 import { version } from './commands/version.ts';
 import { webhook } from './commands/webhook.ts';
@@ -12,8 +14,10 @@ export const commands: readonly Command[] = [
   start,
   kubeInject,
   webhook,
+  pilot,
   ca,
   nodeAgent,
+  init,
   local,
   version,
 ];

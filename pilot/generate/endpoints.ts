@@ -18,6 +18,16 @@ function compareEndpoints(a: Endpoint, b: Endpoint): number {
   return a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port;
 }
 
+/** The locality message, empty fields left out (a locality must be present even if empty). */
+function locality(e: Endpoint | undefined): NonNullable<LocalityLbEndpoints['locality']> {
+  const l = e?.locality;
+  return {
+    ...(l?.region ? { region: l.region } : {}),
+    ...(l?.zone ? { zone: l.zone } : {}),
+    ...(l?.subzone ? { sub_zone: l.subzone } : {}),
+  };
+}
+
 export function loadAssignment(
   clusterName: string,
   eps: readonly Endpoint[],
@@ -38,11 +48,7 @@ export function loadAssignment(
     const members = (groups.get(key) ?? []).sort(compareEndpoints);
     const first = members[0];
     return {
-      locality: {
-        region: first?.locality.region ?? '',
-        zone: first?.locality.zone ?? '',
-        sub_zone: first?.locality.subzone ?? '',
-      },
+      locality: locality(first),
       lb_endpoints: members.map((e) => ({
         endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
         health_status: 'HEALTHY',

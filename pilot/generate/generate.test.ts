@@ -90,7 +90,7 @@ describe('pilot generators', () => {
     const cla = json(snapshotFor('NONE', 'sidecar'), TypeUrl.ClusterLoadAssignment, reviewsCluster);
     const localities = cla['endpoints'] as Json[];
     assert.equal(localities.length, 2);
-    assert.deepEqual(at(localities, 0, 'locality'), { region: 'r1', zone: 'a', sub_zone: '' });
+    assert.deepEqual(at(localities, 0, 'locality'), { region: 'r1', zone: 'a' });
     assert.deepEqual(at(localities, 1, 'load_balancing_weight'), { value: 3 });
     assert.equal((at(localities, 1, 'lb_endpoints') as Json[]).length, 1);
     assert.equal(

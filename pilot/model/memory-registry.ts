@@ -7,12 +7,19 @@ import type { Endpoint, RegistryState, Service, ServiceRegistry } from './servic
 export class MemoryRegistry implements ServiceRegistry {
   private services = new Map<string, Service>();
   private endpoints = new Map<string, readonly Endpoint[]>();
+  /** Set once `current()` handed a map out: the next change to it copies it first. */
+  private servicesShared = false;
+  private endpointsShared = false;
   private state: RegistryState | undefined;
   private readonly listeners = new Set<() => void>();
   private synced: () => string | undefined = () => undefined;
 
   current(): RegistryState {
-    this.state ??= { services: this.services, endpoints: this.endpoints };
+    if (!this.state) {
+      this.state = { services: this.services, endpoints: this.endpoints };
+      this.servicesShared = true;
+      this.endpointsShared = true;
+    }
     return this.state;
   }
 
@@ -31,42 +38,55 @@ export class MemoryRegistry implements ServiceRegistry {
   }
 
   setService(svc: Service): void {
-    this.services = new Map(this.services).set(svc.hostname, svc);
-    this.changed();
+    this.batch((b) => {
+      b.setService(svc);
+    });
   }
 
   deleteService(hostname: string): void {
     if (!this.services.has(hostname) && !this.endpoints.has(hostname)) return;
-    this.services = new Map(this.services);
-    this.services.delete(hostname);
-    this.endpoints = new Map(this.endpoints);
-    this.endpoints.delete(hostname);
-    this.changed();
+    this.batch((b) => {
+      b.deleteService(hostname);
+    });
   }
 
   setEndpoints(hostname: string, eps: readonly Endpoint[]): void {
-    this.endpoints = new Map(this.endpoints).set(hostname, eps);
-    this.changed();
+    this.batch((b) => {
+      b.setEndpoints(hostname, eps);
+    });
+  }
+
+  /** Tells listeners to look again (e.g. the registry just became synced). */
+  notify(): void {
+    for (const l of this.listeners) l();
   }
 
   /** Applies several changes with one notification. */
   batch(fn: (r: MemoryRegistryBatch) => void): void {
-    const services = new Map(this.services);
-    const endpoints = new Map(this.endpoints);
+    // Copy on first write after `current()` handed the maps out; a map nobody wrote to keeps its
+    // identity (generators reuse everything that depends only on the services).
+    let services: Map<string, Service> | undefined;
+    let endpoints: Map<string, readonly Endpoint[]> | undefined;
+    const svcs = () => (services ??= this.servicesShared ? new Map(this.services) : this.services);
+    const eps = () =>
+      (endpoints ??= this.endpointsShared ? new Map(this.endpoints) : this.endpoints);
     fn({
-      setService: (s) => services.set(s.hostname, s),
+      setService: (s) => svcs().set(s.hostname, s),
       deleteService: (h) => {
-        services.delete(h);
-        endpoints.delete(h);
+        if (this.services.has(h)) svcs().delete(h);
+        if (this.endpoints.has(h)) eps().delete(h);
       },
-      setEndpoints: (h, e) => endpoints.set(h, e),
+      setEndpoints: (h, e) => eps().set(h, e),
     });
-    this.services = services;
-    this.endpoints = endpoints;
-    this.changed();
-  }
-
-  private changed(): void {
+    if (services === undefined && endpoints === undefined) return;
+    if (services) {
+      this.services = services;
+      this.servicesShared = false;
+    }
+    if (endpoints) {
+      this.endpoints = endpoints;
+      this.endpointsShared = false;
+    }
     this.state = undefined;
     for (const l of this.listeners) l();
   }

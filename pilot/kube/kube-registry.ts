@@ -1,0 +1,230 @@
+/**
+ * The service registry fed by Kubernetes: informers on Services, EndpointSlices and Pods (all
+ * namespaces), folded into a MemoryRegistry one change at a time. A pod change (labels, service
+ * account, sidecar) recomputes only the services whose slices point at that pod.
+ */
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  type KubeConfig,
+  type V1EndpointSlice,
+  type V1Pod,
+  type V1Service,
+} from '@kubernetes/client-node';
+import type { Logger } from '../../lib/log.ts';
+import { createInformer, type Informer } from '../../lib/kube/informer.ts';
+import type { BackoffOptions } from '../../lib/kube/object-store.ts';
+import { MemoryRegistry } from '../model/memory-registry.ts';
+import { serviceHostname, type RegistryState, type ServiceRegistry } from '../model/service.ts';
+import {
+  ServiceNameLabel,
+  convertEndpoints,
+  convertService,
+  endpointPodKey,
+  objectKey,
+  podInfo,
+  samePodInfo,
+  type PodInfo,
+} from './convert.ts';
+
+export interface KubeRegistryOptions {
+  readonly kc: KubeConfig;
+  readonly logger: Logger;
+  /** The cluster's DNS domain (default `cluster.local`). */
+  readonly domain?: string;
+  readonly backoff?: Partial<BackoffOptions>;
+}
+
+export class KubeRegistry implements ServiceRegistry {
+  private readonly store = new MemoryRegistry();
+  private readonly domain: string;
+  private readonly log: Logger;
+  private readonly services: Informer<V1Service>;
+  private readonly slices: Informer<V1EndpointSlice>;
+  private readonly pods: Informer<V1Pod>;
+  /** Service key (`ns/name`) → its slices by name. */
+  private readonly slicesByService = new Map<string, Map<string, V1EndpointSlice>>();
+  private readonly podInfos = new Map<string, PodInfo>();
+  /** Pod key → services whose endpoints point at it, and back. */
+  private readonly servicesByPod = new Map<string, Set<string>>();
+  private readonly podsByService = new Map<string, Set<string>>();
+  private initialSyncDone = false;
+
+  constructor(o: KubeRegistryOptions) {
+    this.domain = o.domain ?? 'cluster.local';
+    this.log = o.logger.child({ component: 'kube-registry' });
+    const core = o.kc.makeApiClient(CoreV1Api);
+    const discovery = o.kc.makeApiClient(DiscoveryV1Api);
+    const common = { kc: o.kc, logger: o.logger, ...(o.backoff ? { backoff: o.backoff } : {}) };
+    this.services = createInformer<V1Service>({
+      ...common,
+      path: '/api/v1/services',
+      list: (opts) => core.listServiceForAllNamespaces(opts),
+      objectType: 'V1Service',
+      name: 'pilot-services',
+    });
+    this.slices = createInformer<V1EndpointSlice>({
+      ...common,
+      path: '/apis/discovery.k8s.io/v1/endpointslices',
+      list: (opts) => discovery.listEndpointSliceForAllNamespaces(opts),
+      objectType: 'V1EndpointSlice',
+      name: 'pilot-endpointslices',
+    });
+    this.pods = createInformer<V1Pod>({
+      ...common,
+      path: '/api/v1/pods',
+      list: (opts) => core.listPodForAllNamespaces(opts),
+      objectType: 'V1Pod',
+      name: 'pilot-pods',
+    });
+    this.store.setSyncCheck(() => this.syncProblem());
+    this.wire();
+  }
+
+  /** Starts the informers; resolves once all three have synced and the registry is complete. */
+  async start(): Promise<void> {
+    this.pods.start();
+    this.services.start();
+    this.slices.start();
+    await Promise.all([this.pods.synced(), this.services.synced(), this.slices.synced()]);
+    this.initialSyncDone = true;
+    this.log.info(
+      {
+        services: this.services.list().length,
+        slices: this.slices.list().length,
+        pods: this.podInfos.size,
+      },
+      'registry synced',
+    );
+    // Everything arrived before "synced" was true: tell listeners the registry is complete now.
+    this.store.notify();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.services.stop(), this.slices.stop(), this.pods.stop()]);
+  }
+
+  current(): RegistryState {
+    return this.store.current();
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.store.onChange(listener);
+  }
+
+  notSynced(): string | undefined {
+    return this.store.notSynced();
+  }
+
+  private syncProblem(): string | undefined {
+    const waiting: string[] = [];
+    if (!this.services.hasSynced()) waiting.push('services');
+    if (!this.slices.hasSynced()) waiting.push('endpointslices');
+    if (!this.pods.hasSynced()) waiting.push('pods');
+    if (waiting.length > 0) return `informers not synced: ${waiting.join(', ')}`;
+    return this.initialSyncDone ? undefined : 'registry not built yet';
+  }
+
+  private wire(): void {
+    const onService = (svc: V1Service) => {
+      this.serviceChanged(svc);
+    };
+    this.services.on('add', onService);
+    this.services.on('update', onService);
+    this.services.on('delete', (svc) => {
+      const name = svc.metadata?.name ?? '';
+      const ns = svc.metadata?.namespace ?? '';
+      this.store.deleteService(serviceHostname(name, ns, this.domain));
+    });
+    const onSlice = (slice: V1EndpointSlice, deleted: boolean) => {
+      const svcName = slice.metadata?.labels?.[ServiceNameLabel];
+      const ns = slice.metadata?.namespace;
+      const sliceName = slice.metadata?.name;
+      if (svcName === undefined || ns === undefined || sliceName === undefined) return;
+      const key = objectKey(ns, svcName);
+      let m = this.slicesByService.get(key);
+      if (!m) this.slicesByService.set(key, (m = new Map<string, V1EndpointSlice>()));
+      if (deleted) m.delete(sliceName);
+      else m.set(sliceName, slice);
+      if (m.size === 0) this.slicesByService.delete(key);
+      this.recompute(key);
+    };
+    this.slices.on('add', (s) => {
+      onSlice(s, false);
+    });
+    this.slices.on('update', (s) => {
+      onSlice(s, false);
+    });
+    this.slices.on('delete', (s) => {
+      onSlice(s, true);
+    });
+    const onPod = (pod: V1Pod, deleted: boolean) => {
+      const key = objectKey(pod.metadata?.namespace, pod.metadata?.name);
+      const old = this.podInfos.get(key);
+      if (deleted) {
+        if (!old) return;
+        this.podInfos.delete(key);
+      } else {
+        const info = podInfo(pod);
+        if (old && samePodInfo(old, info)) return;
+        this.podInfos.set(key, info);
+      }
+      for (const svc of this.servicesByPod.get(key) ?? []) this.recompute(svc);
+    };
+    this.pods.on('add', (p) => {
+      onPod(p, false);
+    });
+    this.pods.on('update', (p) => {
+      onPod(p, false);
+    });
+    this.pods.on('delete', (p) => {
+      onPod(p, true);
+    });
+  }
+
+  private serviceChanged(obj: V1Service): void {
+    const svc = convertService(obj, this.domain);
+    const key = objectKey(obj.metadata?.namespace, obj.metadata?.name);
+    if ('skip' in svc) {
+      this.log.debug({ service: key, reason: svc.skip }, 'service skipped');
+      const [ns = '', name = ''] = key.split('/');
+      this.store.deleteService(serviceHostname(name, ns, this.domain));
+      return;
+    }
+    this.store.batch((b) => {
+      b.setService(svc);
+      b.setEndpoints(svc.hostname, this.endpointsOf(key));
+    });
+  }
+
+  private recompute(key: string): void {
+    const [ns = '', name = ''] = key.split('/');
+    this.store.setEndpoints(serviceHostname(name, ns, this.domain), this.endpointsOf(key));
+  }
+
+  /** The service's endpoints from its slices; keeps the pod ↔ service index current. */
+  private endpointsOf(key: string): ReturnType<typeof convertEndpoints> {
+    const slices = [...(this.slicesByService.get(key)?.values() ?? [])];
+    const pods = new Set<string>();
+    for (const s of slices) {
+      for (const e of s.endpoints ?? []) {
+        const p = endpointPodKey(e);
+        if (p !== undefined) pods.add(p);
+      }
+    }
+    for (const p of this.podsByService.get(key) ?? []) {
+      if (pods.has(p)) continue;
+      const s = this.servicesByPod.get(p);
+      s?.delete(key);
+      if (s?.size === 0) this.servicesByPod.delete(p);
+    }
+    for (const p of pods) {
+      let s = this.servicesByPod.get(p);
+      if (!s) this.servicesByPod.set(p, (s = new Set()));
+      s.add(key);
+    }
+    if (pods.size > 0) this.podsByService.set(key, pods);
+    else this.podsByService.delete(key);
+    return convertEndpoints(slices, (k) => this.podInfos.get(k));
+  }
+}

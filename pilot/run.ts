@@ -1,0 +1,105 @@
+/**
+ * `istio-lite pilot`: the registry (Kubernetes informers, or one handed in by a test), the
+ * discovery service, ADS on gRPC, and the HTTP port with /healthz, /ready, /metrics and /debug/*.
+ * `/ready` is 200 only once every informer has synced and the first snapshot is built.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import type { MeshConfig } from '../lib/mesh-config.ts';
+import { createRegistry, type Registry } from '../lib/metrics.ts';
+import { opsApp } from '../lib/ops-server.ts';
+import { mountDebug } from './debug.ts';
+import { KubeRegistry } from './kube/kube-registry.ts';
+import type { ServiceRegistry } from './model/service.ts';
+import { AdsServer } from './xds/ads-server.ts';
+import { DiscoveryServer } from './xds/discovery.ts';
+import { createXdsMetrics } from './xds/metrics.ts';
+
+export interface PilotOptions {
+  readonly logger: Logger;
+  readonly mesh: MeshConfig;
+  /** The Kubernetes cluster to watch; ignored when `registry` is given. */
+  readonly kc?: KubeConfig;
+  /** A registry to serve instead of the Kubernetes one (tests, the bench). */
+  readonly registry?: ServiceRegistry;
+  readonly xdsHost: string;
+  /** ADS port (15010; 0 picks one). */
+  readonly xdsPort: number;
+  readonly httpHost: string;
+  /** Debug, readiness and metrics port (8080; 0 picks one). */
+  readonly httpPort: number;
+  readonly debounceMs: number;
+  readonly debounceMaxMs: number;
+  readonly domain: string;
+}
+
+export interface RunningPilot {
+  readonly xdsPort: number;
+  readonly httpPort: number;
+  readonly discovery: DiscoveryServer;
+  readonly metrics: Registry;
+  close(): Promise<void>;
+}
+
+export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
+  const log = o.logger;
+  const metrics = createRegistry('pilot');
+  let kube: KubeRegistry | undefined;
+  let registry = o.registry;
+  if (registry === undefined) {
+    if (o.kc === undefined) {
+      throw new IstioLiteError(ErrorCode.Internal, 'runPilot: either kc or registry is required');
+    }
+    kube = new KubeRegistry({ kc: o.kc, logger: log, domain: o.domain });
+    registry = kube;
+  }
+  const discovery = new DiscoveryServer({
+    registry,
+    mesh: o.mesh,
+    logger: log,
+    metrics: createXdsMetrics(metrics),
+    debounceMs: o.debounceMs,
+    debounceMaxMs: o.debounceMaxMs,
+    domain: o.domain,
+  });
+  discovery.start();
+  // Informers sync in the background; /ready says when.
+  kube?.start().catch((e: unknown) => {
+    log.error({ err: e }, 'registry failed to start');
+  });
+
+  const ads = new AdsServer({ discovery, logger: log });
+  const xdsPort = await ads.listen(o.xdsHost, o.xdsPort);
+
+  const app = opsApp(metrics, () => discovery.notReady());
+  mountDebug(app, discovery);
+  const http = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(o.httpPort, o.httpHost, (err?: Error) => {
+      if (err) reject(err);
+      else resolve(s);
+    });
+  });
+  const httpPort = (http.address() as AddressInfo).port;
+  log.info({ xdsPort, httpPort, authPolicy: o.mesh.authPolicy }, 'pilot serving');
+
+  return {
+    xdsPort,
+    httpPort,
+    discovery,
+    metrics,
+    async close() {
+      await ads.close();
+      discovery.stop();
+      await kube?.stop();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => {
+        http.close(() => {
+          resolve();
+        });
+      });
+    },
+  };
+}
