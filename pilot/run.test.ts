@@ -62,8 +62,10 @@ describe('pilot HTTP: /ready, /metrics, /debug/*', () => {
         proxy: string;
         types: Record<string, { sentVersion: string; lastNack: { message: string } }>;
       }[];
-      assert.equal(syncz[0]?.proxy, 'sidecar~10.1.0.1~r.shop~shop.svc.cluster.local');
-      assert.equal(syncz[0]?.types['CDS']!.lastNack.message, 'bad cluster');
+      const first = syncz[0];
+      assert.ok(first);
+      assert.equal(first.proxy, 'sidecar~10.1.0.1~r.shop~shop.svc.cluster.local');
+      assert.equal(first.types['CDS']?.lastNack.message, 'bad cluster');
       const adsz = (await (await fetch(`${base}/debug/adsz`)).json()) as { connected: number };
       assert.equal(adsz.connected, 1);
       const configz = (await (await fetch(`${base}/debug/configz`)).json()) as {

@@ -144,11 +144,7 @@ function forEachAny(type: protobuf.Type, msg: object, visit: (any: EncodedAny) =
     if (v === undefined || v === null) continue;
     const rt = field.resolve().resolvedType;
     if (!(rt instanceof protobuf.Type)) continue;
-    const items: unknown[] = field.map
-      ? Object.values(v)
-      : field.repeated
-        ? (v as unknown[])
-        : [v];
+    const items: unknown[] = field.map ? Object.values(v) : field.repeated ? (v as unknown[]) : [v];
     for (const item of items) {
       if (rt.fullName === '.google.protobuf.Any') {
         const a = item as { type_url: string; value: Uint8Array };
