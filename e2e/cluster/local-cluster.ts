@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import { isNotFound, loadKubeConfig } from '../../lib/kube/client.ts';
-import { findBinary } from '../../lib/local-cluster/binaries.ts';
+import { ensureBinary, findBinary } from '../../lib/local-cluster/binaries.ts';
 import { down, up, type LocalCluster } from '../../lib/local-cluster/cluster.ts';
 import { isAlive } from '../../lib/local-cluster/processes.ts';
 
@@ -70,6 +70,16 @@ const startTimeoutMs = 120_000;
 function startTimeout(): number {
   const missing = findBinary('etcd') === undefined || findBinary('kube-apiserver') === undefined;
   return missing ? buildTimeoutMs : startTimeoutMs;
+}
+
+/**
+ * A `before` hook body for suites that call lib/local-cluster's `up` themselves: finds etcd and
+ * kube-apiserver, building them first (minutes, once) on a machine that has none.
+ */
+export async function ensureClusterBinaries(this: Mocha.Context): Promise<void> {
+  this.timeout(startTimeout());
+  await ensureBinary('etcd');
+  await ensureBinary('kube-apiserver');
 }
 
 /** Stops clusters left by earlier runs whose mocha process is gone. */

@@ -3,7 +3,14 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, isIstioLiteError } from '../errors.ts';
-import { buildScript, cacheDir, findBinary, parseEtcdVersion, pinnedVersions } from './binaries.ts';
+import {
+  buildScript,
+  cacheDir,
+  ensureBinary,
+  findBinary,
+  parseEtcdVersion,
+  pinnedVersions,
+} from './binaries.ts';
 
 function fakeBinary(path: string, output = ''): string {
   writeFileSync(path, `#!/bin/sh\necho '${output}'\n`);
@@ -77,5 +84,55 @@ describe('local cluster binaries', () => {
     assert.equal(findBinary('etcd', env), undefined);
     fakeBinary(join(path, 'etcd'), 'etcd Version: 3.6.16');
     assert.equal(findBinary('etcd', env), join(path, 'etcd'));
+  });
+});
+
+describe('building a missing binary', () => {
+  let dir: string;
+  let script: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'build-'));
+    script = join(dir, 'build.sh');
+    // Like scripts/build-binaries.sh: `build.sh CACHE NAME` writes CACHE/NAME-VERSION; counts runs.
+    writeFileSync(
+      script,
+      [
+        'echo "building $2" >&2',
+        'echo run >> "$1/runs"',
+        'sleep 0.2',
+        '[ "$2" = helm ] || exit 3',
+        'printf "#!/bin/sh\\n" > "$1/helm-$HELM_VERSION"; chmod +x "$1/helm-$HELM_VERSION"',
+        'echo done',
+      ].join('\n'),
+    );
+  });
+  after(() => { rmSync(dir, { recursive: true, force: true }); });
+
+  it('runs the build script once for concurrent callers, forwarding its progress', async () => {
+    const cache = join(dir, 'cache');
+    const env = { PATH: '/usr/bin:/bin', ISTIO_LITE_CACHE: cache, HELM_VERSION: 'v0.0.1' };
+    const lines: string[] = [];
+    const opts = { env, buildScript: script, progress: (l: string) => lines.push(l) };
+    const [a, b] = await Promise.all([ensureBinary('helm', opts), ensureBinary('helm', opts)]);
+    assert.equal(a, join(cache, 'helm-v0.0.1'));
+    assert.equal(b, a);
+    assert.equal(readFileSync(join(cache, 'runs'), 'utf8'), 'run\n');
+    assert.ok(lines.includes('building helm'));
+    assert.ok(lines.includes('done'));
+  });
+
+  it('fails with EXTERNAL naming the env var when the build fails', async () => {
+    const env = {
+      PATH: '/usr/bin:/bin',
+      ISTIO_LITE_CACHE: join(dir, 'cache2'),
+      ETCD_VERSION: 'v0',
+    };
+    await assert.rejects(
+      ensureBinary('etcd', { env, buildScript: script, progress: () => undefined }),
+      (e) =>
+        isIstioLiteError(e) &&
+        e.code === ErrorCode.External &&
+        /exited 3.*set ETCD/.test(e.message),
+    );
   });
 });

@@ -39,6 +39,8 @@ export interface BinaryOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Receives the build script's progress lines (default: written to stderr). */
   readonly progress?: (line: string) => void;
+  /** The script that builds a missing binary (default scripts/build-binaries.sh; for tests). */
+  readonly buildScript?: string;
 }
 
 /** The pinned versions, read from the build script's `X_VERSION=${X_VERSION:-vN}` lines. */
@@ -130,12 +132,12 @@ export async function ensureBinary(name: BinaryName, options: BinaryOptions = {}
   return withLock(join(dir, `.build-${name}.lock`), { timeoutMs: 30 * 60_000 }, async () => {
     const again = findBinary(name, env);
     if (again !== undefined) return again; // another process built it while we waited
-    await runBuild(name, dir, env, options.progress ?? defaultProgress);
+    await runBuild(name, dir, env, options);
     const built = findBinary(name, env);
     if (built === undefined) {
       throw new IstioLiteError(
         ErrorCode.External,
-        `${buildScript} finished but ${name} is not in ${dir}`,
+        `${options.buildScript ?? buildScript} finished but ${name} is not in ${dir}`,
       );
     }
     return built;
@@ -155,30 +157,35 @@ async function runBuild(
   name: BinaryName,
   dir: string,
   env: NodeJS.ProcessEnv,
-  progress: (line: string) => void,
+  options: BinaryOptions,
 ): Promise<void> {
-  if (!existsSync(buildScript)) {
+  const script = options.buildScript ?? buildScript;
+  const progress = options.progress ?? defaultProgress;
+  if (!existsSync(script)) {
     throw new IstioLiteError(
       ErrorCode.External,
-      `${name} not found and ${buildScript} is missing; set ${envVarOf[name]} to the binary`,
+      `${name} not found and ${script} is missing; set ${envVarOf[name]} to the binary`,
     );
   }
   progress(`[istio-lite] ${name} not found; building it into ${dir} (Go, several minutes)`);
-  const child = spawn('bash', [buildScript, dir, name], {
+  const child = spawn('bash', [script, dir, name], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', progress);
-  }
+  const lines = [child.stdout, child.stderr].map((input) => {
+    const rl = createInterface({ input });
+    rl.on('line', progress);
+    return new Promise<void>((r) => rl.once('close', r));
+  });
   const code = await new Promise<number | null>((res, rej) => {
     child.on('error', rej);
     child.on('close', res);
   });
+  await Promise.all(lines);
   if (code !== 0) {
     throw new IstioLiteError(
       ErrorCode.External,
-      `building ${name} failed (${buildScript} exited ${String(code)}); it needs Go and the module proxy, or set ${envVarOf[name]}`,
+      `building ${name} failed (${script} exited ${String(code)}); it needs Go and the module proxy, or set ${envVarOf[name]}`,
     );
   }
 }
