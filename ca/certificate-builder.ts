@@ -1,6 +1,6 @@
 /**
  * Issuing X.509 v3 certificates: the TBSCertificate is encoded with lib/pki/der.ts and signed with
- * node:crypto (native ECDSA and RSA). See docs/design/ca-crypto.md for why this beat the
+ * node:crypto (native ECDSA and RSA). See docs/design/2026-11-23-ca.md for why this beat the
  * alternatives (node-forge signs RSA in pure JS and has no ECDSA; @peculiar/x509 is async WebCrypto).
  */
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
