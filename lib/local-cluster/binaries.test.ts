@@ -106,7 +106,9 @@ describe('building a missing binary', () => {
       ].join('\n'),
     );
   });
-  after(() => { rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('runs the build script once for concurrent callers, forwarding its progress', async () => {
     const cache = join(dir, 'cache');
