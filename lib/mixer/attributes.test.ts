@@ -139,6 +139,11 @@ describe('lib/mixer attributes', () => {
         want: /source\.ip must be 4 or 16 bytes/,
       },
       {
+        name: 'a vocabulary attribute in the wrong typed map',
+        req: { attributes: { strings: { '5': 3 } }, global_word_count: 120 },
+        want: /attributes\.strings\[5\]: source\.labels is a STRING_MAP, sent in string_maps, not strings/,
+      },
+      {
         name: 'a string map entry with a bad word',
         req: {
           attributes: { string_maps: { '5': { entries: { '-1': 0 } } } },

@@ -79,6 +79,19 @@ function time(v: unknown, field: string): { seconds: number; nanos: number } {
   return { seconds, nanos };
 }
 
+/** The compressed map each vocabulary type travels in. */
+const wireMap: Readonly<Record<ValueType, string>> = {
+  STRING: 'strings',
+  INT64: 'int64s',
+  DOUBLE: 'doubles',
+  BOOL: 'bools',
+  TIMESTAMP: 'timestamps',
+  DURATION: 'durations',
+  BYTES: 'bytes',
+  IP_ADDRESS: 'bytes',
+  STRING_MAP: 'string_maps',
+};
+
 /** Decodes one compressed set into `into` (which may hold the previous set of a report). */
 export function decompressInto(
   into: AttributeSet,
@@ -94,6 +107,10 @@ export function decompressInto(
     for (const k in r) {
       const f = `${field}.${key}[${k}]`;
       const name = word(Number(k), words, f);
+      const type = attributeType(name);
+      if (type !== undefined && wireMap[type] !== key) {
+        throw bad(`${f}: ${name} is a ${type}, sent in ${wireMap[type]}, not ${key}`);
+      }
       each(name, r[k], f);
     }
   };
