@@ -67,7 +67,7 @@ function decode(secret: V1Secret, key: string): string | undefined {
   return v === undefined ? undefined : Buffer.from(v, 'base64').toString('utf8');
 }
 
-function pemFromSecret(secret: V1Secret, where: string): KeyCertPem {
+export function pemFromSecret(secret: V1Secret, where: string): KeyCertPem {
   const caCertPem = decode(secret, CaSecret.CaCert);
   const caKeyPem = decode(secret, CaSecret.CaKey);
   if (caCertPem === undefined || caKeyPem === undefined) {

@@ -18,6 +18,7 @@ import type { CaConfig } from './config.ts';
 import { startCaGrpcServer, type CaGrpcServer } from './grpc-server.ts';
 import { createCaMetrics } from './metrics.ts';
 import { loadRoot } from './root-store.ts';
+import { watchRoot } from './root-watch.ts';
 import { createSecretController } from './secret-controller.ts';
 import { issueServingCert, serviceHosts } from './serving-cert.ts';
 import { kubeTokenReviewer } from './token-review.ts';
@@ -136,6 +137,9 @@ export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): P
     }
 
     const hosts = serviceHosts(config.namespace, config.grpcHostnames);
+    // Roots trusted for client certificates besides the current one: after a root change, the
+    // previous root, so workloads can still renew with the certificates they hold.
+    let previousRoots: string[] = [];
     let serving = issueServingCert(authority, hosts, config.serverCertTtlMs);
     const server = await startCaGrpcServer(
       {
@@ -161,7 +165,7 @@ export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): P
       const half = (serving.notAfter.getTime() - Date.now()) / 2;
       renewTimer = setTimeout(
         () => {
-          serving = issueServingCert(authority, hosts, config.serverCertTtlMs);
+          serving = issueServingCert(authority, hosts, config.serverCertTtlMs, previousRoots);
           server.updateTls(serving.tls);
           logger.info({ notAfter: serving.notAfter }, 'serving certificate renewed');
           scheduleRenewal();
@@ -195,6 +199,27 @@ export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): P
     closers.push({ name: 'Secret controller', run: () => controller.stop() });
     state.controllerSynced = () => controller.synced();
     await controller.start();
+
+    if (config.signingFiles === undefined) {
+      const rootWatch = watchRoot({
+        kc,
+        namespace: config.namespace,
+        pluggedSecretName: config.pluggedSecretName,
+        current: () => authority.current,
+        onChange: (bundle, source) => {
+          previousRoots = [authority.rootPem];
+          authority.setBundle(bundle);
+          metrics.rootExpiry.set(bundle.root.validToDate.getTime() / 1000);
+          serving = issueServingCert(authority, hosts, config.serverCertTtlMs, previousRoots);
+          server.updateTls(serving.tls);
+          logger.info({ source, root: bundle.root.subject }, 'CA root changed; re-issuing Secrets');
+          controller.resyncAll();
+        },
+        logger,
+      });
+      closers.push({ name: 'root watch', run: () => rootWatch.stop() });
+      await rootWatch.start();
+    }
 
     logger.info({ grpcPort: server.port, monitoringPort }, 'CA ready');
     return {

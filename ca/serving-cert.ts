@@ -18,6 +18,8 @@ export function issueServingCert(
   authority: CertificateAuthority,
   hosts: readonly string[],
   ttlMs: number,
+  /** Roots trusted for client certificates besides the current one (the previous root, after a change). */
+  extraTrustedRoots: readonly string[] = [],
 ): ServingCert {
   const keys = generateKeysSync('ecdsa-p256');
   const issued = authority.issueServer(
@@ -30,7 +32,7 @@ export function issueServingCert(
     tls: {
       key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       cert: chain.join(''),
-      ca: authority.rootPem,
+      ca: [authority.rootPem, ...extraTrustedRoots.filter((r) => r !== authority.rootPem)].join(''),
     },
     notAfter: issued.notAfter,
   };

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { RunningCa } from '../../ca/run.ts';
-import { opensslVerify, testIntermediate, testRoot } from '../../ca/testing/fixtures.ts';
+import { createCaClient } from '../../ca/client.ts';
+import { csrFor, opensslVerify, testIntermediate, testRoot } from '../../ca/testing/fixtures.ts';
 import { isIstioLiteError } from '../../lib/errors.ts';
 import { splitCertificates } from '../../lib/pki/pem.ts';
 import { createServiceAccount, readSecret, secretText, startCa } from './ca-support.ts';
@@ -105,6 +106,70 @@ describe('CA root on a real API server', () => {
     assert.match(opensslVerify(chain, ca.authority.rootPem), /OK/);
     const metrics = await ca.registry.metrics();
     assert.match(metrics, /citadel_secret_controller_writes_total\{cause="root_changed"\} 1/);
+  });
+
+  it('switches to a cacerts Secret added at run time: Secrets re-issued, old-root certificates can still renew', async () => {
+    const ns = await freshNamespace('live');
+    const ca = await startCa(env.kc, ns);
+    running.push(ca);
+    await createServiceAccount(env.kc, ns, 'api');
+    const old = await eventually(async () => {
+      const got = await readSecret(env.kc, ns, 'istio.api');
+      assert.ok(got);
+      return got;
+    });
+    const oldRoot = ca.authority.rootPem;
+
+    const corpRoot = await testRoot('ecdsa-p256', 'live root');
+    const inter = testIntermediate(corpRoot, 'live intermediate');
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    await env.kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+      namespace: ns,
+      body: {
+        metadata: { name: 'cacerts' },
+        data: {
+          'ca-cert.pem': b64(inter.caCertPem),
+          'ca-key.pem': b64(inter.caKeyPem),
+          'root-cert.pem': b64(inter.rootCertPem ?? ''),
+          'cert-chain.pem': b64(inter.certChainPem ?? ''),
+        },
+      },
+    });
+    const newRoot = new X509Certificate(corpRoot.caCertPem).toString();
+    const renewed = await eventually(
+      async () => {
+        const got = await readSecret(env.kc, ns, 'istio.api');
+        assert.ok(got);
+        assert.equal(secretText(got, 'root-cert.pem'), newRoot);
+        return got;
+      },
+      { timeoutMs: 5000 },
+    );
+    assert.equal(ca.authority.rootPem, newRoot);
+    assert.match(
+      opensslVerify(splitCertificates(secretText(renewed, 'cert-chain.pem')), newRoot),
+      /OK/,
+    );
+
+    // A workload still holding its old-root certificate renews over mutual TLS.
+    const id = `spiffe://cluster.local/ns/${ns}/sa/api`;
+    const client = createCaClient({
+      address: `localhost:${ca.grpcPort}`,
+      rootCertPem: newRoot,
+      clientCert: {
+        keyPem: secretText(old, 'key.pem'),
+        chainPem: secretText(old, 'cert-chain.pem'),
+      },
+    });
+    try {
+      const { csr } = await csrFor({ uris: [id] });
+      const chain = await client.createCertificate({ csr });
+      assert.equal(chain.at(-1), newRoot);
+      assert.match(opensslVerify(chain, newRoot), /OK/);
+    } finally {
+      client.close();
+    }
+    assert.notEqual(oldRoot, newRoot);
   });
 
   it('uses signing files given by flags', async () => {
