@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# istio-lite end to end on kind (needs Docker, kind, kubectl, helm and the internet for images).
+#
+#   e2e/kind/run.sh            run the suite
+#   e2e/kind/run.sh --dry-run  print every command it would run, run nothing
+#
+# Creates a kind cluster, builds and loads both images, installs the chart with --wait, labels a
+# namespace, deploys examples/ and a client, and checks: every pod injected; traffic from a client
+# to a server flows through both sidecars (Envoy stats); mutual TLS on when the mesh enables it; a
+# namespace not labelled stays uninjected. Exports logs and deletes the cluster on exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cluster=${KIND_CLUSTER_NAME:-istio-lite-e2e}
+tag=${IMAGE_TAG:-0.1.0}
+logs=${E2E_LOG_DIR:-$root/.local/kind-logs}
+dry=0
+
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) dry=1 ;;
+    -h | --help)
+      sed -n '2,10p' "$0"
+      exit 0
+      ;;
+    *)
+      echo "run.sh: unknown argument '$arg' (want --dry-run)" >&2
+      exit 2
+      ;;
+  esac
+done
+
+run() {
+  if [ "$dry" = 1 ]; then
+    printf '+ %s\n' "$*"
+  else
+    printf '+ %s\n' "$*" >&2
+    "$@"
+  fi
+}
+
+fail() {
+  echo "e2e/kind: FAIL: $*" >&2
+  exit 1
+}
+
+if [ "$dry" = 0 ]; then
+  for tool in docker kind kubectl helm; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      echo "e2e/kind: skipped: '$tool' is not installed (this suite needs Docker, kind, kubectl and helm)" >&2
+      exit 0
+    fi
+  done
+  if ! docker info >/dev/null 2>&1; then
+    echo "e2e/kind: skipped: no Docker engine is running" >&2
+    exit 0
+  fi
+fi
+
+cleanup() {
+  run mkdir -p "$logs"
+  run kind export logs "$logs" --name "$cluster" || true
+  run kind delete cluster --name "$cluster" || true
+}
+if [ "$dry" = 0 ]; then
+  trap cleanup EXIT
+fi
+
+k() { run kubectl --context "kind-$cluster" "$@"; }
+
+# 1. Cluster and images.
+run kind create cluster --config "$here/cluster.yaml" --name "$cluster" --wait 120s
+run docker build -t "istio-lite:$tag" -f "$root/Dockerfile" "$root"
+run docker build -t "istio-lite-proxy:$tag" -f "$root/Dockerfile.proxy" "$root"
+run kind load docker-image "istio-lite:$tag" "istio-lite-proxy:$tag" --name "$cluster"
+
+# 2. The chart, mutual TLS on.
+run helm install istio-lite "$root/charts/istio-lite" --kube-context "kind-$cluster" \
+  --namespace istio-system --create-namespace --wait --timeout 5m \
+  --set global.tag="$tag" --set mesh.authPolicy=MUTUAL_TLS
+
+# 3. Workloads: the examples in a labelled namespace, a client, and an unlabelled namespace.
+k create namespace demo
+k label namespace demo istio-injection=enabled
+k apply -n demo -f "$root/examples/"
+k create namespace plain
+k run client -n demo --image=curlimages/curl:8.10.1 --command -- sleep 3600
+k run bystander -n plain --image=curlimages/curl:8.10.1 --command -- sleep 3600
+k wait -n demo --for=condition=Ready pod -l 'app in (productpage,reviews,ratings,mongodb)' --timeout 5m
+k wait -n demo --for=condition=Ready pod/client --timeout 2m
+k wait -n plain --for=condition=Ready pod/bystander --timeout 2m
+
+if [ "$dry" = 1 ]; then
+  echo "+ (checks: injection, traffic through both sidecars, mTLS, uninjected namespace)"
+  exit 0
+fi
+
+# 4. Checks.
+ctx=(--context "kind-$cluster")
+for pod in $(kubectl "${ctx[@]}" get pods -n demo -l 'sidecar.istio.io/inject!=false' -o name); do
+  names=$(kubectl "${ctx[@]}" get -n demo "$pod" -o jsonpath='{.spec.initContainers[*].name} {.spec.containers[*].name}')
+  case " $names " in
+    *" istio-proxy "*) ;;
+    *) fail "$pod has no istio-proxy ($names)" ;;
+  esac
+done
+
+kubectl "${ctx[@]}" exec -n demo client -c client -- curl -sf http://productpage.demo:9080/ >/dev/null ||
+  fail "client could not reach productpage through the mesh"
+
+stat() { # pod container stat-prefix
+  kubectl "${ctx[@]}" exec -n demo "$1" -c istio-proxy -- \
+    node -e "fetch('http://127.0.0.1:15000/stats?filter=$2').then(r=>r.text()).then(t=>process.stdout.write(t))"
+}
+client_out=$(stat client 'cluster.outbound.*productpage.*upstream_rq_total')
+echo "$client_out" | grep -Eq ': [1-9]' || fail "client sidecar saw no requests to productpage: $client_out"
+server=$(kubectl "${ctx[@]}" get pods -n demo -l app=productpage -o jsonpath='{.items[0].metadata.name}')
+server_out=$(stat "$server" 'inbound.*downstream_rq_total')
+echo "$server_out" | grep -Eq ': [1-9]' || fail "productpage sidecar saw no inbound requests: $server_out"
+tls_out=$(stat "$server" 'ssl.handshake')
+echo "$tls_out" | grep -Eq ': [1-9]' || fail "no TLS handshakes on productpage's inbound listener: $tls_out"
+
+names=$(kubectl "${ctx[@]}" get -n plain pod/bystander -o jsonpath='{.spec.initContainers[*].name} {.spec.containers[*].name}')
+case " $names " in
+  *" istio-proxy "*) fail "pod in unlabelled namespace was injected ($names)" ;;
+esac
+
+echo "e2e/kind: PASS"
