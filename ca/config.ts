@@ -118,8 +118,8 @@ export function portFlag(flags: Flags, name: string, def: number): number {
   const v = str(flags, name);
   if (v === undefined) return def;
   if (v === '0') return 0;
-  const err = portError(v);
-  if (err) throw bad(name, err);
+  if (portError(v) !== undefined)
+    throw bad(name, `"${v}" is not a port (0-65535; 0 picks a free one)`);
   return Number(v);
 }
 
