@@ -46,6 +46,8 @@ export class RawAdsClient {
   status: grpc.StatusObject | undefined;
   /** Called for every response as it arrives (the bench's clock). */
   onResponse: ((r: RawResponse) => void) | undefined;
+  /** Whether responses are queued for `next()` (the bench turns this off). */
+  keepResponses = true;
 
   constructor(address: string, nodeId: string, metadata: Record<string, unknown> = {}) {
     this.node = { id: nodeId, metadata };
@@ -58,7 +60,7 @@ export class RawAdsClient {
     if (!method) throw new Error('no StreamAggregatedResources method');
     this.call = method.call(this.client);
     this.call.on('data', (r: RawResponse) => {
-      this.received.push(r);
+      if (this.keepResponses) this.received.push(r);
       this.onResponse?.(r);
       this.wake();
     });

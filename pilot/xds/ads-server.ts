@@ -65,8 +65,8 @@ export class AdsServer {
   }
 
   private handle(call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>): void {
-    const conn = this.o.discovery.connect((bytes) => {
-      call.write(bytes);
+    const conn = this.o.discovery.connect((bytes, flushed) => {
+      call.write(bytes, flushed);
     });
     this.streams.add(call);
     let done = false;

@@ -9,7 +9,7 @@
  */
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { encodeDiscoveryResponse, type DiscoveryRequest } from '../../lib/xds/discovery-wire.ts';
+import type { DiscoveryRequest } from '../../lib/xds/discovery-wire.ts';
 import {
   TypeUrl,
   XdsTypeOrder,
@@ -21,19 +21,24 @@ import { parseProxy, type Proxy } from '../model/proxy.ts';
 import type { Resource } from '../generate/resource.ts';
 import type { ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
 import type { XdsMetrics } from './metrics.ts';
+import type { ResponseCache } from './response-cache.ts';
+import type { SendGate } from './send-gate.ts';
 import { TypeState, isCompleteType, type Nack } from './subscription.ts';
 
 export interface ConnectionOptions {
   readonly id: string;
-  /** Writes one encoded DiscoveryResponse to the stream. */
-  readonly write: (bytes: Uint8Array) => void;
+  /** Writes one encoded DiscoveryResponse to the stream; `flushed` runs once it left. */
+  readonly write: (bytes: Uint8Array, flushed: () => void) => void;
+  /** Shared budget of bytes written but not yet flushed. */
+  readonly gate: SendGate;
   /** The proxy's snapshot from the current build, once its node is known (undefined: none yet). */
   readonly identify: (proxy: Proxy) => ProxySnapshot | undefined;
   readonly logger: Logger;
   readonly metrics: XdsMetrics;
   /** How long to wait for an ACK before sending the next type anyway. */
   readonly ackTimeoutMs: number;
-  readonly controlPlane: string;
+  /** Encodes responses, shared by streams that send the same thing. */
+  readonly responses: ResponseCache;
 }
 
 export interface TypeStatus {
@@ -64,10 +69,11 @@ export class Connection {
   private readonly o: ConnectionOptions;
   private readonly types = new Map<XdsType, TypeState>();
   private snapshot: ProxySnapshot | undefined;
-  private nonceCounter = 0;
   private syncing = false;
   private dirty = false;
   private closed = false;
+  /** Gate releases of writes not yet flushed (freed if the stream closes first). */
+  private readonly releases = new Set<() => void>();
 
   constructor(o: ConnectionOptions) {
     this.o = o;
@@ -134,6 +140,8 @@ export class Connection {
 
   close(): void {
     this.closed = true;
+    for (const release of this.releases) release();
+    this.releases.clear();
     for (const st of this.types.values()) st.settle('closed');
   }
 
@@ -208,7 +216,7 @@ export class Connection {
       const st = this.types.get(type);
       if (!st) continue;
       const out = this.plan(st, snap);
-      if (out) this.send(st, snap, out);
+      if (out) await this.send(st, snap, out);
       if (type === last || !st.unsettled()) continue;
       const r = await st.waitForAck(this.o.ackTimeoutMs);
       if (r === 'nack' || r === 'closed') return; // keep the client on its last good config
@@ -221,52 +229,70 @@ export class Connection {
   /** What to send for a type, or undefined when the client already has it. */
   private plan(st: TypeState, snap: ProxySnapshot): Resource[] | undefined {
     const all = snap.resources.get(st.type) ?? new Map<string, Resource>();
-    const desired = new Map<string, Resource>();
-    if (st.wildcard) {
-      for (const [n, r] of all) desired.set(n, r);
+    if (!isCompleteType(st.type)) {
+      // EDS and RDS: the subscribed resources that changed (all of them on a first request).
+      const out: Resource[] = [];
+      for (const n of st.names) {
+        const r = all.get(n);
+        if (r && (st.mustRespond || st.sent.get(n)?.hash !== r.hash)) out.push(r);
+      }
+      return out.length > 0 || st.mustRespond ? out : undefined;
     }
+    // LDS and CDS: the full subscribed set, sent when anything in it differs.
+    const desired: Resource[] = [];
+    if (st.wildcard) for (const r of all.values()) desired.push(r);
     for (const n of st.names) {
-      const r = all.get(n);
-      if (r) desired.set(n, r);
+      const r = st.wildcard ? undefined : all.get(n);
+      if (r) desired.push(r);
     }
-    if (st.type === TypeUrl.Cluster) this.keepClustersInUse(st, desired);
-    if (isCompleteType(st.type)) {
-      const same =
-        desired.size === st.sent.size &&
-        [...desired].every(([n, r]) => st.sent.get(n)?.hash === r.hash);
-      return same && !st.mustRespond ? undefined : [...desired.values()];
+    if (st.type === TypeUrl.Cluster) this.keepClustersInUse(st, all, desired);
+    let changed = st.mustRespond || desired.length !== st.sent.size;
+    for (let i = 0; !changed && i < desired.length; i++) {
+      const r = desired[i];
+      if (r && st.sent.get(r.name)?.hash !== r.hash) changed = true;
     }
-    if (st.mustRespond) return [...desired.values()];
-    const changed = [...desired.values()].filter((r) => st.sent.get(r.name)?.hash !== r.hash);
-    return changed.length === 0 ? undefined : changed;
+    return changed ? desired : undefined;
   }
 
   /** Make before break: clusters the client's current listeners and routes name stay. */
-  private keepClustersInUse(cds: TypeState, desired: Map<string, Resource>): void {
+  private keepClustersInUse(
+    cds: TypeState,
+    all: ReadonlyMap<string, Resource>,
+    desired: Resource[],
+  ): void {
+    const kept = new Set<string>();
     for (const t of [TypeUrl.Listener, TypeUrl.RouteConfiguration] as const) {
       for (const r of this.types.get(t)?.sent.values() ?? []) {
         for (const c of r.refs.clusters) {
-          if (desired.has(c) || !cds.wants(c)) continue;
+          if (all.has(c) || kept.has(c) || !cds.wants(c)) continue;
           const held = cds.sent.get(c);
-          if (held) desired.set(c, held);
+          if (held) {
+            kept.add(c);
+            desired.push(held);
+          }
         }
       }
     }
   }
 
-  private send(st: TypeState, snap: ProxySnapshot, resources: readonly Resource[]): void {
-    const nonce = `${this.id}-${++this.nonceCounter}`;
-    const version = String(snap.version);
-    const bytes = encodeDiscoveryResponse({
-      versionInfo: version,
-      resources: resources.map((r) => r.any),
-      typeUrl: st.type,
-      nonce,
-      controlPlane: this.o.controlPlane,
-    });
-    st.recordSent(nonce, version, snap, resources);
+  private async send(
+    st: TypeState,
+    snap: ProxySnapshot,
+    resources: readonly Resource[],
+  ): Promise<void> {
+    const { nonce, bytes } = this.o.responses.response(snap.version, st.type, resources);
+    st.recordSent(nonce, String(snap.version), snap, resources);
     this.o.metrics.pushes.inc({ type: XdsTypeShort[st.type] });
     this.o.metrics.pushBytes.inc({ type: XdsTypeShort[st.type] }, bytes.length);
-    this.o.write(bytes);
+    const release = await this.o.gate.acquire(bytes.length);
+    if (this.closed) {
+      release();
+      return;
+    }
+    this.releases.add(release);
+    this.o.write(bytes, () => {
+      this.releases.delete(release);
+      release();
+    });
   }
 }

@@ -15,6 +15,8 @@ import { buildProxySnapshot, type ProxySnapshot } from '../snapshot/proxy-snapsh
 import { Connection, type ConnectionStatus } from './connection.ts';
 import { Debouncer } from './debounce.ts';
 import type { XdsMetrics } from './metrics.ts';
+import { ResponseCache } from './response-cache.ts';
+import { SendGate } from './send-gate.ts';
 
 export interface DiscoveryOptions {
   readonly registry: ServiceRegistry;
@@ -30,6 +32,8 @@ export interface DiscoveryOptions {
   /** The control plane identifier in every response. */
   readonly controlPlane?: string;
   readonly domain?: string;
+  /** Bytes of responses written but not yet flushed, across streams (default 16 MiB). */
+  readonly sendBudgetBytes?: number;
 }
 
 export class DiscoveryServer {
@@ -41,11 +45,15 @@ export class DiscoveryServer {
   private build: MeshBuild | undefined;
   private unsubscribe: (() => void) | undefined;
   private connCounter = 0;
+  private readonly gate: SendGate;
+  private readonly responses: ResponseCache;
   private lastPush: { version: number; at: string; ms: number; proxies: number } | undefined;
 
   constructor(o: DiscoveryOptions) {
     this.o = o;
     this.ctx = genContext(o.mesh, o.domain);
+    this.responses = new ResponseCache(o.controlPlane ?? 'istio-lite-pilot');
+    this.gate = new SendGate(o.sendBudgetBytes ?? 16 * 1024 * 1024);
     this.debouncer = new Debouncer({
       quietMs: o.debounceMs ?? 100,
       maxMs: o.debounceMaxMs ?? 1000,
@@ -79,15 +87,16 @@ export class DiscoveryServer {
     return this.build;
   }
 
-  connect(write: (bytes: Uint8Array) => void): Connection {
+  connect(write: (bytes: Uint8Array, flushed: () => void) => void): Connection {
     const conn = new Connection({
       id: `ads-${++this.connCounter}`,
       write,
+      gate: this.gate,
       identify: (p) => (this.build ? this.snapshotFor(this.build, p, new Map()) : undefined),
       logger: this.o.logger,
       metrics: this.o.metrics,
       ackTimeoutMs: this.o.ackTimeoutMs ?? 5000,
-      controlPlane: this.o.controlPlane ?? 'istio-lite-pilot',
+      responses: this.responses,
     });
     this.conns.add(conn);
     this.o.metrics.connected.set(this.conns.size);

@@ -50,6 +50,7 @@ export class TypeState {
 
   /** Applies the names of a request; returns whether the subscription changed. */
   subscribe(names: readonly string[]): boolean {
+    if (this.requested && this.sameAs(names)) return false;
     const explicit = names.filter((n) => n !== '*');
     const wildcard =
       isCompleteType(this.type) &&
@@ -78,6 +79,15 @@ export class TypeState {
       changed = true;
     }
     return changed;
+  }
+
+  /** Whether `names` is exactly the current subscription (the common case: an ACK). */
+  private sameAs(names: readonly string[]): boolean {
+    // After the first request an empty list leaves wildcard as it was.
+    if (names.length === 0) return this.names.size === 0;
+    if (this.wildcard || names.length !== this.names.size) return false;
+    for (const n of names) if (!this.names.has(n)) return false;
+    return true;
   }
 
   /** Whether the client asked for `name` (explicitly or as a wildcard subscriber). */
