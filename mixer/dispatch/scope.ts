@@ -1,0 +1,33 @@
+/**
+ * Which rules apply to a request, and which of them match: the default namespace's rules always,
+ * a namespace's own rules when the request's destination is in it (read through the reader, so a
+ * Check's referenced attributes include what scoping looked at).
+ */
+import type { CompiledRule, Snapshot } from '../config/snapshot.ts';
+import type { AttributeReader } from '../expr/reader.ts';
+
+export function destinationNamespace(r: AttributeReader): string | undefined {
+  const ns = r.get('destination.namespace');
+  if (typeof ns === 'string' && ns !== '') return ns;
+  const svc = r.get('destination.service');
+  if (typeof svc !== 'string') return undefined;
+  const parts = svc.split('.');
+  return parts.length >= 2 ? parts[1] : undefined;
+}
+
+/** The rules whose scope and match select this request, in config order (global first). */
+export function matchingRules(snapshot: Snapshot, r: AttributeReader): CompiledRule[] {
+  const out: CompiledRule[] = [];
+  const consider = (rules: readonly CompiledRule[]) => {
+    for (const rule of rules) {
+      if (rule.match === undefined || rule.match.evaluate(r) === true) out.push(rule);
+    }
+  };
+  consider(snapshot.globalRules);
+  if (snapshot.namespacedRules.size > 0) {
+    const ns = destinationNamespace(r);
+    const rules = ns === undefined ? undefined : snapshot.namespacedRules.get(ns);
+    if (rules) consider(rules);
+  }
+  return out;
+}
