@@ -28,9 +28,3 @@ export function outboundRouteName(port: number): string {
 export function grpcListenerName(hostname: string, port: number): string {
   return `${hostname}:${port}`;
 }
-
-/** SDS secret names the agent serves: the workload certificate and the root of trust. */
-export const SecretName = { Workload: 'default', Root: 'ROOTCA' } as const;
-
-/** The cluster in the sidecar's bootstrap (written by the agent) that reaches the agent's SDS. */
-export const SdsClusterName = 'sds-grpc';

@@ -12,7 +12,7 @@ import type {
   TransportSocket,
   UpstreamTlsContext,
 } from '../../lib/xds/types.ts';
-import { SdsClusterName, SecretName } from './names.ts';
+import { AgentCluster, SdsSecret } from '../../lib/xds/agent-clusters.ts';
 
 /** ALPN that marks a connection as sidecar-to-sidecar mTLS (so PERMISSIVE can tell it from app TLS). */
 export const MeshAlpn = 'istio';
@@ -22,7 +22,7 @@ export function sdsConfig(): ConfigSource {
     api_config_source: {
       api_type: 'GRPC',
       transport_api_version: 'V3',
-      grpc_services: [{ envoy_grpc: { cluster_name: SdsClusterName } }],
+      grpc_services: [{ envoy_grpc: { cluster_name: AgentCluster.Sds } }],
       set_node_on_first_message_only: true,
     },
     resource_api_version: 'V3',
@@ -35,7 +35,7 @@ export function spiffeId(trustDomain: string, namespace: string, serviceAccount:
 
 function commonTls(sans: readonly string[], alpn: readonly string[]): CommonTlsContext {
   return {
-    tls_certificate_sds_secret_configs: [{ name: SecretName.Workload, sds_config: sdsConfig() }],
+    tls_certificate_sds_secret_configs: [{ name: SdsSecret.Default, sds_config: sdsConfig() }],
     combined_validation_context: {
       default_validation_context: {
         match_typed_subject_alt_names: sans.map((s) => ({
@@ -43,7 +43,7 @@ function commonTls(sans: readonly string[], alpn: readonly string[]): CommonTlsC
           matcher: { exact: s },
         })),
       },
-      validation_context_sds_secret_config: { name: SecretName.Root, sds_config: sdsConfig() },
+      validation_context_sds_secret_config: { name: SdsSecret.RootCa, sds_config: sdsConfig() },
     },
     alpn_protocols: [...alpn],
   };
