@@ -104,7 +104,7 @@ describe('mixer dispatch with the REFERENCE examples', () => {
     const lines = h.stdout.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(lines.length, 2);
     assert.equal(lines[0]?.['sourceIp'], '10.0.0.9');
-    assert.equal(lines[0]!['instance'], 'accesslog.logentry.istio-system');
+    assert.equal(lines[0]['instance'], 'accesslog.logentry.istio-system');
   });
 
   it('reports a rule that does not type-check, skips it and keeps the rest', async () => {
@@ -124,7 +124,7 @@ spec:
     assert.equal(problems.length, 1);
     assert.equal(problems[0]?.name, 'broken');
     assert.match(
-      problems[0]!.message,
+      problems[0].message,
       /spec\.match: .*"==" needs one type on both sides, got STRING and INT64/,
     );
     const out = await dispatchCheck(
