@@ -10,6 +10,9 @@
  *       serviceAccount: db
  *       sha256: 9f86d0...          # hex SHA-256 of the token; the token itself is not stored
  *
+ * Make a token with `openssl rand -hex 32`, and its entry's sha256 with
+ * `printf %s "$TOKEN" | sha256sum`; give the token to the node in a file readable by the agent only.
+ *
  * The node agent sends the token as `authorization: Bearer <token>` for its first certificate
  * and whenever its certificate has expired; renewals use the certificate (mutual TLS).
  */
