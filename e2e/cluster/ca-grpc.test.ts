@@ -8,9 +8,11 @@ import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { createCaClient, type CaClient } from '../../ca/client.ts';
 import { NodeAgent } from '../../ca/node-agent/agent.ts';
 import type { RunningCa } from '../../ca/run.ts';
+import { tokenHash } from '../../ca/bootstrap-tokens.ts';
 import { csrFor, opensslVerify } from '../../ca/testing/fixtures.ts';
 import { createLogger } from '../../lib/log.ts';
 import { createServiceAccount, startCa } from './ca-support.ts';
+import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
 
 async function saToken(
@@ -137,6 +139,39 @@ describe('CA CSR service with TokenReview on a real API server', () => {
         /citadel_server_success_cert_issuance_count\{api="CreateCertificate",auth="client_cert"\} 1\n/,
       );
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('authenticates VMs with bootstrap tokens from a file, reloaded when it changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-grpc-tokens-'));
+    const file = join(dir, 'tokens.yaml');
+    const entry = (token: string) =>
+      `tokens:\n  - node: vm-7\n    namespace: ${env.namespace}\n    serviceAccount: vm-app\n    sha256: ${tokenHash(token)}\n`;
+    writeFileSync(file, entry('first-token'));
+    const vmCa = await startCa(env.kc, env.namespace, { 'bootstrap-token-file': file });
+    const vmClient = createCaClient({
+      address: `localhost:${vmCa.grpcPort}`,
+      rootCertPem: vmCa.authority.rootPem,
+    });
+    try {
+      const { csr } = await csrFor({ uris: [id('vm-app')] });
+      const chain = await vmClient.createCertificate({ csr, token: 'first-token' });
+      assert.match(opensslVerify(chain, vmCa.authority.rootPem), /OK/);
+      writeFileSync(file, entry('second-token'));
+      await eventually(
+        async () => {
+          await assert.rejects(
+            vmClient.createCertificate({ csr, token: 'first-token' }),
+            grpcError(status.UNAUTHENTICATED, /ServiceAccount token rejected/),
+          );
+        },
+        { timeoutMs: 5000, intervalMs: 200 },
+      );
+      await vmClient.createCertificate({ csr, token: 'second-token' });
+    } finally {
+      vmClient.close();
+      await vmCa.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
