@@ -17,12 +17,19 @@ import { down, helmPath, up } from '../lib/local-cluster/cluster.ts';
 import { isAlive } from '../lib/local-cluster/processes.ts';
 import type { Logger } from '../lib/log.ts';
 import { parseYamlDocuments } from '../lib/yaml.ts';
+import { parseCaConfig } from '../ca/config.ts';
+import { runCa } from '../ca/run.ts';
+import { defaultMeshConfig } from '../lib/mesh-config.ts';
+import { runPilot } from '../pilot/run.ts';
 import { runWebhook, type RunningWebhook } from '../webhook/run.ts';
 import { findPodTemplates } from '../webhook/workloads.ts';
 
 export interface Endpoints {
   readonly kubeconfig: string;
   readonly webhook: string;
+  readonly pilotXds: string;
+  readonly pilotHttp: string;
+  readonly caGrpc: string;
 }
 
 export interface LocalControlPlane {
@@ -153,6 +160,37 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
     cleanups.push(() => webhook.close());
     await registerWebhook(kc, `https://127.0.0.1:${webhook.port}/inject`);
 
+    o.progress('starting the CA and Pilot…');
+    const ca = await runCa(
+      parseCaConfig(
+        {
+          namespace: 'istio-system',
+          'grpc-host': '127.0.0.1',
+          'grpc-port': '0',
+          'grpc-hostname': 'localhost',
+          'monitoring-host': '127.0.0.1',
+          'monitoring-port': '0',
+        },
+        {},
+      ),
+      kc,
+      o.logger,
+    );
+    cleanups.push(() => ca.close());
+    const pilot = await runPilot({
+      logger: o.logger,
+      mesh: defaultMeshConfig,
+      kc,
+      xdsHost: '127.0.0.1',
+      xdsPort: 0,
+      httpHost: '127.0.0.1',
+      httpPort: 0,
+      debounceMs: 100,
+      debounceMaxMs: 1000,
+      domain: 'cluster.local',
+    });
+    cleanups.push(() => pilot.close());
+
     o.progress('applying examples/ …');
     const objects = readExamples(o.examplesDir);
     await applyObjects(kc, objects);
@@ -168,6 +206,9 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
     const endpoints: Endpoints = {
       kubeconfig: cluster.kubeconfig,
       webhook: `127.0.0.1:${webhook.port}`,
+      pilotXds: `127.0.0.1:${pilot.xdsPort}`,
+      pilotHttp: `127.0.0.1:${pilot.httpPort}`,
+      caGrpc: `127.0.0.1:${ca.grpcPort}`,
     };
     writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
     return { endpoints, pods, close };

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../lib/kube/client.ts';
 import { waitFor } from './webhook-support.ts';
 
 const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
@@ -33,7 +35,26 @@ describe('npm start (istio-lite start) on the embedded local cluster', function 
     );
     const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as Record<string, string>;
     assert.equal(endpoints['kubeconfig'], join(stateDir, 'kubeconfig'));
-    assert.match(endpoints['webhook'] ?? '', /^127\.0\.0\.1:\d+$/);
+    for (const key of ['webhook', 'pilotXds', 'pilotHttp', 'caGrpc']) {
+      assert.match(endpoints[key] ?? '', /^127\.0\.0\.1:\d+$/, key);
+    }
+    // Pilot is ready once its caches synced and the first snapshot is built.
+    await waitFor(
+      async () => (await fetch(`http://${endpoints['pilotHttp'] ?? ''}/ready`)).status === 200,
+      20_000,
+      'pilot /ready',
+    );
+    // The CA gave the example's service accounts their istio.<sa> Secrets.
+    const kc = loadKubeConfig(endpoints['kubeconfig']);
+    const core = kc.makeApiClient(CoreV1Api);
+    await waitFor(
+      async () => {
+        const s = await core.readNamespacedSecret({ name: 'istio.productpage', namespace: 'demo' });
+        return s.type === 'istio.io/key-and-cert';
+      },
+      20_000,
+      'istio.productpage Secret',
+    );
     assert.match(out, /pod demo\/productpage-v1-local: injected/);
     assert.match(
       out,
