@@ -50,7 +50,8 @@ function rec(v: unknown): Record<string, unknown> {
     : {};
 }
 
-function narrowNode(v: unknown): NodeInfo | undefined {
+/** A decoded Node (untrusted) narrowed to what servers use. */
+export function narrowNode(v: unknown): NodeInfo | undefined {
   if (v === undefined || v === null) return undefined;
   const n = rec(v);
   const loc = rec(n['locality']);
@@ -61,6 +62,19 @@ function narrowNode(v: unknown): NodeInfo | undefined {
     locality: { region: str(loc['region']), zone: str(loc['zone']), subZone: str(loc['sub_zone']) },
     userAgent: `${str(n['user_agent_name'])} ${str(n['user_agent_version'])}`.trim(),
   };
+}
+
+/** Reads a length-delimited `config.core.v3.Node` at the reader's position. */
+export function readNode(r: protobuf.Reader): NodeInfo | undefined {
+  const t = messageType(NodeType);
+  return narrowNode(t.toObject(t.decode(r, r.uint32()), { defaults: false, longs: String }));
+}
+
+/** Reads a length-delimited `google.rpc.Status` (a NACK's error_detail). */
+export function readStatus(r: protobuf.Reader): { code: number; message: string } {
+  const t = messageType(StatusType);
+  const o = t.toObject(t.decode(r, r.uint32()), { defaults: true });
+  return { code: Number(o['code'] ?? 0), message: str(o['message']) };
 }
 
 /**
@@ -81,11 +95,9 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
       case 1:
         versionInfo = r.string();
         break;
-      case 2: {
-        const t = messageType(NodeType);
-        node = narrowNode(t.toObject(t.decode(r, r.uint32()), { defaults: false, longs: String }));
+      case 2:
+        node = readNode(r);
         break;
-      }
       case 3:
         resourceNames.push(r.string());
         break;
@@ -95,12 +107,9 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
       case 5:
         responseNonce = r.string();
         break;
-      case 6: {
-        const t = messageType(StatusType);
-        const o = t.toObject(t.decode(r, r.uint32()), { defaults: true });
-        errorDetail = { code: Number(o['code'] ?? 0), message: str(o['message']) };
+      case 6:
+        errorDetail = readStatus(r);
         break;
-      }
       default:
         r.skipType(tag & 7);
     }

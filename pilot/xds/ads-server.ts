@@ -12,10 +12,21 @@ import {
   decodeDiscoveryResponse,
   type DiscoveryRequest,
 } from '../../lib/xds/discovery-wire.ts';
+import {
+  decodeDeltaDiscoveryRequest,
+  decodeDeltaDiscoveryResponse,
+  encodeDeltaDiscoveryRequest,
+  type DeltaDiscoveryRequest,
+} from '../../lib/xds/delta-wire.ts';
+import type { Connection } from './connection.ts';
 import type { DiscoveryServer } from './discovery.ts';
 
-export const AdsPath =
-  '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const service = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
+export const AdsPath = `${service}/StreamAggregatedResources`;
+export const DeltaAdsPath = `${service}/DeltaAggregatedResources`;
+
+const asBuffer = (bytes: Uint8Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /** The service definition, with our own (pre-encoded) serialization. */
 export const adsService: grpc.ServiceDefinition = {
@@ -26,9 +37,18 @@ export const adsService: grpc.ServiceDefinition = {
     requestSerialize: (r: Parameters<typeof encodeDiscoveryRequest>[0]) =>
       Buffer.from(encodeDiscoveryRequest(r)),
     requestDeserialize: (b: Buffer): DiscoveryRequest => decodeDiscoveryRequest(b),
-    responseSerialize: (bytes: Uint8Array) =>
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    responseSerialize: asBuffer,
     responseDeserialize: (b: Buffer) => decodeDiscoveryResponse(b),
+  },
+  DeltaAggregatedResources: {
+    path: DeltaAdsPath,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (r: Parameters<typeof encodeDeltaDiscoveryRequest>[0]) =>
+      Buffer.from(encodeDeltaDiscoveryRequest(r)),
+    requestDeserialize: (b: Buffer): DeltaDiscoveryRequest => decodeDeltaDiscoveryRequest(b),
+    responseSerialize: asBuffer,
+    responseDeserialize: (b: Buffer) => decodeDeltaDiscoveryResponse(b),
   },
 };
 
@@ -52,22 +72,35 @@ export class AdsServer {
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
   });
-  private readonly streams = new Set<grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>>();
+  private readonly streams = new Set<grpc.ServerDuplexStream<unknown, Uint8Array>>();
   private readonly o: AdsServerOptions;
 
   constructor(o: AdsServerOptions) {
     this.o = o;
     this.server.addService(adsService, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>) => {
-        this.handle(call);
+        this.handle(call, 'sotw', (conn, req) => {
+          conn.onRequest(req);
+        });
+      },
+      DeltaAggregatedResources: (
+        call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>,
+      ) => {
+        this.handle(call, 'delta', (conn, req) => {
+          conn.onDeltaRequest(req);
+        });
       },
     });
   }
 
-  private handle(call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>): void {
+  private handle<Req>(
+    call: grpc.ServerDuplexStream<Req, Uint8Array>,
+    mode: 'sotw' | 'delta',
+    onRequest: (conn: Connection, req: Req) => void,
+  ): void {
     const conn = this.o.discovery.connect((bytes, flushed) => {
       call.write(bytes, flushed);
-    });
+    }, mode);
     this.streams.add(call);
     let done = false;
     const finish = () => {
@@ -76,9 +109,9 @@ export class AdsServer {
       this.streams.delete(call);
       this.o.discovery.disconnect(conn);
     };
-    call.on('data', (req: DiscoveryRequest) => {
+    call.on('data', (req: Req) => {
       try {
-        conn.onRequest(req);
+        onRequest(conn, req);
       } catch (e) {
         this.o.logger.warn({ conn: conn.id, err: errorMessage(e) }, 'ADS stream refused');
         finish();

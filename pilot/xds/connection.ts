@@ -9,7 +9,8 @@
  */
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { DiscoveryRequest } from '../../lib/xds/discovery-wire.ts';
+import type { DeltaDiscoveryRequest } from '../../lib/xds/delta-wire.ts';
+import type { DiscoveryRequest, NodeInfo } from '../../lib/xds/discovery-wire.ts';
 import {
   TypeUrl,
   XdsTypeOrder,
@@ -21,6 +22,7 @@ import { parseProxy, type Proxy } from '../model/proxy.ts';
 import type { Resource } from '../generate/resource.ts';
 import type { ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
 import type { XdsMetrics } from './metrics.ts';
+import { planDelta, planSotw, type Plan } from './plan.ts';
 import type { ResponseCache } from './response-cache.ts';
 import type { SendGate } from './send-gate.ts';
 import { TypeState, isCompleteType, type Nack } from './subscription.ts';
@@ -39,6 +41,8 @@ export interface ConnectionOptions {
   readonly ackTimeoutMs: number;
   /** Encodes responses, shared by streams that send the same thing. */
   readonly responses: ResponseCache;
+  /** State of the world (StreamAggregatedResources) or incremental (DeltaAggregatedResources). */
+  readonly mode: 'sotw' | 'delta';
 }
 
 export interface TypeStatus {
@@ -62,6 +66,8 @@ export interface ConnectionStatus {
   readonly types: Readonly<Record<string, TypeStatus>>;
 }
 
+const noNames: ReadonlySet<string> = new Set();
+
 export class Connection {
   readonly id: string;
   readonly connectedAt = Date.now();
@@ -80,41 +86,66 @@ export class Connection {
     this.id = o.id;
   }
 
-  /** Handles one request. Throws InvalidInput when the first request has no usable node. */
+  /** Handles one state-of-the-world request. Throws InvalidInput when the node is unusable. */
   onRequest(req: DiscoveryRequest): void {
-    if (this.closed) return;
+    const st = this.begin(req.node, req.typeUrl);
+    if (!st || !this.answer(st, req.responseNonce, req.errorDetail)) return;
+    if (st.subscribe(req.resourceNames)) this.sync();
+  }
+
+  /** Handles one incremental request. */
+  onDeltaRequest(req: DeltaDiscoveryRequest): void {
+    const st = this.begin(req.node, req.typeUrl);
+    if (!st || !this.answer(st, req.responseNonce, req.errorDetail)) return;
+    if (st.subscribeDelta(req.subscribe, req.unsubscribe, req.initialVersions)) this.sync();
+  }
+
+  /** Identifies the proxy on the first request; the type's state, or undefined to ignore. */
+  private begin(node: NodeInfo | undefined, type: string): TypeState | undefined {
+    if (this.closed) return undefined;
     if (this.proxy === undefined) {
-      if (req.node === undefined || req.node.id === '') {
+      if (node === undefined || node.id === '') {
         throw new IstioLiteError(ErrorCode.InvalidInput, 'the first request must carry node.id');
       }
-      this.proxy = parseProxy(req.node.id, req.node.metadata);
+      this.proxy = parseProxy(node.id, node.metadata);
       this.snapshot = this.o.identify(this.proxy);
       this.o.logger.info(
-        { conn: this.id, proxy: this.proxy.id, kind: this.proxy.kind },
+        { conn: this.id, proxy: this.proxy.id, kind: this.proxy.kind, mode: this.o.mode },
         'ADS stream',
       );
     }
-    const type = req.typeUrl;
     if (!isXdsType(type)) {
       this.o.logger.debug({ conn: this.id, type }, 'request for a type Pilot does not serve');
-      return;
+      return undefined;
     }
     let st = this.types.get(type);
     if (!st) this.types.set(type, (st = new TypeState(type)));
-    if (req.responseNonce !== '') {
-      if (req.responseNonce !== st.nonce) {
+    return st;
+  }
+
+  /**
+   * The ACK/NACK part of a request. Returns false for a stale nonce (the request is ignored).
+   */
+  private answer(
+    st: TypeState,
+    nonce: string,
+    errorDetail: { readonly message: string } | undefined,
+  ): boolean {
+    const type = st.type;
+    if (nonce !== '') {
+      if (nonce !== st.nonce) {
         this.o.metrics.staleNonces.inc({ type: XdsTypeShort[type] });
-        return;
+        return false;
       }
-      if (req.errorDetail !== undefined) {
-        st.nack(req.errorDetail.message);
+      if (errorDetail !== undefined) {
+        st.nack(errorDetail.message);
         this.o.metrics.nacks.inc({ type: XdsTypeShort[type] });
         this.o.logger.warn(
           {
             conn: this.id,
             type: XdsTypeShort[type],
             version: st.sentVersion,
-            error: req.errorDetail.message,
+            error: errorDetail.message,
           },
           'NACK',
         );
@@ -128,7 +159,7 @@ export class Connection {
         if (type === TypeUrl.Listener || type === TypeUrl.RouteConfiguration) this.sync();
       }
     }
-    if (st.subscribe(req.resourceNames)) this.sync();
+    return true;
   }
 
   /** Swaps in a new snapshot (already checked for consistency) and sends what changed. */
@@ -227,61 +258,30 @@ export class Connection {
   }
 
   /** What to send for a type, or undefined when the client already has it. */
-  private plan(st: TypeState, snap: ProxySnapshot): Resource[] | undefined {
+  private plan(st: TypeState, snap: ProxySnapshot): Plan | undefined {
     const all = snap.resources.get(st.type) ?? new Map<string, Resource>();
-    if (!isCompleteType(st.type)) {
-      // EDS and RDS: the subscribed resources that changed (all of them on a first request).
-      const out: Resource[] = [];
-      for (const n of st.names) {
-        const r = all.get(n);
-        if (r && (st.mustRespond || st.sent.get(n)?.hash !== r.hash)) out.push(r);
-      }
-      return out.length > 0 || st.mustRespond ? out : undefined;
-    }
-    // LDS and CDS: the full subscribed set, sent when anything in it differs.
-    const desired: Resource[] = [];
-    if (st.wildcard) for (const r of all.values()) desired.push(r);
-    for (const n of st.names) {
-      const r = st.wildcard ? undefined : all.get(n);
-      if (r) desired.push(r);
-    }
-    if (st.type === TypeUrl.Cluster) this.keepClustersInUse(st, all, desired);
-    let changed = st.mustRespond || desired.length !== st.sent.size;
-    for (let i = 0; !changed && i < desired.length; i++) {
-      const r = desired[i];
-      if (r && st.sent.get(r.name)?.hash !== r.hash) changed = true;
-    }
-    return changed ? desired : undefined;
+    const inUse = st.type === TypeUrl.Cluster ? this.clustersInUseMissingFrom(all) : noNames;
+    return this.o.mode === 'delta' ? planDelta(st, all, inUse) : planSotw(st, all, inUse);
   }
 
-  /** Make before break: clusters the client's current listeners and routes name stay. */
-  private keepClustersInUse(
-    cds: TypeState,
-    all: ReadonlyMap<string, Resource>,
-    desired: Resource[],
-  ): void {
-    const kept = new Set<string>();
+  /** Make before break: clusters the client's current listeners and routes name, gone from `all`. */
+  private clustersInUseMissingFrom(all: ReadonlyMap<string, Resource>): ReadonlySet<string> {
+    const out = new Set<string>();
     for (const t of [TypeUrl.Listener, TypeUrl.RouteConfiguration] as const) {
       for (const r of this.types.get(t)?.sent.values() ?? []) {
-        for (const c of r.refs.clusters) {
-          if (all.has(c) || kept.has(c) || !cds.wants(c)) continue;
-          const held = cds.sent.get(c);
-          if (held) {
-            kept.add(c);
-            desired.push(held);
-          }
-        }
+        for (const c of r.refs.clusters) if (!all.has(c)) out.add(c);
       }
     }
+    return out;
   }
 
-  private async send(
-    st: TypeState,
-    snap: ProxySnapshot,
-    resources: readonly Resource[],
-  ): Promise<void> {
-    const { nonce, bytes } = this.o.responses.response(snap.version, st.type, resources);
-    st.recordSent(nonce, String(snap.version), snap, resources);
+  private async send(st: TypeState, snap: ProxySnapshot, plan: Plan): Promise<void> {
+    const delta = this.o.mode === 'delta';
+    const { nonce, bytes } = delta
+      ? this.o.responses.delta(snap.version, st.type, plan)
+      : this.o.responses.response(snap.version, st.type, plan.resources);
+    const replaceAll = !delta && isCompleteType(st.type);
+    st.recordSent(nonce, String(snap.version), snap, plan.resources, plan.removed, replaceAll);
     this.o.metrics.pushes.inc({ type: XdsTypeShort[st.type] });
     this.o.metrics.pushBytes.inc({ type: XdsTypeShort[st.type] }, bytes.length);
     const release = await this.o.gate.acquire(bytes.length);

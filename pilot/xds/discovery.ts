@@ -87,7 +87,10 @@ export class DiscoveryServer {
     return this.build;
   }
 
-  connect(write: (bytes: Uint8Array, flushed: () => void) => void): Connection {
+  connect(
+    write: (bytes: Uint8Array, flushed: () => void) => void,
+    mode: 'sotw' | 'delta' = 'sotw',
+  ): Connection {
     const conn = new Connection({
       id: `ads-${++this.connCounter}`,
       write,
@@ -97,6 +100,7 @@ export class DiscoveryServer {
       metrics: this.o.metrics,
       ackTimeoutMs: this.o.ackTimeoutMs ?? 5000,
       responses: this.responses,
+      mode,
     });
     this.conns.add(conn);
     this.o.metrics.connected.set(this.conns.size);

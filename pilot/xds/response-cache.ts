@@ -6,6 +6,7 @@
  * nonce means equal content), which is all the protocol asks of a nonce.
  */
 import { createHash } from 'node:crypto';
+import { encodeDeltaDiscoveryResponse } from '../../lib/xds/delta-wire.ts';
 import { encodeDiscoveryResponse } from '../../lib/xds/discovery-wire.ts';
 import type { XdsType } from '../../lib/xds/type-urls.ts';
 import type { Resource } from '../generate/resource.ts';
@@ -26,10 +27,53 @@ export class ResponseCache {
     this.keepVersions = keepVersions;
   }
 
+  /** A state-of-the-world response. */
   response(version: number, type: XdsType, resources: readonly Resource[]): EncodedResponse {
-    const h = createHash('sha256').update(type);
+    const nonce = this.nonce('sotw', version, type, resources, []);
+    return this.cached(version, nonce, () =>
+      encodeDiscoveryResponse({
+        versionInfo: String(version),
+        resources: resources.map((r) => r.any),
+        typeUrl: type,
+        nonce,
+        controlPlane: this.controlPlane,
+      }),
+    );
+  }
+
+  /** An incremental response: resources with their versions (content hashes), and removals. */
+  delta(
+    version: number,
+    type: XdsType,
+    plan: { readonly resources: readonly Resource[]; readonly removed: readonly string[] },
+  ): EncodedResponse {
+    const nonce = this.nonce('delta', version, type, plan.resources, plan.removed);
+    return this.cached(version, nonce, () =>
+      encodeDeltaDiscoveryResponse({
+        systemVersionInfo: String(version),
+        resources: plan.resources.map((r) => ({ name: r.name, version: r.hash, any: r.any })),
+        typeUrl: type,
+        removed: plan.removed,
+        nonce,
+        controlPlane: this.controlPlane,
+      }),
+    );
+  }
+
+  private nonce(
+    mode: string,
+    version: number,
+    type: XdsType,
+    resources: readonly Resource[],
+    removed: readonly string[],
+  ): string {
+    const h = createHash('sha256').update(mode).update(type);
     for (const r of resources) h.update(r.name).update('\0').update(r.hash).update('\0');
-    const nonce = `${version}-${h.digest('base64url').slice(0, 22)}`;
+    for (const n of removed) h.update('-').update(n).update('\0');
+    return `${version}-${h.digest('base64url').slice(0, 22)}`;
+  }
+
+  private cached(version: number, nonce: string, encode: () => Uint8Array): EncodedResponse {
     let m = this.byVersion.get(version);
     if (!m) {
       m = new Map();
@@ -39,13 +83,7 @@ export class ResponseCache {
     }
     let bytes = m.get(nonce);
     if (!bytes) {
-      bytes = encodeDiscoveryResponse({
-        versionInfo: String(version),
-        resources: resources.map((r) => r.any),
-        typeUrl: type,
-        nonce,
-        controlPlane: this.controlPlane,
-      });
+      bytes = encode();
       m.set(nonce, bytes);
     }
     return { nonce, bytes };

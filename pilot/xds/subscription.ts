@@ -6,6 +6,17 @@ import { TypeUrl, type XdsType } from '../../lib/xds/type-urls.ts';
 import type { Resource } from '../generate/resource.ts';
 import type { ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
 
+/** What a reconnecting incremental client says it holds: a version, no content (never resent). */
+function heldVersion(typeUrl: XdsType, name: string, version: string): Resource {
+  return {
+    typeUrl,
+    name,
+    any: new Uint8Array(),
+    hash: version,
+    refs: { clusters: [], routes: [], eds: false },
+  };
+}
+
 /** Listener and Cluster responses carry the full set (omitted = deleted); EDS and RDS need not. */
 export function isCompleteType(type: XdsType): boolean {
   return type === TypeUrl.Listener || type === TypeUrl.Cluster;
@@ -95,14 +106,59 @@ export class TypeState {
     return this.wildcard || this.names.has(name);
   }
 
+  /**
+   * Applies an incremental request: names added and dropped, and (on a reconnect) the versions the
+   * client already holds. Returns whether anything changed.
+   */
+  subscribeDelta(
+    subscribe: readonly string[],
+    unsubscribe: readonly string[],
+    held: ReadonlyMap<string, string>,
+  ): boolean {
+    let changed = false;
+    if (!this.requested) {
+      this.requested = true;
+      this.mustRespond = true;
+      changed = true;
+      // The first request of Listener or Cluster with no names is a wildcard (legacy form).
+      this.wildcard = isCompleteType(this.type) && subscribe.length === 0;
+      for (const [name, version] of held)
+        this.sent.set(name, heldVersion(this.type, name, version));
+    }
+    for (const n of subscribe) {
+      if (n === '*') {
+        changed = changed || !this.wildcard;
+        this.wildcard = isCompleteType(this.type);
+      } else if (!this.names.has(n)) {
+        this.names.add(n);
+        if (!held.has(n)) this.sent.delete(n);
+        changed = true;
+      }
+    }
+    for (const n of unsubscribe) {
+      if (n === '*') {
+        changed = changed || this.wildcard;
+        this.wildcard = false;
+      } else if (this.names.delete(n)) {
+        this.sent.delete(n);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** Records a response: SotW Listener/Cluster replace what the client holds, the rest amend it. */
   recordSent(
     nonce: string,
     version: string,
     snap: ProxySnapshot,
     resources: readonly Resource[],
+    removed: readonly string[],
+    replaceAll: boolean,
   ): void {
-    if (isCompleteType(this.type)) this.sent.clear();
+    if (replaceAll) this.sent.clear();
     for (const r of resources) this.sent.set(r.name, r);
+    for (const n of removed) this.sent.delete(n);
     this.nonce = nonce;
     this.sentVersion = version;
     this.sentSnapshot = snap;
