@@ -115,6 +115,7 @@ export async function dispatchCheck(
   quotas: ReadonlyMap<string, QuotaAsk>,
   deduplicationId: string,
   policy: CheckPolicy = defaultCheckPolicy,
+  preconditions = true,
 ): Promise<CheckOutcome> {
   const reader = new TrackingReader(bag);
   const rules = matchingRules(snapshot, reader);
@@ -128,7 +129,7 @@ export async function dispatchCheck(
   };
 
   const pending: Promise<CheckResult>[] = [];
-  for (const rule of rules) {
+  for (const rule of preconditions ? rules : []) {
     for (const a of rule.actions.check) {
       for (const ci of a.instances) {
         let instance: CheckInstance;

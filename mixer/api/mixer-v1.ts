@@ -1,0 +1,66 @@
+/**
+ * `istio.mixer.v1.Mixer`: Check and Report with compressed attributes. Decoding errors (a bad word
+ * index, another global dictionary) are InvalidRequest errors; decisions travel in the response's
+ * precondition status, never as a gRPC error.
+ */
+import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
+import { decompressCheck, decompressReport } from '../../lib/mixer/decompress.ts';
+import { encodeReferenced } from '../../lib/mixer/referenced.ts';
+import { Duration } from '../../lib/mixer/value.ts';
+import type { CheckResponseMessage, QuotaResultMessage } from '../../lib/mixer/wire.ts';
+import type { MixerCore } from '../core.ts';
+import type { QuotaAsk } from '../dispatch/check.ts';
+
+function quotaAsks(request: unknown): Map<string, QuotaAsk> {
+  const out = new Map<string, QuotaAsk>();
+  const q = (request as { quotas?: unknown } | null)?.quotas;
+  if (q === undefined || q === null) return out;
+  if (typeof q !== 'object')
+    throw new IstioLiteError(ErrorCode.InvalidRequest, 'quotas must be a map');
+  for (const [name, p] of Object.entries(q as Record<string, unknown>)) {
+    const amount = (p as { amount?: unknown } | null)?.amount ?? 0;
+    const best = (p as { best_effort?: unknown } | null)?.best_effort ?? false;
+    if (typeof amount !== 'number' || !Number.isInteger(amount) || amount <= 0) {
+      throw new IstioLiteError(
+        ErrorCode.InvalidRequest,
+        `quotas[${name}].amount must be a positive integer`,
+      );
+    }
+    out.set(name, { amount, bestEffort: best === true });
+  }
+  return out;
+}
+
+export async function mixerCheck(core: MixerCore, request: unknown): Promise<CheckResponseMessage> {
+  const bag = decompressCheck(request);
+  const asks = quotaAsks(request);
+  const dedup = (request as { deduplication_id?: unknown }).deduplication_id;
+  const out = await core.check('mixer', bag, asks, typeof dedup === 'string' ? dedup : '');
+  const referenced = encodeReferenced(out.referenced);
+  const quotas: Record<string, QuotaResultMessage> = {};
+  for (const [name, q] of out.quotas) {
+    quotas[name] = {
+      valid_duration: new Duration(q.validDurationMs).toProto(),
+      granted_amount: q.granted,
+      referenced_attributes: referenced,
+    };
+  }
+  return {
+    precondition: {
+      status: out.status,
+      valid_duration: new Duration(out.validDurationMs).toProto(),
+      valid_use_count: out.validUseCount,
+      referenced_attributes: referenced,
+    },
+    quotas,
+  };
+}
+
+export async function mixerReport(
+  core: MixerCore,
+  request: unknown,
+): Promise<Record<string, never>> {
+  const bags = decompressReport(request);
+  await core.report('mixer', bags);
+  return {};
+}

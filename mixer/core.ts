@@ -1,0 +1,100 @@
+/**
+ * Mixer's request-time core, shared by every API (Mixer v1, ext_authz, ALS, RLS): dispatch a
+ * check or a report against the current snapshot and count what happened. No transport here.
+ */
+import type { Logger } from '../lib/log.ts';
+import type { Value } from '../lib/mixer/value.ts';
+import { codeNames } from './adapter.ts';
+import type { ConfigController } from './config/controller.ts';
+import {
+  dispatchCheck,
+  type CheckOutcome,
+  type CheckPolicy,
+  type QuotaAsk,
+} from './dispatch/check.ts';
+import { dispatchReport, type ReportOutcome } from './dispatch/report.ts';
+import type { MixerMetrics } from './metrics.ts';
+
+export type Api = 'mixer' | 'ext_authz' | 'als' | 'rls';
+
+export interface MixerCoreOptions {
+  readonly controller: ConfigController;
+  readonly policy: CheckPolicy;
+  readonly metrics: MixerMetrics;
+  readonly logger: Logger;
+}
+
+type Calls = readonly { handler: string; adapter: string; ms: number; ok: boolean }[];
+
+export class MixerCore {
+  private readonly opts: MixerCoreOptions;
+  private warned = 0;
+
+  constructor(opts: MixerCoreOptions) {
+    this.opts = opts;
+  }
+
+  get controller(): ConfigController {
+    return this.opts.controller;
+  }
+
+  async check(
+    api: Api,
+    bag: ReadonlyMap<string, Value>,
+    quotas: ReadonlyMap<string, QuotaAsk>,
+    deduplicationId: string,
+    preconditions = true,
+  ): Promise<CheckOutcome> {
+    const t0 = performance.now();
+    const out = await dispatchCheck(
+      this.opts.controller.snapshot(),
+      bag,
+      quotas,
+      deduplicationId,
+      this.opts.policy,
+      preconditions,
+    );
+    const m = this.opts.metrics;
+    m.checks.inc({ api, code: codeNames.get(out.status.code) ?? String(out.status.code) });
+    m.checkSeconds.observe({ api }, (performance.now() - t0) / 1000);
+    this.observe(out.calls);
+    this.logFailures(api, out.failures);
+    return out;
+  }
+
+  async report(api: Api, bags: readonly ReadonlyMap<string, Value>[]): Promise<ReportOutcome> {
+    const out = await dispatchReport(this.opts.controller.snapshot(), bags);
+    const m = this.opts.metrics;
+    m.reportSets.inc({ api }, bags.length);
+    if (out.instanceErrors.length > 0) {
+      m.instanceErrors.inc({ api }, out.instanceErrors.length);
+      this.rateLimitedWarn(
+        { api, errors: out.instanceErrors },
+        'report instances could not be built',
+      );
+    }
+    this.observe(out.calls);
+    this.logFailures(api, out.failures);
+    return out;
+  }
+
+  private observe(calls: Calls): void {
+    const m = this.opts.metrics;
+    for (const c of calls) {
+      m.dispatches.inc({ adapter: c.adapter, handler: c.handler, result: c.ok ? 'ok' : 'error' });
+      m.dispatchSeconds.observe({ adapter: c.adapter }, c.ms / 1000);
+    }
+  }
+
+  private logFailures(api: Api, failures: readonly { handler: string; error: string }[]): void {
+    if (failures.length > 0) this.rateLimitedWarn({ api, failures }, 'adapter failed');
+  }
+
+  /** At most one warning per second (the metrics count every case). */
+  private rateLimitedWarn(fields: object, msg: string): void {
+    const now = Date.now();
+    if (now - this.warned < 1000) return;
+    this.warned = now;
+    this.opts.logger.warn(fields, msg);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Mixer's gRPC server on 9091, transport only: Mixer v1 (Check, Report), Envoy's ext_authz, ALS
+ * and RLS, each a thin call into mixer/api, errors mapped in grpc-status.ts, every call wrapped by
+ * the tracer (which honours incoming B3/W3C headers). Plaintext, as Mixer in 0.2 (the sidecar's
+ * mTLS protects it in a mesh).
+ */
+import {
+  Server,
+  ServerCredentials,
+  type Metadata,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
+import { errorMessage, isIstioLiteError } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { EnvoyService, envoyService } from '../lib/mixer/envoy-services.ts';
+import { mixerService } from '../lib/mixer/protos.ts';
+import { accessLogs } from './api/access-log.ts';
+import { authzCheck } from './api/ext-authz.ts';
+import { mixerCheck, mixerReport } from './api/mixer-v1.ts';
+import { shouldRateLimit } from './api/rate-limit.ts';
+import type { MixerCore } from './core.ts';
+import { toServiceError } from './grpc-status.ts';
+
+/** Runs one call inside a span (see tracing.ts); the default runs it bare. */
+export type CallTracer = <T>(
+  method: string,
+  metadata: Metadata,
+  run: () => Promise<T>,
+) => Promise<T>;
+
+const untraced: CallTracer = (_m, _md, run) => run();
+
+export interface MixerGrpcServer {
+  readonly port: number;
+  /** Stops accepting and lets calls (and access log streams) finish, forced after `graceMs`. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function startMixerGrpcServer(options: {
+  readonly core: MixerCore;
+  readonly logger: Logger;
+  readonly port: number;
+  readonly host?: string;
+  readonly tracer?: CallTracer;
+}): Promise<MixerGrpcServer> {
+  const { core, logger } = options;
+  const trace = options.tracer ?? untraced;
+  const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+
+  const fail = (method: string, e: unknown) => {
+    if (!isIstioLiteError(e)) logger.error({ method, err: e }, 'call failed');
+    return toServiceError(e);
+  };
+  const unary =
+    (method: string, run: (request: unknown) => Promise<object>) =>
+    (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      trace(method, call.metadata, () => run(call.request)).then(
+        (res) => {
+          callback(null, res);
+        },
+        (e: unknown) => {
+          callback(fail(method, e));
+        },
+      );
+    };
+
+  server.addService(mixerService(), {
+    Check: unary('istio.mixer.v1.Mixer/Check', (r) => mixerCheck(core, r)),
+    Report: unary('istio.mixer.v1.Mixer/Report', (r) => mixerReport(core, r)),
+  });
+  server.addService(envoyService(EnvoyService.Authorization), {
+    Check: unary('envoy.service.auth.v3.Authorization/Check', (r) => authzCheck(core, r)),
+  });
+  server.addService(envoyService(EnvoyService.RateLimit), {
+    ShouldRateLimit: unary('envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit', (r) =>
+      shouldRateLimit(core, r),
+    ),
+  });
+  server.addService(envoyService(EnvoyService.AccessLog), {
+    StreamAccessLogs(
+      call: ServerReadableStream<unknown, unknown>,
+      callback: sendUnaryData<unknown>,
+    ) {
+      // Entries are reported in order; the stream answers once Envoy closes it.
+      let chain = Promise.resolve();
+      let failed: unknown;
+      call.on('data', (msg: unknown) => {
+        chain = chain.then(() =>
+          trace('envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs', call.metadata, () =>
+            accessLogs(core, msg),
+          ).then(
+            () => undefined,
+            (e: unknown) => {
+              failed ??= e;
+              logger.warn({ err: errorMessage(e) }, 'access log message rejected');
+            },
+          ),
+        );
+      });
+      call.on('end', () => {
+        void chain.then(() => {
+          if (failed === undefined) callback(null, {});
+          else callback(fail('StreamAccessLogs', failed));
+        });
+      });
+      call.on('error', () => undefined);
+    },
+  });
+
+  const host = options.host ?? '0.0.0.0';
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${host.includes(':') ? `[${host}]` : host}:${String(options.port)}`,
+      ServerCredentials.createInsecure(),
+      (err, p) => {
+        if (err) reject(err);
+        else resolve(p);
+      },
+    );
+  });
+  logger.info({ port, host }, 'Mixer gRPC server listening');
+  return {
+    port,
+    close(graceMs = 10_000) {
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
