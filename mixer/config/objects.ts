@@ -15,6 +15,8 @@ export interface ConfigObject {
   readonly spec: unknown;
   /** Where it came from, for problem reports (`rule/default/deny`, a file path). */
   readonly source?: string;
+  /** The API server's uid, when it came from there (Events point at it). */
+  readonly uid?: string;
 }
 
 export function fullName(o: { kind: string; namespace: string; name: string }): string {
