@@ -4,6 +4,7 @@ import { ca } from './commands/ca.ts';
 import { init } from './commands/init.ts';
 import { kubeInject } from './commands/kube-inject.ts';
 import { local } from './commands/local.ts';
+import { mixer } from './commands/mixer.ts';
 import { nodeAgent } from './commands/node-agent.ts';
 import { pilot } from './commands/pilot.ts';
 import { start } from './commands/start.ts';
@@ -15,6 +16,7 @@ export const commands: readonly Command[] = [
   kubeInject,
   webhook,
   pilot,
+  mixer,
   ca,
   nodeAgent,
   init,
