@@ -9,10 +9,14 @@ import protobuf from 'protobufjs';
 export type Scalar =
   'string' | 'bytes' | 'int64' | 'uint64' | 'int32' | 'uint32' | 'bool' | 'double';
 
-/** A field's kind: a scalar, an enum (as its number), a nested message, or map<string, V>. */
+/**
+ * A field's kind: a scalar, an enum (as its number, or as its name from `enumNames`), a nested
+ * message, or map<string, V>.
+ */
 export type Kind =
   | Scalar
   | 'enum'
+  | { readonly enumNames: readonly string[] }
   | { readonly message: Schema }
   | { readonly map: Scalar | { readonly message: Schema } };
 
@@ -47,11 +51,15 @@ function readScalar(r: protobuf.Reader, kind: Scalar): unknown {
   }
 }
 
-function readKind(
-  r: protobuf.Reader,
-  kind: Scalar | 'enum' | { readonly message: Schema },
-): unknown {
+type ValueKind =
+  Scalar | 'enum' | { readonly enumNames: readonly string[] } | { readonly message: Schema };
+
+function readKind(r: protobuf.Reader, kind: ValueKind): unknown {
   if (kind === 'enum') return r.int32();
+  if (typeof kind === 'object' && 'enumNames' in kind) {
+    const n = r.int32();
+    return kind.enumNames[n] ?? n;
+  }
   if (typeof kind === 'object') return decodeWith(kind.message, r, r.uint32());
   return readScalar(r, kind);
 }

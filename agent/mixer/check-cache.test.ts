@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { encodeReferenced, type AttributeRef } from '../../lib/mixer/referenced.ts';
+import { IpAddress, type Value } from '../../lib/mixer/value.ts';
+import { Condition, type ReferencedAttributesMessage } from '../../lib/mixer/wire.ts';
+import { CheckCache, type Cacheable } from './check-cache.ts';
+
+const EXACT = Condition.EXACT;
+const ABSENCE = Condition.ABSENCE;
+
+function bag(o: Record<string, Value>): Map<string, Value> {
+  return new Map(Object.entries(o));
+}
+
+function answer(refs: AttributeRef[], code = 0, validMs = 10_000, uses = 200): Cacheable {
+  return {
+    status: { code, message: code === 0 ? '' : 'denied' },
+    validMs,
+    validUseCount: uses,
+    referenced: encodeReferenced(refs),
+  };
+}
+
+const base = {
+  'source.name': 'productpage',
+  'destination.service': 'reviews.shop.svc.cluster.local',
+  'request.path': '/reviews/1',
+  'request.headers': new Map([
+    ['user-agent', 'curl'],
+    ['x-user', 'jason'],
+  ]),
+  'source.ip': IpAddress.parse('10.1.0.1')!,
+};
+
+describe('check cache (referenced attributes)', () => {
+  const cases: {
+    name: string;
+    refs: AttributeRef[];
+    second: Record<string, Value>;
+    hit: boolean;
+  }[] = [
+    {
+      name: 'equal referenced values hit, whatever else differs',
+      refs: [
+        { name: 'source.name', condition: EXACT },
+        { name: 'destination.service', condition: EXACT },
+      ],
+      second: { ...base, 'request.path': '/other' },
+      hit: true,
+    },
+    {
+      name: 'a different referenced value misses',
+      refs: [{ name: 'source.name', condition: EXACT }],
+      second: { ...base, 'source.name': 'ratings' },
+      hit: false,
+    },
+    {
+      name: 'an absent attribute must stay absent',
+      refs: [
+        { name: 'source.user', condition: ABSENCE },
+        { name: 'source.name', condition: EXACT },
+      ],
+      second: { ...base, 'source.user': 'jason' },
+      hit: false,
+    },
+    {
+      name: 'an absent attribute still absent hits',
+      refs: [{ name: 'source.user', condition: ABSENCE }],
+      second: { ...base, 'source.name': 'anything' },
+      hit: true,
+    },
+    {
+      name: 'one map key referenced: other keys may differ',
+      refs: [{ name: 'request.headers', mapKey: 'x-user', condition: EXACT }],
+      second: {
+        ...base,
+        'request.headers': new Map([
+          ['x-user', 'jason'],
+          ['user-agent', 'wget'],
+        ]),
+      },
+      hit: true,
+    },
+    {
+      name: 'one map key referenced: that key differs',
+      refs: [{ name: 'request.headers', mapKey: 'x-user', condition: EXACT }],
+      second: { ...base, 'request.headers': new Map([['x-user', 'mallory']]) },
+      hit: false,
+    },
+    {
+      name: 'a map key that must be absent appears',
+      refs: [{ name: 'request.headers', mapKey: 'x-debug', condition: ABSENCE }],
+      second: { ...base, 'request.headers': new Map([['x-debug', '1']]) },
+      hit: false,
+    },
+    {
+      name: 'IP addresses compare by value',
+      refs: [{ name: 'source.ip', condition: EXACT }],
+      second: { ...base, 'source.ip': IpAddress.parse('::ffff:10.1.0.1')! },
+      hit: true,
+    },
+    {
+      name: 'no attribute referenced: every request hits',
+      refs: [],
+      second: { 'request.path': '/x' },
+      hit: true,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const cache = new CheckCache();
+      assert.equal(cache.lookup(bag(base)), undefined);
+      assert.equal(cache.insert(bag(base), answer(c.refs, 7)), 'cached');
+      const got = cache.lookup(bag(c.second));
+      if (c.hit) assert.deepEqual(got, { code: 7, message: 'denied' });
+      else assert.equal(got, undefined);
+    });
+  }
+
+  it('expires after valid_duration', () => {
+    let now = 1000;
+    const cache = new CheckCache({ now: () => now });
+    cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 0, 500));
+    now += 499;
+    assert.ok(cache.lookup(bag(base)));
+    now += 1;
+    assert.equal(cache.lookup(bag(base)), undefined);
+    assert.equal(cache.size, 0);
+    assert.equal(cache.shapeCount, 0);
+  });
+
+  it('spends valid_use_count (the request that asked Mixer used one)', () => {
+    const cache = new CheckCache();
+    cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 0, 10_000, 3));
+    assert.ok(cache.lookup(bag(base)));
+    assert.ok(cache.lookup(bag(base)));
+    assert.equal(cache.lookup(bag(base)), undefined);
+  });
+
+  it('does not cache an answer that used a regex match, or one usable once', () => {
+    const cache = new CheckCache();
+    const regex: ReferencedAttributesMessage = {
+      words: ['request.path'],
+      attribute_matches: [{ name: -1, condition: Condition.REGEX, regex: '^/admin' }],
+    };
+    assert.equal(cache.insert(bag(base), { ...answer([]), referenced: regex }), 'regex');
+    assert.equal(cache.insert(bag(base), answer([], 0, 10_000, 1)), 'not-reusable');
+    assert.equal(cache.insert(bag(base), answer([], 0, 0)), 'not-reusable');
+    assert.equal(cache.lookup(bag(base)), undefined);
+  });
+
+  it('evicts the least recently used entry at capacity', () => {
+    const cache = new CheckCache({ capacity: 3 });
+    const refs: AttributeRef[] = [{ name: 'source.name', condition: EXACT }];
+    for (const n of ['a', 'b', 'c']) cache.insert(bag({ 'source.name': n }), answer(refs));
+    assert.ok(cache.lookup(bag({ 'source.name': 'a' }))); // a is now the most recent
+    cache.insert(bag({ 'source.name': 'd' }), answer(refs));
+    assert.equal(cache.size, 3);
+    assert.equal(cache.lookup(bag({ 'source.name': 'b' })), undefined, 'b was the oldest');
+    assert.ok(cache.lookup(bag({ 'source.name': 'a' })));
+    assert.ok(cache.lookup(bag({ 'source.name': 'd' })));
+  });
+
+  it('holds 10,000 entries by default', () => {
+    const cache = new CheckCache();
+    const refs: AttributeRef[] = [{ name: 'source.name', condition: EXACT }];
+    for (let i = 0; i < 10_050; i++) cache.insert(bag({ 'source.name': `s${i}` }), answer(refs));
+    assert.equal(cache.size, 10_000);
+    assert.equal(cache.lookup(bag({ 'source.name': 's0' })), undefined);
+    assert.ok(cache.lookup(bag({ 'source.name': 's10049' })));
+  });
+});

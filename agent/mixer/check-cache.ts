@@ -1,0 +1,172 @@
+/**
+ * The check cache of Istio 0.2's Mixer client. Mixer answers a Check with the attributes its
+ * decision depended on (referenced attributes: each one absent, or present with an exact value;
+ * for a string map, possibly one key of it). Any later request that agrees on exactly those
+ * attributes gets the same decision, until `valid_duration` passes or `valid_use_count` uses are
+ * spent. A decision that depended on a regular expression match is not cached.
+ *
+ * Entries are grouped by shape (the list of referenced attributes): a lookup computes, for each
+ * known shape, the key of the request's values for those attributes and looks it up. LRU over
+ * entries (10,000 by default); a shape goes when its last entry goes.
+ */
+import { Condition, type ReferencedAttributesMessage } from '../../lib/mixer/wire.ts';
+import { decodeReferenced, refKey, type AttributeRef } from '../../lib/mixer/referenced.ts';
+import { Duration, IpAddress, type Value } from '../../lib/mixer/value.ts';
+
+export interface CachedStatus {
+  readonly code: number;
+  readonly message: string;
+}
+
+export interface Cacheable {
+  readonly status: CachedStatus;
+  readonly validMs: number;
+  readonly validUseCount: number;
+  readonly referenced: ReferencedAttributesMessage;
+}
+
+interface Shape {
+  readonly id: string;
+  readonly refs: readonly AttributeRef[];
+  entries: number;
+}
+
+interface Entry {
+  readonly shape: Shape;
+  readonly status: CachedStatus;
+  readonly expiresAt: number;
+  usesLeft: number;
+}
+
+export type InsertResult = 'cached' | 'regex' | 'not-reusable';
+
+function valueKey(v: Value): string {
+  if (typeof v === 'string') return `s${v}`;
+  if (typeof v === 'number') return `n${String(v)}`;
+  if (typeof v === 'boolean') return v ? 'T' : 'F';
+  if (v instanceof Date) return `t${String(v.getTime())}`;
+  if (v instanceof Duration) return `d${String(v.ms)}`;
+  if (v instanceof IpAddress) return `i${v.toString()}`;
+  if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('base64')}`;
+  return `m${JSON.stringify([...v].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))}`;
+}
+
+/** The request's key for a shape, or undefined when the request does not fit the shape. */
+function keyFor(
+  refs: readonly AttributeRef[],
+  bag: ReadonlyMap<string, Value>,
+): string | undefined {
+  const parts: string[] = [];
+  for (const r of refs) {
+    let v: Value | string | undefined = bag.get(r.name);
+    if (r.mapKey !== undefined)
+      v = v instanceof Map ? (v as ReadonlyMap<string, string>).get(r.mapKey) : undefined;
+    if (r.condition === Condition.ABSENCE) {
+      if (v !== undefined) return undefined;
+      parts.push('');
+    } else {
+      if (v === undefined) return undefined;
+      parts.push(valueKey(v));
+    }
+  }
+  return JSON.stringify(parts);
+}
+
+export class CheckCache {
+  private readonly capacity: number;
+  private readonly now: () => number;
+  private readonly shapes = new Map<string, Shape>();
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(o: { capacity?: number; now?: () => number } = {}) {
+    this.capacity = o.capacity ?? 10_000;
+    this.now = o.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get shapeCount(): number {
+    return this.shapes.size;
+  }
+
+  /** The cached decision for `bag`, spending one use of it; undefined on a miss. */
+  lookup(bag: ReadonlyMap<string, Value>): CachedStatus | undefined {
+    const now = this.now();
+    for (const shape of this.shapes.values()) {
+      const k = keyFor(shape.refs, bag);
+      if (k === undefined) continue;
+      const id = `${shape.id}\n${k}`;
+      const e = this.entries.get(id);
+      if (e === undefined) continue;
+      if (e.expiresAt <= now) {
+        this.remove(id, e);
+        continue;
+      }
+      e.usesLeft--;
+      if (e.usesLeft <= 0) this.remove(id, e);
+      else {
+        // Most recently used goes to the end.
+        this.entries.delete(id);
+        this.entries.set(id, e);
+      }
+      return e.status;
+    }
+    return undefined;
+  }
+
+  /** Remembers Mixer's answer for `bag`, when it may be reused. */
+  insert(bag: ReadonlyMap<string, Value>, answer: Cacheable): InsertResult {
+    if (answer.referenced.attribute_matches.some((m) => m.condition === Condition.REGEX))
+      return 'regex';
+    if (answer.validMs <= 0 || answer.validUseCount <= 1) return 'not-reusable';
+    let decoded: AttributeRef[];
+    try {
+      decoded = decodeReferenced(answer.referenced);
+    } catch {
+      return 'not-reusable'; // A condition or word this client cannot interpret.
+    }
+    const refs = decoded.sort((a, b) => {
+      const ka = refKey(a);
+      const kb = refKey(b);
+      return ka < kb ? -1 : ka > kb ? 1 : 0;
+    });
+    const shapeId = JSON.stringify(refs.map((r) => [refKey(r), r.condition]));
+    const k = keyFor(refs, bag);
+    if (k === undefined) return 'not-reusable'; // Mixer referenced something the request lacks.
+    const id = `${shapeId}\n${k}`;
+    const old = this.entries.get(id);
+    if (old) this.remove(id, old);
+    let shape = this.shapes.get(shapeId);
+    if (shape === undefined) {
+      shape = { id: shapeId, refs, entries: 0 };
+      this.shapes.set(shapeId, shape);
+    }
+    // The request that got this answer used it once already.
+    this.entries.set(id, {
+      shape,
+      status: answer.status,
+      expiresAt: this.now() + answer.validMs,
+      usesLeft: answer.validUseCount - 1,
+    });
+    shape.entries++;
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.entries().next();
+      if (oldest.done === true) break;
+      this.remove(oldest.value[0], oldest.value[1]);
+    }
+    return 'cached';
+  }
+
+  private remove(id: string, e: Entry): void {
+    if (!this.entries.delete(id)) return;
+    e.shape.entries--;
+    if (e.shape.entries === 0) this.shapes.delete(e.shape.id);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.shapes.clear();
+  }
+}

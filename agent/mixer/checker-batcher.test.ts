@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { createRegistry } from '../../lib/metrics.ts';
+import { decompressReport } from '../../lib/mixer/decompress.ts';
+import { encodeReferenced } from '../../lib/mixer/referenced.ts';
+import type { Value } from '../../lib/mixer/value.ts';
+import { Condition, type ReportRequestMessage } from '../../lib/mixer/wire.ts';
+import { CheckCache } from './check-cache.ts';
+import { Checker } from './checker.ts';
+import type { MixerApi, MixerCheckResult } from './mixer-client.ts';
+import { ReportBatcher } from './report-batcher.ts';
+
+const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
+
+/** A Mixer stand-in (the MixerApi interface is the agent's own): counts calls, can be down. */
+class FakeMixer implements MixerApi {
+  checks = 0;
+  down = false;
+  reports: ReportRequestMessage[] = [];
+  failNextReports = 0;
+  async check(bag: ReadonlyMap<string, Value>): Promise<MixerCheckResult> {
+    await Promise.resolve();
+    if (this.down) throw new Error('14 UNAVAILABLE: connection refused');
+    this.checks++;
+    const denied = bag.get('source.name') === 'mallory';
+    return {
+      status: { code: denied ? 7 : 0, message: denied ? 'denied' : '' },
+      validMs: 10_000,
+      validUseCount: 200,
+      referenced: encodeReferenced([{ name: 'source.name', condition: Condition.EXACT }]),
+      quotas: new Map(),
+    };
+  }
+  async report(r: ReportRequestMessage): Promise<void> {
+    await Promise.resolve();
+    if (this.failNextReports > 0) {
+      this.failNextReports--;
+      throw new Error('14 UNAVAILABLE');
+    }
+    this.reports.push(r);
+  }
+  close(): void {
+    // nothing to close
+  }
+}
+
+function checker(
+  mixer: FakeMixer,
+  o: { failOpen?: boolean; quotas?: Map<string, number> } = {},
+): Checker {
+  return new Checker({
+    mixer,
+    cache: new CheckCache(),
+    failOpen: o.failOpen ?? true,
+    timeoutMs: 100,
+    quotas: o.quotas ?? new Map(),
+    logger,
+    metrics: createRegistry('agent', false),
+  });
+}
+
+const bag = (name: string) =>
+  new Map<string, Value>([
+    ['source.name', name],
+    ['request.path', `/${name}`],
+  ]);
+
+describe('checker: cache first, then Mixer, fail open or closed', () => {
+  it('answers repeated checks from the cache', async () => {
+    const m = new FakeMixer();
+    const c = checker(m);
+    assert.deepEqual(await c.check(bag('alice')), { code: 0, message: '', source: 'mixer' });
+    assert.deepEqual(await c.check(bag('alice')), { code: 0, message: '', source: 'cache' });
+    assert.deepEqual(await c.check(bag('mallory')), {
+      code: 7,
+      message: 'denied',
+      source: 'mixer',
+    });
+    assert.deepEqual(await c.check(bag('mallory')), {
+      code: 7,
+      message: 'denied',
+      source: 'cache',
+    });
+    assert.equal(m.checks, 2);
+  });
+
+  it('fails open or closed when Mixer is down, and caches neither', async () => {
+    const m = new FakeMixer();
+    m.down = true;
+    const open = checker(m, { failOpen: true });
+    assert.equal((await open.check(bag('bob'))).source, 'fail-open');
+    const closed = checker(m, { failOpen: false });
+    const d = await closed.check(bag('bob'));
+    assert.equal(d.source, 'fail-closed');
+    assert.equal(d.code, 14);
+    assert.match(d.message, /Mixer unreachable/);
+    m.down = false;
+    assert.equal((await closed.check(bag('bob'))).source, 'mixer', 'the failure was not cached');
+  });
+
+  it('never answers a quota-consuming check from the cache', async () => {
+    const m = new FakeMixer();
+    const c = checker(m, { quotas: new Map([['RequestCount', 1]]) });
+    await c.check(bag('alice'));
+    assert.equal((await c.check(bag('alice'))).source, 'mixer');
+    assert.equal(m.checks, 2);
+  });
+});
+
+describe('report batcher', () => {
+  const sets = (n: number, from = 0) =>
+    Array.from(
+      { length: n },
+      (_, i) =>
+        new Map<string, Value>([
+          ['request.path', `/p${i + from}`],
+          ['response.code', 200],
+          ['destination.service', 'reviews'],
+        ]),
+    );
+
+  function batcher(m: FakeMixer, maxDelayMs = 50): ReportBatcher {
+    return new ReportBatcher({
+      mixer: m,
+      logger,
+      metrics: createRegistry('agent', false),
+      maxDelayMs,
+    });
+  }
+
+  const reported = (m: FakeMixer) => m.reports.flatMap((r) => decompressReport(r));
+
+  it('sends 1,000 sets at once, delta-encoded, and the rest after the delay', async () => {
+    const m = new FakeMixer();
+    const b = batcher(m, 200);
+    const all = sets(1500);
+    for (const s of all) b.add(s);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(m.reports.length, 1, 'the first 1,000 went without waiting');
+    const first = m.reports[0]!;
+    assert.equal(first.attributes.length, 1000);
+    // Delta encoding: after the first entry, unchanged attributes are left out.
+    assert.deepEqual(first.attributes[1]!.int64s, {});
+    assert.equal(Object.keys(first.attributes[0]!.int64s ?? {}).length, 1);
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(m.reports.length, 2);
+    assert.deepEqual(reported(m), all);
+    b.close();
+  });
+
+  it('retries a failed Report without reporting anything twice', async () => {
+    const m = new FakeMixer();
+    m.failNextReports = 2;
+    const b = batcher(m, 20);
+    const all = sets(10);
+    for (const s of all) b.add(s);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(reported(m), all);
+    assert.equal(b.waiting, 0);
+    b.close();
+  });
+
+  it('drain sends everything before shutdown', async () => {
+    const m = new FakeMixer();
+    const b = batcher(m, 60_000);
+    const all = sets(5);
+    for (const s of all) b.add(s);
+    assert.equal(m.reports.length, 0);
+    assert.equal(await b.drain(1000), 0);
+    assert.deepEqual(reported(m), all);
+  });
+});

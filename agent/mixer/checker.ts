@@ -1,0 +1,101 @@
+/**
+ * Decides a check: from the cache when an earlier answer of Mixer covers the request, otherwise
+ * by asking Mixer (and remembering the answer when it may be reused). When Mixer cannot be
+ * reached in time, fail open (allow) or closed (UNAVAILABLE) as configured; such answers are
+ * never cached. Checks that consume quota always go to Mixer: a cached grant would let through
+ * requests Mixer would have refused, so decisions stay equal to uncached ones.
+ */
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { errorMessage } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import { Counter, Histogram, type Registry } from '../../lib/metrics.ts';
+import type { Value } from '../../lib/mixer/value.ts';
+import type { CheckCache, CachedStatus } from './check-cache.ts';
+import type { MixerApi } from './mixer-client.ts';
+
+export const DecisionSource = ['cache', 'mixer', 'fail-open', 'fail-closed', 'no-mixer'] as const;
+export type DecisionSource = (typeof DecisionSource)[number];
+
+export interface Decision extends CachedStatus {
+  readonly source: DecisionSource;
+}
+
+export interface CheckerOptions {
+  /** undefined: no Mixer configured; every check is allowed. */
+  readonly mixer: MixerApi | undefined;
+  readonly cache: CheckCache;
+  readonly failOpen: boolean;
+  readonly timeoutMs: number;
+  /** Quotas to ask for on every check (name → amount); usually none. */
+  readonly quotas: ReadonlyMap<string, number>;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+}
+
+export class Checker {
+  private readonly o: CheckerOptions;
+  private readonly decisions: Counter;
+  private readonly cacheInserts: Counter;
+  private readonly mixerSeconds: Histogram;
+  private warnedAt = 0;
+
+  constructor(o: CheckerOptions) {
+    this.o = o;
+    const registers = [o.metrics];
+    this.decisions = new Counter({
+      name: 'istio_agent_mixer_checks_total',
+      help: 'checks decided, by where the decision came from and its status code',
+      labelNames: ['source', 'code'],
+      registers,
+    });
+    this.cacheInserts = new Counter({
+      name: 'istio_agent_mixer_cache_inserts_total',
+      help: 'Mixer answers offered to the check cache, by outcome (cached, regex, not-reusable)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.mixerSeconds = new Histogram({
+      name: 'istio_agent_mixer_check_seconds',
+      help: 'Mixer Check latency seen by the agent',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+  }
+
+  async check(bag: ReadonlyMap<string, Value>): Promise<Decision> {
+    const d = await this.decide(bag);
+    this.decisions.inc({ source: d.source, code: String(d.code) });
+    return d;
+  }
+
+  private async decide(bag: ReadonlyMap<string, Value>): Promise<Decision> {
+    const mixer = this.o.mixer;
+    if (mixer === undefined) return { code: 0, message: '', source: 'no-mixer' };
+    const useCache = this.o.quotas.size === 0;
+    if (useCache) {
+      const hit = this.o.cache.lookup(bag);
+      if (hit) return { ...hit, source: 'cache' };
+    }
+    const t0 = performance.now();
+    try {
+      const answer = await mixer.check(bag, this.o.quotas, this.o.timeoutMs);
+      this.mixerSeconds.observe((performance.now() - t0) / 1000);
+      if (useCache) this.cacheInserts.inc({ result: this.o.cache.insert(bag, answer) });
+      return { ...answer.status, source: 'mixer' };
+    } catch (e) {
+      const why = errorMessage(e);
+      const now = Date.now();
+      if (now - this.warnedAt > 5000) {
+        this.warnedAt = now;
+        this.o.logger.warn({ error: why, failOpen: this.o.failOpen }, 'Mixer Check failed');
+      }
+      return this.o.failOpen
+        ? { code: 0, message: '', source: 'fail-open' }
+        : {
+            code: grpcStatus.UNAVAILABLE,
+            message: `Mixer unreachable: ${why}`,
+            source: 'fail-closed',
+          };
+    }
+  }
+}

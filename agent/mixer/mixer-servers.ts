@@ -1,0 +1,104 @@
+/**
+ * The two services Envoy calls on the agent's MIXER socket:
+ * - ext_authz (`envoy.service.auth.v3.Authorization/Check`): the request's attributes
+ *   (lib/mixer/envoy-attributes.ts) go to the Checker; OK allows, anything else denies, and the
+ *   HTTP filter gets a response whose status says why (403, 429 for quota, 401, 503).
+ * - ALS (`envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs`): every HTTP and TCP
+ *   entry becomes an attribute set for the ReportBatcher.
+ */
+import {
+  status as grpcStatus,
+  type sendUnaryData,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { errorMessage } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/log.ts';
+import {
+  attributesFromAuthz,
+  attributesFromHttpLog,
+  attributesFromTcpLog,
+} from '../../lib/mixer/envoy-attributes.ts';
+import type { Checker } from './checker.ts';
+import {
+  decodeAlsMessage,
+  decodeAuthzRequest,
+  encodeAuthzResponse,
+  isHttpAuthz,
+  type AuthzDecision,
+} from './envoy-wire.ts';
+import type { ReportBatcher } from './report-batcher.ts';
+
+const codeNames: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(grpcStatus)
+    .filter((e): e is [string, number] => typeof e[1] === 'number')
+    .map(([k, v]) => [v, k]),
+);
+
+const httpStatusOf: ReadonlyMap<number, number> = new Map([
+  [grpcStatus.UNAUTHENTICATED, 401],
+  [grpcStatus.RESOURCE_EXHAUSTED, 429],
+  [grpcStatus.UNAVAILABLE, 503],
+  [grpcStatus.INVALID_ARGUMENT, 400],
+  [grpcStatus.INTERNAL, 500],
+]);
+
+/** A check status as Envoy's answer; the body reads `CODE:message`, as Istio printed it. */
+export function authzDecision(code: number, message: string): AuthzDecision {
+  if (code === 0) return { code, message };
+  return {
+    code,
+    message,
+    denied: {
+      httpStatus: httpStatusOf.get(code) ?? 403,
+      body: `${codeNames[code] ?? String(code)}:${message}`,
+    },
+  };
+}
+
+export function authzHandlers(checker: Checker, logger: Logger): UntypedServiceImplementation {
+  return {
+    Check: (call: ServerUnaryCall<Buffer, Uint8Array>, cb: sendUnaryData<Uint8Array>) => {
+      let request: Record<string, unknown>;
+      try {
+        request = decodeAuthzRequest(call.request);
+      } catch (e) {
+        cb({ code: grpcStatus.INVALID_ARGUMENT, details: `CheckRequest: ${errorMessage(e)}` });
+        return;
+      }
+      checker.check(attributesFromAuthz(request)).then(
+        (d) => {
+          cb(null, encodeAuthzResponse(authzDecision(d.code, d.message), isHttpAuthz(request)));
+        },
+        (e: unknown) => {
+          logger.error({ err: e }, 'ext_authz check failed');
+          cb({ code: grpcStatus.INTERNAL, details: errorMessage(e) });
+        },
+      );
+    },
+  };
+}
+
+export function alsHandlers(batcher: ReportBatcher, logger: Logger): UntypedServiceImplementation {
+  return {
+    StreamAccessLogs: (
+      call: ServerReadableStream<Buffer, Uint8Array>,
+      cb: sendUnaryData<Uint8Array>,
+    ) => {
+      call.on('data', (b: Buffer) => {
+        try {
+          const m = decodeAlsMessage(b);
+          for (const e of m.http) batcher.add(attributesFromHttpLog(e));
+          for (const e of m.tcp) batcher.add(attributesFromTcpLog(e));
+        } catch (e) {
+          logger.warn({ error: errorMessage(e) }, 'unreadable access log message dropped');
+        }
+      });
+      call.on('end', () => {
+        cb(null, new Uint8Array());
+      });
+      call.on('error', () => undefined);
+    },
+  };
+}
