@@ -7,6 +7,9 @@
  * reference to nothing, an instance its handler cannot take) becomes a ConfigProblem naming it and
  * is left out; rules that depend on it are left out with their own problem; the rest works.
  *
+ * Order: rules run sorted by name (global ones first), so which non-OK status answers a check
+ * does not depend on the order config arrived in.
+ *
  * Scope (as in Istio 0.2): rules in the default config namespace apply to every request; a rule in
  * another namespace applies to requests whose destination is in that namespace
  * (`destination.namespace`, else the second label of `destination.service`).
@@ -100,6 +103,12 @@ export function buildSnapshot(options: {
       problems.push(problem(o, errorMessage(e)));
     }
   }
+  // Config arrives in no particular order (informers, files): rules run sorted by name, so the
+  // answer (the first non-OK status wins) does not depend on arrival order.
+  const byName = (a: CompiledRule, b: CompiledRule) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  globalRules.sort(byName);
+  for (const list of namespacedRules.values()) list.sort(byName);
   return {
     id: options.id,
     defaultNamespace: options.defaultNamespace,

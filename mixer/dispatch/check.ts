@@ -3,7 +3,7 @@
  * requested quotas, and combine the answers into one decision with how long and how often a client
  * may reuse it and exactly which attributes it depended on.
  *
- * Combining: the first non-OK status (in rule order) wins; valid duration and use count are the
+ * Combining: the first non-OK status (rules in name order, see snapshot.ts) wins; valid duration and use count are the
  * smallest any handler gave (defaults 10 s and 200 when none narrowed them). A requested quota
  * without a matching quota instance is granted in full; one granted less than asked (and not best
  * effort) makes the precondition RESOURCE_EXHAUSTED.

@@ -40,6 +40,9 @@ describe('mixer dispatch with the REFERENCE examples', () => {
   });
 
   it('denies reviews v3 with the denier status and lists exactly what it read', async () => {
+    await h.controller.replaceAll(
+      exampleObjects(['deny.yaml', 'ratelimit.yaml', 'telemetry.yaml']),
+    );
     const out = await dispatchCheck(
       h.controller.snapshot(),
       request({ app: 'reviews', version: 'v3' }),
@@ -133,6 +136,14 @@ spec:
       new Map(),
       '',
     );
-    assert.equal(out.status.code, Code.PERMISSION_DENIED);
+    // Rules run in name order: the whitelist (checkversion) answers before the denier.
+    assert.deepEqual(out.status, { code: Code.NOT_FOUND, message: 'v3 is not whitelisted' });
+    const ok = await dispatchCheck(
+      h.controller.snapshot(),
+      request({ app: 'reviews', version: 'v1' }),
+      new Map(),
+      '',
+    );
+    assert.equal(ok.status.code, Code.OK);
   });
 });

@@ -24,8 +24,10 @@ export function example(file: (typeof exampleFiles)[number]): string {
   return readFileSync(new URL(`../examples/${file}`, import.meta.url), 'utf8');
 }
 
-export function exampleObjects(): ConfigObject[] {
-  return exampleFiles.flatMap((f) => configObjectsFromYaml(example(f), f, 'default'));
+export function exampleObjects(
+  files: readonly (typeof exampleFiles)[number][] = exampleFiles,
+): ConfigObject[] {
+  return files.flatMap((f) => configObjectsFromYaml(example(f), f, 'default'));
 }
 
 /** Collects what is written to a stream, line by line. */
