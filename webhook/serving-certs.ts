@@ -35,10 +35,12 @@ function serial(): string {
   return b.toString('hex');
 }
 
-function validity(cert: forge.pki.Certificate, notBefore: Date, lifetimeMs: number): void {
-  // Back-date a minute for clock skew between the API server and the webhook.
-  cert.validity.notBefore = new Date(notBefore.getTime() - 60_000);
-  cert.validity.notAfter = new Date(notBefore.getTime() + lifetimeMs);
+function validity(cert: forge.pki.Certificate, now: Date, lifetimeMs: number): void {
+  // Back-date for clock skew between the API server and the webhook: a minute, or a tenth of a
+  // short lifetime, so the renewal point stays inside the certificate's real life.
+  const skew = Math.min(60_000, lifetimeMs / 10);
+  cert.validity.notBefore = new Date(now.getTime() - skew);
+  cert.validity.notAfter = new Date(now.getTime() + lifetimeMs);
 }
 
 export function createCa(commonName: string, lifetimeMs: number, now = new Date()): CaMaterial {

@@ -284,7 +284,7 @@ describe('webhook certificate rotation on a real API server', function () {
   });
 
   it('rotates its serving certificate while pods are created, with zero failed admissions', async () => {
-    const webhook = await startTestWebhook(env.kc, { certLifetimeMs: 1500 });
+    const webhook = await startTestWebhook(env.kc, { certLifetimeMs: 3000 });
     try {
       await registerWebhook(env.kc, `https://127.0.0.1:${webhook.port}/inject`);
       const core = env.kc.makeApiClient(CoreV1Api);
@@ -301,7 +301,7 @@ describe('webhook certificate rotation on a real API server', function () {
         'webhook registered',
       );
       const certs = new Set<string>();
-      const end = Date.now() + 6000;
+      const end = Date.now() + 8000;
       let n = 0;
       const failures: string[] = [];
       while (Date.now() < end) {
