@@ -28,6 +28,7 @@ import { parseMeshConfig } from '../../lib/mesh-config.ts';
 import { parseConfigText } from '../../lib/config-file.ts';
 import { projectRoot } from '../../lib/package-info.ts';
 import { toYamlDocuments } from '../../lib/yaml.ts';
+import { runMixer } from '../../mixer/run.ts';
 import { runPilot } from '../../pilot/run.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { serviceAccountKubeConfig } from './service-account-kubeconfig.ts';
@@ -98,7 +99,14 @@ describe('Helm chart', function () {
   it('installs for real: every object, the webhook configuration, the CRDs', async () => {
     await run(['install', 'istio-lite', chartDir, '-n', ns]);
     const core = env.kc.makeApiClient(CoreV1Api);
-    for (const sa of ['istio-sidecar-injector', 'istio-pilot', 'istio-ca']) {
+    for (const sa of [
+      'istio-sidecar-injector',
+      'istio-pilot',
+      'istio-ca',
+      'istio-mixer',
+      'istio-ingress',
+      'istio-egress',
+    ]) {
       await core.readNamespacedServiceAccount({ name: sa, namespace: ns });
       await core.readNamespacedService({ name: sa, namespace: ns });
     }
@@ -131,6 +139,12 @@ describe('Helm chart', function () {
     ['istio-ca', 'create tokenreviews.authentication.k8s.io', true],
     ['istio-ca', 'delete pods -n default', false],
     ['istio-ca', 'patch mutatingwebhookconfigurations', false],
+    ['istio-mixer', 'watch rules.config.istio.io', true],
+    ['istio-mixer', 'list deniers.config.istio.io', true],
+    ['istio-mixer', 'create events -n default', true],
+    ['istio-mixer', 'get secrets -n default', false],
+    ['istio-mixer', 'create rules.config.istio.io -n default', false],
+    ['istio-ingress', 'list pods', false],
   ];
   for (const [sa, what, want] of canI) {
     it(`RBAC: ${sa} ${want ? 'can' : 'cannot'} ${what}`, async () => {
@@ -150,7 +164,7 @@ describe('Helm chart', function () {
     });
   }
 
-  it('runs the webhook, Pilot and the CA with the chart ConfigMaps and their own ServiceAccounts', async () => {
+  it('runs the webhook, Pilot, Mixer and the CA with the chart ConfigMaps and their own ServiceAccounts', async () => {
     const core = env.kc.makeApiClient(CoreV1Api);
     const dir = mkdtempSync(join(tmpdir(), 'chart-config-'));
     const injectConfig = join(dir, 'config');
@@ -195,7 +209,21 @@ describe('Helm chart', function () {
       debounceMaxMs: 1000,
       domain: 'cluster.local',
     });
+    const mixer = await runMixer({
+      logger: quietLogger,
+      port: 0,
+      host: '127.0.0.1',
+      monitoringPort: 0,
+      configDefaultNamespace: ns,
+      kc: await serviceAccountKubeConfig(env.kc, ns, 'istio-mixer'),
+      configFiles: [],
+      failPolicy: 'closed',
+      adapterModules: [],
+      instance: 'chart-test',
+    });
     try {
+      // Mixer: its config informers synced as its ServiceAccount.
+      await mixer.ready();
       // Webhook: its certificates in the chart's Secret, caBundle patched into the chart's configuration.
       const admission = env.kc.makeApiClient(AdmissionregistrationV1Api);
       await waitFor(
@@ -235,7 +263,7 @@ describe('Helm chart', function () {
         'pilot ready',
       );
     } finally {
-      await Promise.all([webhook.close(), ca.close(), pilot.close()]);
+      await Promise.all([webhook.close(), ca.close(), pilot.close(), mixer.close()]);
     }
   });
 
