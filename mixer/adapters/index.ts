@@ -4,6 +4,7 @@ import { denier } from './denier.ts';
 import { listchecker } from './listchecker.ts';
 import { memquota } from './memquota.ts';
 import { prometheus } from './prometheus.ts';
+import { redisquota } from './redisquota.ts';
 import { stdio } from './stdio.ts';
 import { statsd } from './statsd.ts';
 
@@ -11,6 +12,7 @@ export const builtinAdapters: readonly Adapter[] = [
   denier,
   listchecker,
   memquota,
+  redisquota,
   prometheus,
   stdio,
   statsd,

@@ -227,6 +227,12 @@ async function runQuotas(
               acc.status = f.status;
             }
             validMs = Math.min(validMs, policy.failureValidMs);
+            // The precondition answer must not be cached longer than the failure's.
+            acc.validMs = acc.narrowed
+              ? Math.min(acc.validMs, f.validDurationMs)
+              : f.validDurationMs;
+            acc.uses = acc.narrowed ? Math.min(acc.uses, f.validUseCount) : f.validUseCount;
+            acc.narrowed = true;
           }
         }
       }
