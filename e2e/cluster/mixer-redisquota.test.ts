@@ -91,7 +91,7 @@ async function startMixer(file: string, failPolicy: 'open' | 'closed'): Promise<
   );
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
-    proc.stdout?.on('data', (d: Buffer) => {
+    proc.stdout.on('data', (d: Buffer) => {
       buf += d.toString();
       for (const line of buf.split('\n')) {
         const m = /"grpcPort":(\d+)/.exec(line);
