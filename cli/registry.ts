@@ -20,6 +20,7 @@ export const commands: readonly Command[] = [
   ca,
   nodeAgent,
   init,
+  (await import('./commands/agent.ts')).agent,
   local,
   version,
 ];

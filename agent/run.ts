@@ -1,0 +1,265 @@
+/**
+ * `istio-lite agent sidecar|router`: everything the agent runs, wired from its configuration.
+ * The certificate source feeds SDS; Envoy's ADS goes through the xDS proxy to Pilot; ext_authz and
+ * ALS go to the Mixer client; the status port runs application probes; the readiness port is
+ * ready when the certificate is loaded, Envoy ACKed a full config and Envoy is live. Envoy is
+ * started with the bootstrap and supervised.
+ *
+ * Shutdown, in order: readiness turns false (the kubelet stops sending traffic), Envoy drains and
+ * stops, waiting reports are flushed to Mixer, then every server and stream closes.
+ */
+import { lookup } from 'node:dns/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
+import { errorMessage } from '../lib/errors.ts';
+import type { Logger } from '../lib/log.ts';
+import { createRegistry, type Registry } from '../lib/metrics.ts';
+import { Shutdown } from '../lib/shutdown.ts';
+import { buildBootstrap, type BootstrapInput } from './bootstrap/bootstrap.ts';
+import { nodeIdentity } from './bootstrap/node.ts';
+import type { CertificateSource } from './certs/certificate-source.ts';
+import { FileCertificateSource } from './certs/file-source.ts';
+import type { AgentConfig } from './config.ts';
+import { envoyArgs } from './envoy/command-line.ts';
+import { EnvoySupervisor } from './envoy/supervisor.ts';
+import { LocalGrpcServer } from './grpc/local-server.ts';
+import {
+  AccessLogService,
+  AdsService,
+  AuthorizationService,
+  SdsService,
+} from './grpc/raw-service.ts';
+import { CheckCache } from './mixer/check-cache.ts';
+import { Checker } from './mixer/checker.ts';
+import { alsHandlers, authzHandlers } from './mixer/mixer-servers.ts';
+import { createMixerClient, type MixerApi } from './mixer/mixer-client.ts';
+import { ReportBatcher } from './mixer/report-batcher.ts';
+import { SdsServer } from './sds/sds-server.ts';
+import { Readiness } from './status/readiness.ts';
+import { listenHttp, readinessHandler, statusHandler } from './status/status-server.ts';
+import { AckTracker } from './xds/ack-tracker.ts';
+import { XdsProxy } from './xds/xds-proxy.ts';
+
+export interface AgentRunOptions {
+  readonly config: AgentConfig;
+  readonly logger: Logger;
+  /** Address the status and readiness ports listen on (0.0.0.0 in a pod). */
+  readonly listenHost: string;
+  /** Where application probes connect (default: the pod IP). */
+  readonly appHost?: string;
+  /** Replaces the source the config names (tests). */
+  readonly certificateSource?: CertificateSource;
+  /** Replaces the Mixer client the config names (tests, the bench). */
+  readonly mixer?: MixerApi;
+  /** Supervision timings (tests). */
+  readonly envoy?: {
+    readonly backoff?: { initialMs: number; maxMs: number };
+    readonly pollMs?: number;
+    readonly env?: NodeJS.ProcessEnv;
+  };
+  /** Quotas asked for on every check (name → amount). */
+  readonly quotas?: ReadonlyMap<string, number>;
+  /** Report batching (tests). */
+  readonly reportDelayMs?: number;
+}
+
+export interface RunningAgent {
+  readonly statusPort: number;
+  readonly readinessPort: number;
+  readonly readiness: Readiness;
+  readonly tracker: AckTracker;
+  readonly metrics: Registry;
+  readonly batcher: ReportBatcher | undefined;
+  readonly bootstrap: BootstrapInput;
+  /** Runs the shutdown steps (also what SIGTERM does when the CLI installed handlers). */
+  shutdown(reason: string): Promise<void>;
+  readonly shutdownSteps: Shutdown;
+}
+
+async function writeAtomically(path: string, body: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, body, { mode: 0o640 });
+  await rename(tmp, path);
+}
+
+function hostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
+}
+
+async function bootstrapInput(c: AgentConfig, logger: Logger): Promise<BootstrapInput> {
+  let statsd: BootstrapInput['statsd'];
+  if (c.statsdUdpAddress !== undefined) {
+    const { host, port } = hostPort(c.statsdUdpAddress);
+    try {
+      const ip = isIP(host) !== 0 ? host : (await lookup(host, { family: 4 })).address;
+      statsd = { ip, port };
+    } catch (e) {
+      logger.warn(
+        { address: c.statsdUdpAddress, error: errorMessage(e) },
+        'statsd address does not resolve; no statsd sink',
+      );
+    }
+  }
+  return {
+    node: nodeIdentity(c),
+    adminPort: c.proxyAdminPort,
+    statsPort: c.statsPort,
+    sockets: c.sockets,
+    connectTimeoutMs: c.connectTimeoutMs,
+    ...(c.zipkinAddress === undefined ? {} : { zipkin: hostPort(c.zipkinAddress) }),
+    ...(statsd === undefined ? {} : { statsd }),
+  };
+}
+
+export async function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
+  const c = o.config;
+  const log = o.logger;
+  const metrics = createRegistry('istio_agent');
+  const shutdown = new Shutdown(log, Math.max(c.drainMs, c.parentShutdownMs) + 10_000);
+  const readiness = new Readiness();
+  let draining = false;
+
+  // Certificates → SDS.
+  const source = o.certificateSource ?? new FileCertificateSource({ dir: c.certsDir, logger: log });
+  const sds = new SdsServer({ source, logger: log, metrics });
+  source.start().then(
+    (cert) => {
+      sds.certificateReady(cert);
+    },
+    (e: unknown) => {
+      if (!draining)
+        log.error({ error: errorMessage(e) }, 'no workload certificate; SDS cannot serve');
+    },
+  );
+
+  // ADS through the agent.
+  const tracker = new AckTracker();
+  const xds = new XdsProxy({ upstream: c.discoveryAddress, tracker, logger: log, metrics });
+
+  // Mixer client: ext_authz and ALS.
+  const mixer =
+    o.mixer ?? (c.mixerAddress === undefined ? undefined : createMixerClient(c.mixerAddress));
+  const checker = new Checker({
+    mixer,
+    cache: new CheckCache(),
+    failOpen: c.mixerFailOpen,
+    timeoutMs: c.mixerCheckTimeoutMs,
+    quotas: o.quotas ?? new Map(),
+    logger: log,
+    metrics,
+  });
+  const batcher =
+    mixer === undefined
+      ? undefined
+      : new ReportBatcher({
+          mixer,
+          logger: log,
+          metrics,
+          ...(o.reportDelayMs === undefined ? {} : { maxDelayMs: o.reportDelayMs }),
+        });
+
+  const grpc = new LocalGrpcServer();
+  grpc.add(SdsService, sds.handlers());
+  grpc.add(AdsService, xds.handlers());
+  grpc.add(AuthorizationService, authzHandlers(checker, log));
+  if (batcher) grpc.add(AccessLogService, alsHandlers(batcher, log));
+  await mkdir(c.configPath, { recursive: true });
+  for (const socket of [c.sockets.xds, c.sockets.sds, c.sockets.mixer]) await grpc.bind(socket);
+
+  const bootstrap = await bootstrapInput(c, log);
+  await writeAtomically(c.bootstrapPath, `${JSON.stringify(buildBootstrap(bootstrap), null, 2)}\n`);
+
+  readiness.add({
+    name: 'draining',
+    check: () => (draining ? 'the agent is shutting down' : undefined),
+  });
+  readiness.add({
+    name: 'certificate',
+    check: () => (source.current() ? undefined : 'no workload certificate yet'),
+  });
+  readiness.add({ name: 'config', check: () => tracker.notReady() });
+
+  let envoy: EnvoySupervisor | undefined;
+  if (c.startEnvoy) {
+    envoy = new EnvoySupervisor({
+      binaryPath: c.binaryPath,
+      args: envoyArgs(c),
+      adminPort: c.proxyAdminPort,
+      logger: log.child({ component: 'envoy-supervisor' }),
+      metrics,
+      drainMs: c.drainMs,
+      stopGraceMs: c.parentShutdownMs,
+      ...(o.envoy?.backoff ? { backoff: o.envoy.backoff } : {}),
+      ...(o.envoy?.pollMs === undefined ? {} : { pollMs: o.envoy.pollMs }),
+      ...(o.envoy?.env ? { env: o.envoy.env } : {}),
+      onExit: () => {
+        tracker.reset();
+      },
+    });
+    const e = envoy;
+    readiness.add({ name: 'envoy', check: () => e.live() });
+  }
+
+  const appHost = o.appHost ?? c.pod.ip;
+  const status = await listenHttp(
+    statusHandler({ probers: c.appProbers, appHost, readiness, metrics, logger: log }),
+    o.listenHost,
+    c.statusPort,
+  );
+  const ready = await listenHttp(readinessHandler(readiness), o.listenHost, c.readinessPort);
+  envoy?.start();
+
+  // Registered last-first: they run in the reverse order.
+  shutdown.add('close servers', async () => {
+    xds.close();
+    sds.close();
+    await grpc.close();
+    await status.close();
+    await ready.close();
+    source.close();
+    batcher?.close();
+    mixer?.close();
+  });
+  if (batcher) {
+    shutdown.add('flush reports', async () => {
+      const left = await batcher.drain(5000);
+      if (left > 0)
+        log.error({ lost: left }, 'reports could not be delivered to Mixer before exit');
+    });
+  }
+  if (envoy) {
+    const e = envoy;
+    shutdown.add('drain Envoy', () => e.drainAndStop());
+  }
+  shutdown.add('stop being ready', () => {
+    draining = true;
+  });
+
+  log.info(
+    {
+      mode: c.mode,
+      node: bootstrap.node.id,
+      statusPort: status.port,
+      readinessPort: ready.port,
+      discovery: c.discoveryAddress,
+      mixer: c.mixerAddress,
+      certificates: c.caAddress === undefined ? join(c.certsDir) : `CSR to ${c.caAddress}`,
+      envoy: c.startEnvoy ? c.binaryPath : 'not started',
+    },
+    'agent running',
+  );
+  return {
+    statusPort: status.port,
+    readinessPort: ready.port,
+    readiness,
+    tracker,
+    metrics,
+    batcher,
+    bootstrap,
+    shutdown: (reason) => shutdown.run(reason),
+    shutdownSteps: shutdown,
+  };
+}
