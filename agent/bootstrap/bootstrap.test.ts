@@ -96,9 +96,7 @@ describe('agent bootstrap', () => {
     const d = roundTrip(buildBootstrap(input('sidecar')));
     const dyn = d['dynamic_resources'] as Partial<Record<string, Record<string, unknown>>>;
     const ads = dyn['ads_config'] ?? {};
-    assert.deepEqual(ads['grpc_services'], [
-      { envoy_grpc: { cluster_name: AgentCluster.Xds } },
-    ]);
+    assert.deepEqual(ads['grpc_services'], [{ envoy_grpc: { cluster_name: AgentCluster.Xds } }]);
     assert.equal(ads['transport_api_version'], 'V3');
     assert.deepEqual(dyn['cds_config']?.['ads'], {});
     const clusters = (d['static_resources'] as { clusters: Record<string, unknown>[] }).clusters;
