@@ -3,7 +3,7 @@ import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { ErrorCode } from '../lib/errors.ts';
 import { ecdsaSha256, generateKeysSync, type KeyAlgorithm } from '../lib/pki/keys.ts';
 import { createCsrPem } from '../lib/pki/csr.ts';
-import { basicConstraintsExtension } from './certificate-builder.ts';
+import { basicConstraintsExtension } from '../lib/pki/certificate-builder.ts';
 import type { CertificateAuthority } from './authority.ts';
 import { isCaRefusal, type RefusalReason } from './refusal.ts';
 import {

@@ -15,7 +15,7 @@ import {
   extKeyUsageExtension,
   keyUsageExtension,
   leafExtensions,
-} from './certificate-builder.ts';
+} from '../lib/pki/certificate-builder.ts';
 import { parseCsrPem } from './csr-parse.ts';
 import { checkIdentity, checkKey } from './csr-policy.ts';
 import type { KeyCertBundle } from './key-cert-bundle.ts';

@@ -14,7 +14,7 @@ import { startCaGrpcServer, type CaGrpcServer } from './grpc-server.ts';
 import { createCaMetrics } from './metrics.ts';
 import { issueServingCert } from './serving-cert.ts';
 import type { TokenReviewer } from './token-review.ts';
-import { basicConstraintsExtension } from './certificate-builder.ts';
+import { basicConstraintsExtension } from '../lib/pki/certificate-builder.ts';
 import {
   csrFor,
   day,

@@ -10,8 +10,8 @@ import { generateKeys, spkiDer, type KeyAlgorithm } from '../lib/pki/keys.ts';
 import { Oid } from '../lib/pki/oids.ts';
 import { pemEncode, splitCertificates } from '../lib/pki/pem.ts';
 import { name } from '../lib/pki/x509-parts.ts';
-import { buildCertificate, caExtensions } from './certificate-builder.ts';
-import { issuerFields, type IssuerFields } from './cert-fields.ts';
+import { buildCertificate, caExtensions } from '../lib/pki/certificate-builder.ts';
+import { issuerFields, type IssuerFields } from '../lib/pki/cert-fields.ts';
 
 export interface KeyCertPem {
   /** The signing certificate (`ca-cert.pem`). */

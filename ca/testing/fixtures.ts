@@ -18,8 +18,8 @@ import { Oid } from '../../lib/pki/oids.ts';
 import { pemEncode } from '../../lib/pki/pem.ts';
 import { name, type SubjectAltNames } from '../../lib/pki/x509-parts.ts';
 import { CertificateAuthority } from '../authority.ts';
-import { buildCertificate, caExtensions } from '../certificate-builder.ts';
-import { issuerFields } from '../cert-fields.ts';
+import { buildCertificate, caExtensions } from '../../lib/pki/certificate-builder.ts';
+import { issuerFields } from '../../lib/pki/cert-fields.ts';
 import { createSelfSignedRoot, loadKeyCertBundle, type KeyCertPem } from '../key-cert-bundle.ts';
 
 export const day = 86_400_000;

@@ -3,8 +3,8 @@
  * the subject Name exactly as encoded (a leaf's issuer must match it byte for byte), the
  * SubjectPublicKeyInfo, and the subject key identifier (for the leaf's authority key identifier).
  */
-import { Tag, children, expectTag, parseDer, readOid, type DerNode } from '../lib/pki/der.ts';
-import { Oid } from '../lib/pki/oids.ts';
+import { Tag, children, expectTag, parseDer, readOid, type DerNode } from './der.ts';
+import { Oid } from './oids.ts';
 import { keyIdentifier } from './certificate-builder.ts';
 
 export interface IssuerFields {

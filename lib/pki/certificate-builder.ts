@@ -20,10 +20,10 @@ import {
   parseDer,
   expectTag,
   Tag,
-} from '../lib/pki/der.ts';
-import { signDer, signatureAlgorithmFor } from '../lib/pki/keys.ts';
-import { KeyUsageBit, Oid } from '../lib/pki/oids.ts';
-import { extension, subjectAltNameExtension, type SubjectAltNames } from '../lib/pki/x509-parts.ts';
+} from './der.ts';
+import { signDer, signatureAlgorithmFor } from './keys.ts';
+import { KeyUsageBit, Oid } from './oids.ts';
+import { extension, subjectAltNameExtension, type SubjectAltNames } from './x509-parts.ts';
 
 export interface CertificateTemplate {
   /** DER Name of the subject (use `name([])` for the empty name of workload leaves). */
