@@ -118,7 +118,7 @@ export async function dispatchCheck(
   preconditions = true,
 ): Promise<CheckOutcome> {
   const reader = new TrackingReader(bag);
-  const rules = matchingRules(snapshot, reader);
+  const rules = matchingRules(snapshot, reader, preconditions ? ['check', 'quota'] : ['quota']);
   const acc: Acc = {
     status: okStatus,
     validMs: 0,

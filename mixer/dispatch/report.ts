@@ -28,7 +28,7 @@ export async function dispatchReport(
   let count = 0;
   for (const bag of bags) {
     const reader = new BagReader(bag);
-    for (const rule of matchingRules(snapshot, reader)) {
+    for (const rule of matchingRules(snapshot, reader, ['report'])) {
       for (const a of rule.actions.report) {
         let batch = batches.get(a.handlerName);
         for (const ci of a.instances) {

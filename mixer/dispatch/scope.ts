@@ -4,6 +4,7 @@
  * Check's referenced attributes include what scoping looked at).
  */
 import type { CompiledRule, Snapshot } from '../config/snapshot.ts';
+import type { Variety } from '../config/templates.ts';
 import type { AttributeReader } from '../expr/reader.ts';
 
 export function destinationNamespace(r: AttributeReader): string | undefined {
@@ -15,11 +16,20 @@ export function destinationNamespace(r: AttributeReader): string | undefined {
   return parts.length >= 2 ? parts[1] : undefined;
 }
 
-/** The rules whose scope and match select this request, in config order (global first). */
-export function matchingRules(snapshot: Snapshot, r: AttributeReader): CompiledRule[] {
+/**
+ * The rules whose scope and match select this request, in name order (global first). Only rules
+ * with actions of one of `varieties` are considered: a Report never evaluates a check-only rule's
+ * match, and a Check's referenced attributes never include what a telemetry rule would read.
+ */
+export function matchingRules(
+  snapshot: Snapshot,
+  r: AttributeReader,
+  varieties: readonly Variety[],
+): CompiledRule[] {
   const out: CompiledRule[] = [];
   const consider = (rules: readonly CompiledRule[]) => {
     for (const rule of rules) {
+      if (!varieties.some((v) => rule.actions[v].length > 0)) continue;
       if (rule.match === undefined || rule.match.evaluate(r) === true) out.push(rule);
     }
   };
