@@ -37,19 +37,21 @@ interface Words {
   readonly global: number;
 }
 
-function word(index: number, words: Words, field: string): string {
+type Field = () => string;
+
+function word(index: number, words: Words, field: Field): string {
   if (index >= 0) {
     if (index < words.global) return globalDictionary[index] as string;
     throw bad(
       words.global === 0
-        ? `${field}: word index ${String(index)} refers to the global dictionary, but global_word_count is 0`
-        : `${field}: word index ${String(index)} is outside the global dictionary (${String(words.global)} words)`,
+        ? `${field()}: word index ${String(index)} refers to the global dictionary, but global_word_count is 0`
+        : `${field()}: word index ${String(index)} is outside the global dictionary (${String(words.global)} words)`,
     );
   }
   const w = words.message[-index - 1];
   if (w === undefined) {
     throw bad(
-      `${field}: word index ${String(index)} is outside the message dictionary (${String(words.message.length)} words)`,
+      `${field()}: word index ${String(index)} is outside the message dictionary (${String(words.message.length)} words)`,
     );
   }
   return w;
@@ -69,12 +71,13 @@ function stringList(v: unknown, field: string): readonly string[] {
   return v;
 }
 
-function time(v: unknown, field: string): { seconds: number; nanos: number } {
-  const r = record(v, field);
+function time(v: unknown, field: Field): { seconds: number; nanos: number } {
+  const r = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+  if (r === undefined && v !== undefined && v !== null) throw bad(`${field()} must be a message`);
   const seconds = r?.['seconds'] ?? 0;
   const nanos = r?.['nanos'] ?? 0;
   if (typeof seconds !== 'number' || typeof nanos !== 'number') {
-    throw bad(`${field} must have numeric seconds and nanos`);
+    throw bad(`${field()} must have numeric seconds and nanos`);
   }
   return { seconds, nanos };
 }
@@ -101,33 +104,36 @@ export function decompressInto(
 ): void {
   const m = record(msg, field);
   if (m === undefined) return;
-  const entries = (key: string, each: (name: string, v: unknown, f: string) => void): void => {
-    const r = record(m[key], `${field}.${key}`);
+  // Field paths are built only for error messages (this loop is on every request's path).
+  const entries = (key: string, each: (name: string, v: unknown, f: Field) => void): void => {
+    const raw = m[key];
+    if (raw === undefined || raw === null) return;
+    const r = record(raw, `${field}.${key}`);
     if (r === undefined) return;
     for (const k in r) {
-      const f = `${field}.${key}[${k}]`;
+      const f = () => `${field}.${key}[${k}]`;
       const name = word(Number(k), words, f);
       const type = attributeType(name);
       if (type !== undefined && wireMap[type] !== key) {
-        throw bad(`${f}: ${name} is a ${type}, sent in ${wireMap[type]}, not ${key}`);
+        throw bad(`${f()}: ${name} is a ${type}, sent in ${wireMap[type]}, not ${key}`);
       }
       each(name, r[k], f);
     }
   };
   entries('strings', (name, v, f) => {
-    if (typeof v !== 'number') throw bad(`${f} must be a word index`);
+    if (typeof v !== 'number') throw bad(`${f()} must be a word index`);
     into.set(name, word(v, words, f));
   });
   entries('int64s', (name, v, f) => {
-    if (typeof v !== 'number') throw bad(`${f} must be an integer`);
+    if (typeof v !== 'number') throw bad(`${f()} must be an integer`);
     into.set(name, v);
   });
   entries('doubles', (name, v, f) => {
-    if (typeof v !== 'number') throw bad(`${f} must be a number`);
+    if (typeof v !== 'number') throw bad(`${f()} must be a number`);
     into.set(name, v);
   });
   entries('bools', (name, v, f) => {
-    if (typeof v !== 'boolean') throw bad(`${f} must be a bool`);
+    if (typeof v !== 'boolean') throw bad(`${f()} must be a bool`);
     into.set(name, v);
   });
   entries('timestamps', (name, v, f) => {
@@ -139,24 +145,24 @@ export function decompressInto(
     into.set(name, Duration.fromProto(t.seconds, t.nanos));
   });
   entries('bytes', (name, v, f) => {
-    if (!(v instanceof Uint8Array)) throw bad(`${f} must be bytes`);
+    if (!(v instanceof Uint8Array)) throw bad(`${f()} must be bytes`);
     if (attributeType(name) === ValueType.IP_ADDRESS) {
       const ip = IpAddress.fromBytes(v);
-      if (ip === undefined) throw bad(`${f}: ${name} must be 4 or 16 bytes (an IP address)`);
+      if (ip === undefined) throw bad(`${f()}: ${name} must be 4 or 16 bytes (an IP address)`);
       into.set(name, ip);
     } else {
       into.set(name, Uint8Array.from(v));
     }
   });
   entries('string_maps', (name, v, f) => {
-    const sm = record(v, f);
-    const e = record(sm?.['entries'], `${f}.entries`);
+    const sm = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined;
+    const e = sm?.['entries'] === undefined ? undefined : record(sm['entries'], `${f()}.entries`);
     const map = new Map<string, string>();
     if (e !== undefined) {
       for (const k in e) {
-        const ef = `${f}.entries[${k}]`;
+        const ef = () => `${f()}.entries[${k}]`;
         const val = e[k];
-        if (typeof val !== 'number') throw bad(`${ef} must be a word index`);
+        if (typeof val !== 'number') throw bad(`${ef()} must be a word index`);
         map.set(word(Number(k), words, ef), word(val, words, ef));
       }
     }
