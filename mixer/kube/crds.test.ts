@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseYamlDocuments } from '../../lib/yaml.ts';
-import { mixerCrds, mixerKinds, renderMixerCrds } from './crds.ts';
+import { mixerCrds, mixerKinds, pluralOf, renderMixerCrds } from './crds.ts';
 
 const file = new URL('../../charts/istio-lite/crds/mixer.yaml', import.meta.url);
 
@@ -27,5 +27,15 @@ describe('mixer CRDs', () => {
     assert.ok(
       docs.every((d) => d.spec.scope === 'Namespaced' && d.spec.group === 'config.istio.io'),
     );
+  });
+});
+
+describe('mixer CRD names', () => {
+  it('spells plurals as Istio does', () => {
+    assert.equal(pluralOf('logentry'), 'logentries');
+    assert.equal(pluralOf('listentry'), 'listentries');
+    assert.equal(pluralOf('prometheus'), 'prometheuses');
+    assert.equal(pluralOf('stdio'), 'stdios');
+    assert.equal(pluralOf('rule'), 'rules');
   });
 });

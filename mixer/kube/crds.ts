@@ -25,8 +25,15 @@ export const mixerKinds = [
   'statsd',
 ] as const;
 
+/** Plurals as Istio's CRDs spell them, so `kubectl get logentries` works as users know it. */
+const irregularPlurals: Readonly<Record<string, string>> = {
+  listentry: 'listentries',
+  logentry: 'logentries',
+  prometheus: 'prometheuses',
+};
+
 export function pluralOf(kind: string): string {
-  return `${kind}s`;
+  return irregularPlurals[kind] ?? `${kind}s`;
 }
 
 export function mixerCrd(kind: string, spec?: Schema): Record<string, unknown> {
