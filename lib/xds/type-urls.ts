@@ -14,6 +14,7 @@ export const TypeUrl = {
   TcpProxy: `${prefix}envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy`,
   MongoProxy: `${prefix}envoy.extensions.filters.network.mongo_proxy.v3.MongoProxy`,
   Router: `${prefix}envoy.extensions.filters.http.router.v3.Router`,
+  HttpFault: `${prefix}envoy.extensions.filters.http.fault.v3.HTTPFault`,
   OriginalDst: `${prefix}envoy.extensions.filters.listener.original_dst.v3.OriginalDst`,
   TlsInspector: `${prefix}envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector`,
   UpstreamTlsContext: `${prefix}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,

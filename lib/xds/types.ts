@@ -26,6 +26,10 @@ export type { Address } from '@grpc/grpc-js-xds/build/src/generated/envoy/config
 export type { TransportSocket } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/core/v3/TransportSocket.js';
 export type { Metadata } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/core/v3/Metadata.js';
 export type { Node } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/core/v3/Node.js';
+export type { HTTPFault } from '@grpc/grpc-js-xds/build/src/generated/envoy/extensions/filters/http/fault/v3/HTTPFault.js';
+export type { HeaderMatcher } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/route/v3/HeaderMatcher.js';
+export type { RouteAction } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/route/v3/RouteAction.js';
+export type { RouteMatch } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/route/v3/RouteMatch.js';
 export type { Http2ProtocolOptions } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/core/v3/Http2ProtocolOptions.js';
 
 /** envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy (fields used). */
@@ -41,6 +45,13 @@ export interface MongoProxy {
 
 /** envoy.extensions.upstreams.http.v3.HttpProtocolOptions (fields used). */
 export interface HttpProtocolOptions {
+  readonly common_http_protocol_options?: {
+    readonly max_requests_per_connection?: { readonly value: number };
+  };
+  readonly upstream_http_protocol_options?: {
+    readonly auto_sni?: boolean;
+    readonly auto_san_validation?: boolean;
+  };
   readonly explicit_http_config: {
     readonly http_protocol_options?: Record<string, never>;
     readonly http2_protocol_options?: Record<string, never>;

@@ -11,18 +11,46 @@ import { toAny } from '../../lib/xds/protos.ts';
 import type { Cluster, HttpProtocolOptions } from '../../lib/xds/types.ts';
 import { isHttp2, type Protocol } from '../model/protocol.ts';
 import type { Endpoint, Service, ServicePort } from '../model/service.ts';
+import { hasLabels, type DestinationPolicy } from '../config/model.ts';
+import {
+  emptyHostTraffic,
+  noSourceView,
+  policyFor,
+  type HostTraffic,
+  type SourceView,
+  type Subset,
+} from '../traffic/traffic.ts';
 import { meshTls, type GenContext } from './context.ts';
 import { duration } from './filters.ts';
 import { ClusterName, inboundClusterName, outboundClusterName } from './names.ts';
+import { withPolicy } from './policy.ts';
 import { makeResource, type Resource } from './resource.ts';
 import { rawBufferSocket, spiffeId, upstreamTlsSocket } from './tls.ts';
 
 /** Metadata key Envoy matches transport sockets against (EDS endpoint metadata). */
 export const TransportSocketMatchKey = 'envoy.transport_socket_match';
 
-function protocolOptions(p: Protocol): Pick<Cluster, 'typed_extension_protocol_options'> {
-  if (!isHttp2(p)) return {};
-  const opts: HttpProtocolOptions = { explicit_http_config: { http2_protocol_options: {} } };
+/**
+ * HTTP/2 upstream for gRPC and HTTP/2 ports; requests per connection (a DestinationPolicy's
+ * httpMaxRequestsPerConnection) in the same options.
+ */
+function protocolOptions(
+  p: Protocol,
+  maxRequestsPerConnection?: number,
+): Pick<Cluster, 'typed_extension_protocol_options'> {
+  if (!isHttp2(p) && maxRequestsPerConnection === undefined) return {};
+  const opts: HttpProtocolOptions = {
+    ...(maxRequestsPerConnection !== undefined
+      ? {
+          common_http_protocol_options: {
+            max_requests_per_connection: { value: maxRequestsPerConnection },
+          },
+        }
+      : {}),
+    explicit_http_config: isHttp2(p)
+      ? { http2_protocol_options: {} }
+      : { http_protocol_options: {} },
+  };
   return {
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': toAny(
@@ -44,21 +72,30 @@ function sni(port: number, hostname: string): string {
   return `outbound_.${port}_._.${hostname}`;
 }
 
-function outboundCluster(
-  ctx: GenContext,
-  svc: Service,
-  port: ServicePort,
-  eps: readonly Endpoint[],
-  forGrpc: boolean,
-): Resource {
-  const name = outboundClusterName(port.port, svc.hostname);
+interface ClusterOptions {
+  readonly ctx: GenContext;
+  readonly svc: Service;
+  readonly port: ServicePort;
+  /** The endpoints of the cluster (a subset's only). */
+  readonly eps: readonly Endpoint[];
+  readonly forGrpc: boolean;
+  /** A version of the service, or undefined for all its endpoints. */
+  readonly subset: Subset | undefined;
+  readonly policy: DestinationPolicy | undefined;
+}
+
+function outboundCluster(o: ClusterOptions): Resource {
+  const { ctx, svc, port, eps, forGrpc, subset, policy } = o;
+  const name = outboundClusterName(port.port, svc.hostname, subset?.name);
+  const perConnection = forGrpc ? undefined : policy?.circuitBreaker?.httpMaxRequestsPerConnection;
   const base: Cluster = {
     name,
     connect_timeout: duration(ctx.connectTimeoutMs),
-    ...protocolOptions(port.protocol),
+    ...protocolOptions(port.protocol, perConnection),
   };
-  // Proxyless gRPC has no ORIGINAL_DST: a headless service is balanced over its pods by EDS.
-  if (svc.clusterIP === undefined && !forGrpc) {
+  // Proxyless gRPC has no ORIGINAL_DST: a headless service is balanced over its pods by EDS, as
+  // is a version of one (ORIGINAL_DST cannot pick a subset).
+  if (svc.clusterIP === undefined && !forGrpc && subset === undefined) {
     const tls =
       ctx.mesh.authPolicy === 'MUTUAL_TLS'
         ? {
@@ -94,19 +131,40 @@ function outboundCluster(
     lb_policy: 'ROUND_ROBIN',
     ...tls,
   };
-  return makeResource(TypeUrl.Cluster, name, c, { eds: true });
+  return makeResource(TypeUrl.Cluster, name, withPolicy(c, policy, forGrpc), { eds: true });
 }
 
-/** The outbound clusters of one service, one per proxied port. */
+/**
+ * The outbound clusters of one service: per proxied port, one for all endpoints and one per
+ * version a RouteRule routes to, each with the DestinationPolicy that applies for `view`.
+ */
 export function serviceClusters(
   ctx: GenContext,
   svc: Service,
   eps: readonly Endpoint[],
   forGrpc: boolean,
+  traffic: HostTraffic = emptyHostTraffic,
+  view: SourceView = noSourceView,
 ): Resource[] {
-  return svc.ports
-    .filter((p) => p.protocol !== 'UDP')
-    .map((p) => outboundCluster(ctx, svc, p, eps, forGrpc));
+  const out: Resource[] = [];
+  for (const port of svc.ports) {
+    if (port.protocol === 'UDP') continue;
+    const common = { ctx, svc, port, forGrpc };
+    out.push(
+      outboundCluster({
+        ...common,
+        eps,
+        subset: undefined,
+        policy: policyFor(traffic, undefined, view),
+      }),
+    );
+    for (const subset of traffic.subsets) {
+      const mine = eps.filter((e) => hasLabels(e.labels, subset.labels));
+      const policy = policyFor(traffic, subset.labels, view);
+      out.push(outboundCluster({ ...common, eps: mine, subset, policy }));
+    }
+  }
+  return out;
 }
 
 /** Clusters for traffic to destinations outside the registry: to the original address, as is. */

@@ -6,6 +6,8 @@
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { ClusterLoadAssignment, LocalityLbEndpoints } from '../../lib/xds/types.ts';
 import type { Endpoint, Service } from '../model/service.ts';
+import { hasLabels } from '../config/model.ts';
+import type { Subset } from '../traffic/traffic.ts';
 import { TransportSocketMatchKey } from './clusters.ts';
 import { outboundClusterName } from './names.ts';
 import { makeResource, type Resource } from './resource.ts';
@@ -65,13 +67,23 @@ export function loadAssignment(
   return { cluster_name: clusterName, endpoints };
 }
 
-/** The load assignments of one service, one per proxied port. */
-export function serviceLoadAssignments(svc: Service, eps: readonly Endpoint[]): Resource[] {
-  return svc.ports
-    .filter((p) => p.protocol !== 'UDP')
-    .map((p) => {
-      const name = outboundClusterName(p.port, svc.hostname);
-      const mine = eps.filter((e) => e.servicePortName === p.name);
-      return makeResource(TypeUrl.ClusterLoadAssignment, name, loadAssignment(name, mine));
-    });
+/** The load assignments of one service: per proxied port, all endpoints and each version's. */
+export function serviceLoadAssignments(
+  svc: Service,
+  eps: readonly Endpoint[],
+  subsets: readonly Subset[] = [],
+): Resource[] {
+  const out: Resource[] = [];
+  for (const p of svc.ports) {
+    if (p.protocol === 'UDP') continue;
+    const mine = eps.filter((e) => e.servicePortName === p.name);
+    const name = outboundClusterName(p.port, svc.hostname);
+    out.push(makeResource(TypeUrl.ClusterLoadAssignment, name, loadAssignment(name, mine)));
+    for (const s of subsets) {
+      const sub = outboundClusterName(p.port, svc.hostname, s.name);
+      const some = mine.filter((e) => hasLabels(e.labels, s.labels));
+      out.push(makeResource(TypeUrl.ClusterLoadAssignment, sub, loadAssignment(sub, some)));
+    }
+  }
+  return out;
 }

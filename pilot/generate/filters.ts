@@ -9,15 +9,25 @@ import type {
   RouteConfiguration,
   TcpProxy,
 } from '../../lib/xds/types.ts';
+import { FaultFilterName } from './names.ts';
 
-export function routerFilter(): NonNullable<HttpConnectionManager['http_filters']>[number] {
+type HttpFilter = NonNullable<HttpConnectionManager['http_filters']>[number];
+
+export function routerFilter(): HttpFilter {
   return { name: 'envoy.filters.http.router', typed_config: toAny(TypeUrl.Router, {}) };
+}
+
+/** The fault filter with no fault of its own: routes turn it on with per-route config. */
+export function faultFilter(): HttpFilter {
+  return { name: FaultFilterName, typed_config: toAny(TypeUrl.HttpFault, {}) };
 }
 
 interface HcmOptions {
   readonly statPrefix: string;
   /** RDS by name, or an inline route configuration. */
   readonly routes: { readonly rds: string } | { readonly inline: RouteConfiguration };
+  /** Whether routes may inject faults (outbound and proxyless: RouteRule httpFault). */
+  readonly faults?: boolean;
 }
 
 /** An HTTP connection manager: HTTP/1.1 and HTTP/2 (so gRPC) downstream, WebSocket upgrades. */
@@ -35,7 +45,7 @@ export function httpConnectionManager(o: HcmOptions): HttpConnectionManager {
     stat_prefix: o.statPrefix,
     codec_type: 'AUTO',
     ...routes,
-    http_filters: [routerFilter()],
+    http_filters: o.faults === true ? [faultFilter(), routerFilter()] : [routerFilter()],
     upgrade_configs: [{ upgrade_type: 'websocket' }],
     normalize_path: { value: true },
   };

@@ -9,9 +9,15 @@ export const ListenerName = {
   Inbound: 'virtualInbound',
 } as const;
 
-/** `outbound|<port>||<host>`: the cluster for one service port. */
-export function outboundClusterName(port: number, hostname: string): string {
-  return `outbound|${port}||${hostname}`;
+/** The HTTP filter whose per-route config carries a RouteRule's httpFault. */
+export const FaultFilterName = 'envoy.filters.http.fault';
+
+/**
+ * `outbound|<port>||<host>`: the cluster for one service port; `outbound|<port>|<subset>|<host>`
+ * for one version of it (a label subset a RouteRule routes to, `version=v2`).
+ */
+export function outboundClusterName(port: number, hostname: string, subset = ''): string {
+  return `outbound|${port}|${subset}|${hostname}`;
 }
 
 /** `inbound|<port>||`: the local application's port behind the sidecar. */

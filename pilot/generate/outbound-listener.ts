@@ -69,7 +69,9 @@ export function outboundListener(state: RegistryState): Resource {
     chains.push({
       name: `0.0.0.0_${port}`,
       filter_chain_match: { destination_port: { value: port } },
-      filters: [hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, routes: { rds: route } })],
+      filters: [
+        hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, routes: { rds: route }, faults: true }),
+      ],
     });
   }
   const l: Listener = {

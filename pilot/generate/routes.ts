@@ -1,15 +1,24 @@
 /**
  * Outbound route configurations (RDS): one per HTTP port, a virtual host per service on that port
  * reachable by every name Kubernetes DNS gives it (the short name only from its own namespace),
- * and a last `allow_any` host that passes unknown hosts through unchanged.
+ * with the RouteRules of its destination before its default route, the EgressRule hosts on the
+ * port, and a last `allow_any` host that passes unknown hosts through unchanged.
  */
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
-import type { RouteConfiguration, VirtualHost } from '../../lib/xds/types.ts';
+import type { Route, RouteConfiguration, VirtualHost } from '../../lib/xds/types.ts';
 import { isHttp } from '../model/protocol.ts';
-import type { Service } from '../model/service.ts';
+import type { RegistryState, Service } from '../model/service.ts';
+import { targetPort } from '../traffic/resolve.ts';
+import {
+  emptyHostTraffic,
+  type RouteTarget,
+  type SourceView,
+  type Traffic,
+} from '../traffic/traffic.ts';
 import { duration } from './filters.ts';
 import { ClusterName, outboundClusterName, outboundRouteName } from './names.ts';
 import { makeResource, type Resource } from './resource.ts';
+import { routeClusters, ruleRoutes, type RouteFlavor } from './rule-routes.ts';
 
 /** The names a client in `fromNamespace` may use for `svc`, each bare and with `:port`. */
 export function serviceDomains(svc: Service, port: number, fromNamespace: string): string[] {
@@ -24,7 +33,7 @@ export function serviceDomains(svc: Service, port: number, fromNamespace: string
   return out;
 }
 
-function routeTo(cluster: string): NonNullable<VirtualHost['routes']>[number] {
+function routeTo(cluster: string): Route {
   // No route timeout: streams (gRPC, WebSocket) live as long as they need.
   return { name: 'default', match: { prefix: '/' }, route: { cluster, timeout: duration(0) } };
 }
@@ -43,11 +52,65 @@ export function httpPorts(services: Iterable<Service>): Map<number, Service[]> {
   return byPort;
 }
 
+/** What outbound route configurations read besides the services on the port. */
+export interface RouteInputs {
+  readonly traffic: Traffic;
+  readonly services: RegistryState['services'];
+  readonly view: SourceView;
+  /** Virtual hosts of external (EgressRule) hosts on this port, before the passthrough one. */
+  readonly egress?: readonly EgressHost[];
+}
+
+/** An external host's virtual host on one port: its domains and the cluster it goes to. */
+export interface EgressHost {
+  readonly host: string;
+  readonly domains: readonly string[];
+  readonly cluster: string;
+  /** Headers the sidecar adds (the egress gateway's port marker). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** The cluster a share of a rule for `port` goes to (another service: its matching port). */
+export function clusterForTarget(
+  services: RegistryState['services'],
+  destination: string,
+  port: number,
+): (t: RouteTarget) => string {
+  return (t) => {
+    const svc = services.get(t.host);
+    const p = t.host === destination || svc === undefined ? port : (targetPort(svc, port) ?? port);
+    return outboundClusterName(p, t.host, t.subset);
+  };
+}
+
+/** A virtual host's routes: the destination's rules, then its default route. */
+export function hostRoutes(
+  host: string,
+  port: number,
+  cluster: string,
+  inputs: RouteInputs,
+  flavor: RouteFlavor,
+): Route[] {
+  const t = inputs.traffic.hosts.get(host) ?? emptyHostTraffic;
+  const rules = ruleRoutes(t.rules, {
+    flavor,
+    view: inputs.view,
+    clusterFor: clusterForTarget(inputs.services, host, port),
+    defaultCluster: cluster,
+  });
+  const last =
+    flavor === 'grpc'
+      ? { name: 'default', match: { prefix: '' }, route: { cluster } }
+      : routeTo(cluster);
+  return [...rules, last];
+}
+
 /** The route configuration for outbound HTTP on `port`, as seen from `fromNamespace`. */
 export function outboundRouteConfig(
   port: number,
   services: readonly Service[],
   fromNamespace: string,
+  inputs: RouteInputs,
 ): Resource {
   const sorted = [...services].sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
   const seen = new Set<string>();
@@ -58,9 +121,32 @@ export function outboundRouteConfig(
     const domains = serviceDomains(svc, port, fromNamespace).filter((d) => !seen.has(d));
     if (domains.length === 0) continue;
     for (const d of domains) seen.add(d);
-    const cluster = outboundClusterName(port, svc.hostname);
-    clusters.push(cluster);
-    hosts.push({ name: `${svc.hostname}:${port}`, domains, routes: [routeTo(cluster)] });
+    const routes = hostRoutes(
+      svc.hostname,
+      port,
+      outboundClusterName(port, svc.hostname),
+      inputs,
+      'envoy',
+    );
+    clusters.push(...routeClusters(routes));
+    hosts.push({ name: `${svc.hostname}:${port}`, domains, routes });
+  }
+  for (const e of inputs.egress ?? []) {
+    const domains = e.domains.filter((d) => !seen.has(d));
+    if (domains.length === 0) continue;
+    for (const d of domains) seen.add(d);
+    const routes = hostRoutes(e.host, port, e.cluster, inputs, 'envoy');
+    clusters.push(...routeClusters(routes));
+    const add = Object.entries(e.headers).map(([key, value]) => ({
+      header: { key, value },
+      append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' as const,
+    }));
+    hosts.push({
+      name: `${e.host}:${port}`,
+      domains,
+      routes,
+      ...(add.length > 0 ? { request_headers_to_add: add } : {}),
+    });
   }
   hosts.push({ name: 'allow_any', domains: ['*'], routes: [routeTo(ClusterName.Passthrough)] });
   clusters.push(ClusterName.Passthrough);
@@ -70,5 +156,5 @@ export function outboundRouteConfig(
     virtual_hosts: hosts,
     validate_clusters: { value: false },
   };
-  return makeResource(TypeUrl.RouteConfiguration, name, rc, { clusters });
+  return makeResource(TypeUrl.RouteConfiguration, name, rc, { clusters: [...new Set(clusters)] });
 }

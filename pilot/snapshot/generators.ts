@@ -6,6 +6,7 @@ import { TypeUrl, type XdsType } from '../../lib/xds/type-urls.ts';
 import type { Proxy, ProxyKind } from '../model/proxy.ts';
 import { inboundResources } from '../generate/inbound.ts';
 import type { Resource } from '../generate/resource.ts';
+import { noSourceView } from '../traffic/traffic.ts';
 import type { MeshBuild } from './mesh-build.ts';
 
 export type Generator = (build: MeshBuild, proxy: Proxy) => readonly Resource[];
@@ -18,25 +19,28 @@ function inbound(build: MeshBuild, proxy: Proxy): ReturnType<typeof inboundResou
 }
 
 const sidecar: GeneratorSet = {
-  [TypeUrl.Cluster]: (b, p) => [...b.sidecarClusters, ...inbound(b, p).clusters],
+  [TypeUrl.Cluster]: (b, p) => [
+    ...b.clustersFor('sidecar', b.viewOf(p)),
+    ...inbound(b, p).clusters,
+  ],
   [TypeUrl.ClusterLoadAssignment]: (b) => b.endpoints,
   [TypeUrl.Listener]: (b, p) => [b.outboundListener, inbound(b, p).listener],
-  [TypeUrl.RouteConfiguration]: (b, p) => b.routesFor(p.namespace),
+  [TypeUrl.RouteConfiguration]: (b, p) => b.routesFor(p.namespace, b.viewOf(p)),
 };
 
 /** Gateways get the mesh's clusters and endpoints; their listeners come with ingress config. */
 const router: GeneratorSet = {
-  [TypeUrl.Cluster]: (b) => b.sidecarClusters,
+  [TypeUrl.Cluster]: (b) => b.clustersFor('sidecar', noSourceView),
   [TypeUrl.ClusterLoadAssignment]: (b) => b.endpoints,
   [TypeUrl.Listener]: () => [],
   [TypeUrl.RouteConfiguration]: () => [],
 };
 
 const grpc: GeneratorSet = {
-  [TypeUrl.Cluster]: (b) => b.grpcClusters,
+  [TypeUrl.Cluster]: (b, p) => b.clustersFor('grpc', b.viewOf(p)),
   [TypeUrl.ClusterLoadAssignment]: (b) => b.endpoints,
   [TypeUrl.Listener]: (b) => b.grpcListeners,
-  [TypeUrl.RouteConfiguration]: (b) => b.grpcRoutes,
+  [TypeUrl.RouteConfiguration]: (b, p) => b.grpcRoutesFor(b.viewOf(p)),
 };
 
 export const generators: Readonly<Record<ProxyKind, GeneratorSet>> = { sidecar, router, grpc };

@@ -1,65 +1,81 @@
 /**
- * One push's view of the mesh: every resource shared by all proxies, generated from one registry
- * state and encoded once. A `MeshBuilder` keeps the resources of services whose objects did not
- * change (registries keep identities), so a one-endpoint change re-encodes one service, not all.
+ * One push's view of the mesh: the registry and the config at one moment, the traffic model
+ * resolved from them, and every resource shared by proxies, encoded once. A `MeshBuilder` keeps
+ * the resources of services whose objects did not change (registries keep identities; the
+ * resolver keeps unchanged hosts' traffic), so a one-endpoint change re-encodes one service.
+ *
+ * What differs between proxies is asked for per proxy: its inbound ports, and its source view
+ * (which source-restricted RouteRules and DestinationPolicies apply to it). Proxies with no such
+ * rule share everything; views are computed once per build and kept.
  */
+import { isStringRecord } from '../../lib/json.ts';
+import { emptyConfig, type ConfigState, type Labels } from '../config/model.ts';
+import type { Proxy } from '../model/proxy.ts';
 import type { Endpoint, RegistryState, Service } from '../model/service.ts';
 import { isHttp, type Protocol } from '../model/protocol.ts';
 import { passthroughClusters, serviceClusters } from '../generate/clusters.ts';
 import type { GenContext } from '../generate/context.ts';
-import { serviceLoadAssignments } from '../generate/endpoints.ts';
-import { grpcServiceResources } from '../generate/grpc.ts';
+import { grpcRouteConfigs } from '../generate/grpc.ts';
 import type { InboundPort } from '../generate/inbound.ts';
 import { outboundListener } from '../generate/outbound-listener.ts';
+import { proxylessNotes } from '../generate/policy.ts';
 import type { Resource } from '../generate/resource.ts';
-import { httpPorts, outboundRouteConfig } from '../generate/routes.ts';
+import { httpPorts, outboundRouteConfig, type RouteInputs } from '../generate/routes.ts';
+import { resolveTraffic } from '../traffic/resolve.ts';
+import {
+  emptyHostTraffic,
+  noSourceView,
+  sourceView,
+  type SourceView,
+  type Traffic,
+  type Workload,
+} from '../traffic/traffic.ts';
+import { serviceEntry, type ServiceEntry } from './service-entry.ts';
+
+/** The egress gateway's service name (0.2's `istio-egress`). */
+export const EgressServiceName = 'istio-egress';
+
+export type ClusterFlavor = 'sidecar' | 'grpc';
 
 export interface MeshBuild {
   /** Increases by one per build. */
   readonly version: number;
   readonly state: RegistryState;
+  readonly config: ConfigState;
+  readonly traffic: Traffic;
   readonly ctx: GenContext;
-  /** When the oldest registry change this build includes happened (ms since epoch). */
+  /** When the oldest change this build includes happened (ms since epoch). */
   readonly changedAt: number;
-  readonly sidecarClusters: readonly Resource[];
-  readonly grpcClusters: readonly Resource[];
   readonly endpoints: readonly Resource[];
   readonly outboundListener: Resource;
   readonly grpcListeners: readonly Resource[];
-  readonly grpcRoutes: readonly Resource[];
-  /** Outbound route configurations as seen from a namespace (memoized). */
-  routesFor(namespace: string): readonly Resource[];
+  /** What proxyless clients get differently from sidecars (lines for /debug/configz). */
+  readonly notes: readonly string[];
+  /** The mesh's outbound clusters for a proxy with `view`. */
+  clustersFor(flavor: ClusterFlavor, view: SourceView): readonly Resource[];
+  /** Proxyless route configurations for a proxy with `view`. */
+  grpcRoutesFor(view: SourceView): readonly Resource[];
+  /** Outbound route configurations as seen from a namespace and view (memoized). */
+  routesFor(namespace: string, view: SourceView): readonly Resource[];
   /** The ports served at `ip` by registered endpoints: a sidecar's inbound side. */
   inboundPorts(ip: string): readonly InboundPort[];
-}
-
-interface ServiceEntry {
-  readonly svc: Service;
-  readonly eps: readonly Endpoint[];
-  readonly ctx: GenContext;
-  readonly sidecarClusters: readonly Resource[];
-  readonly grpcClusters: readonly Resource[];
-  readonly endpoints: readonly Resource[];
-  readonly grpcListeners: readonly Resource[];
-  readonly grpcRoutes: readonly Resource[];
+  /** Which source-restricted rules and policies apply to the proxy. */
+  viewOf(proxy: Proxy): SourceView;
 }
 
 const noEndpoints: readonly Endpoint[] = [];
 
-/** What stays valid while the set of services (not their endpoints) is unchanged. */
-class ServicesView {
-  readonly routeCache = new Map<string, readonly Resource[]>();
-  readonly httpPorts: Map<number, Service[]>;
-  listener:
-    | { readonly headless: readonly (readonly Endpoint[])[]; readonly resource: Resource }
-    | undefined;
-
+/** Route configurations stay valid while the services and the traffic are the same objects. */
+class RouteCaches {
   readonly services: RegistryState['services'];
-  readonly ctx: GenContext;
+  readonly traffic: Traffic;
+  readonly httpPorts: ReadonlyMap<number, readonly Service[]>;
+  readonly routes = new Map<string, readonly Resource[]>();
+  readonly grpcRoutes = new Map<string, readonly Resource[]>();
 
-  constructor(services: RegistryState['services'], ctx: GenContext) {
+  constructor(services: RegistryState['services'], traffic: Traffic) {
     this.services = services;
-    this.ctx = ctx;
+    this.traffic = traffic;
     this.httpPorts = httpPorts(services.values());
   }
 }
@@ -67,140 +83,215 @@ class ServicesView {
 export class MeshBuilder {
   private version = 0;
   private cache = new Map<string, ServiceEntry>();
-  private view: ServicesView | undefined;
+  private traffic: Traffic | undefined;
+  private routeCaches: RouteCaches | undefined;
+  private listener:
+    | {
+        readonly services: RegistryState['services'];
+        readonly headless: readonly (readonly Endpoint[])[];
+        readonly resource: Resource;
+      }
+    | undefined;
 
-  build(state: RegistryState, ctx: GenContext, changedAt: number): MeshBuild {
+  build(
+    state: RegistryState,
+    ctx: GenContext,
+    changedAt: number,
+    config: ConfigState = emptyConfig,
+  ): MeshBuild {
+    const traffic = resolveTraffic({
+      state,
+      config,
+      egressService: EgressServiceName,
+      previous: this.traffic,
+    });
+    this.traffic = traffic;
     const next = new Map<string, ServiceEntry>();
     for (const svc of state.services.values()) {
       const eps = state.endpoints.get(svc.hostname) ?? noEndpoints;
-      const old = this.cache.get(svc.hostname);
-      next.set(svc.hostname, this.entry(old, svc, eps, ctx));
+      const t = traffic.hosts.get(svc.hostname) ?? emptyHostTraffic;
+      next.set(svc.hostname, serviceEntry(this.cache.get(svc.hostname), svc, eps, ctx, t));
     }
     this.cache = next;
     this.version++;
     const entries = [...next.values()].sort((a, b) => (a.svc.hostname < b.svc.hostname ? -1 : 1));
-    if (this.view?.services !== state.services || this.view.ctx !== ctx) {
-      this.view = new ServicesView(state.services, ctx);
+    const rc = this.routeCaches;
+    if (rc?.services !== state.services || rc.traffic !== traffic) {
+      this.routeCaches = new RouteCaches(state.services, traffic);
     }
-    return new Build({ version: this.version, state, ctx, changedAt, entries, view: this.view });
+    return new Build({
+      caches: this.routeCaches ?? new RouteCaches(state.services, traffic),
+      version: this.version,
+      state,
+      config,
+      traffic,
+      ctx,
+      changedAt,
+      entries,
+      outboundListener: this.listenerFor(state),
+    });
   }
 
-  private entry(
-    old: ServiceEntry | undefined,
-    svc: Service,
-    eps: readonly Endpoint[],
-    ctx: GenContext,
-  ): ServiceEntry {
-    if (old && old.svc === svc && old.ctx === ctx) {
-      if (old.eps === eps) return old;
-      // Endpoints changed: load assignments always; clusters too (their peer identities may have).
-      return {
-        ...old,
-        eps,
-        sidecarClusters: serviceClusters(ctx, svc, eps, false),
-        endpoints: serviceLoadAssignments(svc, eps),
-      };
+  /** The outbound listener, reused while services and headless services' endpoints are unchanged. */
+  private listenerFor(state: RegistryState): Resource {
+    const headless: (readonly Endpoint[])[] = [];
+    for (const svc of state.services.values()) {
+      if (svc.clusterIP === undefined)
+        headless.push(state.endpoints.get(svc.hostname) ?? noEndpoints);
     }
-    const grpc = grpcServiceResources(svc);
-    return {
-      svc,
-      eps,
-      ctx,
-      sidecarClusters: serviceClusters(ctx, svc, eps, false),
-      grpcClusters: serviceClusters(ctx, svc, eps, true),
-      endpoints: serviceLoadAssignments(svc, eps),
-      grpcListeners: grpc.listeners,
-      grpcRoutes: grpc.routes,
-    };
+    const l = this.listener;
+    if (
+      l?.services === state.services &&
+      l.headless.length === headless.length &&
+      l.headless.every((e, i) => e === headless[i])
+    ) {
+      return l.resource;
+    }
+    const resource = outboundListener(state);
+    this.listener = { services: state.services, headless, resource };
+    return resource;
   }
 }
 
 interface BuildInput {
   readonly version: number;
   readonly state: RegistryState;
+  readonly config: ConfigState;
+  readonly traffic: Traffic;
   readonly ctx: GenContext;
   readonly changedAt: number;
   readonly entries: readonly ServiceEntry[];
-  readonly view: ServicesView;
+  readonly outboundListener: Resource;
+  readonly caches: RouteCaches;
 }
 
-/** The outbound listener, reused while services and headless services' endpoints are unchanged. */
-function listenerFor(view: ServicesView, state: RegistryState): Resource {
-  const headless: (readonly Endpoint[])[] = [];
-  for (const svc of view.services.values()) {
-    if (svc.clusterIP === undefined)
-      headless.push(state.endpoints.get(svc.hostname) ?? noEndpoints);
-  }
-  const l = view.listener;
-  if (l && l.headless.length === headless.length && l.headless.every((e, i) => e === headless[i])) {
-    return l.resource;
-  }
-  const resource = outboundListener(state);
-  view.listener = { headless, resource };
-  return resource;
+interface IpInfo {
+  ports: Map<number, Protocol>;
+  labels: Labels;
+  services: Set<string>;
 }
 
 class Build implements MeshBuild {
   readonly version: number;
   readonly state: RegistryState;
+  readonly config: ConfigState;
+  readonly traffic: Traffic;
   readonly ctx: GenContext;
   readonly changedAt: number;
-  readonly sidecarClusters: readonly Resource[];
-  readonly grpcClusters: readonly Resource[];
   readonly endpoints: readonly Resource[];
   readonly outboundListener: Resource;
   readonly grpcListeners: readonly Resource[];
-  readonly grpcRoutes: readonly Resource[];
-  private readonly view: ServicesView;
-  private readonly byIp = new Map<string, Map<number, Protocol>>();
+  readonly notes: readonly string[];
+  private readonly entries: readonly ServiceEntry[];
+  private readonly caches: RouteCaches;
+  private readonly byIp = new Map<string, IpInfo>();
+  private readonly clusterCache = new Map<string, readonly Resource[]>();
 
   constructor(b: BuildInput) {
-    const { entries, ctx } = b;
     this.version = b.version;
     this.state = b.state;
-    this.ctx = ctx;
+    this.config = b.config;
+    this.traffic = b.traffic;
+    this.ctx = b.ctx;
     this.changedAt = b.changedAt;
-    this.view = b.view;
-    this.sidecarClusters = [
-      ...entries.flatMap((e) => e.sidecarClusters),
-      ...passthroughClusters(ctx),
+    this.entries = b.entries;
+    this.caches = b.caches;
+    this.endpoints = b.entries.flatMap((e) => e.endpoints);
+    this.grpcListeners = b.entries.flatMap((e) => e.grpcListeners);
+    this.outboundListener = b.outboundListener;
+    this.notes = [
+      ...new Set(
+        [...b.traffic.hosts.values()].flatMap((t) => [
+          ...t.policies.flatMap(proxylessNotes),
+          ...t.rules
+            .filter((r) => r.rule.redirect !== undefined)
+            .map(
+              (r) =>
+                `proxyless gRPC clients skip ${r.rule.meta.namespace}/${r.rule.meta.name} (redirect)`,
+            ),
+        ]),
+      ),
     ];
-    this.grpcClusters = entries.flatMap((e) => e.grpcClusters);
-    this.endpoints = entries.flatMap((e) => e.endpoints);
-    this.grpcListeners = entries.flatMap((e) => e.grpcListeners);
-    this.grpcRoutes = entries.flatMap((e) => e.grpcRoutes);
-    this.outboundListener = listenerFor(b.view, b.state);
-    for (const e of entries) this.indexInbound(e);
+    for (const e of b.entries) this.index(e);
   }
 
-  private indexInbound(e: ServiceEntry): void {
+  private index(e: ServiceEntry): void {
     for (const ep of e.eps) {
       const sp = e.svc.ports.find((p) => p.name === ep.servicePortName);
+      let info = this.byIp.get(ep.address);
+      if (!info) {
+        info = { ports: new Map(), labels: ep.labels, services: new Set() };
+        this.byIp.set(ep.address, info);
+      }
+      info.services.add(e.svc.hostname);
       if (sp === undefined || sp.protocol === 'UDP') continue;
-      let ports = this.byIp.get(ep.address);
-      if (!ports) this.byIp.set(ep.address, (ports = new Map<number, Protocol>()));
       // Two services on one target port with different protocols: HTTP wins (TCP would lose
       // every HTTP feature of the other).
-      const had = ports.get(ep.port);
+      const had = info.ports.get(ep.port);
       if (had === undefined || (!isHttp(had) && isHttp(sp.protocol)))
-        ports.set(ep.port, sp.protocol);
+        info.ports.set(ep.port, sp.protocol);
     }
   }
 
-  routesFor(namespace: string): readonly Resource[] {
-    const cache = this.view.routeCache;
-    let r = cache.get(namespace);
+  private inputs(view: SourceView): RouteInputs {
+    return { traffic: this.traffic, services: this.state.services, view };
+  }
+
+  clustersFor(flavor: ClusterFlavor, view: SourceView): readonly Resource[] {
+    const key = `${flavor}|${view.key}`;
+    let r = this.clusterCache.get(key);
     if (!r) {
-      r = [...this.view.httpPorts.entries()].map(([port, svcs]) =>
-        outboundRouteConfig(port, svcs, namespace),
+      const forGrpc = flavor === 'grpc';
+      r = this.entries.flatMap((e) => {
+        if (e.sourced && view !== noSourceView) {
+          return serviceClusters(this.ctx, e.svc, e.eps, forGrpc, e.traffic, view);
+        }
+        return forGrpc ? e.grpcClusters : e.sidecarClusters;
+      });
+      if (!forGrpc) r = [...r, ...passthroughClusters(this.ctx)];
+      this.clusterCache.set(key, r);
+    }
+    return r;
+  }
+
+  grpcRoutesFor(view: SourceView): readonly Resource[] {
+    const cache = this.caches.grpcRoutes;
+    let r = cache.get(view.key);
+    if (!r) {
+      const inputs = this.inputs(view);
+      r = this.entries.flatMap((e) => grpcRouteConfigs(e.svc, inputs));
+      cache.set(view.key, r);
+    }
+    return r;
+  }
+
+  routesFor(namespace: string, view: SourceView): readonly Resource[] {
+    const key = `${namespace}|${view.key}`;
+    const cache = this.caches.routes;
+    let r = cache.get(key);
+    if (!r) {
+      const inputs = this.inputs(view);
+      r = [...this.caches.httpPorts.entries()].map(([port, svcs]) =>
+        outboundRouteConfig(port, svcs, namespace, inputs),
       );
-      cache.set(namespace, r);
+      cache.set(key, r);
     }
     return r;
   }
 
   inboundPorts(ip: string): readonly InboundPort[] {
-    const ports = this.byIp.get(ip);
+    const ports = this.byIp.get(ip)?.ports;
     return ports ? [...ports].map(([port, protocol]) => ({ port, protocol })) : [];
+  }
+
+  viewOf(proxy: Proxy): SourceView {
+    if (this.traffic.sourced.length === 0) return noSourceView;
+    const info = proxy.ip === undefined ? undefined : this.byIp.get(proxy.ip);
+    const meta = proxy.metadata['LABELS'];
+    const w: Workload = {
+      labels: { ...info?.labels, ...(isStringRecord(meta) ? meta : {}) },
+      services: info?.services ?? new Set(),
+    };
+    return sourceView(this.traffic, w);
   }
 }

@@ -34,6 +34,7 @@ export interface EndpointOptions {
   readonly weight?: number;
   readonly serviceAccount?: string;
   readonly tlsMode?: TlsMode;
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export function endpoint(
@@ -49,7 +50,7 @@ export function endpoint(
     ready: o.ready ?? true,
     locality: o.locality ?? emptyLocality,
     weight: o.weight ?? 1,
-    labels: {},
+    labels: o.labels ?? {},
     serviceAccount: o.serviceAccount,
     tlsMode: o.tlsMode ?? 'istio',
     pod: undefined,

@@ -9,6 +9,7 @@ import { errorMessage } from '../../lib/errors.ts';
 import type { MeshConfig } from '../../lib/mesh-config.ts';
 import type { Proxy } from '../model/proxy.ts';
 import type { ServiceRegistry } from '../model/service.ts';
+import { emptyConfig, type ConfigSource } from '../config/model.ts';
 import { genContext, type GenContext } from '../generate/context.ts';
 import { MeshBuilder, type MeshBuild } from '../snapshot/mesh-build.ts';
 import { buildProxySnapshot, type ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
@@ -20,6 +21,10 @@ import { SendGate } from './send-gate.ts';
 
 export interface DiscoveryOptions {
   readonly registry: ServiceRegistry;
+  /** RouteRules, DestinationPolicies, EgressRules and Ingresses (none when absent). */
+  readonly config?: ConfigSource;
+  /** Called after each build (status reporting). */
+  readonly onBuild?: (build: MeshBuild) => void;
   readonly mesh: MeshConfig;
   readonly logger: Logger;
   readonly metrics: XdsMetrics;
@@ -65,9 +70,15 @@ export class DiscoveryServer {
 
   /** Watches the registry; builds the first snapshot as soon as the registry is synced. */
   start(): void {
-    this.unsubscribe = this.o.registry.onChange(() => {
+    const trigger = () => {
       this.debouncer.trigger();
-    });
+    };
+    const offRegistry = this.o.registry.onChange(trigger);
+    const offConfig = this.o.config?.onChange(trigger);
+    this.unsubscribe = () => {
+      offRegistry();
+      offConfig?.();
+    };
     this.push(Date.now());
   }
 
@@ -80,7 +91,11 @@ export class DiscoveryServer {
 
   /** Why Pilot cannot serve yet (registry not synced, no snapshot built), or undefined. */
   notReady(): string | undefined {
-    return this.o.registry.notSynced() ?? (this.build ? undefined : 'no snapshot built yet');
+    return this.notSynced() ?? (this.build ? undefined : 'no snapshot built yet');
+  }
+
+  private notSynced(): string | undefined {
+    return this.o.registry.notSynced() ?? this.o.config?.notSynced();
   }
 
   current(): MeshBuild | undefined {
@@ -123,9 +138,10 @@ export class DiscoveryServer {
 
   /** Builds and pushes now (tests and the debouncer). */
   push(changedAt: number): void {
-    if (this.o.registry.notSynced() !== undefined) return;
+    if (this.notSynced() !== undefined) return;
     const t0 = performance.now();
-    const build = this.builder.build(this.o.registry.current(), this.ctx, changedAt);
+    const config = this.o.config?.current() ?? emptyConfig;
+    const build = this.builder.build(this.o.registry.current(), this.ctx, changedAt, config);
     const t1 = performance.now();
     this.o.metrics.buildTime.observe((t1 - t0) / 1000);
     this.o.metrics.builds.inc();
@@ -143,6 +159,11 @@ export class DiscoveryServer {
     const ms = performance.now() - t0;
     this.o.metrics.pushTime.observe(ms / 1000);
     this.lastPush = { version: build.version, at: new Date().toISOString(), ms, proxies };
+    try {
+      this.o.onBuild?.(build);
+    } catch (e) {
+      this.o.logger.error({ err: errorMessage(e) }, 'build listener failed');
+    }
     this.o.logger.debug({ version: build.version, buildMs: t1 - t0, ms, proxies }, 'push');
   }
 
@@ -154,7 +175,7 @@ export class DiscoveryServer {
     // Proxies of one kind in one namespace serving the same ports get the same snapshot.
     const inbound =
       proxy.kind === 'sidecar' && proxy.ip !== undefined ? build.inboundPorts(proxy.ip) : [];
-    const key = `${proxy.kind}|${proxy.namespace}|${inbound.map((p) => `${p.port}/${p.protocol}`).join(',')}`;
+    const key = `${proxy.kind}|${proxy.namespace}|${inbound.map((p) => `${p.port}/${p.protocol}`).join(',')}|${build.viewOf(proxy).key}`;
     const hit = shared.get(key);
     if (hit) return hit;
     try {
