@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { helmTemplate } from '../lib/chart.ts';
+import { chartDir, helmTemplate } from '../lib/chart.ts';
 import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
 import { isObject, type JsonObject } from '../lib/json.ts';
 import { applyObjects } from '../lib/kube/apply.ts';
@@ -20,6 +20,7 @@ import { parseYamlDocuments } from '../lib/yaml.ts';
 import { parseCaConfig } from '../ca/config.ts';
 import { runCa } from '../ca/run.ts';
 import { defaultMeshConfig } from '../lib/mesh-config.ts';
+import { runMixer } from '../mixer/run.ts';
 import { runPilot } from '../pilot/run.ts';
 import { runWebhook, type RunningWebhook } from '../webhook/run.ts';
 import { findPodTemplates } from '../webhook/workloads.ts';
@@ -30,6 +31,8 @@ export interface Endpoints {
   readonly pilotXds: string;
   readonly pilotHttp: string;
   readonly caGrpc: string;
+  readonly mixerGrpc: string;
+  readonly mixerMetrics: string;
 }
 
 export interface LocalControlPlane {
@@ -160,7 +163,10 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
     cleanups.push(() => webhook.close());
     await registerWebhook(kc, `https://127.0.0.1:${webhook.port}/inject`);
 
-    o.progress('starting the CA and Pilot…');
+    // The CRDs (config.istio.io) Pilot and Mixer watch, from the chart.
+    await applyObjects(kc, readExamples(join(chartDir, 'crds')));
+
+    o.progress('starting the CA, Pilot and Mixer…');
     const ca = await runCa(
       parseCaConfig(
         {
@@ -190,6 +196,19 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       domain: 'cluster.local',
     });
     cleanups.push(() => pilot.close());
+    const mixer = await runMixer({
+      logger: o.logger,
+      port: 0,
+      host: '127.0.0.1',
+      monitoringPort: 0,
+      configDefaultNamespace: 'istio-system',
+      kc,
+      configFiles: [],
+      failPolicy: 'closed',
+      adapterModules: [],
+      instance: 'local',
+    });
+    cleanups.push(() => mixer.close());
 
     o.progress('applying examples/ …');
     const objects = readExamples(o.examplesDir);
@@ -209,6 +228,8 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       pilotXds: `127.0.0.1:${pilot.xdsPort}`,
       pilotHttp: `127.0.0.1:${pilot.httpPort}`,
       caGrpc: `127.0.0.1:${ca.grpcPort}`,
+      mixerGrpc: `127.0.0.1:${mixer.grpcPort}`,
+      mixerMetrics: `127.0.0.1:${mixer.monitoringPort}`,
     };
     writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
     return { endpoints, pods, close };

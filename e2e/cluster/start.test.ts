@@ -35,7 +35,7 @@ describe('npm start (istio-lite start) on the embedded local cluster', function 
     );
     const endpoints = JSON.parse(readFileSync(endpointsFile, 'utf8')) as Record<string, string>;
     assert.equal(endpoints['kubeconfig'], join(stateDir, 'kubeconfig'));
-    for (const key of ['webhook', 'pilotXds', 'pilotHttp', 'caGrpc']) {
+    for (const key of ['webhook', 'pilotXds', 'pilotHttp', 'caGrpc', 'mixerGrpc', 'mixerMetrics']) {
       assert.match(endpoints[key] ?? '', /^127\.0\.0\.1:\d+$/, key);
     }
     // Pilot is ready once its caches synced and the first snapshot is built.
@@ -43,6 +43,12 @@ describe('npm start (istio-lite start) on the embedded local cluster', function 
       async () => (await fetch(`http://${endpoints['pilotHttp'] ?? ''}/ready`)).status === 200,
       20_000,
       'pilot /ready',
+    );
+    // Mixer is ready once its config informers (on the chart's CRDs) synced.
+    await waitFor(
+      async () => (await fetch(`http://${endpoints['mixerMetrics'] ?? ''}/ready`)).status === 200,
+      20_000,
+      'mixer /ready',
     );
     // The CA gave the example's service accounts their istio.<sa> Secrets.
     const kc = loadKubeConfig(endpoints['kubeconfig']);
