@@ -2,12 +2,14 @@
  * Pilot's debug pages on its HTTP port, JSON throughout:
  * - `/debug/syncz`: per stream, per type: versions sent and ACKed, nonce, last NACK and its message.
  * - `/debug/adsz`: the connected proxies, and the last push.
- * - `/debug/configz`: the current mesh build (mesh config, services and endpoint counts);
+ * - `/debug/configz`: the current mesh build (mesh config, services and endpoint counts, the
+ *   traffic config applied, and one line per RouteRule & co. that could not be applied);
  *   `?proxy=<node id>` dumps that proxy's snapshot as JSON (`&type=CDS|EDS|LDS|RDS` to narrow).
  */
 import type { Express, Request } from 'express';
 import { anyToJson } from '../lib/xds/json-view.ts';
 import { XdsTypeOrder, XdsTypeShort } from '../lib/xds/type-urls.ts';
+import { configKey } from './config/model.ts';
 import { parseProxy } from './model/proxy.ts';
 import { buildProxySnapshot } from './snapshot/proxy-snapshot.ts';
 import type { DiscoveryServer } from './xds/discovery.ts';
@@ -55,11 +57,21 @@ export function mountDebug(app: Express, discovery: DiscoveryServer): void {
           ready: eps.filter((e) => e.ready).length,
         };
       });
+      const t = build.traffic;
       res.json({
         version: build.version,
         changedAt: new Date(build.changedAt).toISOString(),
         mesh: build.ctx.mesh,
         services,
+        config: {
+          applied: t.applied.map((m) => configKey(m)),
+          // One line per object that could not be applied: what, why.
+          problems: t.problems.map((p) => `${configKey(p.meta)}: ${p.reason}: ${p.message}`),
+          notes: build.notes,
+          subsets: Object.fromEntries(
+            [...t.hosts].map(([h, x]) => [h, x.subsets.map((s) => s.name)] as const),
+          ),
+        },
       });
       return;
     }

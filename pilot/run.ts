@@ -1,9 +1,11 @@
 /**
- * `istio-lite pilot`: the registry (Kubernetes informers, or one handed in by a test), the
- * discovery service, ADS on gRPC, and the HTTP port with /healthz, /ready, /metrics and /debug/*.
- * `/ready` is 200 only once every informer has synced and the first snapshot is built.
+ * `istio-lite pilot`: the registry and the traffic config (Kubernetes informers, or ones handed in
+ * by a test), the discovery service, ADS on gRPC, the status writer (RouteRule & co. conditions),
+ * and the HTTP port with /healthz, /ready, /metrics and /debug/*. `/ready` is 200 only once every
+ * informer has synced and the first snapshot is built.
  */
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
@@ -12,7 +14,11 @@ import type { MeshConfig } from '../lib/mesh-config.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
 import { opsApp } from '../lib/ops-server.ts';
 import { mountDebug } from './debug.ts';
+import type { ConfigSource } from './config/model.ts';
+import { KubeConfigWatch } from './kube/config-watch.ts';
 import { KubeRegistry } from './kube/kube-registry.ts';
+import { StatusWriter } from './kube/status-writer.ts';
+import type { MeshBuild } from './snapshot/mesh-build.ts';
 import type { ServiceRegistry } from './model/service.ts';
 import { AdsServer } from './xds/ads-server.ts';
 import { DiscoveryServer } from './xds/discovery.ts';
@@ -25,6 +31,8 @@ export interface PilotOptions {
   readonly kc?: KubeConfig;
   /** A registry to serve instead of the Kubernetes one (tests, the bench). */
   readonly registry?: ServiceRegistry;
+  /** Traffic config to serve instead of the Kubernetes CRDs and Ingresses (with `registry`). */
+  readonly config?: ConfigSource;
   readonly xdsHost: string;
   /** ADS port (15010; 0 picks one). */
   readonly xdsPort: number;
@@ -48,16 +56,41 @@ export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
   const log = o.logger;
   const metrics = createRegistry('pilot');
   let kube: KubeRegistry | undefined;
+  let watch: KubeConfigWatch | undefined;
+  let status: StatusWriter | undefined;
   let registry = o.registry;
+  let config = o.config;
   if (registry === undefined) {
     if (o.kc === undefined) {
       throw new IstioLiteError(ErrorCode.Internal, 'runPilot: either kc or registry is required');
     }
     kube = new KubeRegistry({ kc: o.kc, logger: log, domain: o.domain });
     registry = kube;
+    const w = new KubeConfigWatch({
+      kc: o.kc,
+      logger: log,
+      domain: o.domain,
+      ingressClass: o.mesh.ingressClass,
+    });
+    watch = w;
+    config = w;
+    status = new StatusWriter({
+      kc: o.kc,
+      logger: log,
+      raw: (kind, ns, name) => w.raw(kind, ns, name),
+      instance: process.env['POD_NAME'] ?? hostname(),
+    });
   }
   const discovery = new DiscoveryServer({
     registry,
+    ...(config ? { config } : {}),
+    ...(status
+      ? {
+          onBuild: (b: MeshBuild) => {
+            status.report(b.traffic);
+          },
+        }
+      : {}),
     mesh: o.mesh,
     logger: log,
     metrics: createXdsMetrics(metrics),
@@ -69,6 +102,9 @@ export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
   // Informers sync in the background; /ready says when.
   kube?.start().catch((e: unknown) => {
     log.error({ err: e }, 'registry failed to start');
+  });
+  watch?.start().catch((e: unknown) => {
+    log.error({ err: e }, 'config watch failed to start');
   });
 
   const ads = new AdsServer({ discovery, logger: log });
@@ -94,6 +130,7 @@ export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
       await ads.close();
       discovery.stop();
       await kube?.stop();
+      await watch?.stop();
       http.closeAllConnections();
       await new Promise<void>((resolve) => {
         http.close(() => {
