@@ -45,6 +45,9 @@ export class XdsProxy {
       'grpc.keepalive_time_ms': 30_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      // Pilot back after an outage must be found in seconds, not after grpc-js's 120 s cap.
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': 5000,
       ...o.channelOptions,
     });
     const registers = [o.metrics];
