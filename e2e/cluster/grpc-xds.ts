@@ -29,7 +29,12 @@ export const echoService: grpc.ServiceDefinition = {
 const EchoClientCtor = grpc.makeGenericClientConstructor(echoService, 'Echo');
 
 export interface EchoClient extends grpc.Client {
-  Who(req: object, opts: grpc.CallOptions, cb: grpc.requestCallback<{ backend: string }>): void;
+  Who(
+    req: object,
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: grpc.requestCallback<{ backend: string }>,
+  ): void;
 }
 
 export function echoClient(target: string): EchoClient {
@@ -44,14 +49,20 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** A gRPC server answering Who with its name. */
-export async function startBackend(name: string, host: string): Promise<Backend> {
+/** A gRPC server answering Who with its name (after `delayMs`, for a slow backend). */
+export async function startBackend(name: string, host: string, delayMs = 0): Promise<Backend> {
   const server = new grpc.Server();
   const backend: Backend = { name, host, port: 0, calls: 0, close: () => Promise.resolve() };
   server.addService(echoService, {
     Who: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
       backend.calls++;
-      cb(null, { backend: name });
+      if (delayMs > 0) {
+        setTimeout(() => {
+          cb(null, { backend: name });
+        }, delayMs).unref();
+      } else {
+        cb(null, { backend: name });
+      }
     },
   });
   backend.port = await new Promise<number>((resolve, reject) => {
@@ -78,11 +89,28 @@ export function hostAddress(): string | undefined {
 }
 
 export interface CallResult {
+  /** When the call started (ms since epoch). */
   readonly t: number;
   readonly ok: boolean;
   readonly backend?: string;
   readonly code?: number;
   readonly details?: string;
+  /** How long the call took. */
+  readonly ms: number;
+  /** Whether the call carried the `header` of XdsClientOptions. */
+  readonly header: boolean;
+}
+
+export interface XdsClientOptions {
+  readonly xdsPort: number;
+  readonly target: string;
+  readonly nodeId: string;
+  readonly intervalMs: number;
+  /** Extra node metadata (e.g. LABELS for `match.source`). */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Sent as metadata on every `headerEvery`-th call (e.g. `['x-user', 'jason']`). */
+  readonly header?: readonly [string, string];
+  readonly headerEvery?: number;
 }
 
 /** A child process calling `target` every `intervalMs` through @grpc/grpc-js-xds. */
@@ -92,7 +120,7 @@ export class XdsClientProcess {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly exited: Promise<void>;
 
-  constructor(o: { xdsPort: number; target: string; nodeId: string; intervalMs: number }) {
+  constructor(o: XdsClientOptions) {
     const bootstrap = {
       xds_servers: [
         {
@@ -101,7 +129,7 @@ export class XdsClientProcess {
           server_features: ['xds_v3'],
         },
       ],
-      node: { id: o.nodeId, metadata: { GENERATOR: 'grpc' }, locality: {} },
+      node: { id: o.nodeId, metadata: { GENERATOR: 'grpc', ...o.metadata }, locality: {} },
     };
     const script = fileURLToPath(new URL('./grpc-xds-child.ts', import.meta.url));
     this.child = spawn(process.execPath, [script], {
@@ -110,6 +138,8 @@ export class XdsClientProcess {
         GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(bootstrap),
         XDS_TARGET: o.target,
         CALL_INTERVAL_MS: String(o.intervalMs),
+        CALL_HEADER: o.header ? o.header.join(':') : '',
+        CALL_HEADER_EVERY: String(o.headerEvery ?? 1),
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -22,7 +22,7 @@ import { parseProxy, type Proxy } from '../model/proxy.ts';
 import type { Resource } from '../generate/resource.ts';
 import type { ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
 import type { XdsMetrics } from './metrics.ts';
-import { planDelta, planSotw, type Plan } from './plan.ts';
+import { planDelta, planSotw, type InUse, type Plan } from './plan.ts';
 import type { ResponseCache } from './response-cache.ts';
 import type { SendGate } from './send-gate.ts';
 import { TypeState, isCompleteType, type Nack } from './subscription.ts';
@@ -66,7 +66,7 @@ export interface ConnectionStatus {
   readonly types: Readonly<Record<string, TypeStatus>>;
 }
 
-const noNames: ReadonlySet<string> = new Set();
+const noneInUse: InUse = new Map();
 
 export class Connection {
   readonly id: string;
@@ -260,17 +260,31 @@ export class Connection {
   /** What to send for a type, or undefined when the client already has it. */
   private plan(st: TypeState, snap: ProxySnapshot): Plan | undefined {
     const all = snap.resources.get(st.type) ?? new Map<string, Resource>();
-    const inUse = st.type === TypeUrl.Cluster ? this.clustersInUseMissingFrom(all) : noNames;
+    const clusterTypes = st.type === TypeUrl.Cluster || st.type === TypeUrl.ClusterLoadAssignment;
+    const inUse = clusterTypes ? this.inUseMissingFrom(st.type, all) : noneInUse;
     return this.o.mode === 'delta' ? planDelta(st, all, inUse) : planSotw(st, all, inUse);
   }
 
-  /** Make before break: clusters the client's current listeners and routes name, gone from `all`. */
-  private clustersInUseMissingFrom(all: ReadonlyMap<string, Resource>): ReadonlySet<string> {
-    const out = new Set<string>();
-    for (const t of [TypeUrl.Listener, TypeUrl.RouteConfiguration] as const) {
-      for (const r of this.types.get(t)?.sent.values() ?? []) {
-        for (const c of r.refs.clusters) if (!all.has(c)) out.add(c);
+  /**
+   * Make before break: clusters the client's listeners and routes name (those it ACKed last, and
+   * those sent since, which it may not have applied yet), gone from `all` (CDS or EDS
+   * resources), each as it was in the snapshot the naming resource was sent from.
+   */
+  private inUseMissingFrom(type: XdsType, all: ReadonlyMap<string, Resource>): InUse {
+    const out = new Map<string, Resource | undefined>();
+    const add = (held: ReadonlyMap<string, Resource>, from: ReadonlyMap<string, ProxySnapshot>) => {
+      for (const r of held.values()) {
+        for (const c of r.refs.clusters) {
+          if (all.has(c) || out.get(c) !== undefined) continue;
+          out.set(c, from.get(r.name)?.resources.get(type)?.get(c));
+        }
       }
+    };
+    for (const t of [TypeUrl.Listener, TypeUrl.RouteConfiguration] as const) {
+      const st = this.types.get(t);
+      if (!st) continue;
+      add(st.sent, st.sentFrom);
+      add(st.acked, st.ackedFrom);
     }
     return out;
   }

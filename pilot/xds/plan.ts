@@ -14,49 +14,73 @@ export interface Plan {
 }
 
 /**
- * State of the world. `inUse`: clusters the client's current listeners and routes name; CDS keeps
- * sending them (as the client has them) until those listeners and routes are replaced.
+ * Clusters (or their load assignments) the client's current listeners and routes name but the
+ * snapshot no longer has, each with its resource as of the snapshot those listeners and routes
+ * were sent from (undefined when unknown).
+ */
+export type InUse = ReadonlyMap<string, Resource | undefined>;
+
+/** What a client holding nothing for `name` gets for an in-use resource the snapshot dropped. */
+function fallback(st: TypeState, inUse: InUse, name: string): Resource | undefined {
+  return st.sent.get(name) ?? inUse.get(name);
+}
+
+/**
+ * State of the world. `inUse`: CDS keeps sending those clusters (as the client has them, or as
+ * they were when the routes naming them were sent) until those listeners and routes are
+ * replaced, and EDS sends their load assignments to a client that subscribes to them late (a
+ * proxyless client asks for a cluster only once a route names it).
+ *
+ * A client subscribed to clusters by name keeps every one it was sent for as long as it asks for
+ * it: such a client (gRPC) still holds a cluster while calls on an older route are in flight,
+ * and @grpc/grpc-js-xds, once told a cluster does not exist, ignores it coming back unchanged
+ * (it keeps the old value cached), so the cluster would stay failed for good.
  */
 export function planSotw(
   st: TypeState,
   all: ReadonlyMap<string, Resource>,
-  inUse: ReadonlySet<string>,
+  inUse: InUse,
 ): Plan | undefined {
   if (!isCompleteType(st.type)) {
     const out: Resource[] = [];
     for (const n of st.names) {
-      const r = all.get(n);
+      const r = all.get(n) ?? (st.sent.has(n) ? undefined : inUse.get(n));
       if (r && (st.mustRespond || st.sent.get(n)?.hash !== r.hash)) out.push(r);
     }
     return out.length > 0 || st.mustRespond ? { resources: out, removed: [] } : undefined;
   }
-  const desired: Resource[] = [];
-  if (st.wildcard) for (const r of all.values()) desired.push(r);
+  const isCluster = st.type === TypeUrl.Cluster;
+  const desired = new Map<string, Resource>();
+  if (st.wildcard) for (const r of all.values()) desired.set(r.name, r);
   else {
     for (const n of st.names) {
-      const r = all.get(n);
-      if (r) desired.push(r);
+      const r = all.get(n) ?? (isCluster ? fallback(st, inUse, n) : undefined);
+      if (r) desired.set(n, r);
     }
   }
-  if (st.type === TypeUrl.Cluster) {
-    for (const c of inUse) {
-      const held = st.sent.get(c);
-      if (held && !all.has(c) && st.wants(c)) desired.push(held);
+  if (isCluster) {
+    for (const c of inUse.keys()) {
+      const held = fallback(st, inUse, c);
+      if (held && !desired.has(c) && st.wants(c)) desired.set(c, held);
     }
   }
-  let changed = st.mustRespond || desired.length !== st.sent.size;
-  for (let i = 0; !changed && i < desired.length; i++) {
-    const r = desired[i];
-    if (r && st.sent.get(r.name)?.hash !== r.hash) changed = true;
+  let changed = st.mustRespond || desired.size !== st.sent.size;
+  if (!changed) {
+    for (const r of desired.values()) {
+      if (st.sent.get(r.name)?.hash !== r.hash) {
+        changed = true;
+        break;
+      }
+    }
   }
-  return changed ? { resources: desired, removed: [] } : undefined;
+  return changed ? { resources: [...desired.values()], removed: [] } : undefined;
 }
 
 /** Incremental: what changed among the subscribed resources, and what the client must drop. */
 export function planDelta(
   st: TypeState,
   all: ReadonlyMap<string, Resource>,
-  inUse: ReadonlySet<string>,
+  inUse: InUse,
 ): Plan | undefined {
   const changed: Resource[] = [];
   const consider = (r: Resource) => {
@@ -65,13 +89,16 @@ export function planDelta(
   if (st.wildcard) for (const r of all.values()) consider(r);
   else {
     for (const n of st.names) {
-      const r = all.get(n);
+      const r = all.get(n) ?? (st.sent.has(n) ? undefined : inUse.get(n));
       if (r) consider(r);
     }
   }
   const removed: string[] = [];
+  // As in state of the world: a cluster subscribed to by name stays while it is asked for.
+  const kept = (n: string) =>
+    inUse.has(n) || (st.type === TypeUrl.Cluster && !st.wildcard && st.names.has(n));
   for (const n of st.sent.keys()) {
-    if (!all.has(n) && !(st.type === TypeUrl.Cluster && inUse.has(n))) removed.push(n);
+    if (!all.has(n) && !kept(n)) removed.push(n);
   }
   if (changed.length === 0 && removed.length === 0 && !st.mustRespond) return undefined;
   return { resources: changed, removed };

@@ -42,6 +42,14 @@ export class TypeState {
   requested = false;
   /** What the client was last sent, by name: what it holds once it ACKs. */
   readonly sent = new Map<string, Resource>();
+  /** The snapshot each sent resource came from (what the clusters it names were then). */
+  readonly sentFrom = new Map<string, ProxySnapshot>();
+  /**
+   * What the client held at its last ACK, and the snapshots it came from: until it ACKs what
+   * was sent since, it may still use these (and the clusters they name).
+   */
+  acked: ReadonlyMap<string, Resource> = new Map();
+  ackedFrom: ReadonlyMap<string, ProxySnapshot> = new Map();
   nonce = '';
   sentVersion = '';
   sentSnapshot: ProxySnapshot | undefined;
@@ -73,14 +81,14 @@ export class TypeState {
       if (!next.has(n)) {
         this.names.delete(n);
         // Forget it was sent: subscribing again must bring it again.
-        this.sent.delete(n);
+        this.forget(n);
         changed = true;
       }
     }
     for (const n of next) {
       if (!this.names.has(n)) {
         this.names.add(n);
-        this.sent.delete(n);
+        this.forget(n);
         changed = true;
       }
     }
@@ -99,6 +107,11 @@ export class TypeState {
     if (this.wildcard || names.length !== this.names.size) return false;
     for (const n of names) if (!this.names.has(n)) return false;
     return true;
+  }
+
+  private forget(name: string): void {
+    this.sent.delete(name);
+    this.sentFrom.delete(name);
   }
 
   /** Whether the client asked for `name` (explicitly or as a wildcard subscriber). */
@@ -131,7 +144,7 @@ export class TypeState {
         this.wildcard = isCompleteType(this.type);
       } else if (!this.names.has(n)) {
         this.names.add(n);
-        if (!held.has(n)) this.sent.delete(n);
+        if (!held.has(n)) this.forget(n);
         changed = true;
       }
     }
@@ -140,7 +153,7 @@ export class TypeState {
         changed = changed || this.wildcard;
         this.wildcard = false;
       } else if (this.names.delete(n)) {
-        this.sent.delete(n);
+        this.forget(n);
         changed = true;
       }
     }
@@ -156,9 +169,15 @@ export class TypeState {
     removed: readonly string[],
     replaceAll: boolean,
   ): void {
-    if (replaceAll) this.sent.clear();
-    for (const r of resources) this.sent.set(r.name, r);
-    for (const n of removed) this.sent.delete(n);
+    if (replaceAll) {
+      this.sent.clear();
+      this.sentFrom.clear();
+    }
+    for (const r of resources) {
+      this.sent.set(r.name, r);
+      this.sentFrom.set(r.name, snap);
+    }
+    for (const n of removed) this.forget(n);
     this.nonce = nonce;
     this.sentVersion = version;
     this.sentSnapshot = snap;
@@ -170,6 +189,10 @@ export class TypeState {
   /** Records an ACK of the latest response; true the first time that response is ACKed. */
   ack(): boolean {
     const first = this.settledNonce !== this.nonce;
+    if (first) {
+      this.acked = new Map(this.sent);
+      this.ackedFrom = new Map(this.sentFrom);
+    }
     this.acks++;
     this.ackedVersion = this.sentVersion;
     this.settledNonce = this.nonce;
