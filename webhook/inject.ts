@@ -138,6 +138,8 @@ function inject(ref: PodTemplateRef, ctx: InjectContext, pod: PodParts): void {
   const input = {
     config,
     proxyConfig,
+    mixerAddress: mesh.mixerCheckServer,
+    trustDomain: mesh.trustDomain,
     capture: captureForPod(config.capture, annotations),
     resources: proxyResources(config.proxy.resources, annotations),
     app: labels['app'],

@@ -18,6 +18,9 @@ export const CertsMountPath = '/etc/certs/';
 export interface SidecarInput {
   readonly config: InjectorConfig;
   readonly proxyConfig: ProxyConfig;
+  /** Mesh-wide settings the agent needs: Mixer's address (empty: no policy) and the trust domain. */
+  readonly mixerAddress: string;
+  readonly trustDomain: string;
   readonly capture: CaptureSpec;
   readonly resources: Resources;
   /** The pod's `app` label, if any: its service cluster. */
@@ -65,6 +68,8 @@ function agentArgs(input: SidecarInput): string[] {
     '--proxyLogLevel',
     input.config.proxy.logLevel,
   ];
+  if (input.mixerAddress !== '') args.push('--mixerAddress', input.mixerAddress);
+  if (input.trustDomain !== 'cluster.local') args.push('--trustDomain', input.trustDomain);
   if (p.zipkinAddress !== '') args.push('--zipkinAddress', p.zipkinAddress);
   if (p.statsdUdpAddress !== '') args.push('--statsdUdpAddress', p.statsdUdpAddress);
   return args;
