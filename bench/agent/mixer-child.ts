@@ -1,0 +1,12 @@
+/**
+ * The Mixer of bench/agent, in its own process: the real Mixer (mixer/testing) with the REFERENCE
+ * deny, whitelist, rate limit and telemetry rules, on loopback. Prints its address on stdout and
+ * runs until killed.
+ */
+import { startTestMixer } from '../../mixer/testing/server.ts';
+
+const mixer = await startTestMixer();
+process.stdout.write(`${JSON.stringify({ address: mixer.address })}\n`);
+process.on('SIGTERM', () => {
+  void mixer.close().then(() => process.exit(0));
+});
