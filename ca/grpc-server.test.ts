@@ -9,7 +9,7 @@ import { generateKeysSync } from '../lib/pki/keys.ts';
 import { createAuthenticator } from './authn.ts';
 import type { CertificateAuthority } from './authority.ts';
 import { parseBootstrapTokens, tokenHash } from './bootstrap-tokens.ts';
-import { createCaClient, type CaClient } from './client.ts';
+import { createCaClient, type CaClient } from '../lib/ca/client.ts';
 import { startCaGrpcServer, type CaGrpcServer } from './grpc-server.ts';
 import { createCaMetrics } from './metrics.ts';
 import { issueServingCert } from './serving-cert.ts';

@@ -15,7 +15,8 @@ import type { Authenticator, CallCredentials } from './authn.ts';
 import type { CertificateAuthority, IssuedCertificate } from './authority.ts';
 import { toServiceError } from './grpc-status.ts';
 import type { CaMetrics, CsrApi } from './metrics.ts';
-import { caServices, parseCreateCertificateRequest, parseLegacyRequest } from './protos.ts';
+import { caServices } from '../lib/ca/protos.ts';
+import { parseCreateCertificateRequest, parseLegacyRequest } from './protos.ts';
 import { isCaRefusal } from './refusal.ts';
 
 export interface CaGrpcServerOptions {

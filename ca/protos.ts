@@ -1,40 +1,10 @@
 /**
- * The CA's gRPC services: `istio.v1.auth.IstioCertificateService` (modern) and
- * `istio.v1.auth.IstioCAService` (0.2), loaded once from ca/proto, and the narrowing of their
- * decoded requests (untrusted input) into typed values.
+ * The narrowing of the CA's decoded requests (untrusted input) into typed values. The services
+ * themselves (`istio.v1.auth.IstioCertificateService`, `istio.v1.auth.IstioCAService`) are loaded
+ * in lib/ca/protos.ts, shared with the CA's clients (node agent, pod agent).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { ServiceDefinition } from '@grpc/grpc-js';
-import { loadServices } from '../lib/grpc/services.ts';
 import { isObject } from '../lib/json.ts';
 import { CaRefusal, RefusalReason } from './refusal.ts';
-
-export const CertificateServiceName = 'istio.v1.auth.IstioCertificateService';
-export const CaServiceName = 'istio.v1.auth.IstioCAService';
-
-function protoDir(): string {
-  // Next to this module in the source tree; from dist/ca, the source tree's ca/proto.
-  for (const rel of ['./proto', '../../ca/proto']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  throw new Error('ca/proto not found');
-}
-
-let services: Map<string, ServiceDefinition> | undefined;
-
-export function caServices(): { certificate: ServiceDefinition; legacy: ServiceDefinition } {
-  services ??= loadServices(
-    protoDir(),
-    ['istio/v1/auth/ca.proto', 'istio/v1/auth/ca_service.proto'],
-    [CertificateServiceName, CaServiceName],
-  );
-  const certificate = services.get(CertificateServiceName);
-  const legacy = services.get(CaServiceName);
-  if (!certificate || !legacy) throw new Error('CA services missing');
-  return { certificate, legacy };
-}
 
 export interface CreateCertificateRequest {
   readonly csr: string;

@@ -3,7 +3,7 @@
  * channel for `seconds`, on pre-made CSRs; prints {"perSecond":…,"n":…,"errors":…,"p50":…,"p99":…}.
  */
 import { parseArgs } from 'node:util';
-import { createCaClient } from '../../ca/client.ts';
+import { createCaClient } from '../../lib/ca/client.ts';
 import { createCsrPem } from '../../lib/pki/csr.ts';
 import { generateKeysSync, isKeyAlgorithm } from '../../lib/pki/keys.ts';
 

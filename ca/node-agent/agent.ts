@@ -16,7 +16,7 @@ import { ErrorCode, IstioLiteError, errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { createCsrPem } from '../../lib/pki/csr.ts';
 import { generateKeys, type KeyAlgorithm } from '../../lib/pki/keys.ts';
-import { createCaClient, type CaClient } from '../client.ts';
+import { createCaClient, type CaClient } from '../../lib/ca/client.ts';
 import { readCertFiles, writeCertFiles, type CurrentCert } from './cert-files.ts';
 
 export type CsrApiChoice = 'modern' | 'legacy';

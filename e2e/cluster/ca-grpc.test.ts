@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { createCaClient, type CaClient } from '../../ca/client.ts';
+import { createCaClient, type CaClient } from '../../lib/ca/client.ts';
 import { NodeAgent } from '../../ca/node-agent/agent.ts';
 import type { RunningCa } from '../../ca/run.ts';
 import { tokenHash } from '../../ca/bootstrap-tokens.ts';

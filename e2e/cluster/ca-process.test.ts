@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { createCaClient } from '../../ca/client.ts';
+import { createCaClient } from '../../lib/ca/client.ts';
 import { csrFor, opensslVerify } from '../../ca/testing/fixtures.ts';
 import { createServiceAccount, readSecret } from './ca-support.ts';
 import { eventually } from './eventually.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { RunningCa } from '../../ca/run.ts';
-import { createCaClient } from '../../ca/client.ts';
+import { createCaClient } from '../../lib/ca/client.ts';
 import { csrFor, opensslVerify, testIntermediate, testRoot } from '../../ca/testing/fixtures.ts';
 import { isIstioLiteError } from '../../lib/errors.ts';
 import { splitCertificates } from '../../lib/pki/pem.ts';

@@ -4,9 +4,9 @@
  * from this CA. Errors are grpc-js ServiceErrors carrying the CA's status and message.
  */
 import { Metadata, credentials } from '@grpc/grpc-js';
-import { unaryClient } from '../lib/grpc/services.ts';
-import { isObject } from '../lib/json.ts';
-import { splitCertificates } from '../lib/pki/pem.ts';
+import { unaryClient } from '../grpc/services.ts';
+import { isObject } from '../json.ts';
+import { splitCertificates } from '../pki/pem.ts';
 import { caServices } from './protos.ts';
 
 export interface CaClientOptions {
