@@ -1,7 +1,7 @@
 /**
  * A small mesh for traffic-management tests: `reviews` with pods of versions v1, v2, v3,
- * `ratings` (v1), `productpage` (the caller), a gRPC `echo` (v1, v2) and the egress gateway
- * `istio-egress`; config objects written as the API server returns them, and one call from
+ * `ratings` (v1), `productpage` (the caller), a gRPC `echo` (v1, v2), a Mongo `db` and the
+ * egress gateway `istio-egress`; config objects written as the API server returns them, and one call from
  * config to a proxy's snapshot.
  */
 import { defaultMeshConfig } from '../../lib/mesh-config.ts';
@@ -26,6 +26,7 @@ export function trafficRegistry(): MemoryRegistry {
     b.setService(service('productpage', 'shop', { http: 9080 }, '10.0.0.12'));
     b.setService(service('echo', 'shop', { grpc: 50051 }, '10.0.0.13'));
     b.setService(service('istio-egress', 'istio-system', { http: 80 }, '10.0.0.99'));
+    b.setService(service('db', 'shop', { mongo: 27017 }, '10.0.0.14'));
     b.setEndpoints(host('reviews'), [
       endpoint('10.1.0.1', 9080, 'http', v('v1', 'reviews')),
       endpoint('10.1.0.2', 9080, 'http', v('v2', 'reviews')),
