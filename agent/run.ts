@@ -19,7 +19,7 @@ import { Shutdown } from '../lib/shutdown.ts';
 import { buildBootstrap, type BootstrapInput } from './bootstrap/bootstrap.ts';
 import { nodeIdentity } from './bootstrap/node.ts';
 import type { CertificateSource } from './certs/certificate-source.ts';
-import { FileCertificateSource } from './certs/file-source.ts';
+import { certificateSourceFor } from './certs/from-config.ts';
 import type { AgentConfig } from './config.ts';
 import { envoyArgs } from './envoy/command-line.ts';
 import { EnvoySupervisor } from './envoy/supervisor.ts';
@@ -123,7 +123,7 @@ export async function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
   let draining = false;
 
   // Certificates → SDS.
-  const source = o.certificateSource ?? new FileCertificateSource({ dir: c.certsDir, logger: log });
+  const source = o.certificateSource ?? (await certificateSourceFor(c, log));
   const sds = new SdsServer({ source, logger: log, metrics });
   source.start().then(
     (cert) => {

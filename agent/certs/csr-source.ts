@@ -21,6 +21,8 @@ import {
 /** The CA as this source needs it; lib/ca's client in production, anything in tests. */
 export interface CsrSigner {
   /** Resolves with the chain, leaf first (root last when the CA sends it). */
+  /** Called once when the source closes (a client closes its channel). */
+  close?(): void;
   sign(req: {
     readonly csrPem: string;
     readonly token: string | undefined;
@@ -152,5 +154,6 @@ export class CsrCertificateSource implements CertificateSource {
 
   close(): void {
     this.abort.abort();
+    this.o.signer.close?.();
   }
 }
