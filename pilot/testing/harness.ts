@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { defaultMeshConfig, type MeshConfig } from '../../lib/mesh-config.ts';
 import { createRegistry, type Registry } from '../../lib/metrics.ts';
+import type { ConfigSource } from '../config/model.ts';
 import type { ServiceRegistry } from '../model/service.ts';
 import { AdsServer } from '../xds/ads-server.ts';
 import { DiscoveryServer } from '../xds/discovery.ts';
@@ -16,6 +17,7 @@ export interface Harness {
 
 export async function startHarness(o: {
   registry: ServiceRegistry;
+  config?: ConfigSource;
   mesh?: MeshConfig;
   debounceMs?: number;
   debounceMaxMs?: number;
@@ -25,6 +27,7 @@ export async function startHarness(o: {
   const metrics = createRegistry('pilot', false);
   const discovery = new DiscoveryServer({
     registry: o.registry,
+    ...(o.config ? { config: o.config } : {}),
     mesh: o.mesh ?? defaultMeshConfig,
     logger,
     metrics: createXdsMetrics(metrics),
