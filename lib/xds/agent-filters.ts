@@ -1,0 +1,107 @@
+/**
+ * The pieces of listener config that send Envoy's checks and access logs to the local agent
+ * (which answers checks from its Mixer cache and batches logs into Mixer Reports), for Pilot's
+ * listener generators: the HTTP and network ext_authz filters and the HTTP and TCP gRPC access
+ * logs, all on the agent's bootstrap cluster (lib/xds/agent-clusters.ts). Attributes Envoy cannot
+ * see (workload labels, destination.service) travel as ext_authz `context_extensions` and access
+ * log `custom_tags` (lib/mixer/envoy-attributes.ts).
+ *
+ * The extension protos are loaded into the shared root on first use.
+ */
+import { AgentAccessLogName, AgentCluster } from './agent-clusters.ts';
+import { envoyRoot, toAny, type EncodedAny } from './protos.ts';
+
+const files = [
+  'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
+  'envoy/extensions/filters/network/ext_authz/v3/ext_authz.proto',
+  'envoy/extensions/access_loggers/grpc/v3/als.proto',
+];
+
+export const AgentFilterType = {
+  HttpExtAuthz: 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
+  NetworkExtAuthz: 'type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz',
+  HttpGrpcAccessLog:
+    'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig',
+  TcpGrpcAccessLog:
+    'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.TcpGrpcAccessLogConfig',
+} as const;
+
+let loaded = false;
+
+function load(): void {
+  if (loaded) return;
+  const root = envoyRoot();
+  root.loadSync(files, { keepCase: true });
+  root.resolveAll();
+  loaded = true;
+}
+
+const agentGrpc = {
+  envoy_grpc: { cluster_name: AgentCluster.Mixer },
+  timeout: { seconds: 2 },
+};
+
+export interface NamedTypedConfig {
+  readonly name: string;
+  readonly typed_config: EncodedAny;
+}
+
+/**
+ * The HTTP ext_authz filter (goes before the router). Envoy fails closed if the agent itself does
+ * not answer; the agent applies the mesh's fail-open policy when Mixer is unreachable.
+ */
+export function agentHttpExtAuthzFilter(): NamedTypedConfig {
+  load();
+  return {
+    name: 'envoy.filters.http.ext_authz',
+    typed_config: toAny(AgentFilterType.HttpExtAuthz, {
+      grpc_service: agentGrpc,
+      transport_api_version: 'V3',
+      failure_mode_allow: false,
+      include_peer_certificate: true,
+      status_on_error: { code: 'ServiceUnavailable' },
+    }),
+  };
+}
+
+/** The network ext_authz filter for TCP listeners (goes before tcp_proxy). */
+export function agentNetworkExtAuthzFilter(statPrefix: string): NamedTypedConfig {
+  load();
+  return {
+    name: 'envoy.filters.network.ext_authz',
+    typed_config: toAny(AgentFilterType.NetworkExtAuthz, {
+      stat_prefix: statPrefix,
+      grpc_service: agentGrpc,
+      transport_api_version: 'V3',
+      failure_mode_allow: false,
+      include_peer_certificate: true,
+    }),
+  };
+}
+
+function common(): object {
+  return {
+    log_name: AgentAccessLogName,
+    grpc_service: agentGrpc,
+    transport_api_version: 'V3',
+    buffer_flush_interval: { seconds: 1 },
+  };
+}
+
+/** An HTTP connection manager's access log to the agent (Mixer Reports). */
+export function agentHttpAccessLog(): NamedTypedConfig {
+  load();
+  return {
+    name: 'envoy.access_loggers.http_grpc',
+    typed_config: toAny(AgentFilterType.HttpGrpcAccessLog, { common_config: common() }),
+  };
+}
+
+/** A tcp_proxy's access log to the agent (Mixer Reports of connections). */
+export function agentTcpAccessLog(): NamedTypedConfig {
+  load();
+  return {
+    name: 'envoy.access_loggers.tcp_grpc',
+    typed_config: toAny(AgentFilterType.TcpGrpcAccessLog, { common_config: common() }),
+  };
+}
