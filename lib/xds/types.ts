@@ -13,6 +13,7 @@ export type { FilterChain } from '@grpc/grpc-js-xds/build/src/generated/envoy/co
 export type { FilterChainMatch } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/listener/v3/FilterChainMatch.js';
 export type { Filter } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/listener/v3/Filter.js';
 export type { ListenerFilter } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/listener/v3/ListenerFilter.js';
+export type { ListenerFilterChainMatchPredicate } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/listener/v3/ListenerFilterChainMatchPredicate.js';
 export type { RouteConfiguration } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/route/v3/RouteConfiguration.js';
 export type { VirtualHost } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/route/v3/VirtualHost.js';
 export type { Route } from '@grpc/grpc-js-xds/build/src/generated/envoy/config/route/v3/Route.js';

@@ -3,15 +3,27 @@
  * original-destination listener filter restores where the app was connecting, and filter chains
  * match on it: an HTTP port goes to an HTTP connection manager with RDS, a TCP service port (by
  * cluster IP, or by each pod's IP for a headless service) to a TCP proxy, Mongo ports through
- * Envoy's Mongo filter first; anything else passes through untouched.
+ * Envoy's Mongo filter first; EgressRule ports are HTTP too (see egress.ts); anything else passes
+ * through untouched.
  */
 import { isIPv6 } from 'node:net';
 import { Port } from '../../lib/ports.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
-import type { FilterChain, Listener } from '../../lib/xds/types.ts';
+import type {
+  FilterChain,
+  Listener,
+  ListenerFilter,
+  ListenerFilterChainMatchPredicate,
+} from '../../lib/xds/types.ts';
 import { isHttp } from '../model/protocol.ts';
 import type { RegistryState, Service, ServicePort } from '../model/service.ts';
-import { hcmFilter, mongoProxyFilter, originalDstFilter, tcpProxyFilter } from './filters.ts';
+import {
+  hcmFilter,
+  mongoProxyFilter,
+  originalDstFilter,
+  tcpProxyFilter,
+  tlsInspectorFilter,
+} from './filters.ts';
 import { ClusterName, ListenerName, outboundClusterName, outboundRouteName } from './names.ts';
 import { makeResource, type Resource } from './resource.ts';
 
@@ -41,7 +53,30 @@ function serviceIps(state: RegistryState, svc: Service): string[] {
   return [...ips].sort();
 }
 
-export function outboundListener(state: RegistryState): Resource {
+/** Ports EgressRules add to the outbound listener: plain HTTP, and plain HTTP the sidecar turns into TLS. */
+export interface EgressPorts {
+  readonly http: readonly number[];
+  readonly https: readonly number[];
+}
+
+const noEgress: EgressPorts = { http: [], https: [] };
+
+function portRange(port: number): ListenerFilterChainMatchPredicate {
+  return { destination_port_range: { start: port, end: port + 1 } };
+}
+
+/**
+ * The TLS inspector, run only on the HTTPS ports of EgressRules: there the app's plain HTTP goes
+ * to the HTTP connection manager (raw_buffer) and TLS it makes itself passes through. Elsewhere
+ * it would stall server-first protocols waiting for a ClientHello.
+ */
+function tlsOnPorts(ports: readonly number[]): ListenerFilter {
+  const only =
+    ports.length === 1 ? portRange(ports[0] ?? 0) : { or_match: { rules: ports.map(portRange) } };
+  return { ...tlsInspectorFilter(), filter_disabled: { not_match: only } };
+}
+
+export function outboundListener(state: RegistryState, egress: EgressPorts = noEgress): Resource {
   const services = [...state.services.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
   const chains: FilterChain[] = [];
   const clusters: string[] = [ClusterName.Passthrough];
@@ -63,12 +98,17 @@ export function outboundListener(state: RegistryState): Resource {
       clusters.push(outboundClusterName(p.port, svc.hostname));
     }
   }
+  const tlsOrigination = new Set(egress.https.filter((p) => !httpPorts.has(p)));
+  for (const p of [...egress.http, ...tlsOrigination]) httpPorts.add(p);
   for (const port of [...httpPorts].sort((a, b) => a - b)) {
     const route = outboundRouteName(port);
     routes.push(route);
     chains.push({
       name: `0.0.0.0_${port}`,
-      filter_chain_match: { destination_port: { value: port } },
+      filter_chain_match: {
+        destination_port: { value: port },
+        ...(tlsOrigination.has(port) ? { transport_protocol: 'raw_buffer' } : {}),
+      },
       filters: [
         hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, routes: { rds: route }, faults: true }),
       ],
@@ -78,7 +118,10 @@ export function outboundListener(state: RegistryState): Resource {
     name: ListenerName.Outbound,
     address: { socket_address: { address: '0.0.0.0', port_value: Port.OutboundCapture } },
     traffic_direction: 'OUTBOUND',
-    listener_filters: [originalDstFilter()],
+    listener_filters: [
+      originalDstFilter(),
+      ...(tlsOrigination.size > 0 ? [tlsOnPorts([...tlsOrigination].sort((a, b) => a - b))] : []),
+    ],
     filter_chains: chains,
     default_filter_chain: {
       name: ClusterName.Passthrough,

@@ -28,12 +28,18 @@ const sidecar: GeneratorSet = {
   [TypeUrl.RouteConfiguration]: (b, p) => b.routesFor(p.namespace, b.viewOf(p)),
 };
 
-/** Gateways get the mesh's clusters and endpoints; their listeners come with ingress config. */
+/**
+ * Gateways get the mesh's clusters and endpoints, and what they serve: Ingresses on the ingress
+ * gateway, proxied EgressRules on the egress gateway (see gateways.ts).
+ */
 const router: GeneratorSet = {
-  [TypeUrl.Cluster]: (b) => b.clustersFor('sidecar', noSourceView),
+  [TypeUrl.Cluster]: (b, p) => [
+    ...b.clustersFor('sidecar', noSourceView),
+    ...b.gatewayFor(p).clusters,
+  ],
   [TypeUrl.ClusterLoadAssignment]: (b) => b.endpoints,
-  [TypeUrl.Listener]: () => [],
-  [TypeUrl.RouteConfiguration]: () => [],
+  [TypeUrl.Listener]: (b, p) => b.gatewayFor(p).listeners,
+  [TypeUrl.RouteConfiguration]: (b, p) => b.gatewayFor(p).routes,
 };
 
 const grpc: GeneratorSet = {

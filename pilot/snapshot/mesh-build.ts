@@ -17,7 +17,7 @@ import { passthroughClusters, serviceClusters } from '../generate/clusters.ts';
 import type { GenContext } from '../generate/context.ts';
 import { grpcRouteConfigs } from '../generate/grpc.ts';
 import type { InboundPort } from '../generate/inbound.ts';
-import { outboundListener } from '../generate/outbound-listener.ts';
+import { outboundListener, type EgressPorts } from '../generate/outbound-listener.ts';
 import { proxylessNotes } from '../generate/policy.ts';
 import type { Resource } from '../generate/resource.ts';
 import { httpPorts, outboundRouteConfig, type RouteInputs } from '../generate/routes.ts';
@@ -30,6 +30,8 @@ import {
   type Traffic,
   type Workload,
 } from '../traffic/traffic.ts';
+import { egressSet, type EgressSet } from './egress-set.ts';
+import { gatewayKey, gatewayPorts, gatewayResources, type GatewayResources } from './gateways.ts';
 import { serviceEntry, type ServiceEntry } from './service-entry.ts';
 
 /** The egress gateway's service name (0.2's `istio-egress`). */
@@ -61,6 +63,10 @@ export interface MeshBuild {
   inboundPorts(ip: string): readonly InboundPort[];
   /** Which source-restricted rules and policies apply to the proxy. */
   viewOf(proxy: Proxy): SourceView;
+  /** A gateway's own listeners, routes and clusters (ingress and egress), by what it serves. */
+  gatewayFor(proxy: Proxy): GatewayResources;
+  /** Proxies with equal keys get equal snapshots (kind, namespace, ports, gateway role, view). */
+  proxyKey(proxy: Proxy): string;
 }
 
 const noEndpoints: readonly Endpoint[] = [];
@@ -70,13 +76,18 @@ class RouteCaches {
   readonly services: RegistryState['services'];
   readonly traffic: Traffic;
   readonly httpPorts: ReadonlyMap<number, readonly Service[]>;
+  readonly egress: EgressSet;
   readonly routes = new Map<string, readonly Resource[]>();
   readonly grpcRoutes = new Map<string, readonly Resource[]>();
+  readonly gateways = new Map<string, GatewayResources>();
 
-  constructor(services: RegistryState['services'], traffic: Traffic) {
-    this.services = services;
+  constructor(ctx: GenContext, state: RegistryState, traffic: Traffic) {
+    this.services = state.services;
     this.traffic = traffic;
-    this.httpPorts = httpPorts(services.values());
+    this.egress = egressSet(ctx, state, traffic, EgressServiceName);
+    const ports = new Map(httpPorts(state.services.values()));
+    for (const port of this.egress.hostsByPort.keys()) if (!ports.has(port)) ports.set(port, []);
+    this.httpPorts = ports;
   }
 }
 
@@ -88,6 +99,7 @@ export class MeshBuilder {
   private listener:
     | {
         readonly services: RegistryState['services'];
+        readonly egress: EgressPorts;
         readonly headless: readonly (readonly Endpoint[])[];
         readonly resource: Resource;
       }
@@ -115,12 +127,13 @@ export class MeshBuilder {
     this.cache = next;
     this.version++;
     const entries = [...next.values()].sort((a, b) => (a.svc.hostname < b.svc.hostname ? -1 : 1));
-    const rc = this.routeCaches;
-    if (rc?.services !== state.services || rc.traffic !== traffic) {
-      this.routeCaches = new RouteCaches(state.services, traffic);
+    let caches = this.routeCaches;
+    if (caches?.services !== state.services || caches.traffic !== traffic) {
+      caches = new RouteCaches(ctx, state, traffic);
+      this.routeCaches = caches;
     }
     return new Build({
-      caches: this.routeCaches ?? new RouteCaches(state.services, traffic),
+      caches,
       version: this.version,
       state,
       config,
@@ -128,12 +141,12 @@ export class MeshBuilder {
       ctx,
       changedAt,
       entries,
-      outboundListener: this.listenerFor(state),
+      outboundListener: this.listenerFor(state, caches.egress.ports),
     });
   }
 
   /** The outbound listener, reused while services and headless services' endpoints are unchanged. */
-  private listenerFor(state: RegistryState): Resource {
+  private listenerFor(state: RegistryState, egress: EgressPorts): Resource {
     const headless: (readonly Endpoint[])[] = [];
     for (const svc of state.services.values()) {
       if (svc.clusterIP === undefined)
@@ -142,13 +155,14 @@ export class MeshBuilder {
     const l = this.listener;
     if (
       l?.services === state.services &&
+      l.egress === egress &&
       l.headless.length === headless.length &&
       l.headless.every((e, i) => e === headless[i])
     ) {
       return l.resource;
     }
-    const resource = outboundListener(state);
-    this.listener = { services: state.services, headless, resource };
+    const resource = outboundListener(state, egress);
+    this.listener = { services: state.services, egress, headless, resource };
     return resource;
   }
 }
@@ -237,6 +251,31 @@ class Build implements MeshBuild {
     return { traffic: this.traffic, services: this.state.services, view };
   }
 
+  gatewayFor(proxy: Proxy): GatewayResources {
+    const ports = gatewayPorts(this.state, proxy, this.ctx.mesh.ingressService, EgressServiceName);
+    const key = gatewayKey(ports);
+    const cache = this.caches.gateways;
+    let g = cache.get(key);
+    if (!g) {
+      g = gatewayResources(ports, this.traffic, this.state.services, this.caches.egress);
+      cache.set(key, g);
+    }
+    return g;
+  }
+
+  proxyKey(proxy: Proxy): string {
+    const inbound =
+      proxy.kind === 'sidecar' && proxy.ip !== undefined ? this.inboundPorts(proxy.ip) : [];
+    const gateway =
+      proxy.kind === 'router'
+        ? gatewayKey(
+            gatewayPorts(this.state, proxy, this.ctx.mesh.ingressService, EgressServiceName),
+          )
+        : '';
+    const ports = inbound.map((p) => `${p.port}/${p.protocol}`).join(',');
+    return `${proxy.kind}|${proxy.namespace}|${ports}|${gateway}|${this.viewOf(proxy).key}`;
+  }
+
   clustersFor(flavor: ClusterFlavor, view: SourceView): readonly Resource[] {
     const key = `${flavor}|${view.key}`;
     let r = this.clusterCache.get(key);
@@ -248,7 +287,8 @@ class Build implements MeshBuild {
         }
         return forGrpc ? e.grpcClusters : e.sidecarClusters;
       });
-      if (!forGrpc) r = [...r, ...passthroughClusters(this.ctx)];
+      if (!forGrpc)
+        r = [...r, ...this.caches.egress.sidecarClusters, ...passthroughClusters(this.ctx)];
       this.clusterCache.set(key, r);
     }
     return r;
@@ -271,8 +311,9 @@ class Build implements MeshBuild {
     let r = cache.get(key);
     if (!r) {
       const inputs = this.inputs(view);
+      const egress = this.caches.egress.hostsByPort;
       r = [...this.caches.httpPorts.entries()].map(([port, svcs]) =>
-        outboundRouteConfig(port, svcs, namespace, inputs),
+        outboundRouteConfig(port, svcs, namespace, { ...inputs, egress: egress.get(port) ?? [] }),
       );
       cache.set(key, r);
     }

@@ -1,11 +1,12 @@
 /**
  * A small mesh for traffic-management tests: `reviews` with pods of versions v1, v2, v3,
- * `ratings` (v1), `productpage` (the caller), a gRPC `echo` (v1, v2), a Mongo `db` and the
- * egress gateway `istio-egress`; config objects written as the API server returns them, and one call from
+ * `ratings` (v1), `productpage` (the caller), a gRPC `echo` (v1, v2), a Mongo `db`, and the
+ * gateways `istio-ingress` and `istio-egress`; config objects written as the API server returns them, and one call from
  * config to a proxy's snapshot.
  */
 import { defaultMeshConfig } from '../../lib/mesh-config.ts';
-import { parseCrdObject, type CrdKind } from '../config/parse.ts';
+import type { V1Ingress, V1IngressSpec } from '@kubernetes/client-node';
+import { parseCrdObject, parseIngressObject, type CrdKind } from '../config/parse.ts';
 import { ConfigStore } from '../config/store.ts';
 import type { ConfigState } from '../config/model.ts';
 import { genContext } from '../generate/context.ts';
@@ -27,6 +28,11 @@ export function trafficRegistry(): MemoryRegistry {
     b.setService(service('echo', 'shop', { grpc: 50051 }, '10.0.0.13'));
     b.setService(service('istio-egress', 'istio-system', { http: 80 }, '10.0.0.99'));
     b.setService(service('db', 'shop', { mongo: 27017 }, '10.0.0.14'));
+    b.setService(service('istio-ingress', 'istio-system', { http: 80, https: 443 }, '10.0.0.98'));
+    b.setEndpoints(host('istio-ingress', 'istio-system'), [
+      endpoint('10.9.1.1', 8080, 'http', { labels: { istio: 'ingress' } }),
+      endpoint('10.9.1.1', 8443, 'https', { labels: { istio: 'ingress' } }),
+    ]);
     b.setEndpoints(host('reviews'), [
       endpoint('10.1.0.1', 9080, 'http', v('v1', 'reviews')),
       endpoint('10.1.0.2', 9080, 'http', v('v2', 'reviews')),
@@ -60,6 +66,16 @@ export const trafficProxies: Readonly<Record<string, Proxy>> = {
   }),
   /** A proxyless gRPC client of no particular app. */
   grpcOther: parseProxy('grpc-other', { GENERATOR: 'grpc', NAMESPACE: 'shop' }),
+  /** The ingress gateway (an endpoint of istio-ingress). */
+  ingress: parseProxy(
+    'router~10.9.1.1~istio-ingress-1.istio-system~istio-system.svc.cluster.local',
+    {},
+  ),
+  /** The egress gateway (an endpoint of istio-egress). */
+  egress: parseProxy(
+    'router~10.9.0.1~istio-egress-1.istio-system~istio-system.svc.cluster.local',
+    {},
+  ),
 };
 
 /** A config object as the API server returns it. */
@@ -72,11 +88,24 @@ export function crd(kind: CrdKind, name: string, spec: object, namespace = 'shop
   };
 }
 
+/** A Kubernetes Ingress of class istio, as the API server returns it. */
+export function ingress(name: string, spec: V1IngressSpec, namespace = 'shop'): V1Ingress {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name, namespace, uid: `uid-${name}`, generation: 1 },
+    spec: { ingressClassName: 'istio', ...spec },
+  };
+}
+
 export function configOf(objects: readonly object[]): ConfigState {
   const store = new ConfigStore();
   for (const o of objects) {
-    const kind = (o as { kind: CrdKind }).kind;
-    const parsed = parseCrdObject(kind, o, 'cluster.local');
+    const kind = (o as { kind: CrdKind | 'Ingress' }).kind;
+    const parsed =
+      kind === 'Ingress'
+        ? parseIngressObject(o as V1Ingress, 'cluster.local')
+        : parseCrdObject(kind, o, 'cluster.local');
     if (parsed) store.set(parsed.key, parsed.entry);
   }
   return store.current();

@@ -173,9 +173,7 @@ export class DiscoveryServer {
     shared: Map<string, ProxySnapshot>,
   ): ProxySnapshot | undefined {
     // Proxies of one kind in one namespace serving the same ports get the same snapshot.
-    const inbound =
-      proxy.kind === 'sidecar' && proxy.ip !== undefined ? build.inboundPorts(proxy.ip) : [];
-    const key = `${proxy.kind}|${proxy.namespace}|${inbound.map((p) => `${p.port}/${p.protocol}`).join(',')}|${build.viewOf(proxy).key}`;
+    const key = build.proxyKey(proxy);
     const hit = shared.get(key);
     if (hit) return hit;
     try {

@@ -1,0 +1,185 @@
+/**
+ * Kubernetes Ingresses of class `istio` on the ingress gateway (`router~` proxies behind the
+ * ingress service): one route configuration `ingress` with a virtual host per Ingress host (`*`
+ * for rules without one), its paths to service clusters, and the default backend last; an HTTP
+ * listener on each HTTP port the gateway serves, and on each HTTPS port a TLS listener with one
+ * filter chain per Ingress TLS entry, matched by SNI, its certificate fetched over SDS as
+ * `kubernetes://<namespace>/<secretName>` (Pilot never reads Secrets; the gateway's agent does).
+ *
+ * Paths: Exact is an exact path; Prefix matches whole path segments (`/api` matches `/api` and
+ * `/api/x`, not `/apix`); ImplementationSpecific is a plain prefix (a trailing `*` or `.*`, as
+ * 0.2's examples wrote, is dropped). Exact paths come first, then longer prefixes.
+ */
+import { TypeUrl } from '../../lib/xds/type-urls.ts';
+import { toAny } from '../../lib/xds/protos.ts';
+import type {
+  DownstreamTlsContext,
+  Filter,
+  FilterChain,
+  Listener,
+  Route,
+  RouteConfiguration,
+  RouteMatch,
+  VirtualHost,
+} from '../../lib/xds/types.ts';
+import { configKey, type Ingress, type IngressBackend, type IngressPath } from '../config/model.ts';
+import type { RegistryState } from '../model/service.ts';
+import { duration, httpConnectionManager, tlsInspectorFilter } from './filters.ts';
+import { outboundClusterName } from './names.ts';
+import { makeResource, type Resource } from './resource.ts';
+import { routeClusters } from './rule-routes.ts';
+import { sdsConfig } from './tls.ts';
+
+export const IngressRouteName = 'ingress';
+
+/** A port the ingress gateway listens on, and whether it terminates TLS there. */
+export interface GatewayPort {
+  readonly port: number;
+  readonly tls: boolean;
+}
+
+/** The SDS name of an Ingress TLS Secret (served by the gateway's agent). */
+export function ingressSecretName(namespace: string, secretName: string): string {
+  return `kubernetes://${namespace}/${secretName}`;
+}
+
+function clusterOf(services: RegistryState['services'], b: IngressBackend): string {
+  const svc = services.get(b.host);
+  const port =
+    typeof b.port === 'number' ? b.port : (svc?.ports.find((p) => p.name === b.port)?.port ?? 0);
+  return outboundClusterName(port, b.host);
+}
+
+function pathMatch(p: IngressPath): RouteMatch {
+  switch (p.pathType) {
+    case 'Exact':
+      return { path: p.path };
+    case 'Prefix':
+      return p.path.endsWith('/') ? { prefix: p.path } : { path_separated_prefix: p.path };
+    case 'ImplementationSpecific':
+      return { prefix: p.path.replace(/\.?\*$/, '') || '/' };
+  }
+}
+
+function order(a: IngressPath, b: IngressPath): number {
+  const exact = (p: IngressPath) => (p.pathType === 'Exact' ? 0 : 1);
+  return exact(a) - exact(b) || b.path.length - a.path.length;
+}
+
+/** The gateway's route configuration for every applied Ingress. */
+export function ingressRouteConfig(
+  ingresses: readonly Ingress[],
+  services: RegistryState['services'],
+): Resource {
+  const paths = new Map<string, { path: IngressPath; from: string }[]>();
+  let fallback: IngressBackend | undefined;
+  for (const ing of ingresses) {
+    fallback ??= ing.defaultBackend;
+    for (const rule of ing.rules) {
+      const host = rule.host ?? '*';
+      const list = paths.get(host) ?? [];
+      for (const p of rule.paths) list.push({ path: p, from: configKey(ing.meta) });
+      paths.set(host, list);
+    }
+  }
+  if (fallback && !paths.has('*')) paths.set('*', []);
+  const last: Route[] = fallback
+    ? [
+        {
+          name: 'default-backend',
+          match: { prefix: '/' },
+          route: { cluster: clusterOf(services, fallback), timeout: duration(0) },
+        },
+      ]
+    : [];
+  const hosts: VirtualHost[] = [...paths]
+    .sort(([a], [b]) => (a === '*' ? 1 : b === '*' ? -1 : a < b ? -1 : 1))
+    .map(([host, list]) => ({
+      name: host,
+      domains: [host],
+      routes: [
+        ...[...list]
+          .sort((a, b) => order(a.path, b.path))
+          .map(({ path, from }): Route => ({
+            name: from,
+            match: pathMatch(path),
+            route: { cluster: clusterOf(services, path.backend), timeout: duration(0) },
+          })),
+        ...last,
+      ],
+    }));
+  const rc: RouteConfiguration = {
+    name: IngressRouteName,
+    virtual_hosts: hosts,
+    validate_clusters: { value: false },
+  };
+  const clusters = [...new Set(hosts.flatMap((h) => routeClusters(h.routes ?? [])))];
+  return makeResource(TypeUrl.RouteConfiguration, IngressRouteName, rc, { clusters });
+}
+
+function hcm(port: number): Filter[] {
+  const m = {
+    ...httpConnectionManager({ statPrefix: `ingress_${port}`, routes: { rds: IngressRouteName } }),
+    // Hosts are matched without the port clients put in Host.
+    strip_any_host_port: true,
+  };
+  return [
+    {
+      name: 'envoy.filters.network.http_connection_manager',
+      typed_config: toAny(TypeUrl.HttpConnectionManager, m),
+    },
+  ];
+}
+
+function tlsChains(ingresses: readonly Ingress[], port: number): FilterChain[] {
+  // A name (or "any name", for an entry without hosts) is served by the first entry claiming it.
+  const taken = new Set<string>();
+  const chains: FilterChain[] = [];
+  for (const ing of ingresses) {
+    for (const t of ing.tls) {
+      const names = t.hosts.length > 0 ? t.hosts.filter((h) => !taken.has(h)) : ['*'];
+      if (names.length === 0 || (names[0] === '*' && taken.has('*'))) continue;
+      for (const n of names) taken.add(n);
+      const ctx: DownstreamTlsContext = {
+        common_tls_context: {
+          tls_certificate_sds_secret_configs: [
+            { name: ingressSecretName(ing.meta.namespace, t.secretName), sds_config: sdsConfig() },
+          ],
+          alpn_protocols: ['h2', 'http/1.1'],
+        },
+      };
+      chains.push({
+        name: `${configKey(ing.meta)}/${t.secretName}`,
+        filter_chain_match: names[0] === '*' ? {} : { server_names: names },
+        filters: hcm(port),
+        transport_socket: {
+          name: 'envoy.transport_sockets.tls',
+          typed_config: toAny(TypeUrl.DownstreamTlsContext, ctx),
+        },
+      });
+    }
+  }
+  return chains;
+}
+
+/** The gateway's listeners: HTTP ports, and HTTPS ports when some Ingress has TLS. */
+export function ingressListeners(
+  ports: readonly GatewayPort[],
+  ingresses: readonly Ingress[],
+): Resource[] {
+  const out: Resource[] = [];
+  for (const p of ports) {
+    const name = `ingress_${p.port}`;
+    const chains = p.tls ? tlsChains(ingresses, p.port) : [{ name, filters: hcm(p.port) }];
+    if (chains.length === 0) continue;
+    const l: Listener = {
+      name,
+      address: { socket_address: { address: '0.0.0.0', port_value: p.port } },
+      traffic_direction: 'INBOUND',
+      ...(p.tls ? { listener_filters: [tlsInspectorFilter()] } : {}),
+      filter_chains: chains,
+    };
+    out.push(makeResource(TypeUrl.Listener, name, l, { routes: [IngressRouteName] }));
+  }
+  return out;
+}
