@@ -226,6 +226,9 @@ try {
   const mixerProc = node(1, [here('./mixer-child.ts')]);
   const { address: mixer } = JSON.parse(await firstLine(mixerProc)) as { address: string };
 
+  // Warm Mixer up (JIT, connections) so the first agent run does not pay for it.
+  await load(mixer);
+
   const measured: Measured[] = [];
   for (const [i, v] of variants.entries()) {
     const dir = join(root, String(i));
