@@ -186,7 +186,7 @@ describe('EgressRule to sidecars and the egress gateway', () => {
   it('proxyless clients get no egress resources, and still accept everything', () => {
     const s = snap(
       [egress('api', 'api.foo.com', [{ port: 80, protocol: 'http' }])],
-      trafficProxies['grpc'] as Proxy,
+      trafficProxies['grpc'],
     );
     assert.equal(s.resources.get(TypeUrl.Cluster)?.get('outbound|80||api.foo.com'), undefined);
   });

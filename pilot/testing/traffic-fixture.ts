@@ -89,12 +89,16 @@ export function crd(kind: CrdKind, name: string, spec: object, namespace = 'shop
 }
 
 /** A Kubernetes Ingress of class istio, as the API server returns it. */
-export function ingress(name: string, spec: V1IngressSpec, namespace = 'shop'): V1Ingress {
+export function ingress(
+  name: string,
+  spec: Readonly<Pick<V1IngressSpec, 'rules' | 'tls' | 'defaultBackend'>>,
+  namespace = 'shop',
+): V1Ingress {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
     metadata: { name, namespace, uid: `uid-${name}`, generation: 1 },
-    spec: { ingressClassName: 'istio', ...spec },
+    spec: Object.assign({ ingressClassName: 'istio' }, spec),
   };
 }
 
@@ -104,7 +108,7 @@ export function configOf(objects: readonly object[]): ConfigState {
     const kind = (o as { kind: CrdKind | 'Ingress' }).kind;
     const parsed =
       kind === 'Ingress'
-        ? parseIngressObject(o as V1Ingress, 'cluster.local')
+        ? parseIngressObject(o, 'cluster.local')
         : parseCrdObject(kind, o, 'cluster.local');
     if (parsed) store.set(parsed.key, parsed.entry);
   }
