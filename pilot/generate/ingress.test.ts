@@ -66,8 +66,9 @@ describe('Ingress to the ingress gateway', () => {
   it('routes paths by type: exact first, then longer prefixes, whole segments for Prefix', () => {
     const rc = resourceJson(snap([shop]), TypeUrl.RouteConfiguration, 'ingress');
     const vh = (rc['virtual_hosts'] as Json[])[0];
-    assert.deepEqual(vh?.['domains'], ['shop.example.com']);
-    const routes = vh?.['routes'] as Json[];
+    assert.ok(vh);
+    assert.deepEqual(vh['domains'], ['shop.example.com']);
+    const routes = vh['routes'] as Json[];
     assert.deepEqual(
       routes.map((r) => [r['match'], at(r, 'route', 'cluster')]),
       [
