@@ -138,3 +138,10 @@ describe('istio-lite command line', () => {
     );
   });
 });
+
+describe('command registry', () => {
+  it('names each entry as its command does', async () => {
+    const { commands } = await import('./registry.ts');
+    for (const entry of commands) assert.equal((await entry.load()).name, entry.name);
+  });
+});

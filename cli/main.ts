@@ -12,9 +12,10 @@ import { commands } from './registry.ts';
 
 const program = 'istio-lite';
 
-function topHelp(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+async function topHelp(): Promise<string> {
+  const all = await Promise.all(commands.map((c) => c.load()));
+  const width = Math.max(...all.map((c) => c.name.length));
+  const lines = all.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return [
     `${program}: Istio 0.2's sidecar injection and control plane, for today's Kubernetes.`,
     '',
@@ -40,13 +41,14 @@ function usageError(io: CommandIO, message: string, usage: string): number {
 export async function main(argv: readonly string[], io: CommandIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout).write(topHelp());
+    (name === undefined ? io.stderr : io.stdout).write(await topHelp());
     return name === undefined ? 2 : 0;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (cmd === undefined) {
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
     return usageError(io, `unknown command "${name}"`, '<command> [flags] (see --help)');
   }
+  const cmd = await entry.load();
   let parsed;
   try {
     parsed = parseArgs({
