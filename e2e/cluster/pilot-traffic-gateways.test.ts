@@ -1,0 +1,189 @@
+/**
+ * Ingresses and EgressRules through a real API server: an Ingress of class istio becomes the
+ * ingress gateway's listeners and routes (one of another class does not), an Ingress that cannot
+ * be applied gets a Warning Event and a /debug/configz line, and an EgressRule reaches sidecars
+ * and says Applied in its status.
+ */
+import assert from 'node:assert/strict';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  NetworkingV1Api,
+  type V1Ingress,
+} from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { defaultMeshConfig } from '../../lib/mesh-config.ts';
+import { runPilot, type RunningPilot } from '../../pilot/run.ts';
+import { eventually } from './eventually.ts';
+import { useLocalCluster } from './local-cluster.ts';
+import { ensurePilotCrds } from './pilot-crds.ts';
+
+type Json = Record<string, unknown>;
+
+describe('pilot gateways: Ingress and EgressRule from the API server', function () {
+  this.timeout(60_000);
+  const env = useLocalCluster({ namespacePrefix: 'gateways' });
+  let pilot: RunningPilot;
+  const ns = () => env.namespace;
+
+  async function snapshot(proxy: string, type: string): Promise<Json[]> {
+    const q = `/debug/configz?proxy=${encodeURIComponent(proxy)}&type=${type}`;
+    const body = (await (await fetch(`http://127.0.0.1:${pilot.httpPort}${q}`)).json()) as {
+      resources: Record<string, Json[]>;
+    };
+    return body.resources[type] ?? [];
+  }
+
+  function ing(name: string, backend: string, extra: Partial<V1Ingress['spec']> = {}): V1Ingress {
+    return {
+      metadata: { name },
+      spec: {
+        ingressClassName: 'istio',
+        rules: [
+          {
+            host: `${name}.example.com`,
+            http: {
+              paths: [
+                {
+                  path: '/api',
+                  pathType: 'Prefix',
+                  backend: { service: { name: backend, port: { number: 9080 } } },
+                },
+              ],
+            },
+          },
+        ],
+        ...extra,
+      },
+    };
+  }
+
+  before(async () => {
+    await ensurePilotCrds(env.kc);
+    pilot = await runPilot({
+      logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }),
+      mesh: defaultMeshConfig,
+      kc: env.kc,
+      xdsHost: '127.0.0.1',
+      xdsPort: 0,
+      httpHost: '127.0.0.1',
+      httpPort: 0,
+      debounceMs: 20,
+      debounceMaxMs: 200,
+      domain: 'cluster.local',
+    });
+    const core = env.kc.makeApiClient(CoreV1Api);
+    await core.createNamespacedService({
+      namespace: ns(),
+      body: { metadata: { name: 'reviews' }, spec: { ports: [{ name: 'http', port: 9080 }] } },
+    });
+    await core.createNamespacedService({
+      namespace: ns(),
+      body: {
+        metadata: { name: 'istio-ingress' },
+        spec: {
+          ports: [
+            { name: 'http', port: 80, targetPort: 8080 },
+            { name: 'https', port: 443, targetPort: 8443 },
+          ],
+        },
+      },
+    });
+    await env.kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
+      namespace: ns(),
+      body: {
+        metadata: {
+          name: 'istio-ingress',
+          labels: { 'kubernetes.io/service-name': 'istio-ingress' },
+        },
+        addressType: 'IPv4',
+        ports: [
+          { name: 'http', port: 8080, protocol: 'TCP' },
+          { name: 'https', port: 8443, protocol: 'TCP' },
+        ],
+        endpoints: [{ addresses: ['10.77.0.1'], conditions: { ready: true } }],
+      },
+    });
+    const net = env.kc.makeApiClient(NetworkingV1Api);
+    await net.createNamespacedIngress({
+      namespace: ns(),
+      body: ing('shop', 'reviews', {
+        tls: [{ hosts: ['shop.example.com'], secretName: 'shop-cert' }],
+      }),
+    });
+    const nginx = ing('other', 'reviews');
+    nginx.metadata = { name: 'other', annotations: { 'kubernetes.io/ingress.class': 'nginx' } };
+    delete nginx.spec?.ingressClassName;
+    await net.createNamespacedIngress({ namespace: ns(), body: nginx });
+    await net.createNamespacedIngress({ namespace: ns(), body: ing('broken', 'nope') });
+  });
+
+  after(async () => {
+    await pilot.close();
+  });
+
+  const gateway = () => `router~10.77.0.1~istio-ingress-1.${ns()}~${ns()}.svc.cluster.local`;
+
+  it('an Ingress of class istio becomes the ingress gateway listeners and routes', async () => {
+    await eventually(async () => {
+      const lds = (await snapshot(gateway(), 'LDS')).map((l) => l['name']);
+      assert.deepEqual(lds, ['ingress_8080', 'ingress_8443']);
+      const rds = await snapshot(gateway(), 'RDS');
+      const hosts = (rds[0]?.['virtual_hosts'] as Json[] | undefined)?.map((h) => h['name']);
+      assert.deepEqual(hosts, ['shop.example.com'], 'not the nginx one, nor the broken one');
+    });
+  });
+
+  it('an Ingress that cannot be applied gets a Warning Event and a configz line', async () => {
+    await eventually(async () => {
+      const configz = (await (
+        await fetch(`http://127.0.0.1:${pilot.httpPort}/debug/configz`)
+      ).json()) as { config: { problems: string[] } };
+      assert.ok(
+        configz.config.problems.includes(
+          `Ingress/${ns()}/broken: UnknownBackend: backend nope.${ns()}.svc.cluster.local is not a known service`,
+        ),
+        configz.config.problems.join('\n'),
+      );
+      const events = await env.kc.makeApiClient(CoreV1Api).listNamespacedEvent({
+        namespace: ns(),
+        fieldSelector: 'involvedObject.name=broken,involvedObject.kind=Ingress',
+      });
+      assert.ok(events.items.some((e) => e.reason === 'RuleNotApplied'));
+    });
+  });
+
+  it('an EgressRule reaches sidecars, and says so in its status', async () => {
+    const custom = env.kc.makeApiClient(CustomObjectsApi);
+    await custom.createNamespacedCustomObject({
+      group: 'config.istio.io',
+      version: 'v1alpha2',
+      namespace: ns(),
+      plural: 'egressrules',
+      body: {
+        apiVersion: 'config.istio.io/v1alpha2',
+        kind: 'EgressRule',
+        metadata: { name: 'foo' },
+        spec: { destination: { service: 'api.foo.com' }, ports: [{ port: 80, protocol: 'http' }] },
+      },
+    });
+    const sidecar = `sidecar~10.77.0.9~app-1.${ns()}~${ns()}.svc.cluster.local`;
+    await eventually(async () => {
+      const rds = await snapshot(sidecar, 'RDS');
+      const rc = rds.find((r) => r['name'] === '80');
+      const vh = (rc?.['virtual_hosts'] as Json[] | undefined)?.find(
+        (h) => h['name'] === 'api.foo.com:80',
+      );
+      assert.ok(vh, JSON.stringify(rc));
+      const obj = (await custom.getNamespacedCustomObject({
+        group: 'config.istio.io',
+        version: 'v1alpha2',
+        namespace: ns(),
+        plural: 'egressrules',
+        name: 'foo',
+      })) as { status?: { conditions?: Json[] } };
+      assert.equal(obj.status?.conditions?.[0]?.['status'], 'True');
+    });
+  });
+});
