@@ -80,7 +80,10 @@ export function serviceRef(r: FieldReader, o: ServiceRefOptions): ServiceRef {
   return { host, labels };
 }
 
-/** `{exact|prefix|regex: value}`; a regex must compile. */
+/** What RE2 (Envoy's and gRPC's regex engine) refuses though JavaScript takes it. */
+const notRe2 = /\(\?<?[=!]|\\[1-9]|\\k</;
+
+/** `{exact|prefix|regex: value}`; a regex must compile, and be one RE2 takes (no lookaround or backreferences). */
 export function stringMatch(r: FieldReader): StringMatch {
   const set = MatchType.filter((t) => r.raw(t) !== undefined);
   r.done();
@@ -94,6 +97,9 @@ export function stringMatch(r: FieldReader): StringMatch {
       new RegExp(value, 'u');
     } catch (e) {
       r.fail('regex', `does not compile: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (notRe2.test(value)) {
+      r.fail('regex', 'lookaround and backreferences are not supported (RE2 syntax)');
     }
   }
   return { type, value };

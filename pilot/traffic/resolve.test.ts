@@ -65,6 +65,12 @@ const rows: { name: string; object: object; reason: string; message: RegExp }[] 
     message: /db\.shop\.svc\.cluster\.local has no port 9080/,
   },
   {
+    name: 'a rule for a service with no HTTP port',
+    object: crd('RouteRule', 'bad', { destination: { name: 'db' } }),
+    reason: 'NotHttp',
+    message: /db\.shop\.svc\.cluster\.local has no HTTP port/,
+  },
+  {
     name: 'a policy for a version no rule routes to',
     object: crd('DestinationPolicy', 'bad', {
       destination: { name: 'reviews', labels: { version: 'v2' } },

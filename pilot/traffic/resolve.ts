@@ -93,6 +93,15 @@ export function resolveTraffic(o: ResolveOptions): Traffic {
       );
       continue;
     }
+    const dest = state.services.get(rule.destination);
+    if (dest !== undefined && !dest.ports.some((p) => isHttp(p.protocol))) {
+      problems.add(
+        m,
+        'NotHttp',
+        `destination ${rule.destination} has no HTTP port (RouteRules route HTTP, HTTP/2 and gRPC)`,
+      );
+      continue;
+    }
     const sum = rule.route.reduce((s, r) => s + r.weight, 0);
     if (rule.route.length > 0 && sum !== 100) {
       problems.add(m, 'WeightsNot100', `route weights sum to ${sum}, not 100`);
