@@ -4,49 +4,20 @@
  * proxyless ones @grpc/grpc-js-xds's validation.
  */
 import assert from 'node:assert/strict';
-import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { Proxy } from '../model/proxy.ts';
-import {
-  allResources,
-  assertEnvoyAccepts,
-  assertGrpcAccepts,
-  at,
-  resourceJson,
-  type Json,
-} from '../testing/resource-checks.ts';
-import { crd, host, trafficProxies, trafficSnapshot } from '../testing/traffic-fixture.ts';
+import { at } from '../testing/resource-checks.ts';
+import { reviewsRule, routesOf, type RouteRow } from '../testing/route-rows.ts';
+import { host, trafficProxies } from '../testing/traffic-fixture.ts';
 
 const reviews = host('reviews');
 const v1 = `outbound|9080|version=v1|${reviews}`;
 const v2 = `outbound|9080|version=v2|${reviews}`;
 const all = `outbound|9080||${reviews}`;
+const routes = (objects: readonly object[], proxy: Proxy) =>
+  routesOf(objects, proxy, reviews, 9080);
+const rule = reviewsRule;
 
-/** The routes of `svc`'s virtual host as `proxy` gets them (sidecar RDS `9080`, or proxyless). */
-function routes(objects: readonly object[], proxy: Proxy, svc = reviews, port = 9080): Json[] {
-  const snap = trafficSnapshot(objects, proxy);
-  for (const r of allResources(snap)) {
-    assertEnvoyAccepts(r);
-    if (proxy.kind === 'grpc') assertGrpcAccepts(r);
-  }
-  if (proxy.kind === 'grpc') {
-    const rc = resourceJson(snap, TypeUrl.RouteConfiguration, `${svc}:${port}`);
-    return at(rc, 'virtual_hosts', 0, 'routes') as Json[];
-  }
-  const rc = resourceJson(snap, TypeUrl.RouteConfiguration, String(port));
-  const vh = (rc['virtual_hosts'] as Json[]).find((h) => h['name'] === `${svc}:${port}`);
-  return vh?.['routes'] as Json[];
-}
-
-const rule = (name: string, spec: object) =>
-  crd('RouteRule', name, { destination: { name: 'reviews' }, ...spec });
-
-interface Row {
-  readonly name: string;
-  readonly config: readonly object[];
-  readonly proxy?: Proxy | undefined;
-  /** Checked against the virtual host's routes (the default route is last). */
-  readonly want: (routes: Json[]) => void;
-}
+type Row = RouteRow;
 
 const sidecar = trafficProxies['productpage'] as Proxy;
 const grpc = trafficProxies['grpc'] as Proxy;
@@ -313,104 +284,6 @@ const rows: Row[] = [
   },
 ];
 
-const grpcRows: Row[] = [
-  {
-    name: 'proxyless: weighted clusters as for sidecars',
-    config: [
-      rule('split', {
-        destination: { name: 'echo' },
-        route: [
-          { labels: { version: 'v1' }, weight: 80 },
-          { labels: { version: 'v2' }, weight: 20 },
-        ],
-      }),
-    ],
-    want: (r) => {
-      const echo = host('echo');
-      assert.deepEqual(at(r, 0, 'route', 'weighted_clusters', 'clusters'), [
-        { name: `outbound|50051|version=v1|${echo}`, weight: { value: 80 } },
-        { name: `outbound|50051|version=v2|${echo}`, weight: { value: 20 } },
-      ]);
-      assert.deepEqual(at(r, 0, 'match'), { prefix: '' });
-    },
-  },
-  {
-    name: 'proxyless: header match on gRPC metadata',
-    config: [
-      rule('hdr', {
-        destination: { name: 'echo' },
-        match: { request: { headers: { 'x-user': { exact: 'jason' } } } },
-        route: [{ labels: { version: 'v2' } }],
-      }),
-    ],
-    want: (r) => {
-      assert.deepEqual(at(r, 0, 'match'), {
-        prefix: '',
-        headers: [{ name: 'x-user', string_match: { exact: 'jason' } }],
-      });
-    },
-  },
-  {
-    name: 'proxyless: timeout as max_stream_duration, retries on gRPC codes, faults',
-    config: [
-      rule('policy', {
-        destination: { name: 'echo' },
-        httpReqTimeout: { simpleTimeout: { timeout: '100ms' } },
-        httpReqRetries: { simpleRetry: { attempts: 2 } },
-        httpFault: { abort: { percent: 50, httpStatus: 503 } },
-      }),
-    ],
-    want: (r) => {
-      assert.deepEqual(at(r, 0, 'route', 'max_stream_duration'), {
-        max_stream_duration: { seconds: '0', nanos: 100_000_000 },
-      });
-      assert.equal(at(r, 0, 'route', 'timeout'), undefined);
-      assert.deepEqual(at(r, 0, 'route', 'retry_policy'), {
-        retry_on: 'unavailable,cancelled,resource-exhausted',
-        num_retries: { value: 2 },
-      });
-      assert.ok(at(r, 0, 'typed_per_filter_config', 'envoy.filters.http.fault', 'abort'));
-    },
-  },
-  {
-    name: 'proxyless: a redirect rule is left out (gRPC NACKs redirects)',
-    config: [rule('moved', { destination: { name: 'echo' }, redirect: { uri: '/x' } })],
-    want: (r) => {
-      assert.deepEqual(
-        r.map((x) => x['name']),
-        ['default'],
-      );
-    },
-  },
-  {
-    name: "proxyless: match.source by the client's LABELS metadata",
-    config: [
-      rule('from-pp', {
-        destination: { name: 'echo' },
-        match: { source: { labels: { app: 'productpage' } } },
-        route: [{ labels: { version: 'v2' } }],
-      }),
-    ],
-    want: (r) => {
-      assert.equal(at(r, 0, 'route', 'cluster'), `outbound|50051|version=v2|${host('echo')}`);
-    },
-  },
-  {
-    name: 'proxyless: match.source not matching another client',
-    config: [
-      rule('from-pp', {
-        destination: { name: 'echo' },
-        match: { source: { labels: { app: 'productpage' } } },
-        route: [{ labels: { version: 'v2' } }],
-      }),
-    ],
-    proxy: trafficProxies['grpcOther'],
-    want: (r) => {
-      assert.equal(r.length, 1);
-    },
-  },
-];
-
 describe('RouteRule fields to Envoy routes', () => {
   describe('sidecars', () => {
     for (const row of rows) {
@@ -421,11 +294,6 @@ describe('RouteRule fields to Envoy routes', () => {
   });
 
   describe('proxyless gRPC', () => {
-    for (const row of grpcRows) {
-      it(row.name, () => {
-        row.want(routes(row.config, row.proxy ?? grpc, host('echo'), 50051));
-      });
-    }
     it('every sidecar row also yields resources a proxyless client accepts', () => {
       for (const row of rows) routes(row.config, grpc);
     });

@@ -1,0 +1,118 @@
+/**
+ * RouteRule fields to the routes proxyless gRPC clients get: what @grpc/grpc-js-xds accepts
+ * (weighted clusters, header matches on metadata, max_stream_duration, gRPC retry codes, faults;
+ * no redirects), with `match.source` by the client's LABELS metadata.
+ */
+import assert from 'node:assert/strict';
+import type { Proxy } from '../model/proxy.ts';
+import { at } from '../testing/resource-checks.ts';
+import { reviewsRule as rule, routesOf, type RouteRow as Row } from '../testing/route-rows.ts';
+import { host, trafficProxies } from '../testing/traffic-fixture.ts';
+
+const grpc = trafficProxies['grpc'] as Proxy;
+
+const rows: Row[] = [
+  {
+    name: 'proxyless: weighted clusters as for sidecars',
+    config: [
+      rule('split', {
+        destination: { name: 'echo' },
+        route: [
+          { labels: { version: 'v1' }, weight: 80 },
+          { labels: { version: 'v2' }, weight: 20 },
+        ],
+      }),
+    ],
+    want: (r) => {
+      const echo = host('echo');
+      assert.deepEqual(at(r, 0, 'route', 'weighted_clusters', 'clusters'), [
+        { name: `outbound|50051|version=v1|${echo}`, weight: { value: 80 } },
+        { name: `outbound|50051|version=v2|${echo}`, weight: { value: 20 } },
+      ]);
+      assert.deepEqual(at(r, 0, 'match'), { prefix: '' });
+    },
+  },
+  {
+    name: 'proxyless: header match on gRPC metadata',
+    config: [
+      rule('hdr', {
+        destination: { name: 'echo' },
+        match: { request: { headers: { 'x-user': { exact: 'jason' } } } },
+        route: [{ labels: { version: 'v2' } }],
+      }),
+    ],
+    want: (r) => {
+      assert.deepEqual(at(r, 0, 'match'), {
+        prefix: '',
+        headers: [{ name: 'x-user', string_match: { exact: 'jason' } }],
+      });
+    },
+  },
+  {
+    name: 'proxyless: timeout as max_stream_duration, retries on gRPC codes, faults',
+    config: [
+      rule('policy', {
+        destination: { name: 'echo' },
+        httpReqTimeout: { simpleTimeout: { timeout: '100ms' } },
+        httpReqRetries: { simpleRetry: { attempts: 2 } },
+        httpFault: { abort: { percent: 50, httpStatus: 503 } },
+      }),
+    ],
+    want: (r) => {
+      assert.deepEqual(at(r, 0, 'route', 'max_stream_duration'), {
+        max_stream_duration: { seconds: '0', nanos: 100_000_000 },
+      });
+      assert.equal(at(r, 0, 'route', 'timeout'), undefined);
+      assert.deepEqual(at(r, 0, 'route', 'retry_policy'), {
+        retry_on: 'unavailable,cancelled,resource-exhausted',
+        num_retries: { value: 2 },
+      });
+      assert.ok(at(r, 0, 'typed_per_filter_config', 'envoy.filters.http.fault', 'abort'));
+    },
+  },
+  {
+    name: 'proxyless: a redirect rule is left out (gRPC NACKs redirects)',
+    config: [rule('moved', { destination: { name: 'echo' }, redirect: { uri: '/x' } })],
+    want: (r) => {
+      assert.deepEqual(
+        r.map((x) => x['name']),
+        ['default'],
+      );
+    },
+  },
+  {
+    name: "proxyless: match.source by the client's LABELS metadata",
+    config: [
+      rule('from-pp', {
+        destination: { name: 'echo' },
+        match: { source: { labels: { app: 'productpage' } } },
+        route: [{ labels: { version: 'v2' } }],
+      }),
+    ],
+    want: (r) => {
+      assert.equal(at(r, 0, 'route', 'cluster'), `outbound|50051|version=v2|${host('echo')}`);
+    },
+  },
+  {
+    name: 'proxyless: match.source not matching another client',
+    config: [
+      rule('from-pp', {
+        destination: { name: 'echo' },
+        match: { source: { labels: { app: 'productpage' } } },
+        route: [{ labels: { version: 'v2' } }],
+      }),
+    ],
+    proxy: trafficProxies['grpcOther'],
+    want: (r) => {
+      assert.equal(r.length, 1);
+    },
+  },
+];
+
+describe('RouteRule fields to proxyless gRPC routes', () => {
+  for (const row of rows) {
+    it(row.name, () => {
+      row.want(routesOf(row.config, row.proxy ?? grpc, host('echo'), 50051));
+    });
+  }
+});
