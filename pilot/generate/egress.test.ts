@@ -183,6 +183,21 @@ describe('EgressRule to sidecars and the egress gateway', () => {
     assert.ok(resourceJson(g, TypeUrl.Cluster, 'outbound|443||api.foo.com')['transport_socket']);
   });
 
+  it("a RouteRule for a proxied host keeps its shares on the gateway's path", () => {
+    const s = snap([
+      egress('api', 'api.foo.com', [{ port: 80, protocol: 'http' }], true),
+      crd('RouteRule', 'api', {
+        destination: { service: 'api.foo.com' },
+        route: [{ weight: 100 }],
+        httpReqRetries: { simpleRetry: { attempts: 2 } },
+      }),
+    ]);
+    const vh = vhost(s, 80, 'api.foo.com:80');
+    const gw = `outbound|80||${host('istio-egress', 'istio-system')}`;
+    assert.equal(at(vh, 'routes', 0, 'route', 'cluster'), gw);
+    assert.deepEqual(at(vh, 'routes', 0, 'route', 'retry_policy', 'num_retries'), { value: 2 });
+  });
+
   it('proxyless clients get no egress resources, and still accept everything', () => {
     const s = snap(
       [egress('api', 'api.foo.com', [{ port: 80, protocol: 'http' }])],

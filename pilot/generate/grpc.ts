@@ -8,6 +8,7 @@
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { toAny } from '../../lib/xds/protos.ts';
 import type { Listener, RouteConfiguration } from '../../lib/xds/types.ts';
+import { isHttp } from '../model/protocol.ts';
 import type { Service } from '../model/service.ts';
 import { httpConnectionManager } from './filters.ts';
 import { hostRoutes, type RouteInputs } from './routes.ts';
@@ -38,7 +39,10 @@ export function grpcRouteConfigs(svc: Service, inputs: RouteInputs): Resource[] 
     if (p.protocol === 'UDP') continue;
     const name = grpcListenerName(svc.hostname, p.port);
     const cluster = outboundClusterName(p.port, svc.hostname);
-    const routes = hostRoutes(svc.hostname, p.port, cluster, inputs, 'grpc');
+    // RouteRules route HTTP (gRPC) ports; other ports get the default route only.
+    const routes = isHttp(p.protocol)
+      ? hostRoutes(svc.hostname, p.port, cluster, inputs, 'grpc')
+      : [{ name: 'default', match: { prefix: '' }, route: { cluster } }];
     const rc: RouteConfiguration = {
       name,
       virtual_hosts: [{ name, domains: [name, svc.hostname], routes }],

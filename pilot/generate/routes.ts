@@ -92,10 +92,12 @@ export function hostRoutes(
   flavor: RouteFlavor,
 ): Route[] {
   const t = inputs.traffic.hosts.get(host) ?? emptyHostTraffic;
+  const mesh = clusterForTarget(inputs.services, host, port);
   const rules = ruleRoutes(t.rules, {
     flavor,
     view: inputs.view,
-    clusterFor: clusterForTarget(inputs.services, host, port),
+    // An external host's own shares go where its virtual host goes (direct, or the gateway).
+    clusterFor: (x) => (inputs.services.has(host) || x.host !== host ? mesh(x) : cluster),
     defaultCluster: cluster,
   });
   const last =

@@ -110,6 +110,22 @@ const rows: Row[] = [
 ];
 
 describe('RouteRule fields to proxyless gRPC routes', () => {
+  it('rules route HTTP ports only: a TCP port of the destination keeps its default route', () => {
+    const config = [
+      rule('to-reviews', {
+        destination: { name: 'details' },
+        route: [{ destination: { name: 'reviews' }, weight: 100 }],
+      }),
+    ];
+    const http = routesOf(config, grpc, host('details'), 9080);
+    assert.equal(at(http, 0, 'route', 'cluster'), `outbound|9080||${host('reviews')}`);
+    const tcp = routesOf(config, grpc, host('details'), 9999);
+    assert.deepEqual(
+      tcp.map((r) => at(r, 'route', 'cluster')),
+      [`outbound|9999||${host('details')}`],
+    );
+  });
+
   for (const row of rows) {
     it(row.name, () => {
       row.want(routesOf(row.config, row.proxy ?? grpc, host('echo'), 50051));

@@ -28,6 +28,7 @@ export function trafficRegistry(): MemoryRegistry {
     b.setService(service('echo', 'shop', { grpc: 50051 }, '10.0.0.13'));
     b.setService(service('istio-egress', 'istio-system', { http: 80 }, '10.0.0.99'));
     b.setService(service('db', 'shop', { mongo: 27017 }, '10.0.0.14'));
+    b.setService(service('details', 'shop', { http: 9080, 'tcp-admin': 9999 }, '10.0.0.15'));
     b.setService(service('istio-ingress', 'istio-system', { http: 80, https: 443 }, '10.0.0.98'));
     b.setEndpoints(host('istio-ingress', 'istio-system'), [
       endpoint('10.9.1.1', 8080, 'http', { labels: { istio: 'ingress' } }),

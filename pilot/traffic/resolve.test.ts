@@ -65,6 +65,15 @@ const rows: { name: string; object: object; reason: string; message: RegExp }[] 
     message: /db\.shop\.svc\.cluster\.local has no port 9080/,
   },
   {
+    name: 'a share of a mesh service sent to an external host',
+    object: crd('RouteRule', 'bad', {
+      destination: { name: 'reviews' },
+      route: [{ destination: { service: 'api.foo.com' }, weight: 100 }],
+    }),
+    reason: 'UnknownDestination',
+    message: /api\.foo\.com is not a known service/,
+  },
+  {
     name: 'a rule for a service with no HTTP port',
     object: crd('RouteRule', 'bad', { destination: { name: 'db' } }),
     reason: 'NotHttp',
@@ -139,6 +148,21 @@ describe('traffic resolution', () => {
     );
     assert.equal(t.problems[0]?.reason, 'Conflict');
     assert.match(t.problems[0].message, /already declared by EgressRule shop\/a/);
+  });
+
+  it('a share of a mesh service sent to a declared external host is refused', () => {
+    const t = resolve([
+      crd('EgressRule', 'api', {
+        destination: { service: 'api.foo.com' },
+        ports: [{ port: 9080, protocol: 'http' }],
+      }),
+      crd('RouteRule', 'bad', {
+        destination: { name: 'reviews' },
+        route: [{ destination: { service: 'api.foo.com' }, weight: 100 }],
+      }),
+    ]);
+    assert.equal(t.problems[0]?.reason, 'NoMatchingPort');
+    assert.match(t.problems[0].message, /api\.foo\.com is an external host/);
   });
 
   it('useEgressProxy without an egress gateway is reported', () => {

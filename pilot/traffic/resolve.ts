@@ -205,6 +205,12 @@ function targetProblem(
     return { reason: 'UnknownDestination', message: `${field}: ${r.host} is not a known service` };
   }
   const svc = state.services.get(r.host);
+  if (svc === undefined && r.host !== rule.destination) {
+    return {
+      reason: 'NoMatchingPort',
+      message: `${field}: ${r.host} is an external host; only its own rules route to it`,
+    };
+  }
   if (svc !== undefined && r.host !== rule.destination) {
     const dest = state.services.get(rule.destination);
     const missing = (dest?.ports ?? []).find(
