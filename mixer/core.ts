@@ -3,6 +3,7 @@
  * check or a report against the current snapshot and count what happened. No transport here.
  */
 import type { Logger } from '../lib/log.ts';
+import type { AttributeSets } from '../lib/mixer/decompress.ts';
 import type { Value } from '../lib/mixer/value.ts';
 import { codeNames } from './adapter.ts';
 import type { ConfigController } from './config/controller.ts';
@@ -62,7 +63,7 @@ export class MixerCore {
     return out;
   }
 
-  async report(api: Api, bags: readonly ReadonlyMap<string, Value>[]): Promise<ReportOutcome> {
+  async report(api: Api, bags: AttributeSets): Promise<ReportOutcome> {
     const out = await dispatchReport(this.opts.controller.snapshot(), bags);
     const m = this.opts.metrics;
     m.reportSets.inc({ api }, bags.length);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { compress, compressReport } from '../lib/mixer/compress.ts';
 import { globalWordCount } from '../lib/mixer/global-dictionary.ts';
+import { mixerService } from '../lib/mixer/protos.ts';
 import { decodeReferenced } from '../lib/mixer/referenced.ts';
 import { Duration, IpAddress, type Value } from '../lib/mixer/value.ts';
 import type { CheckResponseMessage } from '../lib/mixer/wire.ts';
@@ -258,6 +259,36 @@ describe('mixer gRPC server (real clients, REFERENCE examples)', function () {
           sourceIp: '10.1.0.5',
         },
       );
+    });
+
+    it('malformed Report bytes get INVALID_ARGUMENT naming the problem, and nothing is reported', async () => {
+      const good = mixerService()['Report']?.requestSerialize(compressReport([attrs('v1')])[0]);
+      assert.ok(good);
+      const before = m.stdout.lines().length;
+      const client = new Client(m.address, credentials.createInsecure());
+      const send = (bytes: Buffer) =>
+        new Promise<void>((resolve, reject) => {
+          client.makeUnaryRequest(
+            '/istio.mixer.v1.Mixer/Report',
+            (b: Buffer) => b,
+            (b: Buffer) => b,
+            bytes,
+            (err: ServiceError | null) => {
+              if (err) reject(err);
+              else resolve();
+            },
+          );
+        });
+      try {
+        await assert.rejects(send(good.subarray(0, good.length - 3)), (e: ServiceError) => {
+          assert.equal(e.code, status.INVALID_ARGUMENT);
+          assert.match(e.details, /^default_words: length \d+ runs past the end of its message/);
+          return true;
+        });
+      } finally {
+        client.close();
+      }
+      assert.equal(m.stdout.lines().length, before);
     });
   });
 

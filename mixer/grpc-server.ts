@@ -66,10 +66,19 @@ export async function startMixerGrpcServer(options: {
       );
     };
 
-  server.addService(mixerService(), {
-    Check: unary('istio.mixer.v1.Mixer/Check', (r) => mixerCheck(core, r)),
-    Report: unary('istio.mixer.v1.Mixer/Report', (r) => mixerReport(core, r)),
-  });
+  // Report requests arrive as bytes and are decoded straight into attribute sets
+  // (lib/mixer/wire-decode.ts), not through protobufjs objects: Mixer's busiest path.
+  const v1 = mixerService();
+  const reportDef = v1['Report'];
+  if (!reportDef) throw new Error('istio.mixer.v1.Mixer has no Report');
+  const rawReport = { ...reportDef, requestDeserialize: (bytes: Buffer) => bytes };
+  server.addService(
+    { ...v1, Report: rawReport },
+    {
+      Check: unary('istio.mixer.v1.Mixer/Check', (r) => mixerCheck(core, r)),
+      Report: unary('istio.mixer.v1.Mixer/Report', (r) => mixerReport(core, r)),
+    },
+  );
   server.addService(envoyService(EnvoyService.Authorization), {
     Check: unary('envoy.service.auth.v3.Authorization/Check', (r) => authzCheck(core, r)),
   });

@@ -13,7 +13,16 @@ import { attributeType } from './vocabulary.ts';
 
 export type AttributeSet = Map<string, Value>;
 
-function bad(message: string): IstioLiteError {
+/**
+ * The attribute sets of one report, in order. A consumer reads each set before asking for the
+ * next and keeps none of them: a decoder may hand out one Map updated in place with each delta
+ * (lib/mixer/wire-decode.ts does). An array of sets is one too.
+ */
+export interface AttributeSets extends Iterable<ReadonlyMap<string, Value>> {
+  readonly length: number;
+}
+
+export function bad(message: string): IstioLiteError {
   return new IstioLiteError(ErrorCode.InvalidRequest, message);
 }
 
@@ -39,21 +48,33 @@ interface Words {
 
 type Field = () => string;
 
-function word(index: number, words: Words, field: Field): string {
+/** The error for a word index that is in neither dictionary. */
+export function wordError(
+  index: number,
+  global: number,
+  messageWords: number,
+  field: string,
+): IstioLiteError {
   if (index >= 0) {
-    if (index < words.global) return globalDictionary[index] as string;
-    throw bad(
-      words.global === 0
-        ? `${field()}: word index ${String(index)} refers to the global dictionary, but global_word_count is 0`
-        : `${field()}: word index ${String(index)} is outside the global dictionary (${String(words.global)} words)`,
+    return bad(
+      global === 0
+        ? `${field}: word index ${String(index)} refers to the global dictionary, but global_word_count is 0`
+        : `${field}: word index ${String(index)} is outside the global dictionary (${String(global)} words)`,
     );
   }
-  const w = words.message[-index - 1];
-  if (w === undefined) {
-    throw bad(
-      `${field()}: word index ${String(index)} is outside the message dictionary (${String(words.message.length)} words)`,
-    );
-  }
+  return bad(
+    `${field}: word index ${String(index)} is outside the message dictionary (${String(messageWords)} words)`,
+  );
+}
+
+function word(index: number, words: Words, field: Field): string {
+  const w =
+    index >= 0
+      ? index < words.global
+        ? globalDictionary[index]
+        : undefined
+      : words.message[-index - 1];
+  if (w === undefined) throw wordError(index, words.global, words.message.length, field());
   return w;
 }
 
@@ -83,7 +104,7 @@ function time(v: unknown, field: Field): { seconds: number; nanos: number } {
 }
 
 /** The compressed map each vocabulary type travels in. */
-const wireMap: Readonly<Record<ValueType, string>> = {
+export const wireMap: Readonly<Record<ValueType, string>> = {
   STRING: 'strings',
   INT64: 'int64s',
   DOUBLE: 'doubles',

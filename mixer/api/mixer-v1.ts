@@ -6,6 +6,7 @@
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import { decompressCheck, decompressReport } from '../../lib/mixer/decompress.ts';
 import { encodeReferenced } from '../../lib/mixer/referenced.ts';
+import { decodeReportRequest } from '../../lib/mixer/wire-decode.ts';
 import { Duration } from '../../lib/mixer/value.ts';
 import type { CheckResponseMessage, QuotaResultMessage } from '../../lib/mixer/wire.ts';
 import type { MixerCore } from '../core.ts';
@@ -56,11 +57,13 @@ export async function mixerCheck(core: MixerCore, request: unknown): Promise<Che
   };
 }
 
+/** `request`: the message's bytes (decoded here, the fast path) or its protobufjs object. */
 export async function mixerReport(
   core: MixerCore,
   request: unknown,
 ): Promise<Record<string, never>> {
-  const bags = decompressReport(request);
+  const bags =
+    request instanceof Uint8Array ? decodeReportRequest(request) : decompressReport(request);
   await core.report('mixer', bags);
   return {};
 }

@@ -5,7 +5,7 @@
  * problems do not fail the caller's request.
  */
 import { errorMessage } from '../../lib/errors.ts';
-import type { Value } from '../../lib/mixer/value.ts';
+import type { AttributeSets } from '../../lib/mixer/decompress.ts';
 import type { ReportInstance } from '../adapter.ts';
 import type { CompiledAction, Snapshot } from '../config/snapshot.ts';
 import { InstanceError } from '../config/templates.ts';
@@ -21,7 +21,7 @@ export interface ReportOutcome {
 
 export async function dispatchReport(
   snapshot: Snapshot,
-  bags: readonly ReadonlyMap<string, Value>[],
+  bags: AttributeSets,
 ): Promise<ReportOutcome> {
   const batches = new Map<string, { action: CompiledAction; instances: ReportInstance[] }>();
   const instanceErrors: string[] = [];
