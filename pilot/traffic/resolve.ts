@@ -82,6 +82,12 @@ export function resolveTraffic(o: ResolveOptions): Traffic {
   const egress = resolveEgress(config.egressRules, state, o.egressService, problems);
   const egressHosts = new Set(egress.map((e) => e.host));
   const known = (host: string) => state.services.has(host) || egressHosts.has(host);
+  /** The ports a destination's rules route on: its HTTP ports, or its EgressRule ports. */
+  const routedPorts = (host: string): number[] => {
+    const svc = state.services.get(host);
+    if (svc) return svc.ports.filter((p) => isHttp(p.protocol)).map((p) => p.port);
+    return egress.filter((e) => e.host === host).flatMap((e) => e.ports.map((p) => p.port));
+  };
 
   for (const rule of [...config.routeRules].sort(byPrecedence)) {
     const m = rule.meta;
@@ -112,7 +118,7 @@ export function resolveTraffic(o: ResolveOptions): Traffic {
     let problem: { reason: string; message: string } | undefined;
     for (const [i, r] of rule.route.entries()) {
       if (r.weight === 0) continue;
-      problem = targetProblem(state, rule, r, `route[${i}]`, known);
+      problem = targetProblem(state, rule, r, `route[${i}]`, known, routedPorts);
       if (problem) break;
       const subset = Object.keys(r.labels).length > 0 ? subsetOf(r.labels) : undefined;
       if (subset) subsets.push([r.host, subset]);
@@ -200,6 +206,7 @@ function targetProblem(
   r: WeightedDestination,
   field: string,
   known: (host: string) => boolean,
+  routedPorts: (host: string) => readonly number[],
 ): { reason: string; message: string } | undefined {
   if (!known(r.host)) {
     return { reason: 'UnknownDestination', message: `${field}: ${r.host} is not a known service` };
@@ -212,14 +219,11 @@ function targetProblem(
     };
   }
   if (svc !== undefined && r.host !== rule.destination) {
-    const dest = state.services.get(rule.destination);
-    const missing = (dest?.ports ?? []).find(
-      (p) => isHttp(p.protocol) && targetPort(svc, p.port) === undefined,
-    );
-    if (missing) {
+    const missing = routedPorts(rule.destination).find((p) => targetPort(svc, p) === undefined);
+    if (missing !== undefined) {
       return {
         reason: 'NoMatchingPort',
-        message: `${field}: ${r.host} has no port ${missing.port} and not exactly one HTTP port`,
+        message: `${field}: ${r.host} has no port ${missing} and not exactly one HTTP port`,
       };
     }
   }
