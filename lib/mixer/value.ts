@@ -77,7 +77,8 @@ export function formatDuration(ms: number): string {
 }
 
 function trim(n: number): string {
-  return String(Number(n.toFixed(6)));
+  // An integer prints the same either way; toFixed is the slow part.
+  return Number.isInteger(n) ? String(n) : String(Number(n.toFixed(6)));
 }
 
 /** An IPv4 or IPv6 address. IPv4 keeps 4 bytes; an IPv4-mapped IPv6 address equals its IPv4. */
@@ -90,10 +91,11 @@ export class IpAddress {
 
   /** From 4 or 16 bytes; undefined for any other length. */
   static fromBytes(b: Uint8Array): IpAddress | undefined {
-    if (b.length === 4) return new IpAddress(Uint8Array.from(b));
+    // Always a copy (b may be a view of a whole request's buffer).
+    if (b.length === 4) return new IpAddress(new Uint8Array(b));
     if (b.length !== 16) return undefined;
-    if (isV4Mapped(b)) return new IpAddress(b.slice(12));
-    return new IpAddress(Uint8Array.from(b));
+    if (isV4Mapped(b)) return new IpAddress(new Uint8Array(b.subarray(12)));
+    return new IpAddress(new Uint8Array(b));
   }
 
   /** From text (`10.0.0.1`, `::1`, `::ffff:10.0.0.1`); undefined when it is not an address. */
@@ -111,7 +113,10 @@ export class IpAddress {
   }
 
   toString(): string {
-    if (this.bytes.length === 4) return this.bytes.join('.');
+    const b = this.bytes;
+    if (b.length === 4) {
+      return `${String(b[0])}.${String(b[1])}.${String(b[2])}.${String(b[3])}`;
+    }
     const groups: string[] = [];
     for (let i = 0; i < 16; i += 2) {
       groups.push((((this.bytes[i] ?? 0) << 8) | (this.bytes[i + 1] ?? 0)).toString(16));

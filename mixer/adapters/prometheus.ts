@@ -12,6 +12,7 @@ import { Counter, Gauge, Histogram, type Registry } from '../../lib/metrics.ts';
 import { Duration, formatValue, type Value } from '../../lib/mixer/value.ts';
 import type { Adapter, MetricInstance } from '../adapter.ts';
 import type { SpecReader } from '../config/spec-reader.ts';
+import { SeriesTable } from './prometheus-series.ts';
 
 const Kind = ['GAUGE', 'COUNTER', 'DISTRIBUTION'] as const;
 type Kind = (typeof Kind)[number];
@@ -29,7 +30,10 @@ type PromMetric = Counter | Gauge | Histogram;
 
 interface Shared {
   readonly key: string;
+  readonly def: MetricDef;
   readonly metric: PromMetric;
+  /** The metric's series, resolved once each (see prometheus-series.ts). */
+  readonly series: SeriesTable;
   readonly owners: Set<object>;
 }
 
@@ -93,11 +97,17 @@ function readMetric(m: SpecReader): MetricDef {
   return def;
 }
 
-function create(def: MetricDef): PromMetric {
+function create(def: MetricDef, series: SeriesTable): PromMetric {
   const base = { name: def.name, help: def.help, labelNames: [...def.labelNames], registers: [] };
   switch (def.kind) {
     case 'COUNTER':
-      return new Counter(base);
+      // Samples add up in their series; prom-client gets the sums when the registry is read.
+      return new Counter({
+        ...base,
+        collect() {
+          series.collectInto(this);
+        },
+      });
     case 'GAUGE':
       return new Gauge(base);
     case 'DISTRIBUTION':
@@ -105,7 +115,7 @@ function create(def: MetricDef): PromMetric {
   }
 }
 
-function acquire(registry: Registry, def: MetricDef, owner: object): PromMetric {
+function acquire(registry: Registry, def: MetricDef, owner: object): Shared {
   let byName = shared.get(registry);
   if (!byName) {
     byName = new Map();
@@ -115,13 +125,15 @@ function acquire(registry: Registry, def: MetricDef, owner: object): PromMetric 
   const cur = byName.get(def.name);
   if (cur && cur.key === key) {
     cur.owners.add(owner);
-    return cur.metric;
+    return cur;
   }
   if (registry.getSingleMetric(def.name)) registry.removeSingleMetric(def.name);
-  const metric = create(def);
+  const series = new SeriesTable(def.labelNames);
+  const metric = create(def, series);
   registry.registerMetric(metric);
-  byName.set(def.name, { key, metric, owners: new Set([owner]) });
-  return metric;
+  const s: Shared = { key, def, metric, series, owners: new Set([owner]) };
+  byName.set(def.name, s);
+  return s;
 }
 
 function release(registry: Registry, name: string, owner: object): void {
@@ -157,11 +169,10 @@ export const prometheus: Adapter = {
     });
     spec.done();
     const owner = {};
-    const byInstance = new Map<string, { def: MetricDef; metric: PromMetric }[]>();
+    const byInstance = new Map<string, Shared[]>();
     for (const def of defs) {
-      const metric = acquire(env.metrics, def, owner);
       const list = byInstance.get(def.instanceName) ?? [];
-      list.push({ def, metric });
+      list.push(acquire(env.metrics, def, owner));
       byInstance.set(def.instanceName, list);
     }
     let dropped = 0;
@@ -191,7 +202,7 @@ export const prometheus: Adapter = {
             }
             continue;
           }
-          for (const { def, metric } of list) record(def, metric, inst, value);
+          for (const shared of list) record(shared, inst, value);
         }
       },
       close() {
@@ -201,14 +212,15 @@ export const prometheus: Adapter = {
   },
 };
 
-function record(def: MetricDef, metric: PromMetric, inst: MetricInstance, value: number): void {
-  const labels: Record<string, string> = {};
-  for (const l of def.labelNames) {
-    const v = inst.dimensions.get(l);
-    labels[l] = v === undefined ? '' : formatValue(v);
-  }
-  if (metric instanceof Counter) {
-    if (value >= 0) metric.inc(labels, value);
-  } else if (metric instanceof Gauge) metric.set(labels, value);
-  else metric.observe(labels, value);
+function record(s: Shared, inst: MetricInstance, value: number): void {
+  const series = s.series.get(inst.dimensions);
+  const metric = s.metric;
+  if (s.def.kind === 'COUNTER') {
+    if (!(value >= 0)) return; // a counter never goes down (negative and NaN are dropped)
+    if (!Number.isFinite(value))
+      throw new TypeError(`Value is not a valid number: ${String(value)}`);
+    series.pending += value;
+    series.touched = true;
+  } else if (metric instanceof Gauge) metric.set(series.labels, value);
+  else if (metric instanceof Histogram) metric.observe(series.labels, value);
 }

@@ -3,11 +3,16 @@
  * appended to a file. Spec: `logStream` (STDOUT, STDERR, FILE with `outputPath`),
  * `severityLevels` (severity text → INFO | WARNING | ERROR), `metricLevel`, `outputLevel` (the
  * least level written), `outputAsJson` (default true; false writes `time level instance k=v`).
- * One write per report batch.
+ *
+ * Lines are buffered and written together once per turn of the event loop (or at 64 KiB), so
+ * concurrent reports share one write; a report's promise settles once its lines are written, and
+ * `flush` writes at once. Severities are mapped once each, and times printed from the previous
+ * line's text when they share its second.
  */
 import { createWriteStream } from 'node:fs';
 import { jsonValue, formatValue } from '../../lib/mixer/value.ts';
 import type { Adapter, ReportInstance } from '../adapter.ts';
+import { LineBuffer, Memo } from './stdio-buffer.ts';
 
 const Level = ['INFO', 'WARNING', 'ERROR'] as const;
 type Level = (typeof Level)[number];
@@ -51,9 +56,14 @@ export const stdio: Adapter = {
         : streamKind === 'STDERR'
           ? env.stderr
           : createWriteStream(outputPath, { flags: 'a' });
-    const levelOf = (severity: string): Level =>
-      severities.get(severity) ?? defaultSeverities[severity.toUpperCase()] ?? 'INFO';
+    // Severities come from expressions (often a constant): memoized, bounded.
+    const levels = new Memo<Level>(
+      (severity) => severities.get(severity) ?? defaultSeverities[severity.toUpperCase()] ?? 'INFO',
+      256,
+    );
+    const levelOf = (severity: string): Level => levels.get(severity);
     const least = Level.indexOf(outputLevel);
+    const buffer = new LineBuffer(out);
 
     const line = (i: ReportInstance): string | undefined => {
       if (i.template === 'reportnothing') return undefined;
@@ -61,19 +71,19 @@ export const stdio: Adapter = {
       if (Level.indexOf(level) < least) return undefined;
       const time = i.template === 'logentry' ? i.timestamp : new Date(env.now());
       const fields = i.template === 'logentry' ? i.variables : i.dimensions;
-      if (!asJson) {
-        const kv = [...fields].map(([k, v]) => `${k}=${formatValue(v)}`);
-        if (i.template === 'metric') kv.unshift(`value=${formatValue(i.value)}`);
-        return `${time.toISOString()}\t${level.toLowerCase()}\t${i.name}\t${kv.join(' ')}`;
+      if (asJson) {
+        const rec: Record<string, unknown> = {
+          level: level.toLowerCase(),
+          time: isoTime(time),
+          instance: i.name,
+        };
+        if (i.template === 'metric') rec['value'] = jsonValue(i.value);
+        for (const [k, v] of fields) if (!(k in rec)) rec[k] = jsonValue(v);
+        return JSON.stringify(rec);
       }
-      const rec: Record<string, unknown> = {
-        level: level.toLowerCase(),
-        time: time.toISOString(),
-        instance: i.name,
-      };
-      if (i.template === 'metric') rec['value'] = jsonValue(i.value);
-      for (const [k, v] of fields) if (!(k in rec)) rec[k] = jsonValue(v);
-      return JSON.stringify(rec);
+      const kv = [...fields].map(([k, v]) => `${k}=${formatValue(v)}`);
+      if (i.template === 'metric') kv.unshift(`value=${formatValue(i.value)}`);
+      return `${time.toISOString()}\t${level.toLowerCase()}\t${i.name}\t${kv.join(' ')}`;
     };
 
     return {
@@ -83,11 +93,32 @@ export const stdio: Adapter = {
           const l = line(i);
           if (l !== undefined) text += `${l}\n`;
         }
-        if (text !== '') out.write(text);
+        return text === '' ? undefined : buffer.add(text);
+      },
+      flush() {
+        buffer.flush();
       },
       close() {
+        buffer.flush();
         if (streamKind === 'FILE') out.end();
       },
     };
   },
 };
+
+/** The time as toISOString gives it; the text up to the second is kept from the last call. */
+let lastSecond = NaN;
+let lastSecondText = '';
+
+function isoTime(t: Date): string {
+  const ms = t.getTime();
+  // Years 0 to 9999 have the fixed-width form `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+  if (!(ms >= 0 && ms < 253_402_300_800_000)) return t.toISOString();
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecondText = `${new Date(second * 1000).toISOString().slice(0, 19)}.`;
+    lastSecond = second;
+  }
+  const frac = ms - second * 1000;
+  return `${lastSecondText}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${String(frac)}Z`;
+}
