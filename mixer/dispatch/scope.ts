@@ -12,8 +12,11 @@ export function destinationNamespace(r: AttributeReader): string | undefined {
   if (typeof ns === 'string' && ns !== '') return ns;
   const svc = r.get('destination.service');
   if (typeof svc !== 'string') return undefined;
-  const parts = svc.split('.');
-  return parts.length >= 2 ? parts[1] : undefined;
+  // The second label (`reviews.default.svc…` → `default`), without splitting the whole name.
+  const a = svc.indexOf('.');
+  if (a < 0) return undefined;
+  const b = svc.indexOf('.', a + 1);
+  return b < 0 ? svc.slice(a + 1) : svc.slice(a + 1, b);
 }
 
 /**
