@@ -1,22 +1,24 @@
 /**
  * The client side of bench/mixer (its own process, its own core), with a real grpc-js client:
- *   load.ts PORT SECONDS check CONCURRENCY RATE   Check closed-loop (throughput), then open-loop at
- *                                                 RATE per second (latency)
- *   load.ts PORT SECONDS report CONCURRENCY BATCH Report closed-loop, BATCH attribute sets a call
+ *   load.ts PORT SECONDS check CONCURRENCY RATES   Check closed-loop (throughput), then open-loop
+ *                                                  at each of RATES (comma-separated, per second)
+ *   load.ts PORT SECONDS report CONCURRENCY BATCH  Report closed-loop, BATCH attribute sets a call
  * Checks are uncached: every call goes to the server, cycling through sources v1..v4 to ratings
- * (whitelisted, denied, not whitelisted) with quota asks. Prints one JSON line.
+ * (whitelisted, denied, not whitelisted) with quota asks. Prints one JSON line, with `total`: every
+ * call made, warm-up included (the server's CPU time is divided by it).
  */
 import { Client, Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
 import { compress, compressReport } from '../../lib/mixer/compress.ts';
 import { globalWordCount } from '../../lib/mixer/global-dictionary.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
-import { Duration, IpAddress, type Value } from '../../lib/mixer/value.ts';
+import { attributes } from './workload.ts';
 
 const [portArg, secondsArg, mode = 'check', concArg, extraArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? '3');
 const concurrency = Number(concArg ?? '32');
 const client = new Client(`127.0.0.1:${String(portArg)}`, credentials.createInsecure());
 const service = mixerService();
+let total = 0;
 
 /** Requests are encoded once up front and answers are not decoded: the client stays cheap. */
 function encoder(method: 'Check' | 'Report'): (req: object) => Buffer {
@@ -26,6 +28,7 @@ function encoder(method: 'Check' | 'Report'): (req: object) => Buffer {
 }
 
 function send(method: 'Check' | 'Report', bytes: Buffer): Promise<void> {
+  total++;
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       `/istio.mixer.v1.Mixer/${method}`,
@@ -40,54 +43,6 @@ function send(method: 'Check' | 'Report', bytes: Buffer): Promise<void> {
       },
     );
   });
-}
-
-function attributes(i: number): Map<string, Value> {
-  const version = `v${String((i % 4) + 1)}`;
-  return new Map<string, Value>([
-    ['source.ip', IpAddress.parse(`10.1.${String(i % 200)}.${String(i % 250)}`) as IpAddress],
-    [
-      'source.labels',
-      new Map([
-        ['app', 'reviews'],
-        ['version', version],
-        ['pod-template-hash', `h${String(i % 7)}`],
-      ]),
-    ],
-    ['source.service', 'reviews.default.svc.cluster.local'],
-    ['source.uid', `kubernetes://reviews-${version}-${String(i % 13)}.default`],
-    ['destination.ip', IpAddress.parse('10.2.0.9') as IpAddress],
-    ['destination.port', 9080],
-    [
-      'destination.labels',
-      new Map([
-        ['app', 'ratings'],
-        ['version', 'v1'],
-      ]),
-    ],
-    ['destination.service', 'ratings.default.svc.cluster.local'],
-    ['destination.uid', 'kubernetes://ratings-v1-0.default'],
-    [
-      'request.headers',
-      new Map([
-        [':authority', 'ratings:9080'],
-        [':path', '/ratings/0'],
-        ['user-agent', 'bench/1'],
-        ['x-request-id', `req-${String(i)}`],
-      ]),
-    ],
-    ['request.id', `req-${String(i)}`],
-    ['request.path', '/ratings/0'],
-    ['request.host', 'ratings:9080'],
-    ['request.method', 'GET'],
-    ['request.time', new Date(1_700_000_000_000 + i)],
-    ['request.size', 0],
-    ['response.code', i % 10 === 0 ? 503 : 200],
-    ['response.size', 300 + (i % 50)],
-    ['response.duration', new Duration(5 + (i % 20))],
-    ['response.time', new Date(1_700_000_000_020 + i)],
-    ['context.protocol', 'http'],
-  ]);
 }
 
 function pct(samples: number[], q: number): number {
@@ -110,8 +65,27 @@ async function closedLoop(call: () => Promise<unknown>): Promise<number> {
   return done / ((performance.now() - t0) / 1000);
 }
 
+/** Open loop: every turn, send what is due at `rate`; latency from send to answer. */
+async function openLoop(call: () => Promise<unknown>, rate: number) {
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  let sent = 0;
+  while (performance.now() - start < seconds * 1000) {
+    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    for (; sent < due; sent++) {
+      const t0 = performance.now();
+      pending.push(call().then(() => void latencies.push(performance.now() - t0)));
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(pending);
+  const achieved = sent / ((performance.now() - start) / 1000);
+  return { rate, achieved, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99) };
+}
+
 if (mode === 'check') {
-  const rate = Number(extraArg ?? '5000');
+  const rates = (extraArg ?? '5000').split(',').map(Number);
   const encode = encoder('Check');
   const requests = Array.from({ length: 64 }, (_, i) =>
     encode({
@@ -126,24 +100,9 @@ if (mode === 'check') {
   for (let i = 0; i < 3000; i += concurrency)
     await Promise.all(Array.from({ length: concurrency }, once));
   const throughput = await closedLoop(once);
-  // Open loop: every millisecond, send what is due; latency from send to answer.
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  const start = performance.now();
-  let sent = 0;
-  while (performance.now() - start < seconds * 1000) {
-    const due = Math.floor(((performance.now() - start) / 1000) * rate);
-    for (; sent < due; sent++) {
-      const t0 = performance.now();
-      pending.push(once().then(() => void latencies.push(performance.now() - t0)));
-    }
-    await new Promise((r) => setImmediate(r));
-  }
-  await Promise.all(pending);
-  const achieved = sent / ((performance.now() - start) / 1000);
-  process.stdout.write(
-    `${JSON.stringify({ throughput, rate, achieved, p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), n: latencies.length })}\n`,
-  );
+  const open = [];
+  for (const rate of rates) open.push(await openLoop(once, rate));
+  process.stdout.write(`${JSON.stringify({ throughput, open, total })}\n`);
 } else {
   const batch = Number(extraArg ?? '100');
   const encode = encoder('Report');
@@ -157,6 +116,8 @@ if (mode === 'check') {
   for (let i = 0; i < 200; i += concurrency)
     await Promise.all(Array.from({ length: concurrency }, once));
   const calls = await closedLoop(once);
-  process.stdout.write(`${JSON.stringify({ calls, sets: calls * batch, batch })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ calls, sets: calls * batch, batch, total: total * batch })}\n`,
+  );
 }
 client.close();
