@@ -66,14 +66,16 @@ export async function startMixerGrpcServer(options: {
       );
     };
 
-  // Report requests arrive as bytes and are decoded straight into attribute sets
-  // (lib/mixer/wire-decode.ts), not through protobufjs objects: Mixer's busiest path.
+  // Check and Report requests arrive as bytes and are decoded straight into attribute sets
+  // (lib/mixer/wire-decode.ts), not through protobufjs objects: Mixer's busiest paths.
   const v1 = mixerService();
-  const reportDef = v1['Report'];
-  if (!reportDef) throw new Error('istio.mixer.v1.Mixer has no Report');
-  const rawReport = { ...reportDef, requestDeserialize: (bytes: Buffer) => bytes };
+  const raw = (method: string) => {
+    const def = v1[method];
+    if (!def) throw new Error(`istio.mixer.v1.Mixer has no ${method}`);
+    return { ...def, requestDeserialize: (bytes: Buffer) => bytes };
+  };
   server.addService(
-    { ...v1, Report: rawReport },
+    { ...v1, Check: raw('Check'), Report: raw('Report') },
     {
       Check: unary('istio.mixer.v1.Mixer/Check', (r) => mixerCheck(core, r)),
       Report: unary('istio.mixer.v1.Mixer/Report', (r) => mixerReport(core, r)),

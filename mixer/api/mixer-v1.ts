@@ -6,8 +6,8 @@
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import { decompressCheck, decompressReport } from '../../lib/mixer/decompress.ts';
 import { encodeReferenced } from '../../lib/mixer/referenced.ts';
-import { decodeReportRequest } from '../../lib/mixer/wire-decode.ts';
-import { Duration } from '../../lib/mixer/value.ts';
+import { decodeCheckRequest, decodeReportRequest } from '../../lib/mixer/wire-decode.ts';
+import { Duration, type Value } from '../../lib/mixer/value.ts';
 import type { CheckResponseMessage, QuotaResultMessage } from '../../lib/mixer/wire.ts';
 import type { MixerCore } from '../core.ts';
 import type { QuotaAsk } from '../dispatch/check.ts';
@@ -32,10 +32,21 @@ function quotaAsks(request: unknown): Map<string, QuotaAsk> {
   return out;
 }
 
+/** `request`: the message's bytes (decoded here, the fast path) or its protobufjs object. */
 export async function mixerCheck(core: MixerCore, request: unknown): Promise<CheckResponseMessage> {
-  const bag = decompressCheck(request);
-  const asks = quotaAsks(request);
-  const dedup = (request as { deduplication_id?: unknown }).deduplication_id;
+  let bag: ReadonlyMap<string, Value>;
+  let asks: ReadonlyMap<string, QuotaAsk>;
+  let dedup: unknown;
+  if (request instanceof Uint8Array) {
+    const r = decodeCheckRequest(request);
+    bag = r.attributes;
+    asks = r.quotas;
+    dedup = r.deduplicationId;
+  } else {
+    bag = decompressCheck(request);
+    asks = quotaAsks(request);
+    dedup = (request as { deduplication_id?: unknown }).deduplication_id;
+  }
   const out = await core.check('mixer', bag, asks, typeof dedup === 'string' ? dedup : '');
   const referenced = encodeReferenced(out.referenced);
   const quotas: Record<string, QuotaResultMessage> = {};
