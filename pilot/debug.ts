@@ -1,7 +1,8 @@
 /**
  * Pilot's debug pages on its HTTP port, JSON throughout:
  * - `/debug/syncz`: per stream, per type: versions sent and ACKed, nonce, last NACK and its message.
- * - `/debug/adsz`: the connected proxies, and the last push.
+ * - `/debug/adsz`: the connected proxies (the snapshot each was given, and the one it holds in
+ *   full), and the last push.
  * - `/debug/configz`: the current mesh build (mesh config, services and endpoint counts, the
  *   traffic config applied, and one line per RouteRule & co. that could not be applied);
  *   `?proxy=<node id>` dumps that proxy's snapshot as JSON (`&type=CDS|EDS|LDS|RDS` to narrow).
@@ -35,6 +36,7 @@ export function mountDebug(app: Express, discovery: DiscoveryServer): void {
         kind: c.kind ?? null,
         connectedAt: c.connectedAt,
         snapshotVersion: c.snapshotVersion ?? null,
+        syncedVersion: c.syncedVersion ?? null,
       })),
     });
   });

@@ -161,11 +161,14 @@ describe('pilot on a real API server', function () {
     );
     assert.ok(names(cds).includes(`outbound|9000||${host}`));
     c.send({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: [cluster] });
+    // The first load assignment may predate the slice (the build raced the informers): wait for
+    // one with both ready endpoints.
     const eds = await until(
       c,
       TypeUrl.ClusterLoadAssignment,
       () => [cluster],
-      () => true,
+      (r) =>
+        r.resources.length > 0 && JSON.stringify(json(r.resources[0]!)).includes('10.244.0.12'),
     );
     const cla = json(eds.resources[0]!);
     const localities = cla['endpoints'] as {

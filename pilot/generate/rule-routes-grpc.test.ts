@@ -4,10 +4,11 @@
  * no redirects), with `match.source` by the client's LABELS metadata.
  */
 import assert from 'node:assert/strict';
+import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { Proxy } from '../model/proxy.ts';
-import { at } from '../testing/resource-checks.ts';
+import { at, grpcDecoded, grpcResourceType } from '../testing/resource-checks.ts';
 import { reviewsRule as rule, routesOf, type RouteRow as Row } from '../testing/route-rows.ts';
-import { host, trafficProxies } from '../testing/traffic-fixture.ts';
+import { host, trafficProxies, trafficSnapshot } from '../testing/traffic-fixture.ts';
 
 const grpc = trafficProxies['grpc'] as Proxy;
 
@@ -109,7 +110,35 @@ const rows: Row[] = [
   },
 ];
 
+/** Whether @grpc/grpc-js-xds takes the route configuration after the change as an update. */
+function grpcSees(before: readonly object[], after: readonly object[]): boolean {
+  const name = `${host('echo')}:50051`;
+  const decoded = (objects: readonly object[]) => {
+    const r = trafficSnapshot(objects, grpc).resources.get(TypeUrl.RouteConfiguration)?.get(name);
+    assert.ok(r);
+    return grpcDecoded(r);
+  };
+  const t = grpcResourceType(TypeUrl.RouteConfiguration);
+  return !t.resourcesEqual(decoded(before), decoded(after));
+}
+
 describe('RouteRule fields to proxyless gRPC routes', () => {
+  it('adding a fault to a route is a change @grpc/grpc-js-xds notices', () => {
+    const plain = rule('f', {
+      destination: { name: 'echo' },
+      route: [{ labels: { version: 'v1' } }],
+    });
+    const faulty = (percent: number) =>
+      rule('f', {
+        destination: { name: 'echo' },
+        route: [{ labels: { version: 'v1' } }],
+        httpFault: { abort: { percent, httpStatus: 503 } },
+      });
+    assert.ok(grpcSees([plain], [faulty(50)]), 'fault added');
+    assert.ok(grpcSees([faulty(50)], [faulty(10)]), 'fault changed');
+    assert.ok(grpcSees([faulty(50)], [plain]), 'fault removed');
+  });
+
   it('rules route HTTP ports only: a TCP port of the destination keeps its default route', () => {
     const config = [
       rule('to-reviews', {

@@ -13,7 +13,8 @@
  * routes (noted in /debug/configz) and the rest is translated to what it understands.
  */
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
-import { toAny } from '../../lib/xds/protos.ts';
+import { createHash } from 'node:crypto';
+import { toAny, type EncodedAny } from '../../lib/xds/protos.ts';
 import type { HTTPFault, HeaderMatcher, Route, RouteMatch } from '../../lib/xds/types.ts';
 import type { HttpFault, RouteRule, StringMatch } from '../config/model.ts';
 import { configKey } from '../config/model.ts';
@@ -160,17 +161,27 @@ function action(a: AppliedRule, o: RuleRouteOptions): Route {
   };
 }
 
+/**
+ * The route's name: the rule's key. For proxyless clients with a fault, also a digest of it:
+ * @grpc/grpc-js-xds compares a new route configuration with the one it holds by walking the old
+ * one's keys only, so a route that only gains a per-filter config looks unchanged and is ignored;
+ * a different name makes the change visible.
+ */
+function routeName(rule: RouteRule, fault: EncodedAny | undefined, flavor: RouteFlavor): string {
+  const key = configKey(rule.meta);
+  if (fault === undefined || flavor !== 'grpc') return key;
+  return `${key}#fault-${createHash('sha256').update(fault.value).digest('hex').slice(0, 8)}`;
+}
+
 function ruleRoute(a: AppliedRule, o: RuleRouteOptions): Route {
   const { rule } = a;
-  const base: Route = { name: configKey(rule.meta), match: routeMatch(rule, o.flavor) };
-  const fault =
-    rule.fault !== undefined
-      ? {
-          typed_per_filter_config: {
-            [FaultFilterName]: toAny(TypeUrl.HttpFault, faultConfig(rule.fault)),
-          },
-        }
-      : {};
+  const faultAny =
+    rule.fault !== undefined ? toAny(TypeUrl.HttpFault, faultConfig(rule.fault)) : undefined;
+  const base: Route = {
+    name: routeName(rule, faultAny, o.flavor),
+    match: routeMatch(rule, o.flavor),
+  };
+  const fault = faultAny ? { typed_per_filter_config: { [FaultFilterName]: faultAny } } : {};
   if (rule.redirect !== undefined) {
     return {
       ...base,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { envoyRuleViolationsOf } from '../../lib/xds/envoy-rules.ts';
 import { anyToJson } from '../../lib/xds/json-view.ts';
-import { assertNoUnknownFields, decodeMessage } from '../../lib/xds/protos.ts';
+import { assertNoUnknownFields, decodeMessage, envoyRoot } from '../../lib/xds/protos.ts';
 import { TypeUrl, XdsTypeOrder, type XdsType } from '../../lib/xds/type-urls.ts';
 import type { Resource } from '../generate/resource.ts';
 import type { ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
@@ -46,14 +46,23 @@ export function assertEnvoyAccepts(r: Resource): void {
   assert.deepEqual(envoyRuleViolationsOf(r.typeUrl, value), [], r.name);
 }
 
-interface ResourceType {
-  decode(ctx: unknown, r: { type_url: string; value: Buffer }): { name: string; error?: string };
+export interface GrpcResourceType {
+  decode(
+    ctx: unknown,
+    r: { type_url: string; value: Buffer },
+  ): { name: string; error?: string; value?: unknown };
+  /** How the client tells an update from what it holds (unchanged ones are ignored). */
+  resourcesEqual(a: unknown, b: unknown): boolean;
 }
+
+type ResourceType = GrpcResourceType;
 
 let grpcTypes: Record<string, ResourceType> | undefined;
 
 function grpcResourceTypes(): Record<string, ResourceType> {
   if (grpcTypes) return grpcTypes;
+  // Envoy's protos first: loading them gives protobufjs the descriptor.proto the client needs.
+  envoyRoot();
   const require = createRequire(import.meta.url);
   const base = '@grpc/grpc-js-xds/build/src/xds-resource-type';
   // Its HTTP filter registry fills when the plugin registers, as a real client does.
@@ -74,6 +83,22 @@ function grpcResourceTypes(): Record<string, ResourceType> {
     [TypeUrl.ClusterLoadAssignment]: get('endpoint-resource-type.js', 'EndpointResourceType'),
   };
   return grpcTypes;
+}
+
+/** The client's own resource type for a type URL. */
+export function grpcResourceType(typeUrl: string): GrpcResourceType {
+  const t = grpcResourceTypes()[typeUrl];
+  assert.ok(t, typeUrl);
+  return t;
+}
+
+/** The resource as @grpc/grpc-js-xds decodes it (what it compares updates with). */
+export function grpcDecoded(r: Resource): unknown {
+  const any = decodeMessage('google.protobuf.Any', r.any);
+  return grpcResourceType(r.typeUrl).decode(
+    { bootstrap: { certificateProviders: {} } },
+    { type_url: r.typeUrl, value: Buffer.from(any['value'] as Uint8Array) },
+  ).value;
 }
 
 /** @grpc/grpc-js-xds would accept it (no NACK). */

@@ -63,6 +63,11 @@ export interface ConnectionStatus {
   readonly kind: string | undefined;
   readonly connectedAt: string;
   readonly snapshotVersion: number | undefined;
+  /**
+   * The snapshot the proxy holds in full: no pass running, every response ACKed (none NACKed).
+   * Undefined while something is on its way.
+   */
+  readonly syncedVersion: number | undefined;
   readonly types: Readonly<Record<string, TypeStatus>>;
 }
 
@@ -201,8 +206,18 @@ export class Connection {
       kind: this.proxy?.kind,
       connectedAt: new Date(this.connectedAt).toISOString(),
       snapshotVersion: this.snapshot?.version,
+      syncedVersion: this.inSync() ? this.snapshot?.version : undefined,
       types,
     };
+  }
+
+  private inSync(): boolean {
+    if (this.syncing || this.dirty) return false;
+    for (const st of this.types.values()) {
+      if (st.unsettled() || st.mustRespond) return false;
+      if (st.lastNack !== undefined && st.lastNack.nonce === st.nonce) return false;
+    }
+    return true;
   }
 
   /** Runs passes until nothing changed during the last one; one pass at a time. */

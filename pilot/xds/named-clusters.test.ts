@@ -96,6 +96,20 @@ describe('ADS: clusters subscribed to by name', () => {
     assert.equal(h.discovery.connections()[0]?.types['CDS']?.resources, 2);
   });
 
+  it('says when the client holds its snapshot in full', async () => {
+    await routes();
+    await c.none(100); // the ACKs reach the server
+    const status = () => h.discovery.connections()[0];
+    assert.ok(status()?.snapshotVersion !== undefined);
+    assert.equal(status()?.syncedVersion, status()?.snapshotVersion);
+    setRule('v2');
+    const rds = await nextOf(TypeUrl.RouteConfiguration);
+    assert.equal(status()?.syncedVersion, undefined, 'routes sent, not yet ACKed');
+    c.ack(rds, [listener]);
+    await c.none(100);
+    assert.equal(status()?.syncedVersion, status()?.snapshotVersion);
+  });
+
   it('serves a late subscription from the snapshot the route naming it came from', async () => {
     await routes(); // ACKed: routes to v1
     setRule('v2'); // the current snapshot no longer has v1; its routes are sent, not yet ACKed
