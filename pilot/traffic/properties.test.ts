@@ -9,7 +9,13 @@ import fc from 'fast-check';
 import type { Proxy } from '../model/proxy.ts';
 import { MeshBuilder } from '../snapshot/mesh-build.ts';
 import { buildProxySnapshot } from '../snapshot/proxy-snapshot.ts';
-import { allResources, assertEnvoyAccepts, assertGrpcAccepts } from '../testing/resource-checks.ts';
+import {
+  allResources,
+  assertEnvoyAccepts,
+  assertGrpcAccepts,
+  grpcDecoded,
+  grpcResourceType,
+} from '../testing/resource-checks.ts';
 import { crd, trafficBuild, trafficProxies } from '../testing/traffic-fixture.ts';
 
 const services = ['reviews', 'echo', 'db', 'details', 'nope'];
@@ -98,6 +104,34 @@ const config = fc
     ...egress.map((spec, i) => crd('EgressRule', `e${i}`, spec)),
   ]);
 
+type Spec = Record<string, unknown>;
+type Mutation = (spec: Spec) => Spec;
+
+/** Small edits of one RouteRule: what users do between two pushes. */
+const mutations: Mutation[] = [
+  (s) => ({ ...s, httpFault: { abort: { percent: 30, httpStatus: 503 } } }),
+  (s) => ({ ...s, httpFault: { delay: { percent: 100, fixedDelay: '10ms' } } }),
+  (s) => ({ ...s, httpFault: undefined }),
+  (s) => ({ ...s, httpReqTimeout: { simpleTimeout: { timeout: '2s' } } }),
+  (s) => ({ ...s, httpReqTimeout: undefined }),
+  (s) => ({ ...s, httpReqRetries: { simpleRetry: { attempts: 2 } } }),
+  (s) => ({ ...s, precedence: 9 }),
+];
+
+/** A config with one applicable rule, and the same config with that rule edited. */
+const edited = config.chain((a) =>
+  fc
+    .tuple(fc.constantFrom('echo', 'reviews'), fc.constantFrom(...mutations))
+    .map(([service, m]): [object[], object[]] => {
+      const spec: Spec = { destination: { name: service }, route: [{ labels: { version: 'v1' } }] };
+      const edit = (x: Spec) => crd('RouteRule', 'edited', JSON.parse(JSON.stringify(x)) as Spec);
+      return [
+        [...a, edit(spec)],
+        [...a, edit(m(spec))],
+      ];
+    }),
+);
+
 const proxies = ['productpage', 'reviews', 'grpc', 'grpcOther', 'ingress', 'egress'].map(
   (k) => trafficProxies[k] as Proxy,
 );
@@ -118,6 +152,26 @@ describe('traffic config properties', function () {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('every change a proxyless client is sent is one @grpc/grpc-js-xds notices', () => {
+    const grpc = trafficProxies['grpc'] as Proxy;
+    fc.assert(
+      fc.property(fc.oneof(fc.tuple(config, config), edited), ([a, b]) => {
+        const before = buildProxySnapshot(trafficBuild(a), grpc);
+        const after = buildProxySnapshot(trafficBuild(b), grpc);
+        for (const r of allResources(after)) {
+          const old = before.resources.get(r.typeUrl)?.get(r.name);
+          if (old === undefined || old.hash === r.hash) continue;
+          const t = grpcResourceType(r.typeUrl);
+          assert.ok(
+            !t.resourcesEqual(grpcDecoded(old), grpcDecoded(r)),
+            `${r.name} looks unchanged`,
+          );
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 
