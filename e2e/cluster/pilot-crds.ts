@@ -3,16 +3,13 @@
  * process with server-side apply (idempotent, so suites sharing a cluster may all ask) and
  * waited on until the API server serves them.
  *
- * Not through lib/kube/apply.ts or the typed API: client-node serializes a raw object of a kind
- * it has a model for through that model, which drops the JSON `enum` and
- * `x-kubernetes-validations` of a raw CRD (and its typed CRD model sends the latter as
- * `x_kubernetes_validations`, which the API server refuses). The chart file's JSON goes as it
- * is, over the kubeconfig's own TLS settings.
+ * lib/kube/apply.ts sends the chart file's JSON as it is, so the CRDs keep their `enum` and
+ * `x-kubernetes-validations` (client-node's models would drop them).
  */
 import { readFileSync } from 'node:fs';
-import { request, type RequestOptions } from 'node:https';
 import { ApiextensionsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { chartDir } from '../../lib/chart.ts';
+import { applyObjects } from '../../lib/kube/apply.ts';
 import type { JsonObject } from '../../lib/json.ts';
 import { parseYamlDocuments } from '../../lib/yaml.ts';
 import { eventually } from './eventually.ts';
@@ -38,37 +35,8 @@ export function ensurePilotCrds(kc: KubeConfig): Promise<void> {
   return p;
 }
 
-/** Server-side apply of one raw object at `path`, its JSON sent unchanged. */
-async function applyRaw(kc: KubeConfig, path: string, body: JsonObject): Promise<void> {
-  const server = kc.getCurrentCluster()?.server ?? '';
-  const url = new URL(`${path}?fieldManager=pilot-e2e&force=true`, server);
-  const opts: RequestOptions = {
-    method: 'PATCH',
-    headers: { 'Content-Type': 'application/apply-patch+yaml', Accept: 'application/json' },
-  };
-  await kc.applyToHTTPSOptions(opts);
-  await new Promise<void>((resolve, reject) => {
-    const req = request(url, opts, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => {
-        text += c.toString('utf8');
-      });
-      res.on('end', () => {
-        const code = res.statusCode ?? 0;
-        if (code >= 200 && code < 300) resolve();
-        else reject(new Error(`apply ${path}: HTTP ${code}: ${text}`));
-      });
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
-
 async function install(kc: KubeConfig): Promise<void> {
-  for (const crd of pilotCrds()) {
-    const name = (crd['metadata'] as { name: string }).name;
-    await applyRaw(kc, `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`, crd);
-  }
+  await applyObjects(kc, pilotCrds(), 'pilot-e2e');
   const ext = kc.makeApiClient(ApiextensionsV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   await eventually(
