@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
 import { waitFor } from './webhook-support.ts';
 
@@ -44,15 +44,35 @@ describe('npm start (istio-lite start) on the embedded local cluster', function 
       20_000,
       'pilot /ready',
     );
+    const kc = loadKubeConfig(endpoints['kubeconfig']);
+    const core = kc.makeApiClient(CoreV1Api);
     // Mixer is ready once its config informers (on the chart's CRDs) synced.
     await waitFor(
       async () => (await fetch(`http://${endpoints['mixerMetrics'] ?? ''}/ready`)).status === 200,
       20_000,
       'mixer /ready',
     );
+    // The chart's CRDs are installed whole: their schemas refuse a malformed rule, naming the field.
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    await assert.rejects(
+      custom.createNamespacedCustomObject({
+        group: 'config.istio.io',
+        version: 'v1alpha2',
+        namespace: 'demo',
+        plural: 'routerules',
+        body: {
+          apiVersion: 'config.istio.io/v1alpha2',
+          kind: 'RouteRule',
+          metadata: { name: 'too-heavy' },
+          spec: {
+            destination: { name: 'reviews' },
+            route: [{ labels: { version: 'v1' }, weight: 150 }],
+          },
+        },
+      }),
+      /spec\.route\[0\]\.weight/,
+    );
     // The CA gave the example's service accounts their istio.<sa> Secrets.
-    const kc = loadKubeConfig(endpoints['kubeconfig']);
-    const core = kc.makeApiClient(CoreV1Api);
     await waitFor(
       async () => {
         const s = await core.readNamespacedSecret({ name: 'istio.productpage', namespace: 'demo' });
