@@ -6,8 +6,10 @@
  * (taskset -c 1) when taskset exists.
  *
  * Latency is measured open-loop (requests sent on schedule, not when the previous one answers) at
- * each of --rates: the target's 5,000/s, and 2,000/s, well below saturation, where p99 shows
- * Mixer's own latency rather than queueing. The server's CPU time per call (from /proc) is printed
+ * each of --rates, before the closed loop: the target's 5,000/s, and 2,000/s, well below
+ * saturation, where p99 shows Mixer's own latency rather than queueing. Both processes' GC pauses
+ * (grpc-js grows either heap to ~100 MB under load) make most of the tail; compare with the
+ * no-op server's. The server's CPU time per call (from /proc) is printed
  * too: on a shared machine, throughput moves with the neighbours' load, CPU per call much less;
  * 1e6 / (µs per call) is what one core of Mixer can serve when it has the core to itself.
  *
@@ -93,6 +95,8 @@ interface CheckResult {
   throughput: number;
   open: Latency[];
   total: number;
+  /** The load generator's CPU µs per call (its own core: near 1e6 / rate, it is the limit). */
+  clientCpu: number;
   /** Server CPU µs per call (added here). */
   cpu: number;
 }
@@ -144,8 +148,9 @@ function print(label: string, c: CheckResult[], r: ReportResult[]): void {
     return `at ${f0(achieved)}/s: p50 ${f2(p50)} ms p99 ${f2(p99)} ms`;
   });
   const cpu = median(c.map((x) => x.cpu));
+  const client = median(c.map((x) => x.clientCpu));
   console.log(
-    `${label.padEnd(20)} ${f0(median(c.map((x) => x.throughput))).padStart(6)} Check/s (${f0(cpu)} µs CPU each) | ${lat.join(' | ')}`,
+    `${label.padEnd(20)} ${f0(median(c.map((x) => x.throughput))).padStart(6)} Check/s (CPU per call: server ${f0(cpu)} µs, client ${f0(client)} µs) | ${lat.join(' | ')}`,
   );
   const rcpu = median(r.map((x) => x.cpu));
   console.log(
