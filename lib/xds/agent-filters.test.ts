@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { AgentAccessLogName, AgentCluster } from './agent-clusters.ts';
 import {
+  agentExtAuthzPerRoute,
   agentHttpAccessLog,
   agentHttpExtAuthzFilter,
   agentNetworkExtAuthzFilter,
@@ -63,5 +64,33 @@ describe('listener pieces that send checks and logs to the agent', () => {
       JSON.stringify(messageToJson(TypeUrl.Listener, listener)),
       /"cluster_name":"istio-agent-mixer"/,
     );
+  });
+
+  it('carries attributes as access log custom tags and ext_authz per-route context extensions', () => {
+    const carrier = {
+      'destination.service': 'db.shop.svc.cluster.local',
+      'source.labels.app': 'x',
+    };
+    const log = encodeMessage(TypeUrl.TcpProxy, {
+      stat_prefix: 'db',
+      cluster: 'c',
+      access_log: [agentTcpAccessLog(carrier)],
+    });
+    assertNoUnknownFields(TypeUrl.TcpProxy, log);
+    const json = messageToJson(TypeUrl.TcpProxy, log) as {
+      access_log: { typed_config: { common_config: { custom_tags: unknown } } }[];
+    };
+    assert.deepEqual(json.access_log[0]!.typed_config.common_config.custom_tags, [
+      { tag: 'destination.service', literal: { value: 'db.shop.svc.cluster.local' } },
+      { tag: 'source.labels.app', literal: { value: 'x' } },
+    ]);
+    const perRoute = agentExtAuthzPerRoute(carrier);
+    assertNoUnknownFields(perRoute.type_url, perRoute.value);
+    const ext = (
+      messageToJson(perRoute.type_url, perRoute.value) as {
+        check_settings: { context_extensions: Record<string, string> };
+      }
+    ).check_settings.context_extensions;
+    assert.deepEqual(ext, carrier);
   });
 });

@@ -19,6 +19,8 @@ const files = [
 
 export const AgentFilterType = {
   HttpExtAuthz: 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
+  HttpExtAuthzPerRoute:
+    'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute',
   NetworkExtAuthz: 'type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz',
   HttpGrpcAccessLog:
     'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig',
@@ -41,6 +43,9 @@ const agentGrpc = {
   timeout: { seconds: 2 },
 };
 
+/** The HTTP ext_authz filter's name: the key of its per-route config. */
+export const AgentHttpExtAuthzName = 'envoy.filters.http.ext_authz';
+
 export interface NamedTypedConfig {
   readonly name: string;
   readonly typed_config: EncodedAny;
@@ -53,7 +58,7 @@ export interface NamedTypedConfig {
 export function agentHttpExtAuthzFilter(): NamedTypedConfig {
   load();
   return {
-    name: 'envoy.filters.http.ext_authz',
+    name: AgentHttpExtAuthzName,
     typed_config: toAny(AgentFilterType.HttpExtAuthz, {
       grpc_service: agentGrpc,
       transport_api_version: 'V3',
@@ -79,29 +84,47 @@ export function agentNetworkExtAuthzFilter(statPrefix: string): NamedTypedConfig
   };
 }
 
-function common(): object {
+/** Carrier entries (lib/mixer/envoy-attributes.ts): attribute name, or `<map attribute>.<key>`. */
+export type Carrier = Readonly<Record<string, string>>;
+
+function common(tags: Carrier): object {
+  const entries = Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return {
     log_name: AgentAccessLogName,
     grpc_service: agentGrpc,
     transport_api_version: 'V3',
     buffer_flush_interval: { seconds: 1 },
+    ...(entries.length > 0
+      ? { custom_tags: entries.map(([tag, value]) => ({ tag, literal: { value } })) }
+      : {}),
   };
 }
 
-/** An HTTP connection manager's access log to the agent (Mixer Reports). */
-export function agentHttpAccessLog(): NamedTypedConfig {
+/**
+ * The HTTP ext_authz filter's per-route (or per-virtual-host) config carrying `context_extensions`,
+ * keyed `envoy.filters.http.ext_authz` in `typed_per_filter_config`.
+ */
+export function agentExtAuthzPerRoute(contextExtensions: Carrier): EncodedAny {
+  load();
+  return toAny(AgentFilterType.HttpExtAuthzPerRoute, {
+    check_settings: { context_extensions: contextExtensions },
+  });
+}
+
+/** An HTTP connection manager's access log to the agent (Mixer Reports); `tags` as custom_tags. */
+export function agentHttpAccessLog(tags: Carrier = {}): NamedTypedConfig {
   load();
   return {
     name: 'envoy.access_loggers.http_grpc',
-    typed_config: toAny(AgentFilterType.HttpGrpcAccessLog, { common_config: common() }),
+    typed_config: toAny(AgentFilterType.HttpGrpcAccessLog, { common_config: common(tags) }),
   };
 }
 
-/** A tcp_proxy's access log to the agent (Mixer Reports of connections). */
-export function agentTcpAccessLog(): NamedTypedConfig {
+/** A tcp_proxy's access log to the agent (Mixer Reports of connections); `tags` as custom_tags. */
+export function agentTcpAccessLog(tags: Carrier = {}): NamedTypedConfig {
   load();
   return {
     name: 'envoy.access_loggers.tcp_grpc',
-    typed_config: toAny(AgentFilterType.TcpGrpcAccessLog, { common_config: common() }),
+    typed_config: toAny(AgentFilterType.TcpGrpcAccessLog, { common_config: common(tags) }),
   };
 }

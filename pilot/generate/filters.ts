@@ -1,4 +1,11 @@
 /** The network and listener filters generated listeners are built from. */
+import {
+  agentHttpAccessLog,
+  agentHttpExtAuthzFilter,
+  agentTcpAccessLog,
+  type Carrier,
+  type NamedTypedConfig,
+} from '../../lib/xds/agent-filters.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { toAny } from '../../lib/xds/protos.ts';
 import type {
@@ -28,6 +35,10 @@ interface HcmOptions {
   readonly routes: { readonly rds: string } | { readonly inline: RouteConfiguration };
   /** Whether routes may inject faults (outbound and proxyless: RouteRule httpFault). */
   readonly faults?: boolean;
+  /** ext_authz to the agent before the router (its context extensions are per virtual host). */
+  readonly check?: boolean;
+  /** A gRPC access log to the agent with these custom tags. */
+  readonly accessLog?: Carrier | undefined;
 }
 
 /** An HTTP connection manager: HTTP/1.1 and HTTP/2 (so gRPC) downstream, WebSocket upgrades. */
@@ -45,7 +56,12 @@ export function httpConnectionManager(o: HcmOptions): HttpConnectionManager {
     stat_prefix: o.statPrefix,
     codec_type: 'AUTO',
     ...routes,
-    http_filters: o.faults === true ? [faultFilter(), routerFilter()] : [routerFilter()],
+    http_filters: [
+      ...(o.faults === true ? [faultFilter()] : []),
+      ...(o.check === true ? [agentHttpExtAuthzFilter()] : []),
+      routerFilter(),
+    ],
+    ...(o.accessLog === undefined ? {} : { access_log: [agentHttpAccessLog(o.accessLog)] }),
     upgrade_configs: [{ upgrade_type: 'websocket' }],
     normalize_path: { value: true },
   };
@@ -58,8 +74,13 @@ export function hcmFilter(o: HcmOptions): Filter {
   };
 }
 
-export function tcpProxyFilter(statPrefix: string, cluster: string): Filter {
-  const cfg: TcpProxy = { stat_prefix: statPrefix, cluster };
+/** A TCP proxy; with `accessLog`, a gRPC access log to the agent with those custom tags. */
+export function tcpProxyFilter(statPrefix: string, cluster: string, accessLog?: Carrier): Filter {
+  const cfg: TcpProxy & { access_log?: NamedTypedConfig[] } = {
+    stat_prefix: statPrefix,
+    cluster,
+    ...(accessLog === undefined ? {} : { access_log: [agentTcpAccessLog(accessLog)] }),
+  };
   return { name: 'envoy.filters.network.tcp_proxy', typed_config: toAny(TypeUrl.TcpProxy, cfg) };
 }
 

@@ -7,6 +7,11 @@
  * and plaintext from anyone else, on the same port. Ports no service names pass through.
  */
 import { Port } from '../../lib/ports.ts';
+import {
+  AgentHttpExtAuthzName,
+  agentExtAuthzPerRoute,
+  agentNetworkExtAuthzFilter,
+} from '../../lib/xds/agent-filters.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { Filter, FilterChain, Listener } from '../../lib/xds/types.ts';
 import { isHttp, type Protocol } from '../model/protocol.ts';
@@ -20,6 +25,7 @@ import {
   tcpProxyFilter,
   tlsInspectorFilter,
 } from './filters.ts';
+import { mixerFilters, reporter } from './mixer.ts';
 import { ClusterName, ListenerName, inboundClusterName } from './names.ts';
 import { makeResource, type Resource } from './resource.ts';
 import { MeshAlpn, downstreamTlsSocket } from './tls.ts';
@@ -30,12 +36,16 @@ export interface InboundPort {
   readonly protocol: Protocol;
 }
 
-function chainFilters(p: InboundPort): Filter[] {
+function chainFilters(ctx: GenContext, p: InboundPort): Filter[] {
   const cluster = inboundClusterName(p.port);
+  const mixer = mixerFilters(ctx.mesh);
+  const tags = mixer.report ? reporter('inbound') : undefined;
   if (isHttp(p.protocol)) {
     return [
       hcmFilter({
         statPrefix: `inbound_0.0.0.0_${p.port}`,
+        check: mixer.check,
+        accessLog: tags,
         routes: {
           inline: {
             name: cluster,
@@ -43,6 +53,13 @@ function chainFilters(p: InboundPort): Filter[] {
               {
                 name: cluster,
                 domains: ['*'],
+                ...(mixer.check
+                  ? {
+                      typed_per_filter_config: {
+                        [AgentHttpExtAuthzName]: agentExtAuthzPerRoute(reporter('inbound')),
+                      },
+                    }
+                  : {}),
                 routes: [
                   {
                     name: 'default',
@@ -58,13 +75,14 @@ function chainFilters(p: InboundPort): Filter[] {
     ];
   }
   return [
+    ...(mixer.check ? [agentNetworkExtAuthzFilter(cluster)] : []),
     ...(p.protocol === 'MONGO' ? [mongoProxyFilter(cluster)] : []),
-    tcpProxyFilter(cluster, cluster),
+    tcpProxyFilter(cluster, cluster, tags),
   ];
 }
 
 function chains(ctx: GenContext, p: InboundPort): FilterChain[] {
-  const filters = chainFilters(p);
+  const filters = chainFilters(ctx, p);
   const name = inboundClusterName(p.port);
   const port = { destination_port: { value: p.port } };
   switch (ctx.mesh.authPolicy) {

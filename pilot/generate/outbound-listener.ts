@@ -24,6 +24,7 @@ import {
   tcpProxyFilter,
   tlsInspectorFilter,
 } from './filters.ts';
+import { noMixer, reporter, type MixerFilters } from './mixer.ts';
 import { ClusterName, ListenerName, outboundClusterName, outboundRouteName } from './names.ts';
 import { makeResource, type Resource } from './resource.ts';
 
@@ -31,12 +32,21 @@ function cidr(ip: string): { address_prefix: string; prefix_len: { value: number
   return { address_prefix: ip, prefix_len: { value: isIPv6(ip) ? 128 : 32 } };
 }
 
-function tcpChain(svc: Service, p: ServicePort, ips: readonly string[]): FilterChain {
+function tcpChain(
+  svc: Service,
+  p: ServicePort,
+  ips: readonly string[],
+  mixer: MixerFilters,
+): FilterChain {
   const cluster = outboundClusterName(p.port, svc.hostname);
   const stat = `outbound|${p.port}||${svc.hostname}`;
   const filters = [
     ...(p.protocol === 'MONGO' ? [mongoProxyFilter(stat)] : []),
-    tcpProxyFilter(stat, cluster),
+    tcpProxyFilter(
+      stat,
+      cluster,
+      mixer.report ? reporter('outbound', { 'destination.service': svc.hostname }) : undefined,
+    ),
   ];
   return {
     name: cluster,
@@ -76,7 +86,11 @@ function tlsOnPorts(ports: readonly number[]): ListenerFilter {
   return { ...tlsInspectorFilter(), filter_disabled: { not_match: only } };
 }
 
-export function outboundListener(state: RegistryState, egress: EgressPorts = noEgress): Resource {
+export function outboundListener(
+  state: RegistryState,
+  egress: EgressPorts = noEgress,
+  mixer: MixerFilters = noMixer,
+): Resource {
   const services = [...state.services.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
   const chains: FilterChain[] = [];
   const clusters: string[] = [ClusterName.Passthrough];
@@ -94,7 +108,7 @@ export function outboundListener(state: RegistryState, egress: EgressPorts = noE
       const ips = serviceIps(state, svc).filter((ip) => !taken.has(`${p.port}|${ip}`));
       if (ips.length === 0) continue;
       for (const ip of ips) taken.add(`${p.port}|${ip}`);
-      chains.push(tcpChain(svc, p, ips));
+      chains.push(tcpChain(svc, p, ips, mixer));
       clusters.push(outboundClusterName(p.port, svc.hostname));
     }
   }
@@ -110,7 +124,12 @@ export function outboundListener(state: RegistryState, egress: EgressPorts = noE
         ...(tlsOrigination.has(port) ? { transport_protocol: 'raw_buffer' } : {}),
       },
       filters: [
-        hcmFilter({ statPrefix: `outbound_0.0.0.0_${port}`, routes: { rds: route }, faults: true }),
+        hcmFilter({
+          statPrefix: `outbound_0.0.0.0_${port}`,
+          routes: { rds: route },
+          faults: true,
+          accessLog: mixer.report ? reporter('outbound') : undefined,
+        }),
       ],
     });
   }

@@ -18,6 +18,7 @@ import type { GenContext } from '../generate/context.ts';
 import { grpcRouteConfigs } from '../generate/grpc.ts';
 import type { InboundPort } from '../generate/inbound.ts';
 import { outboundListener, type EgressPorts } from '../generate/outbound-listener.ts';
+import { mixerFilters, sameMixer, type MixerFilters } from '../generate/mixer.ts';
 import { proxylessNotes } from '../generate/policy.ts';
 import type { Resource } from '../generate/resource.ts';
 import { httpPorts, outboundRouteConfig, type RouteInputs } from '../generate/routes.ts';
@@ -100,6 +101,7 @@ export class MeshBuilder {
     | {
         readonly services: RegistryState['services'];
         readonly egress: EgressPorts;
+        readonly mixer: MixerFilters;
         readonly headless: readonly (readonly Endpoint[])[];
         readonly resource: Resource;
       }
@@ -141,12 +143,12 @@ export class MeshBuilder {
       ctx,
       changedAt,
       entries,
-      outboundListener: this.listenerFor(state, caches.egress.ports),
+      outboundListener: this.listenerFor(state, caches.egress.ports, mixerFilters(ctx.mesh)),
     });
   }
 
   /** The outbound listener, reused while services and headless services' endpoints are unchanged. */
-  private listenerFor(state: RegistryState, egress: EgressPorts): Resource {
+  private listenerFor(state: RegistryState, egress: EgressPorts, mixer: MixerFilters): Resource {
     const headless: (readonly Endpoint[])[] = [];
     for (const svc of state.services.values()) {
       if (svc.clusterIP === undefined)
@@ -156,13 +158,14 @@ export class MeshBuilder {
     if (
       l?.services === state.services &&
       l.egress === egress &&
+      sameMixer(l.mixer, mixer) &&
       l.headless.length === headless.length &&
       l.headless.every((e, i) => e === headless[i])
     ) {
       return l.resource;
     }
-    const resource = outboundListener(state, egress);
-    this.listener = { services: state.services, egress, headless, resource };
+    const resource = outboundListener(state, egress, mixer);
+    this.listener = { services: state.services, egress, mixer, headless, resource };
     return resource;
   }
 }
