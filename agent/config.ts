@@ -44,6 +44,7 @@ export const agentFlagDefaults = {
   trustDomain: 'cluster.local',
   domain: '',
   startEnvoy: 'true',
+  kubeconfig: '',
 } as const;
 
 export type AgentFlag = keyof typeof agentFlagDefaults;
@@ -92,6 +93,11 @@ export interface AgentConfig {
   readonly domain: string;
   /** False runs everything but Envoy (tests; a proxy started by someone else). */
   readonly startEnvoy: boolean;
+  /**
+   * Router mode: kubeconfig for reading `kubernetes://` TLS Secrets; undefined = in-cluster
+   * credentials (lib/kube/client.ts loadKubeConfig). Sidecars never read Secrets.
+   */
+  readonly kubeconfig: string | undefined;
   readonly pod: PodIdentity;
   readonly appProbers: AppProbers;
   /** `ISTIO_META_*` env vars, as node metadata (prefix removed). */
@@ -209,6 +215,7 @@ export function parseAgentConfig(
     trustDomain,
     domain,
     startEnvoy: bool('startEnvoy', f('startEnvoy')),
+    kubeconfig: f('kubeconfig') === '' ? undefined : f('kubeconfig'),
     pod,
     appProbers,
     extraMetadata,

@@ -13,6 +13,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../lib/errors.ts';
+import { loadKubeConfig } from '../lib/kube/client.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
 import { Shutdown } from '../lib/shutdown.ts';
@@ -35,6 +36,7 @@ import { Checker } from './mixer/checker.ts';
 import { alsHandlers, authzHandlers } from './mixer/mixer-servers.ts';
 import { createMixerClient, type MixerApi } from './mixer/mixer-client.ts';
 import { ReportBatcher } from './mixer/report-batcher.ts';
+import { KubeSecretSource } from './sds/kube-secrets.ts';
 import { SdsServer } from './sds/sds-server.ts';
 import { Readiness } from './status/readiness.ts';
 import { listenHttp, readinessHandler, statusHandler } from './status/status-server.ts';
@@ -124,7 +126,17 @@ export async function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
 
   // Certificates → SDS.
   const source = o.certificateSource ?? (await certificateSourceFor(c, log));
-  const sds = new SdsServer({ source, logger: log, metrics });
+  // Gateways also serve Ingress TLS Secrets (`kubernetes://<ns>/<name>`); sidecars never read them.
+  const kubeSecrets =
+    c.mode === 'router'
+      ? new KubeSecretSource({ kubeConfig: () => loadKubeConfig(c.kubeconfig), logger: log })
+      : undefined;
+  const sds = new SdsServer({
+    source,
+    logger: log,
+    metrics,
+    ...(kubeSecrets ? { secrets: kubeSecrets } : {}),
+  });
   source.start().then(
     (cert) => {
       sds.certificateReady(cert);
@@ -216,6 +228,7 @@ export async function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
   shutdown.add('close servers', async () => {
     xds.close();
     sds.close();
+    await kubeSecrets?.close();
     await grpc.close();
     await status.close();
     await ready.close();

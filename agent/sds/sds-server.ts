@@ -4,6 +4,9 @@
  * change of the certificate is pushed to every open stream with a new version, so Envoy rotates
  * without a restart. ACKs send nothing; a NACK is logged and counted and the same version is not
  * sent again; a stale nonce is ignored. Until the source has a certificate, requests wait.
+ * In router mode, `secrets` also serves `kubernetes://<ns>/<name>` (agent/sds/kube-secrets.ts):
+ * a change of one is pushed to the streams that asked for it; one not there yet is left out of
+ * responses (Envoy waits for it), and a response with nothing to send is not sent.
  */
 import {
   status,
@@ -19,12 +22,15 @@ import { encodeDiscoveryResponse } from '../../lib/xds/discovery-wire.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { CertificateSource, WorkloadCertificate } from '../certs/certificate-source.ts';
 import { peekRequest } from '../wire/discovery.ts';
-import { secretAny } from './secret-wire.ts';
+import type { NamedSecretSource } from './kube-secrets.ts';
+import { secretAny, tlsSecretAny } from './secret-wire.ts';
 
 export interface SdsServerOptions {
   readonly source: CertificateSource;
   readonly logger: Logger;
   readonly metrics: Registry;
+  /** Further named secrets (router mode: `kubernetes://<ns>/<name>`). */
+  readonly secrets?: NamedSecretSource;
 }
 
 interface SdsStream {
@@ -72,6 +78,10 @@ export class SdsServer {
     const now = o.source.current();
     if (now) set(now);
     o.source.onChange(set);
+    o.secrets?.onChange((name) => {
+      this.version++;
+      for (const s of this.streams) if (s.names.includes(name)) this.send(s);
+    });
   }
 
   /** Called when the source produced its first certificate after this server was built. */
@@ -89,14 +99,21 @@ export class SdsServer {
 
   private response(names: readonly string[]): Uint8Array | undefined {
     const cert = this.cert;
-    if (!cert) return undefined;
+    const named = this.o.secrets;
     const resources: Uint8Array[] = [];
     for (const n of names) {
+      if (named?.handles(n)) {
+        const tls = named.get(n);
+        if (tls) resources.push(tlsSecretAny(n, tls.chainPem, tls.keyPem));
+        continue;
+      }
+      if (!cert) continue;
       const any = secretAny(n, cert);
       if (any) resources.push(any);
       else
         this.o.logger.warn({ secret: n }, 'Envoy asked SDS for a secret the agent does not serve');
     }
+    if (resources.length === 0) return undefined;
     return encodeDiscoveryResponse({
       versionInfo: String(this.version),
       resources,
@@ -179,7 +196,7 @@ export class SdsServer {
         const req = peekRequest(call.request);
         const bytes = this.response(req.resourceNames);
         if (bytes) cb(null, bytes);
-        else cb({ code: status.UNAVAILABLE, details: 'no workload certificate yet' });
+        else cb({ code: status.UNAVAILABLE, details: 'none of these secrets is there yet' });
       },
     };
   }

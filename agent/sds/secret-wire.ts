@@ -43,6 +43,11 @@ export function encodeValidationSecret(name: string, rootPem: string): Uint8Arra
   return w.finish();
 }
 
+/** A chain and key under any name (a Kubernetes TLS Secret) as an encoded `Any`. */
+export function tlsSecretAny(name: string, chainPem: string, keyPem: string): Uint8Array {
+  return encodeAny(TypeUrl.Secret, encodeTlsCertificateSecret(name, chainPem, keyPem));
+}
+
 /** The named secret as an encoded `Any`, or undefined when the name is not one the agent serves. */
 export function secretAny(name: string, cert: WorkloadCertificate): Uint8Array | undefined {
   switch (name) {

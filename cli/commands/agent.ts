@@ -57,6 +57,7 @@ export const agent: Command = {
     '      --trustDomain NAME          SPIFFE trust domain (default cluster.local)',
     '      --domain NAME               node id domain (default <namespace>.svc.cluster.local)',
     '      --startEnvoy BOOL           start Envoy (default true)',
+    '      --kubeconfig FILE           router: reads kubernetes:// TLS Secrets (default in-cluster)',
     '  wait:',
     '      --readinessPort N           (default 15021)',
     '      --timeoutSeconds N          give up after (default 60)',

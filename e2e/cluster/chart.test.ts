@@ -148,6 +148,8 @@ describe('Helm chart', function () {
     ['istio-mixer', 'get secrets -n default', false],
     ['istio-mixer', 'create rules.config.istio.io -n default', false],
     ['istio-ingress', 'list pods', false],
+    ['istio-ingress', 'watch secrets -n default', true],
+    ['istio-ingress', 'update secrets -n default', false],
   ];
   for (const [sa, what, want] of canI) {
     it(`RBAC: ${sa} ${want ? 'can' : 'cannot'} ${what}`, async () => {
