@@ -24,14 +24,14 @@ const request: Schema = {
   6: { name: 'error_detail', kind: { message: status } },
 };
 
-const any: Schema = {
+const protoAny: Schema = {
   1: { name: 'type_url', kind: 'string' },
   2: { name: 'value', kind: 'bytes' },
 };
 
 const response: Schema = {
   1: { name: 'version_info', kind: 'string' },
-  2: { name: 'resources', kind: { message: any }, repeated: true },
+  2: { name: 'resources', kind: { message: protoAny }, repeated: true },
   4: { name: 'type_url', kind: 'string' },
   5: { name: 'nonce', kind: 'string' },
 };

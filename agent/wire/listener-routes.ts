@@ -8,14 +8,14 @@ import { decodeWith, list, msg, str, type Schema } from './decode.ts';
 const HcmType =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
-const any: Schema = {
+const protoAny: Schema = {
   1: { name: 'type_url', kind: 'string' },
   2: { name: 'value', kind: 'bytes' },
 };
 
 const filter: Schema = {
   1: { name: 'name', kind: 'string' },
-  4: { name: 'typed_config', kind: { message: any } },
+  4: { name: 'typed_config', kind: { message: protoAny } },
 };
 
 const filterChain: Schema = { 3: { name: 'filters', kind: { message: filter }, repeated: true } };
@@ -24,7 +24,7 @@ const listener: Schema = {
   3: { name: 'filter_chains', kind: { message: filterChain }, repeated: true },
   19: {
     name: 'api_listener',
-    kind: { message: { 1: { name: 'api_listener', kind: { message: any } } } },
+    kind: { message: { 1: { name: 'api_listener', kind: { message: protoAny } } } },
   },
   25: { name: 'default_filter_chain', kind: { message: filterChain } },
 };
