@@ -201,7 +201,8 @@ describe('CA Secret controller (real API server)', () => {
       { timeoutMs: 3000 },
     );
     const text = await ca.registry.metrics();
-    assert.match(text, /citadel_secret_controller_writes_total\{cause="invalid"\} 1/);
+    // At least once: under load the controller may see the broken Secret twice (event and resync).
+    assert.match(text, /citadel_secret_controller_writes_total\{cause="invalid"\} [1-9]\d*/);
   });
 
   it('removes the Secret with its ServiceAccount', async () => {
