@@ -1,7 +1,7 @@
 /**
  * The CSR service on 8060 over TLS: CreateCertificate (modern) and HandleCSR (0.2). Transport
  * only: credentials come from the TLS peer certificate and `authorization` metadata, the
- * authenticator says who is calling, the authority decides and signs, and grpc-status.ts maps
+ * authenticator says who is calling, the authority decides and signs, and lib/grpc/status.ts maps
  * errors to statuses. Every call is counted and timed; refusals are logged with their reason.
  */
 import { Server, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
@@ -13,7 +13,7 @@ import {
 import type { Logger } from '../lib/log.ts';
 import type { Authenticator, CallCredentials } from './authn.ts';
 import type { CertificateAuthority, IssuedCertificate } from './authority.ts';
-import { toServiceError } from './grpc-status.ts';
+import { toServiceError } from '../lib/grpc/status.ts';
 import type { CaMetrics, CsrApi } from './metrics.ts';
 import { caServices } from '../lib/ca/protos.ts';
 import { parseCreateCertificateRequest, parseLegacyRequest } from './protos.ts';
@@ -109,7 +109,7 @@ export async function startCaGrpcServer(
           callback(null, { cert_chain: issued.chainPem });
         },
         (e: unknown) => {
-          callback(toServiceError(e));
+          callback(toServiceError(e, 'internal error signing the certificate'));
         },
       );
     },
@@ -124,7 +124,7 @@ export async function startCaGrpcServer(
           });
         },
         (e: unknown) => {
-          callback(toServiceError(e));
+          callback(toServiceError(e, 'internal error signing the certificate'));
         },
       );
     },

@@ -1,6 +1,6 @@
 /**
  * Why the CA refused a request: a stable reason (the metrics label) on an IstioLiteError whose code
- * the gRPC server maps to a status (grpc-status.ts). Messages say what was wrong and what is allowed.
+ * the gRPC server maps to a status (lib/grpc/status.ts). Messages say what was wrong and what is allowed.
  */
 import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
 

@@ -1,6 +1,6 @@
 /**
  * Mixer's gRPC server on 9091, transport only: Mixer v1 (Check, Report), Envoy's ext_authz, ALS
- * and RLS, each a thin call into mixer/api, errors mapped in grpc-status.ts, every call wrapped by
+ * and RLS, each a thin call into mixer/api, errors mapped in lib/grpc/status.ts, every call wrapped by
  * the tracer (which honours incoming B3/W3C headers). Plaintext, as Mixer in 0.2 (the sidecar's
  * mTLS protects it in a mesh).
  */
@@ -21,7 +21,7 @@ import { authzCheck } from './api/ext-authz.ts';
 import { mixerCheck, mixerReport } from './api/mixer-v1.ts';
 import { shouldRateLimit } from './api/rate-limit.ts';
 import type { MixerCore } from './core.ts';
-import { toServiceError } from './grpc-status.ts';
+import { toServiceError } from '../lib/grpc/status.ts';
 
 /** Runs one call inside a span (see tracing.ts); the default runs it bare. */
 export type CallTracer = <T>(
@@ -51,7 +51,7 @@ export async function startMixerGrpcServer(options: {
 
   const fail = (method: string, e: unknown) => {
     if (!isIstioLiteError(e)) logger.error({ method, err: e }, 'call failed');
-    return toServiceError(e);
+    return toServiceError(e, 'internal error in Mixer');
   };
   const unary =
     (method: string, run: (request: unknown) => Promise<object>) =>

@@ -1,10 +1,11 @@
 /**
- * The one place CA errors become gRPC statuses: refusals by their code (INVALID_ARGUMENT,
- * UNAUTHENTICATED, PERMISSION_DENIED) with their message; anything unexpected is INTERNAL with a
- * generic message (details go to the log, not to the caller).
+ * The one place errors become gRPC statuses, for every gRPC server of the project: refusals by
+ * their code (INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE) with their
+ * message; anything unexpected is INTERNAL with the server's generic message (details go to the
+ * log, not to the caller).
  */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { ErrorCode, isIstioLiteError } from '../lib/errors.ts';
+import { ErrorCode, isIstioLiteError } from '../errors.ts';
 
 export function grpcCodeFor(code: ErrorCode): status {
   switch (code) {
@@ -25,12 +26,10 @@ export function grpcCodeFor(code: ErrorCode): status {
   }
 }
 
-export function toServiceError(e: unknown): ServiceError {
+/** `internalMessage` is what callers see for an unexpected error ("internal error in Mixer"). */
+export function toServiceError(e: unknown, internalMessage: string): ServiceError {
   const code = isIstioLiteError(e) ? grpcCodeFor(e.code) : status.INTERNAL;
-  const details =
-    isIstioLiteError(e) && code !== status.INTERNAL
-      ? e.message
-      : 'internal error signing the certificate';
+  const details = isIstioLiteError(e) && code !== status.INTERNAL ? e.message : internalMessage;
   const err = new Error(details) as ServiceError;
   err.code = code;
   err.details = details;
