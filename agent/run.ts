@@ -13,7 +13,6 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../lib/errors.ts';
-import { loadKubeConfig } from '../lib/kube/client.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
 import { Shutdown } from '../lib/shutdown.ts';
@@ -36,7 +35,7 @@ import { Checker } from './mixer/checker.ts';
 import { alsHandlers, authzHandlers } from './mixer/mixer-servers.ts';
 import { createMixerClient, type MixerApi } from './mixer/mixer-client.ts';
 import { ReportBatcher } from './mixer/report-batcher.ts';
-import { KubeSecretSource } from './sds/kube-secrets.ts';
+import type { NamedSecretSource } from './sds/kube-secrets.ts';
 import { SdsServer } from './sds/sds-server.ts';
 import { Readiness } from './status/readiness.ts';
 import { listenHttp, readinessHandler, statusHandler } from './status/status-server.ts';
@@ -116,6 +115,17 @@ async function bootstrapInput(c: AgentConfig, logger: Logger): Promise<Bootstrap
   };
 }
 
+async function kubeSecretSource(
+  kubeconfig: string | undefined,
+  log: Logger,
+): Promise<NamedSecretSource> {
+  const [{ KubeSecretSource }, { loadKubeConfig }] = await Promise.all([
+    import('./sds/kube-secrets.ts'),
+    import('../lib/kube/client.ts'),
+  ]);
+  return new KubeSecretSource({ kubeConfig: () => loadKubeConfig(kubeconfig), logger: log });
+}
+
 export async function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
   const c = o.config;
   const log = o.logger;
@@ -126,11 +136,9 @@ export async function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
 
   // Certificates → SDS.
   const source = o.certificateSource ?? (await certificateSourceFor(c, log));
-  // Gateways also serve Ingress TLS Secrets (`kubernetes://<ns>/<name>`); sidecars never read them.
-  const kubeSecrets =
-    c.mode === 'router'
-      ? new KubeSecretSource({ kubeConfig: () => loadKubeConfig(c.kubeconfig), logger: log })
-      : undefined;
+  // Gateways also serve Ingress TLS Secrets (`kubernetes://<ns>/<name>`); sidecars never read them,
+  // so only router mode loads the Kubernetes client (about 70 MB of a sidecar's memory otherwise).
+  const kubeSecrets = c.mode === 'router' ? await kubeSecretSource(c.kubeconfig, log) : undefined;
   const sds = new SdsServer({
     source,
     logger: log,
