@@ -1,8 +1,24 @@
 # syntax=docker/dockerfile:1.7
 # istio-lite: every control-plane command (webhook, pilot, mixer, ca, node-agent) in one image.
-# Node 24 LTS runs the TypeScript sources directly (type stripping), so there is no build step;
-# only production dependencies are installed, and the process runs as a non-root user.
+# The TypeScript sources are compiled in a build stage and the image runs the JavaScript: Node's
+# type stripping would load a WebAssembly compiler into every process (about 18 MB of RSS) and
+# strip each file again at every start. Only production dependencies are installed at run time,
+# and the process runs as a non-root user.
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY lib ./lib
+COPY cli ./cli
+COPY webhook ./webhook
+COPY pilot ./pilot
+COPY mixer ./mixer
+COPY ca ./ca
+COPY agent ./agent
+RUN npx tsc -p tsconfig.build.json
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -14,13 +30,10 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
-COPY lib ./lib
-COPY cli ./cli
-COPY webhook ./webhook
-COPY pilot ./pilot
-COPY mixer ./mixer
-COPY ca ./ca
-COPY agent ./agent
+COPY --from=build /src/dist ./dist
+# The .proto files the compiled modules load (found next to dist/, as in the source tree).
+COPY lib/ca/proto ./lib/ca/proto
+COPY lib/mixer/proto ./lib/mixer/proto
 COPY docker/istio-lite /usr/local/bin/istio-lite
 USER 1337:1337
 ENTRYPOINT ["istio-lite"]
