@@ -1,23 +1,36 @@
 /**
  * bench/agent: Envoy's ext_authz checks per second and p99 through the agent with a warm check
  * cache, versus the same checks sent straight to Mixer's ext_authz endpoint, in the same run; and
- * the agent's memory (RSS, with its anonymous part) idle and under load, next to a bare Node
- * process. The agent runs as `istio-lite agent sidecar` (and, for memory, alone without the CLI),
- * no Envoy, certificates from files; the real Mixer runs in its own process with the REFERENCE
- * rules. Servers (agent, Mixer) on core 1, the load generator on core 0, when taskset exists.
- * Target: <= 40 MB RSS idle.
+ * the agent's memory idle and under load, next to a bare Node process in the same run.
+ *
+ * The agent runs as `istio-lite agent sidecar`, no Envoy, certificates from files; the real Mixer
+ * runs in its own process with the REFERENCE rules. Servers (agent, Mixer) on core 1, the load
+ * generator on core 0, when taskset exists. Variants: the TypeScript sources (type stripping, as
+ * `npm run istio-lite`), the compiled dist/ the images run (compiled first, as their build stage
+ * does), and the proxy image's NODE_OPTIONS; the last also as the first pod on its node.
+ *
+ * Memory is read two ways: the process (/proc: RSS with its anonymous and file-backed parts, and
+ * USS, the pages no other process shares), and, when this machine lets the bench create a memory
+ * cgroup, the way the kubelet reads a container (working set = usage - inactive file pages, what
+ * `kubectl top` shows and limits are held against). Target: <= 40 MB idle.
  *
  *   npm run bench:agent [-- --seconds N --concurrency C]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
+import {
+  firstLine,
+  freePort,
+  hasTaskset,
+  pinnedNode,
+  type PinnedOptions,
+} from '../pinned-process.ts';
+import { createCgroup, privateCopyOf, type Cgroup, type CgroupMemory } from './cgroup.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,65 +39,38 @@ const { values } = parseArgs({
   },
 });
 
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const repo = here('../..');
 const children: ChildProcess[] = [];
+const cgroups: Cgroup[] = [];
 
-function node(core: number, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const cmd = hasTaskset ? 'taskset' : process.execPath;
-  const argv = hasTaskset ? ['-c', String(core), process.execPath, ...args] : args;
-  const p = spawn(cmd, argv, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-  });
+function node(core: number, args: readonly string[], o: PinnedOptions = {}): ChildProcess {
+  const p = pinnedNode(core, args, { ...o, env: { LOG_LEVEL: 'warn', ...o.env } });
   children.push(p);
   return p;
-}
-
-async function firstLine(p: ChildProcess): Promise<string> {
-  let out = '';
-  while (!out.includes('\n')) {
-    const [d] = (await Promise.race([
-      once(p.stdout ?? p, 'data'),
-      once(p, 'exit').then(() => {
-        throw new Error(`child exited early: ${out}`);
-      }),
-    ])) as [Buffer];
-    out += d.toString();
-  }
-  return out.slice(0, out.indexOf('\n'));
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) =>
-    s.close(() => {
-      r();
-    }),
-  );
-  return port;
 }
 
 interface Memory {
   readonly rssMb: number;
   readonly anonMb: number;
   readonly fileMb: number;
+  /** Unique set size: private pages, what exiting would give back. */
+  readonly ussMb: number;
+  readonly cgroup?: CgroupMemory;
 }
 
-function memory(pid: number): Memory {
+function memory(pid: number, cgroup?: Cgroup): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return { rssMb: kb('VmRSS') / 1024, anonMb: kb('RssAnon') / 1024, fileMb: kb('RssFile') / 1024 };
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (text: string, k: string) =>
+    Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) / 1024;
+  return {
+    rssMb: kb(status, 'VmRSS'),
+    anonMb: kb(status, 'RssAnon'),
+    fileMb: kb(status, 'RssFile'),
+    ussMb: kb(rollup, 'Private_Clean') + kb(rollup, 'Private_Dirty'),
+    ...(cgroup ? { cgroup: cgroup.read() } : {}),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,15 +94,15 @@ interface LoadResult {
 
 async function load(
   target: string,
-  sampleRssOf?: number,
+  sample?: { pid: number; cgroup: Cgroup | undefined },
 ): Promise<{ result: LoadResult; peak: Memory | undefined }> {
   const p = node(0, [here('./load.ts'), target, values.seconds, values.concurrency]);
   let peak: Memory | undefined;
   const timer =
-    sampleRssOf === undefined
+    sample === undefined
       ? undefined
       : setInterval(() => {
-          const m = memory(sampleRssOf);
+          const m = memory(sample.pid, sample.cgroup);
           if (!peak || m.rssMb > peak.rssMb) peak = m;
         }, 100);
   const line = await firstLine(p);
@@ -125,41 +111,40 @@ async function load(
   return { result: JSON.parse(line) as LoadResult, peak };
 }
 
-async function startAgent(
-  args: string[],
-  dir: string,
-  mixer: string,
-): Promise<{ proc: ChildProcess; statusPort: number }> {
+interface Variant {
+  readonly name: string;
+  readonly entry: string;
+  readonly nodeFlags?: readonly string[];
+  /** Run on a copy of the Node binary no other process has read (the first pod on a node). */
+  readonly firstOnNode?: boolean;
+  /** Put the ext_authz load through it (otherwise idle memory only). */
+  readonly load: boolean;
+}
+
+async function startAgent(v: Variant, dir: string, mixer: string, cgroup: Cgroup | undefined) {
   const certs = join(dir, 'certs');
   mkdirSync(certs, { recursive: true });
   writeCertFiles(certs, testLeaf(testRoot(), 'default', 'productpage'));
   const statusPort = await freePort();
-  const proc = node(
-    1,
-    [
-      ...args,
-      '--configPath',
-      dir,
-      '--certsDir',
-      certs,
-      '--startEnvoy',
-      'false',
-      '--discoveryAddress',
-      `127.0.0.1:${await freePort()}`,
-      '--mixerAddress',
-      mixer,
-      '--statusPort',
-      String(statusPort),
-      '--readinessPort',
-      String(await freePort()),
-    ],
-    {
+  const args = [
+    ...(v.nodeFlags ?? []),
+    v.entry,
+    'agent',
+    'sidecar',
+    ...['--configPath', dir, '--certsDir', certs, '--startEnvoy', 'false'],
+    ...['--discoveryAddress', `127.0.0.1:${await freePort()}`, '--mixerAddress', mixer],
+    ...['--statusPort', String(statusPort), '--readinessPort', String(await freePort())],
+  ];
+  const proc = node(1, args, {
+    env: {
       POD_NAME: 'productpage-1',
       POD_NAMESPACE: 'default',
       INSTANCE_IP: '127.0.0.1',
       SERVICE_ACCOUNT: 'productpage',
     },
-  );
+    ...(v.firstOnNode ? { node: privateCopyOf(process.execPath, join(dir, 'node')) } : {}),
+    ...(cgroup ? { wrap: cgroup.wrap } : {}),
+  });
   await until(async () => (await fetch(`http://127.0.0.1:${statusPort}/healthz`)).status === 200);
   return { proc, statusPort };
 }
@@ -168,37 +153,19 @@ function metric(text: string, re: RegExp): number {
   return [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
-interface Variant {
-  readonly name: string;
-  readonly args: readonly string[];
-  readonly nodeFlags?: readonly string[];
-  /** Put the ext_authz load through it (otherwise idle memory only). */
-  readonly load: boolean;
-}
-
-const cliSource = here('../../cli/main.ts');
-const cliDist = here('../../dist/cli/main.js');
+const dist = join(repo, 'dist/cli/main.js');
+const semiSpace = ['--max-semi-space-size=1'];
 const variants: Variant[] = [
-  { name: 'agent alone, sources', args: [here('./agent-entry.ts')], load: false },
-  { name: 'istio-lite agent, sources', args: [cliSource, 'agent', 'sidecar'], load: true },
+  { name: 'sources (type stripping)', entry: join(repo, 'cli/main.ts'), load: false },
+  { name: 'dist/ (the istio-lite image)', entry: dist, load: false },
+  { name: 'dist/, semi-space 1 MB (proxy image)', entry: dist, nodeFlags: semiSpace, load: true },
   {
-    name: 'istio-lite agent, sources, semi-space 1 MB',
-    args: [cliSource, 'agent', 'sidecar'],
-    nodeFlags: ['--max-semi-space-size=1'],
-    load: true,
+    name: 'proxy image, first pod on its node',
+    entry: dist,
+    nodeFlags: semiSpace,
+    firstOnNode: true,
+    load: false,
   },
-  // The image runs compiled JS (npm run build): measured when dist/ exists.
-  ...(existsSync(cliDist)
-    ? [
-        { name: 'istio-lite agent, dist', args: [cliDist, 'agent', 'sidecar'], load: false },
-        {
-          name: 'istio-lite agent, dist, semi-space 1 MB',
-          args: [cliDist, 'agent', 'sidecar'],
-          nodeFlags: ['--max-semi-space-size=1'],
-          load: true,
-        },
-      ]
-    : []),
 ];
 
 interface Measured {
@@ -209,34 +176,59 @@ interface Measured {
   readonly fromMixer: number;
 }
 
-const mb = (m: Memory | undefined) =>
-  m ? `${m.rssMb.toFixed(1)} MB (anon ${m.anonMb.toFixed(1)}, file ${m.fileMb.toFixed(1)})` : 'n/a';
+const f1 = (n: number) => n.toFixed(1).padStart(6);
+const memRow = (name: string, m: Memory | undefined) =>
+  m === undefined
+    ? `${name.padEnd(56)} n/a`
+    : `${name.padEnd(56)} ${f1(m.rssMb)} ${f1(m.anonMb)} ${f1(m.fileMb)} ${f1(m.ussMb)}   ${
+        m.cgroup
+          ? `${f1(m.cgroup.workingSetMb)} ${f1(m.cgroup.peakMb)} ${f1(m.cgroup.fileMb)}`
+          : '   n/a'
+      }`;
 const row = (name: string, r: LoadResult) =>
-  `${name.padEnd(46)} ${r.perSecond.toFixed(0).padStart(7)}/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`;
+  `${name.padEnd(48)} ${r.perSecond.toFixed(0).padStart(7)}/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`;
 
-const root = mkdtempSync(join(tmpdir(), 'bench-agent-'));
+mkdirSync(join(repo, '.cache'), { recursive: true });
+// On the project's disk, not a tmpfs: the first-on-node copy of Node is written with O_DIRECT.
+const root = mkdtempSync(join(repo, '.cache', 'bench-agent-'));
 try {
+  // The images' build stage: the bench measures what they run.
+  execFileSync(
+    process.execPath,
+    [join(repo, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: repo,
+      stdio: 'inherit',
+    },
+  );
+
   // A bare Node process: the floor every Node agent pays.
-  const bare = node(1, ['-e', 'setInterval(() => {}, 1000); console.log("up")']);
+  const bareCgroup = createCgroup(`bench-agent-${process.pid}-bare`);
+  if (bareCgroup) cgroups.push(bareCgroup);
+  const bare = node(1, ['-e', 'setInterval(() => {}, 1000); console.log("up")'], {
+    ...(bareCgroup ? { wrap: bareCgroup.wrap } : {}),
+  });
   await firstLine(bare);
   await sleep(2000);
-  const bareMem = memory(bare.pid ?? 0);
+  const bareMem = memory(bare.pid ?? 0, bareCgroup);
   bare.kill();
 
   const mixerProc = node(1, [here('./mixer-child.ts')]);
   const { address: mixer } = JSON.parse(await firstLine(mixerProc)) as { address: string };
-
   // Warm Mixer up (JIT, connections) so the first agent run does not pay for it.
   await load(mixer);
 
   const measured: Measured[] = [];
   for (const [i, v] of variants.entries()) {
     const dir = join(root, String(i));
-    const agent = await startAgent([...(v.nodeFlags ?? []), ...v.args], dir, mixer);
+    mkdirSync(dir);
+    const cgroup = createCgroup(`bench-agent-${process.pid}-${i}`);
+    if (cgroup) cgroups.push(cgroup);
+    const agent = await startAgent(v, dir, mixer, cgroup);
     const pid = agent.proc.pid ?? 0;
     await sleep(3000);
-    const idle = memory(pid);
-    const loaded = v.load ? await load(`unix:${join(dir, 'MIXER')}`, pid) : undefined;
+    const idle = memory(pid, cgroup);
+    const loaded = v.load ? await load(`unix:${join(dir, 'MIXER')}`, { pid, cgroup }) : undefined;
     const metrics = await (await fetch(`http://127.0.0.1:${agent.statusPort}/metrics`)).text();
     agent.proc.kill('SIGTERM');
     await once(agent.proc, 'exit');
@@ -257,33 +249,39 @@ try {
   const straight = await load(mixer);
   mixerProc.kill('SIGTERM');
 
-  const first = measured.find((m) => m.loaded !== undefined);
+  const image = measured.find((m) => m.loaded !== undefined);
+  const bestIdle = (pick: (m: Memory) => number | undefined) =>
+    Math.min(...measured.map((m) => pick(m.idle) ?? Infinity));
+  const workingSet = bestIdle((m) => m.cgroup?.workingSetMb);
+  const rss = bestIdle((m) => m.rssMb);
   const lines = [
-    `bench/agent: ${values.seconds} s per run, ${values.concurrency} in flight, 60 distinct ext_authz requests cycled${hasTaskset ? '; agent and Mixer on core 1, load on core 0' : ''}`,
+    `bench/agent: ${values.seconds} s per run, ${values.concurrency} in flight, 60 distinct ext_authz requests cycled${hasTaskset ? '; agent and Mixer on core 1, load on core 0' : ''}, Node ${process.version}`,
     '',
     'ext_authz checks',
     ...measured.flatMap((m) =>
       m.loaded
         ? [
-            row(`via ${m.variant.name} (warm cache)`, m.loaded.result),
-            `${''.padEnd(46)} ${((100 * m.fromCache) / Math.max(1, m.fromCache + m.fromMixer)).toFixed(2)}% from the cache (${m.fromMixer} Mixer calls)`,
+            row(`via the agent, ${m.variant.name}`, m.loaded.result),
+            `${''.padEnd(48)} ${((100 * m.fromCache) / Math.max(1, m.fromCache + m.fromMixer)).toFixed(2)}% from the cache (${m.fromMixer} Mixer calls)`,
           ]
         : [],
     ),
     row('straight to Mixer (its own ext_authz)', straight.result),
-    first?.loaded
-      ? `speed-up with the agent's cache: ${(first.loaded.result.perSecond / straight.result.perSecond).toFixed(2)}x throughput, p99 ${first.loaded.result.p99.toFixed(2)} vs ${straight.result.p99.toFixed(2)} ms`
+    image?.loaded
+      ? `with the agent's cache: ${(image.loaded.result.perSecond / straight.result.perSecond).toFixed(2)}x the throughput, p99 ${image.loaded.result.p99.toFixed(2)} vs ${straight.result.p99.toFixed(2)} ms; Mixer sees ${((100 * image.fromMixer) / Math.max(1, image.fromCache + image.fromMixer)).toFixed(1)}% of checks`
       : '',
     '',
-    'memory (RSS: anonymous + file-backed, the Node binary itself is ~35 MB of file-backed pages)',
-    `${'bare node, idle'.padEnd(46)} ${mb(bareMem)}`,
+    `${'memory, MB'.padEnd(56)}  ${'process (/proc)'.padEnd(28)} container (cgroup)`,
+    `${''.padEnd(56)}    RSS   anon   file    USS   working   peak  cache`,
+    memRow('bare node, idle', bareMem),
     ...measured.flatMap((m) => [
-      `${`${m.variant.name}, idle`.padEnd(46)} ${mb(m.idle)}`,
-      ...(m.loaded
-        ? [`${`${m.variant.name}, peak under load`.padEnd(46)} ${mb(m.loaded.peak)}`]
-        : []),
+      memRow(`${m.variant.name}, idle`, m.idle),
+      ...(m.loaded ? [memRow(`${m.variant.name}, peak under load`, m.loaded.peak)] : []),
     ]),
-    `target <= 40 MB RSS idle: ${measured.some((m) => m.idle.rssMb <= 40) ? 'met' : `not met (best ${Math.min(...measured.map((m) => m.idle.rssMb)).toFixed(1)} MB; bare Node is ${bareMem.rssMb.toFixed(1)} MB)`}`,
+    bareCgroup
+      ? ''
+      : 'container figures: n/a (no writable memory cgroup here; needs root and a cgroup v1 memory or v2 hierarchy)',
+    `target <= 40 MB idle: container working set ${Number.isFinite(workingSet) ? `${workingSet.toFixed(1)} MB, ${workingSet <= 40 ? 'met' : 'not met'}` : 'not measured'}; RSS ${rss.toFixed(1)} MB, ${rss <= 40 ? 'met' : `not met (a bare Node process is ${bareMem.rssMb.toFixed(1)} MB RSS, ${bareMem.fileMb.toFixed(1)} MB of it the Node binary's file pages, shared by every process that runs it)`}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   process.stdout.write(
@@ -291,5 +289,7 @@ try {
   );
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await sleep(200);
+  for (const c of cgroups) c.remove();
   rmSync(root, { recursive: true, force: true });
 }

@@ -6,10 +6,11 @@
  *
  *   npm run bench:ca [-- --seconds N --concurrency C]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { hasTaskset, pinnedNode, readLines } from '../pinned-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -18,41 +19,14 @@ const { values } = parseArgs({
   },
 });
 
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 function node(core: number, script: string, args: string[]): ChildProcess {
-  const path = fileURLToPath(new URL(script, import.meta.url));
-  const cmd = hasTaskset ? 'taskset' : process.execPath;
-  const argv = hasTaskset ? ['-c', String(core), process.execPath, path, ...args] : [path, ...args];
-  return spawn(cmd, argv, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'silent' },
+  return pinnedNode(core, [fileURLToPath(new URL(script, import.meta.url)), ...args], {
+    env: { LOG_LEVEL: 'silent' },
   });
 }
 
 async function lines(p: ChildProcess, count: number): Promise<unknown[]> {
-  let out = '';
-  p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = once(p, 'exit');
-  while (out.split('\n').length <= count) {
-    await Promise.race([
-      once(p.stdout ?? p, 'data'),
-      exited.then(() => {
-        throw new Error(`benchmark process exited early; output: ${out}`);
-      }),
-    ]);
-  }
-  return out
-    .split('\n')
-    .slice(0, count)
-    .map((l): unknown => JSON.parse(l));
+  return (await readLines(p, count)).map((l): unknown => JSON.parse(l));
 }
 
 interface Rate {

@@ -18,11 +18,12 @@
  *
  *   npm run bench:mixer [-- --seconds N --rates R1,R2 --concurrency C --batch B --runs N]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { firstLine, hasTaskset, pinnedNode } from '../pinned-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,15 +36,6 @@ const { values } = parseArgs({
   },
 });
 
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 const clockTicks = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -53,10 +45,7 @@ const clockTicks = (() => {
 })();
 
 function node(core: number, script: string, args: string[]): ChildProcess {
-  const path = fileURLToPath(new URL(script, import.meta.url));
-  const cmd = hasTaskset ? 'taskset' : process.execPath;
-  const argv = hasTaskset ? ['-c', String(core), process.execPath, path, ...args] : [path, ...args];
-  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return pinnedNode(core, [fileURLToPath(new URL(script, import.meta.url)), ...args]);
 }
 
 /** A process's CPU time so far in µs (user + system, all threads), or NaN without /proc. */
@@ -68,20 +57,6 @@ function cpuMicros(pid: number | undefined): number {
   } catch {
     return NaN;
   }
-}
-
-async function firstLine(p: ChildProcess): Promise<string> {
-  let out = '';
-  p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  while (!out.includes('\n')) {
-    await Promise.race([
-      once(p.stdout ?? p, 'data'),
-      once(p, 'exit').then(() => {
-        throw new Error('process exited');
-      }),
-    ]);
-  }
-  return out.split('\n')[0] ?? '';
 }
 
 interface Latency {

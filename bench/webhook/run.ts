@@ -6,10 +6,11 @@
  *
  *   npm run bench:webhook [-- --seconds N --rate R --concurrency C]
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { firstLine, hasTaskset, pinnedNode } from '../pinned-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,34 +20,8 @@ const { values } = parseArgs({
   },
 });
 
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 function node(core: number, script: string, args: string[]): ChildProcess {
-  const path = fileURLToPath(new URL(script, import.meta.url));
-  const cmd = hasTaskset ? 'taskset' : process.execPath;
-  const argv = hasTaskset ? ['-c', String(core), process.execPath, path, ...args] : [path, ...args];
-  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-async function firstLine(p: ChildProcess): Promise<string> {
-  let out = '';
-  p.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  while (!out.includes('\n')) {
-    await Promise.race([
-      once(p.stdout ?? p, 'data'),
-      once(p, 'exit').then(() => {
-        throw new Error('process exited');
-      }),
-    ]);
-  }
-  return out.split('\n')[0] ?? '';
+  return pinnedNode(core, [fileURLToPath(new URL(script, import.meta.url)), ...args]);
 }
 
 interface LoadResult {

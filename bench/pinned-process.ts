@@ -1,0 +1,74 @@
+/**
+ * What every bench/ runner does with its processes: start Node on one core (taskset, when it
+ * exists, so a server and its load generator do not share a core), read the lines a process prints
+ * (each bench child prints its address or its result as a JSON line), and find a free port.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
+
+export const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+export interface PinnedOptions {
+  /** Added to this process's environment. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The Node binary (default: the one running the bench). */
+  readonly node?: string;
+  /** Runs the command through this argv prefix (e.g. a cgroup wrapper). */
+  readonly wrap?: (argv: readonly string[]) => string[];
+}
+
+/** `node ...args` on `core` (unpinned without taskset); stdout piped, stderr inherited. */
+export function pinnedNode(core: number, args: readonly string[], o: PinnedOptions = {}) {
+  const node = o.node ?? process.execPath;
+  const pinned = hasTaskset ? ['taskset', '-c', String(core), node, ...args] : [node, ...args];
+  const [cmd = node, ...argv] = o.wrap ? o.wrap(pinned) : pinned;
+  return spawn(cmd, argv, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...o.env },
+  });
+}
+
+/** The first `count` lines the process prints; fails if it exits before. */
+export async function readLines(p: ChildProcess, count: number): Promise<string[]> {
+  let out = '';
+  const onData = (d: Buffer) => (out += d.toString());
+  p.stdout?.on('data', onData);
+  const exited = once(p, 'exit');
+  try {
+    while (out.split('\n').length <= count) {
+      await Promise.race([
+        once(p.stdout ?? p, 'data'),
+        exited.then(() => {
+          throw new Error(`benchmark process exited early; output: ${out}`);
+        }),
+      ]);
+    }
+  } finally {
+    p.stdout?.off('data', onData);
+  }
+  return out.split('\n').slice(0, count);
+}
+
+export async function firstLine(p: ChildProcess): Promise<string> {
+  return (await readLines(p, 1))[0] ?? '';
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) =>
+    s.close(() => {
+      r();
+    }),
+  );
+  return port;
+}
