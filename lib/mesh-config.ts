@@ -33,6 +33,12 @@ export interface MeshConfig {
   readonly ingressService: string;
   readonly mixerCheckServer: string;
   readonly mixerReportServer: string;
+  /**
+   * Where sidecars get their certificates: empty (0.2's way) = the `istio.<sa>` Secret the CA
+   * writes, mounted into the pod; host:port = a CSR to the CA at that address, authenticated with a
+   * projected ServiceAccount token for audience `istio-ca` (the key never leaves the pod).
+   */
+  readonly caAddress: string;
   readonly enableTracing: boolean;
   readonly defaultConfig: ProxyConfig;
 }
@@ -44,6 +50,7 @@ export const defaultMeshConfig: MeshConfig = {
   ingressService: 'istio-ingress',
   mixerCheckServer: 'istio-mixer.istio-system:9091',
   mixerReportServer: 'istio-mixer.istio-system:9091',
+  caAddress: '',
   enableTracing: false,
   defaultConfig: {
     configPath: '/etc/istio/proxy',
@@ -115,6 +122,7 @@ export function parseMeshConfig(value: JsonValue | undefined): MeshConfig {
     ingressService: r.string('ingressService', d.ingressService),
     mixerCheckServer: hostPort(r, 'mixerCheckServer', d.mixerCheckServer, true),
     mixerReportServer: hostPort(r, 'mixerReportServer', d.mixerReportServer, true),
+    caAddress: hostPort(r, 'caAddress', d.caAddress, true),
     enableTracing: r.boolean('enableTracing', d.enableTracing),
     defaultConfig,
   };

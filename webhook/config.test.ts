@@ -74,6 +74,7 @@ describe('mesh config', () => {
     assert.equal(m.authPolicy, 'PERMISSIVE');
     assert.equal(m.trustDomain, 'cluster.local');
     assert.equal(m.defaultConfig.discoveryAddress, 'istio-pilot.istio-system:15010');
+    assert.equal(m.caAddress, '', "certificates from the mounted istio.<sa> Secret, 0.2's way");
   });
 
   const bad: [string, string, RegExp][] = [
@@ -98,6 +99,7 @@ describe('mesh config', () => {
       /defaultConfig\.drainDurations: unknown field/,
     ],
     ['a trust domain', 'trustDomain: "Not Valid"', /trustDomain: must be a DNS-like name/],
+    ['the CA address', 'caAddress: istio-ca', /mesh config: caAddress: must be host:port/],
   ];
   for (const [name, yaml, want] of bad) {
     it(`names the field for ${name}`, () => {

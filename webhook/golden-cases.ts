@@ -32,6 +32,7 @@ export const goldenCases: readonly { readonly name: string; readonly options: Ca
   { name: 'user-proxy-override', options: {} },
   { name: 'user-init-containers', options: {} },
   { name: 'reinvocation', options: {} },
+  { name: 'csr-certificates', options: { meshFile: 'mesh-csr.yaml' } },
   {
     name: 'custom-config',
     options: { configFile: 'config-custom.yaml', meshFile: 'mesh-custom.yaml' },

@@ -140,6 +140,7 @@ function inject(ref: PodTemplateRef, ctx: InjectContext, pod: PodParts): void {
     proxyConfig,
     mixerAddress: mesh.mixerCheckServer,
     trustDomain: mesh.trustDomain,
+    caAddress: mesh.caAddress,
     capture: captureForPod(config.capture, annotations),
     resources: proxyResources(config.proxy.resources, annotations),
     app: labels['app'],
@@ -170,7 +171,7 @@ function inject(ref: PodTemplateRef, ctx: InjectContext, pod: PodParts): void {
 
   const volumes: JsonValue[] = Array.isArray(ref.spec['volumes']) ? ref.spec['volumes'] : [];
   const added: string[] = [];
-  for (const v of renderVolumes(input.serviceAccount)) {
+  for (const v of renderVolumes(input)) {
     if (volumes.some((x) => isObject(x) && x['name'] === v['name'])) continue;
     volumes.push(v);
     added.push(nameOf(v));

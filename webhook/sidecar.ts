@@ -14,6 +14,12 @@ export const InitContainer = 'istio-init';
 export const EnvoyVolume = 'istio-envoy';
 export const CertsVolume = 'istio-certs';
 export const CertsMountPath = '/etc/certs/';
+/** CSR mode: the projected ServiceAccount token the agent shows the CA (as Istio mounts it). */
+export const TokenVolume = 'istio-token';
+export const TokenMountPath = '/var/run/secrets/tokens';
+export const TokenAudience = 'istio-ca';
+const TokenFile = 'istio-token';
+const TokenLifetimeSeconds = 43_200;
 
 export interface SidecarInput {
   readonly config: InjectorConfig;
@@ -21,6 +27,8 @@ export interface SidecarInput {
   /** Mesh-wide settings the agent needs: Mixer's address (empty: no policy) and the trust domain. */
   readonly mixerAddress: string;
   readonly trustDomain: string;
+  /** The CA's address for CSRs; empty: certificates from the mounted `istio.<sa>` Secret. */
+  readonly caAddress: string;
   readonly capture: CaptureSpec;
   readonly resources: Resources;
   /** The pod's `app` label, if any: its service cluster. */
@@ -72,6 +80,18 @@ function agentArgs(input: SidecarInput): string[] {
   if (input.trustDomain !== 'cluster.local') args.push('--trustDomain', input.trustDomain);
   if (p.zipkinAddress !== '') args.push('--zipkinAddress', p.zipkinAddress);
   if (p.statsdUdpAddress !== '') args.push('--statsdUdpAddress', p.statsdUdpAddress);
+  if (input.caAddress !== '') {
+    // The key stays in the pod; the Secret's root-cert.pem (the CA writes one for every account)
+    // is what the agent trusts the CA's own certificate with.
+    args.push(
+      '--caAddress',
+      input.caAddress,
+      '--caRootCertPath',
+      `${CertsMountPath}root-cert.pem`,
+      '--caTokenPath',
+      `${TokenMountPath}/${TokenFile}`,
+    );
+  }
   return args;
 }
 
@@ -114,6 +134,9 @@ export function renderProxy(input: SidecarInput): JsonObject {
     volumeMounts: [
       { name: EnvoyVolume, mountPath: proxyConfig.configPath },
       { name: CertsVolume, mountPath: CertsMountPath, readOnly: true },
+      ...(input.caAddress === ''
+        ? []
+        : [{ name: TokenVolume, mountPath: TokenMountPath, readOnly: true }]),
     ],
   };
   if (input.native) {
@@ -154,9 +177,24 @@ export function renderInit(input: SidecarInput): JsonObject {
   };
 }
 
-export function renderVolumes(serviceAccount: string): JsonObject[] {
+export function renderVolumes(input: SidecarInput): JsonObject[] {
+  const token: JsonObject = {
+    name: TokenVolume,
+    projected: {
+      sources: [
+        {
+          serviceAccountToken: {
+            audience: TokenAudience,
+            expirationSeconds: TokenLifetimeSeconds,
+            path: TokenFile,
+          },
+        },
+      ],
+    },
+  };
   return [
     { name: EnvoyVolume, emptyDir: { medium: 'Memory' } },
-    { name: CertsVolume, secret: { secretName: `istio.${serviceAccount}`, optional: true } },
+    { name: CertsVolume, secret: { secretName: `istio.${input.serviceAccount}`, optional: true } },
+    ...(input.caAddress === '' ? [] : [token]),
   ];
 }
