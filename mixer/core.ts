@@ -15,6 +15,11 @@ import {
 } from './dispatch/check.ts';
 import { dispatchReport, type ReportOutcome } from './dispatch/report.ts';
 import type { MixerMetrics } from './metrics.ts';
+import {
+  callerReferences,
+  withWorkloadAttributes,
+  type WorkloadLookup,
+} from './workload-attributes.ts';
 
 export type Api = 'mixer' | 'ext_authz' | 'als' | 'rls';
 
@@ -23,6 +28,8 @@ export interface MixerCoreOptions {
   readonly policy: CheckPolicy;
   readonly metrics: MixerMetrics;
   readonly logger: Logger;
+  /** Pods by IP: fills source/destination workload attributes the request lacks. */
+  readonly workloads?: WorkloadLookup | undefined;
 }
 
 type Calls = readonly { handler: string; adapter: string; ms: number; ok: boolean }[];
@@ -47,14 +54,19 @@ export class MixerCore {
     preconditions = true,
   ): Promise<CheckOutcome> {
     const t0 = performance.now();
-    const out = await dispatchCheck(
+    const lookup = this.opts.workloads;
+    const enriched = lookup ? withWorkloadAttributes(bag, lookup) : undefined;
+    const dispatched = await dispatchCheck(
       this.opts.controller.snapshot(),
-      bag,
+      enriched?.bag ?? bag,
       quotas,
       deduplicationId,
       this.opts.policy,
       preconditions,
     );
+    const out = enriched
+      ? { ...dispatched, referenced: callerReferences(dispatched.referenced, enriched, bag) }
+      : dispatched;
     const m = this.opts.metrics;
     m.checks.inc({ api, code: codeNames.get(out.status.code) ?? String(out.status.code) });
     m.checkSeconds.observe({ api }, (performance.now() - t0) / 1000);
@@ -64,7 +76,9 @@ export class MixerCore {
   }
 
   async report(api: Api, bags: AttributeSets): Promise<ReportOutcome> {
-    const out = await dispatchReport(this.opts.controller.snapshot(), bags);
+    const lookup = this.opts.workloads;
+    const sets = lookup ? [...bags].map((b) => withWorkloadAttributes(b, lookup).bag) : bags;
+    const out = await dispatchReport(this.opts.controller.snapshot(), sets);
     const m = this.opts.metrics;
     m.reportSets.inc({ api }, bags.length);
     if (out.instanceErrors.length > 0) {

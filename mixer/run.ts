@@ -22,6 +22,7 @@ import { defaultCheckPolicy, type FailPolicy } from './dispatch/check.ts';
 import { startMixerGrpcServer, type MixerGrpcServer } from './grpc-server.ts';
 import { watchConfig, type KubeConfigSource } from './kube/config-source.ts';
 import { mixerKinds } from './kube/crds.ts';
+import { watchPodWorkloads, type PodWorkloads } from './kube/pod-workloads.ts';
 import { kubeProblemSink } from './kube/problem-events.ts';
 import { createMixerMetrics } from './metrics.ts';
 import { createTracer, type Tracer } from './tracing.ts';
@@ -42,6 +43,11 @@ export interface MixerOptions {
   /** This replica's name (Events' reportingInstance). */
   readonly instance: string;
   readonly extraAdapters?: readonly Adapter[];
+  /**
+   * Fill source/destination name, namespace, labels, uid and serviceAccount from the pod at their
+   * IP when a request lacks them (needs `kc`; default true).
+   */
+  readonly workloadAttributes?: boolean;
 }
 
 export interface RunningMixer {
@@ -97,11 +103,20 @@ export async function runMixer(opts: MixerOptions): Promise<RunningMixer> {
       logger,
     });
   }
+  const workloads: PodWorkloads | undefined =
+    opts.kc && opts.workloadAttributes !== false
+      ? watchPodWorkloads({ kc: opts.kc, logger })
+      : undefined;
+  workloads?.start();
   const readyPromise = (async () => {
     await source?.synced();
+    await workloads?.synced();
     await controller.rebuild();
     isReady = true;
-    logger.info({ snapshot: controller.snapshot().id }, 'Mixer config loaded; ready');
+    logger.info(
+      { snapshot: controller.snapshot().id, podIps: workloads?.size() },
+      'Mixer config loaded; ready',
+    );
   })();
   readyPromise.catch(() => undefined);
 
@@ -115,6 +130,7 @@ export async function runMixer(opts: MixerOptions): Promise<RunningMixer> {
     policy: { ...defaultCheckPolicy, failPolicy: opts.failPolicy },
     metrics: mixerMetrics,
     logger,
+    workloads,
   });
   const grpc: MixerGrpcServer = await startMixerGrpcServer({
     core,
@@ -153,6 +169,7 @@ export async function runMixer(opts: MixerOptions): Promise<RunningMixer> {
     async close() {
       await grpc.close();
       await source?.stop();
+      await workloads?.stop();
       await controller.flush();
       await controller.close();
       await tracer.close();

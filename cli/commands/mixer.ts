@@ -35,6 +35,8 @@ export const mixer: Command = {
     '      --failPolicy POLICY         when an adapter fails: closed (deny, default) or open (allow)',
     '      --adapterModules LIST       your own adapter modules to load (comma-separated paths or packages)',
     '      --zipkinURL URL             send spans of Mixer calls here (http://zipkin:9411/api/v2/spans)',
+    '      --workloadAttributes BOOL   with k8s://, fill source/destination labels, name, namespace, uid and',
+    '                                  serviceAccount from the pod at their IP (default true)',
   ].join('\n'),
   options: {
     port: { type: 'string' },
@@ -46,6 +48,7 @@ export const mixer: Command = {
     failPolicy: { type: 'string' },
     adapterModules: { type: 'string' },
     zipkinURL: { type: 'string' },
+    workloadAttributes: { type: 'string' },
   },
   async run(flags, _pos, io) {
     const store = stringFlag(flags, 'configStoreURL') ?? 'k8s://';
@@ -69,6 +72,8 @@ export const mixer: Command = {
       adapterModules: listFlag(flags, 'adapterModules'),
       zipkinUrl: zipkin,
       instance: io.env['POD_NAME'] ?? hostname(),
+      workloadAttributes:
+        oneOfFlag(flags, 'workloadAttributes', ['true', 'false'], 'true') === 'true',
     });
     const signal = await untilSignal();
     logger.info({ signal }, 'shutting down');

@@ -145,6 +145,8 @@ describe('Helm chart', function () {
     ['istio-mixer', 'watch rules.config.istio.io', true],
     ['istio-mixer', 'list deniers.config.istio.io', true],
     ['istio-mixer', 'create events -n default', true],
+    ['istio-mixer', 'watch pods', true],
+    ['istio-mixer', 'delete pods -n default', false],
     ['istio-mixer', 'get secrets -n default', false],
     ['istio-mixer', 'create rules.config.istio.io -n default', false],
     ['istio-ingress', 'list pods', false],
