@@ -14,6 +14,7 @@ import {
   resourceJson,
   type Json,
 } from '../testing/resource-checks.ts';
+import { reviewsRule } from '../testing/route-rows.ts';
 import { host, ingress, trafficProxies, trafficSnapshot } from '../testing/traffic-fixture.ts';
 
 const gateway = trafficProxies['ingress'] as Proxy;
@@ -145,5 +146,111 @@ describe('Ingress to the ingress gateway', () => {
       const s = snap([shop], p);
       assert.equal(s.resources.get(TypeUrl.RouteConfiguration)?.get('ingress'), undefined);
     }
+  });
+
+  describe('RouteRules of a backend apply to traffic entering through the Ingress', () => {
+    const api = ingress('api', {
+      rules: [
+        {
+          host: 'api.example.com',
+          http: {
+            paths: [{ path: '/api', pathType: 'Prefix', backend: backend('reviews', 9080) }],
+          },
+        },
+      ],
+    });
+    const routes = (objects: readonly object[]): Json[] => {
+      const rc = resourceJson(snap([api, ...objects]), TypeUrl.RouteConfiguration, 'ingress');
+      return ((rc['virtual_hosts'] as Json[])[0]?.['routes'] ?? []) as Json[];
+    };
+
+    it('weighted subsets, narrowed to the Ingress path, before the path route', () => {
+      const r = routes([
+        reviewsRule('split', {
+          route: [
+            { labels: { version: 'v1' }, weight: 80 },
+            { labels: { version: 'v2' }, weight: 20 },
+          ],
+        }),
+      ]);
+      assert.equal(r.length, 2);
+      assert.deepEqual(r[0]?.['match'], { path_separated_prefix: '/api' });
+      assert.deepEqual(
+        (at(r, 0, 'route', 'weighted_clusters', 'clusters') as Json[]).map((c) => [
+          c['name'],
+          at(c, 'weight', 'value'),
+        ]),
+        [
+          [`outbound|9080|version=v1|${host('reviews')}`, 80],
+          [`outbound|9080|version=v2|${host('reviews')}`, 20],
+        ],
+      );
+      assert.equal(at(r, 1, 'route', 'cluster'), reviews, 'then the Ingress path route');
+      const clusters = snap([
+        api,
+        reviewsRule('split', { route: [{ labels: { version: 'v1' } }] }),
+      ]).resources.get(TypeUrl.Cluster);
+      assert.ok(
+        clusters?.has(`outbound|9080|version=v1|${host('reviews')}`),
+        'the gateway has the subset',
+      );
+    });
+
+    it("a header and uri match: the rule's uri becomes a :path header under the Ingress path", () => {
+      const r = routes([
+        reviewsRule('jason', {
+          precedence: 2,
+          match: {
+            request: {
+              headers: {
+                cookie: { regex: '^(.*?;)?(user=jason)(;.*)?$' },
+                uri: { exact: '/api/v2' },
+              },
+            },
+          },
+          route: [{ labels: { version: 'v2' } }],
+        }),
+      ]);
+      const match = r[0]?.['match'] as Json;
+      assert.equal(match['path_separated_prefix'], '/api');
+      const headers = match['headers'] as Json[];
+      assert.deepEqual(
+        headers.map((h) => h['name']),
+        ['cookie', ':path'],
+      );
+      assert.equal(at(headers[1], 'string_match', 'safe_regex', 'regex'), '^/api/v2(\\?.*)?$');
+      assert.equal(at(r, 0, 'route', 'cluster'), `outbound|9080|version=v2|${host('reviews')}`);
+    });
+
+    it('faults work there too; rules for a source workload do not', () => {
+      const r = routes([
+        reviewsRule('delay', {
+          precedence: 3,
+          httpFault: { delay: { percent: 100, fixedDelay: '2s' } },
+          route: [{ labels: { version: 'v1' } }],
+        }),
+        reviewsRule('from-productpage', {
+          precedence: 5,
+          match: { source: { name: 'productpage' } },
+          route: [{ labels: { version: 'v3' } }],
+        }),
+      ]);
+      assert.equal(r.length, 2, JSON.stringify(r.map((x) => x['name'])));
+      assert.ok(at(r, 0, 'typed_per_filter_config'), 'the delay rides on the rule route');
+      const l = resourceJson(snap([api]), TypeUrl.Listener, 'ingress_8080');
+      const filters = at(
+        l,
+        'filter_chains',
+        0,
+        'filters',
+        0,
+        'typed_config',
+        'http_filters',
+      ) as Json[];
+      assert.deepEqual(
+        filters.map((f) => f['name']),
+        ['envoy.filters.http.fault', 'envoy.filters.http.router'],
+      );
+    });
   });
 });

@@ -9,6 +9,13 @@
  * Paths: Exact is an exact path; Prefix matches whole path segments (`/api` matches `/api` and
  * `/api/x`, not `/apix`); ImplementationSpecific is a plain prefix (a trailing `*` or `.*`, as
  * 0.2's examples wrote, is dropped). Exact paths come first, then longer prefixes.
+ *
+ * RouteRules of a backend apply to traffic entering through the Ingress, as in 0.2: each path gets
+ * the backend's rules first (weighted subsets, header matches, timeouts, retries, faults,
+ * redirects, rewrites), each also required to match the Ingress path, then the path's own route.
+ * A rule's `uri` match becomes a `:path` header match (its query string allowed), since the path
+ * specifier is the Ingress's. Rules with a `source` selector never apply here: the gateway is not
+ * a workload they name.
  */
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { toAny } from '../../lib/xds/protos.ts';
@@ -16,6 +23,7 @@ import type {
   DownstreamTlsContext,
   Filter,
   FilterChain,
+  HeaderMatcher,
   Listener,
   Route,
   RouteConfiguration,
@@ -24,10 +32,12 @@ import type {
 } from '../../lib/xds/types.ts';
 import { configKey, type Ingress, type IngressBackend, type IngressPath } from '../config/model.ts';
 import type { RegistryState } from '../model/service.ts';
+import { emptyHostTraffic, noSourceView, type Traffic } from '../traffic/traffic.ts';
 import { duration, httpConnectionManager, tlsInspectorFilter } from './filters.ts';
 import { outboundClusterName } from './names.ts';
 import { makeResource, type Resource } from './resource.ts';
-import { routeClusters } from './rule-routes.ts';
+import { clusterForTarget } from './routes.ts';
+import { routeClusters, ruleRoutes } from './rule-routes.ts';
 import { sdsConfig } from './tls.ts';
 
 export const IngressRouteName = 'ingress';
@@ -43,11 +53,59 @@ export function ingressSecretName(namespace: string, secretName: string): string
   return `kubernetes://${namespace}/${secretName}`;
 }
 
+function portOf(services: RegistryState['services'], b: IngressBackend): number {
+  if (typeof b.port === 'number') return b.port;
+  return services.get(b.host)?.ports.find((p) => p.name === b.port)?.port ?? 0;
+}
+
 function clusterOf(services: RegistryState['services'], b: IngressBackend): string {
-  const svc = services.get(b.host);
-  const port =
-    typeof b.port === 'number' ? b.port : (svc?.ports.find((p) => p.name === b.port)?.port ?? 0);
-  return outboundClusterName(port, b.host);
+  return outboundClusterName(portOf(services, b), b.host);
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A rule's path match as a `:path` header matcher (the path specifier is the Ingress's). */
+function pathHeader(m: RouteMatch | null | undefined): HeaderMatcher | undefined {
+  const query = '(\\?.*)?$';
+  const regex = (r: string): HeaderMatcher => ({
+    name: ':path',
+    string_match: { safe_regex: { regex: r } },
+  });
+  if (typeof m?.path === 'string') return regex(`^${escapeRe(m.path)}${query}`);
+  const re = m?.safe_regex?.regex;
+  if (typeof re === 'string') return regex(`^(?:${re})${query}`);
+  const prefix = m?.prefix;
+  if (typeof prefix === 'string' && prefix !== '/' && prefix !== '') {
+    return { name: ':path', string_match: { prefix } };
+  }
+  return undefined;
+}
+
+/** The backend's RouteRules for one Ingress path, each narrowed to that path. */
+function backendRuleRoutes(
+  p: IngressPath,
+  from: string,
+  traffic: Traffic,
+  services: RegistryState['services'],
+): Route[] {
+  const rules = (traffic.hosts.get(p.backend.host) ?? emptyHostTraffic).rules;
+  if (rules.length === 0) return [];
+  const port = portOf(services, p.backend);
+  const routes = ruleRoutes(rules, {
+    flavor: 'envoy',
+    view: noSourceView,
+    clusterFor: clusterForTarget(services, p.backend.host, port),
+    defaultCluster: clusterOf(services, p.backend),
+  });
+  return routes.map((r) => {
+    const uri = pathHeader(r.match);
+    const headers = [...(r.match?.headers ?? []), ...(uri ? [uri] : [])];
+    return {
+      ...r,
+      name: `${from}/${r.name ?? ''}`,
+      match: { ...pathMatch(p), ...(headers.length > 0 ? { headers } : {}) },
+    };
+  });
 }
 
 function pathMatch(p: IngressPath): RouteMatch {
@@ -70,6 +128,7 @@ function order(a: IngressPath, b: IngressPath): number {
 export function ingressRouteConfig(
   ingresses: readonly Ingress[],
   services: RegistryState['services'],
+  traffic: Traffic,
 ): Resource {
   const paths = new Map<string, { path: IngressPath; from: string }[]>();
   let fallback: IngressBackend | undefined;
@@ -100,11 +159,14 @@ export function ingressRouteConfig(
       routes: [
         ...[...list]
           .sort((a, b) => order(a.path, b.path))
-          .map(({ path, from }): Route => ({
-            name: from,
-            match: pathMatch(path),
-            route: { cluster: clusterOf(services, path.backend), timeout: duration(0) },
-          })),
+          .flatMap(({ path, from }): Route[] => [
+            ...backendRuleRoutes(path, from, traffic, services),
+            {
+              name: from,
+              match: pathMatch(path),
+              route: { cluster: clusterOf(services, path.backend), timeout: duration(0) },
+            },
+          ]),
         ...last,
       ],
     }));
@@ -119,7 +181,12 @@ export function ingressRouteConfig(
 
 function hcm(port: number): Filter[] {
   const m = {
-    ...httpConnectionManager({ statPrefix: `ingress_${port}`, routes: { rds: IngressRouteName } }),
+    ...httpConnectionManager({
+      statPrefix: `ingress_${port}`,
+      routes: { rds: IngressRouteName },
+      // Backends' RouteRules may inject faults.
+      faults: true,
+    }),
     // Hosts are matched without the port clients put in Host.
     strip_any_host_port: true,
   };

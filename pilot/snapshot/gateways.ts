@@ -83,7 +83,7 @@ export function gatewayResources(
     const l = ingressListeners(ports.ingress, traffic.ingresses);
     if (l.length > 0) {
       listeners.push(...l);
-      routes.push(ingressRouteConfig(traffic.ingresses, services));
+      routes.push(ingressRouteConfig(traffic.ingresses, services, traffic));
     }
   }
   if (ports.egress !== undefined && egress.proxied.length > 0) {
