@@ -17,6 +17,7 @@ import { mountDebug } from './debug.ts';
 import type { ConfigSource } from './config/model.ts';
 import { KubeConfigWatch } from './kube/config-watch.ts';
 import { KubeRegistry } from './kube/kube-registry.ts';
+import { IngressStatusSync } from './kube/ingress-status.ts';
 import { StatusWriter } from './kube/status-writer.ts';
 import type { MeshBuild } from './snapshot/mesh-build.ts';
 import type { ServiceRegistry } from './model/service.ts';
@@ -58,6 +59,7 @@ export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
   let kube: KubeRegistry | undefined;
   let watch: KubeConfigWatch | undefined;
   let status: StatusWriter | undefined;
+  let ingressStatus: IngressStatusSync | undefined;
   let registry = o.registry;
   let config = o.config;
   if (registry === undefined) {
@@ -80,6 +82,11 @@ export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
       raw: (kind, ns, name) => w.raw(kind, ns, name),
       instance: process.env['POD_NAME'] ?? hostname(),
     });
+    ingressStatus = new IngressStatusSync({
+      kc: o.kc,
+      logger: log,
+      ingressService: o.mesh.ingressService,
+    });
   }
   const discovery = new DiscoveryServer({
     registry,
@@ -88,6 +95,7 @@ export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
       ? {
           onBuild: (b: MeshBuild) => {
             status.report(b.traffic);
+            ingressStatus?.setIngresses(b.traffic.ingresses.map((i) => i.meta));
           },
         }
       : {}),
@@ -106,6 +114,7 @@ export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
   watch?.start().catch((e: unknown) => {
     log.error({ err: e }, 'config watch failed to start');
   });
+  ingressStatus?.start();
 
   const ads = new AdsServer({ discovery, logger: log });
   const xdsPort = await ads.listen(o.xdsHost, o.xdsPort);
@@ -131,6 +140,7 @@ export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
       discovery.stop();
       await kube?.stop();
       await watch?.stop();
+      await ingressStatus?.stop();
       http.closeAllConnections();
       await new Promise<void>((resolve) => {
         http.close(() => {

@@ -1,8 +1,9 @@
 /**
  * Ingresses and EgressRules through a real API server: an Ingress of class istio becomes the
  * ingress gateway's listeners and routes (one of another class does not), an Ingress that cannot
- * be applied gets a Warning Event and a /debug/configz line, and an EgressRule reaches sidecars
- * and says Applied in its status.
+ * be applied gets a Warning Event and a /debug/configz line, Ingresses Pilot serves show the
+ * gateway Service's load-balancer address, and an EgressRule reaches sidecars and says Applied in
+ * its status.
  */
 import assert from 'node:assert/strict';
 import {
@@ -83,6 +84,7 @@ describe('pilot gateways: Ingress and EgressRule from the API server', function 
       body: {
         metadata: { name: 'istio-ingress' },
         spec: {
+          type: 'LoadBalancer',
           ports: [
             { name: 'http', port: 80, targetPort: 8080 },
             { name: 'https', port: 443, targetPort: 8443 },
@@ -152,6 +154,34 @@ describe('pilot gateways: Ingress and EgressRule from the API server', function 
       });
       assert.ok(events.items.some((e) => e.reason === 'RuleNotApplied'));
     });
+  });
+
+  it("an Ingress of class istio shows the gateway Service's load-balancer address", async () => {
+    const core = env.kc.makeApiClient(CoreV1Api);
+    const net = env.kc.makeApiClient(NetworkingV1Api);
+    const setLb = async (ip: string) => {
+      // What a cloud controller writes (no load balancer here): the Service's status.
+      const svc = await core.readNamespacedService({ name: 'istio-ingress', namespace: ns() });
+      svc.status = { loadBalancer: { ingress: [{ ip }] } };
+      await core.replaceNamespacedServiceStatus({
+        name: 'istio-ingress',
+        namespace: ns(),
+        body: svc,
+      });
+    };
+    const addresses = async (name: string) =>
+      (
+        await net.readNamespacedIngress({ name, namespace: ns() })
+      ).status?.loadBalancer?.ingress?.map((i) => i.ip);
+    await setLb('203.0.113.10');
+    await eventually(async () => {
+      assert.deepEqual(await addresses('shop'), ['203.0.113.10']);
+    });
+    await setLb('203.0.113.20');
+    await eventually(async () => {
+      assert.deepEqual(await addresses('shop'), ['203.0.113.20'], 'follows the Service');
+    });
+    assert.equal(await addresses('other'), undefined, 'an nginx Ingress is not ours to touch');
   });
 
   it('an EgressRule reaches sidecars, and says so in its status', async () => {
