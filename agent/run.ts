@@ -135,7 +135,7 @@ export async function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
   let draining = false;
 
   // Certificates → SDS.
-  const source = o.certificateSource ?? (await certificateSourceFor(c, log));
+  const source = o.certificateSource ?? certificateSourceFor(c, log);
   // Gateways also serve Ingress TLS Secrets (`kubernetes://<ns>/<name>`); sidecars never read them,
   // so only router mode loads the Kubernetes client (about 70 MB of a sidecar's memory otherwise).
   const kubeSecrets = c.mode === 'router' ? await kubeSecretSource(c.kubeconfig, log) : undefined;

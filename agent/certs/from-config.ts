@@ -4,7 +4,7 @@
  * otherwise the files of the mounted `istio.<sa>` Secret in `--certsDir`.
  */
 import { readFile } from 'node:fs/promises';
-import { createCaClient } from '../../lib/ca/client.ts';
+import { createCaClient, type CaClient } from '../../lib/ca/client.ts';
 import { ErrorCode, IstioLiteError, errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { spiffeId } from '../../lib/pki/spiffe.ts';
@@ -13,32 +13,38 @@ import type { CertificateSource } from './certificate-source.ts';
 import { CsrCertificateSource } from './csr-source.ts';
 import { FileCertificateSource } from './file-source.ts';
 
-export async function certificateSourceFor(
-  c: AgentConfig,
-  logger: Logger,
-): Promise<CertificateSource> {
+export function certificateSourceFor(c: AgentConfig, logger: Logger): CertificateSource {
   if (c.caAddress === undefined) return new FileCertificateSource({ dir: c.certsDir, logger });
-  let rootCertPem: string;
-  try {
-    rootCertPem = await readFile(c.caRootCertPath, 'utf8');
-  } catch (e) {
-    throw new IstioLiteError(
-      ErrorCode.InvalidConfig,
-      `--caRootCertPath: cannot read the root that signed the CA's certificate (${errorMessage(e)})`,
-    );
-  }
-  const client = createCaClient({ address: c.caAddress, rootCertPem });
+  const address = c.caAddress;
+  // Made on the first request that finds the root: it comes from the mounted
+  // istio.<sa> Secret, which the kubelet may fill in after the pod started (the CA writes it when
+  // the ServiceAccount appears). Until then every attempt fails and is retried with backoff.
+  let client: CaClient | undefined;
+  const connect = async (): Promise<CaClient> => {
+    if (client) return client;
+    let rootCertPem: string;
+    try {
+      rootCertPem = await readFile(c.caRootCertPath, 'utf8');
+    } catch (e) {
+      throw new IstioLiteError(
+        ErrorCode.InvalidConfig,
+        `--caRootCertPath: cannot read the root that signed the CA's certificate (${errorMessage(e)})`,
+      );
+    }
+    client = createCaClient({ address, rootCertPem });
+    return client;
+  };
   return new CsrCertificateSource({
     signer: {
-      sign: (req) =>
-        client.createCertificate({
+      sign: async (req) =>
+        (await connect()).createCertificate({
           csr: req.csrPem,
           ...(req.token === undefined ? {} : { token: req.token }),
           validitySeconds: req.ttlSeconds,
           deadlineMs: 10_000,
         }),
       close: () => {
-        client.close();
+        client?.close();
       },
     },
     identity: spiffeId({

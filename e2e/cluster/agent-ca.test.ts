@@ -137,4 +137,53 @@ describe('agent certificates by CSR to the real CA', function () {
     assert.equal(root.name, 'ROOTCA');
     assert.equal(inline(root.validation_context?.trusted_ca), ca.authority.rootPem);
   });
+
+  it('starts before the root is mounted, and asks the CA once it appears', async () => {
+    const late = join(dir, 'late');
+    const res = await env.kc.makeApiClient(CoreV1Api).createNamespacedServiceAccountToken({
+      namespace: env.namespace,
+      name: 'reviews',
+      body: { spec: { audiences: ['istio-ca'], expirationSeconds: 600 } },
+    });
+    writeFileSync(join(dir, 'token-late'), res.status?.token ?? '');
+    const config = parseAgentConfig(
+      'sidecar',
+      {
+        configPath: late,
+        startEnvoy: 'false',
+        statusPort: '0',
+        readinessPort: '0',
+        discoveryAddress: '127.0.0.1:1',
+        caAddress: `localhost:${ca.grpcPort}`,
+        caRootCertPath: join(late, 'root-cert.pem'),
+        caTokenPath: join(dir, 'token-late'),
+      },
+      {
+        POD_NAME: 'reviews-2',
+        POD_NAMESPACE: env.namespace,
+        INSTANCE_IP: '127.0.0.1',
+        SERVICE_ACCOUNT: 'reviews',
+      },
+    );
+    const running = await runAgent({
+      config,
+      logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }),
+      listenHost: '127.0.0.1',
+    });
+    try {
+      assert.ok(running.readiness.reasons().some((r) => r.startsWith('certificate')));
+      writeFileSync(join(late, 'root-cert.pem'), ca.authority.rootPem);
+      await eventually(
+        () => {
+          assert.ok(
+            !running.readiness.reasons().some((r) => r.startsWith('certificate')),
+            running.readiness.reasons().join(),
+          );
+        },
+        { timeoutMs: 15_000 },
+      );
+    } finally {
+      await running.shutdown('test over');
+    }
+  });
 });
