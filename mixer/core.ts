@@ -32,6 +32,19 @@ export interface MixerCoreOptions {
   readonly workloads?: WorkloadLookup | undefined;
 }
 
+/**
+ * Each set with its workload attributes, as it is handed out: a decoder may hand out one Map
+ * updated in place (AttributeSets), so sets are enriched one at a time, never collected first.
+ */
+function enrichedSets(bags: AttributeSets, lookup: WorkloadLookup): AttributeSets {
+  return {
+    length: bags.length,
+    *[Symbol.iterator]() {
+      for (const b of bags) yield withWorkloadAttributes(b, lookup).bag;
+    },
+  };
+}
+
 type Calls = readonly { handler: string; adapter: string; ms: number; ok: boolean }[];
 
 export class MixerCore {
@@ -77,7 +90,7 @@ export class MixerCore {
 
   async report(api: Api, bags: AttributeSets): Promise<ReportOutcome> {
     const lookup = this.opts.workloads;
-    const sets = lookup ? [...bags].map((b) => withWorkloadAttributes(b, lookup).bag) : bags;
+    const sets = lookup ? enrichedSets(bags, lookup) : bags;
     const out = await dispatchReport(this.opts.controller.snapshot(), sets);
     const m = this.opts.metrics;
     m.reportSets.inc({ api }, bags.length);

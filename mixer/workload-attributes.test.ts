@@ -160,4 +160,39 @@ describe('mixer: workload attributes from the pod registry', () => {
     const text = await h.metrics.metrics();
     assert.match(text, /source_version="v3"/, text.slice(0, 2000));
   });
+
+  it('enriches each reported set as it is handed out (decoders reuse one Map)', async () => {
+    const h = harness();
+    await h.controller.replaceAll(exampleObjects(['telemetry.yaml']));
+    const c = new MixerCore({
+      controller: h.controller,
+      policy: defaultCheckPolicy,
+      metrics: createMixerMetrics(h.metrics),
+      logger: h.logger,
+      workloads: lookup,
+    });
+    const shared = new Map<string, Value>();
+    const base = {
+      'destination.ip': ip('10.0.0.9'),
+      'destination.service': 'ratings.default.svc.cluster.local',
+      'response.code': 200,
+      'response.duration': new Duration(3),
+    };
+    const sets = {
+      length: 2,
+      *[Symbol.iterator]() {
+        for (const source of ['10.0.0.3', '10.0.0.1']) {
+          shared.clear();
+          for (const [k, v] of Object.entries(base)) shared.set(k, v);
+          shared.set('source.ip', ip(source));
+          yield shared;
+        }
+      },
+    };
+    await c.report('als', sets);
+    await h.controller.flush();
+    const text = await h.metrics.metrics();
+    assert.match(text, /source_version="v3"/);
+    assert.match(text, /source_version="v1"/, 'not the last set twice');
+  });
 });
