@@ -100,6 +100,21 @@ fi
 
 # 4. Checks.
 ctx=(--context "kind-$cluster")
+
+# eventually SECONDS WHAT CMD...: retry CMD every 2 s until it succeeds, or fail naming WHAT.
+eventually() {
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
+    sleep 2
+  done
+}
+
+injects_token() {
+  kubectl "${ctx[@]}" run csr-probe -n demo --image=curlimages/curl:8.10.1 --restart=Never \
+    --dry-run=server -o jsonpath='{.spec.volumes[*].name}' -- sleep 1 | grep -qw istio-token
+}
 for pod in $(kubectl "${ctx[@]}" get pods -n demo -l 'sidecar.istio.io/inject!=false' -o name); do
   names=$(kubectl "${ctx[@]}" get -n demo "$pod" -o jsonpath='{.spec.initContainers[*].name} {.spec.containers[*].name}')
   case " $names " in
@@ -132,7 +147,8 @@ esac
 # unready (its readiness needs Envoy's ACKs of a full configuration); it turns ready with Pilot.
 sys=(-n istio-system)
 kubectl "${ctx[@]}" scale deployment istio-pilot "${sys[@]}" --replicas=0
-kubectl "${ctx[@]}" wait "${sys[@]}" --for=delete pod -l app=istio-pilot --timeout 2m
+eventually 120 "Pilot pods gone" \
+  test -z "$(kubectl "${ctx[@]}" get pods "${sys[@]}" -l app=istio-pilot -o name)"
 kubectl "${ctx[@]}" delete pod "${sys[@]}" -l app=istio-ingress --wait=true
 sleep 30
 ready=$(kubectl "${ctx[@]}" get pods "${sys[@]}" -l app=istio-ingress \
@@ -147,6 +163,9 @@ kubectl "${ctx[@]}" wait "${sys[@]}" --for=condition=Ready pod -l app=istio-ingr
 # token and ask the CA themselves; traffic with mutual TLS still flows.
 helm upgrade istio-lite "$root/charts/istio-lite" --kube-context "kind-$cluster" \
   --namespace istio-system --reuse-values --wait --timeout 5m --set ca.podCertificates=csr
+# The injector reloads the mesh config when the kubelet updates its ConfigMap volume (up to a
+# minute or so): wait until a server-side dry run of a pod comes back with the token.
+eventually 180 "the injector to take caAddress" injects_token
 kubectl "${ctx[@]}" rollout restart deployment -n demo
 for d in $(kubectl "${ctx[@]}" get deployments -n demo -o name); do
   kubectl "${ctx[@]}" rollout status -n demo "$d" --timeout 5m
