@@ -5,22 +5,21 @@
  * check cache between an Envoy-like gRPC client and Mixer.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { parseAgentConfig } from '../../agent/config.ts';
 import { runAgent, type RunningAgent } from '../../agent/run.ts';
 import { EnvoyMixerClient, type HttpCheck } from '../../agent/testing/envoy-mixer-client.ts';
 import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
-import type { JsonObject } from '../../lib/json.ts';
 import { applyObjects } from '../../lib/kube/apply.ts';
 import { createLogger } from '../../lib/log.ts';
-import { parseYamlDocuments } from '../../lib/yaml.ts';
-import { runMixer, type RunningMixer } from '../../mixer/run.ts';
+import type { RunningMixer } from '../../mixer/run.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
+import { installMixerCrds, startKubeMixer } from './mixer-support.ts';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
 const ips = { v1: '10.200.0.1', v3: '10.200.0.3', ratings: '10.200.0.9' };
@@ -57,18 +56,7 @@ describe('mixer: workload attributes from the pods at request IPs', function () 
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'mixer-pods-'));
-    const crds = parseYamlDocuments(
-      readFileSync(new URL('../../charts/istio-lite/crds/mixer.yaml', import.meta.url), 'utf8'),
-    ).map((d) => d.value as JsonObject);
-    await applyObjects(env.kc, crds, 'mixer-pods-e2e');
-    const ext = env.kc.makeApiClient(ApiextensionsV1Api);
-    await eventually(async () => {
-      for (const c of crds) {
-        const name = (c['metadata'] as { name: string }).name;
-        const crd = await ext.readCustomResourceDefinition({ name });
-        assert.ok(crd.status?.conditions?.some((x) => x.type === 'Established'));
-      }
-    });
+    await installMixerCrds(env.kc, 'mixer-pods-e2e');
     await pod('reviews-v1', { app: 'reviews', version: 'v1' }, ips.v1);
     await pod('reviews-v3', { app: 'reviews', version: 'v3' }, ips.v3);
     await pod('ratings-v1', { app: 'ratings', version: 'v1' }, ips.ratings);
@@ -109,19 +97,11 @@ describe('mixer: workload attributes from the pods at request IPs', function () 
       'mixer-pods-e2e',
     );
 
-    mixer = await runMixer({
-      logger: createLogger('mixer', { level: process.env['LOG_LEVEL'] ?? 'silent' }),
-      port: 0,
-      host: '127.0.0.1',
-      monitoringPort: 0,
-      configDefaultNamespace: 'istio-system',
+    mixer = await startKubeMixer({
       kc: env.kc,
-      configFiles: [],
-      failPolicy: 'closed',
-      adapterModules: [],
+      logger: createLogger('mixer', { level: process.env['LOG_LEVEL'] ?? 'silent' }),
       instance: 'mixer-pods-e2e',
     });
-    await mixer.ready();
 
     mkdirSync(join(root, 'certs'));
     writeCertFiles(join(root, 'certs'), testLeaf(testRoot(), ns, 'ratings'));

@@ -5,17 +5,10 @@
  * (an Event on the rule and a log line naming it) while the rest keeps working.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { credentials } from '@grpc/grpc-js';
-import {
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { applyObjects } from '../../lib/kube/apply.ts';
 import { apiErrorCode, isAlreadyExists } from '../../lib/kube/client.ts';
-import type { JsonObject } from '../../lib/json.ts';
 import { createLogger } from '../../lib/log.ts';
 import { unaryClient, type UnaryCaller } from '../../lib/grpc/services.ts';
 import { compress } from '../../lib/mixer/compress.ts';
@@ -23,14 +16,10 @@ import { globalWordCount } from '../../lib/mixer/global-dictionary.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
 import type { Value } from '../../lib/mixer/value.ts';
 import type { CheckResponseMessage } from '../../lib/mixer/wire.ts';
-import { parseYamlDocuments } from '../../lib/yaml.ts';
-import { runMixer, type RunningMixer } from '../../mixer/run.ts';
+import type { RunningMixer } from '../../mixer/run.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
-
-function yamlObjects(url: URL): JsonObject[] {
-  return parseYamlDocuments(readFileSync(url, 'utf8')).map((d) => d.value as JsonObject);
-}
+import { installMixerCrds, startKubeMixer, yamlObjects } from './mixer-support.ts';
 
 function attrs(version: string): Map<string, Value> {
   return new Map<string, Value>([
@@ -62,22 +51,7 @@ describe('mixer on a real API server', function () {
   }
 
   before(async () => {
-    const crds = yamlObjects(new URL('../../charts/istio-lite/crds/mixer.yaml', import.meta.url));
-    await applyObjects(env.kc, crds, 'mixer-e2e');
-    const ext = env.kc.makeApiClient(ApiextensionsV1Api);
-    await eventually(
-      async () => {
-        for (const c of crds) {
-          const name = (c['metadata'] as { name: string }).name;
-          const crd: V1CustomResourceDefinition = await ext.readCustomResourceDefinition({ name });
-          assert.ok(
-            crd.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True'),
-            `${name} established`,
-          );
-        }
-      },
-      { timeoutMs: 30_000, intervalMs: 200 },
-    );
+    await installMixerCrds(env.kc, 'mixer-e2e');
     const core = env.kc.makeApiClient(CoreV1Api);
     try {
       await core.createNamespace({ body: { metadata: { name: 'istio-system' } } });
@@ -152,19 +126,7 @@ describe('mixer on a real API server', function () {
         },
       },
     });
-    running = await runMixer({
-      logger,
-      port: 0,
-      host: '127.0.0.1',
-      monitoringPort: 0,
-      configDefaultNamespace: 'istio-system',
-      kc: env.kc,
-      configFiles: [],
-      failPolicy: 'closed',
-      adapterModules: [],
-      instance: 'mixer-e2e',
-    });
-    await running.ready();
+    running = await startKubeMixer({ kc: env.kc, logger, instance: 'mixer-e2e' });
     const ready = await fetch(`http://127.0.0.1:${String(running.monitoringPort)}/ready`);
     assert.equal(ready.status, 200);
     assert.deepEqual(running.core.controller.snapshot().problems, []);
