@@ -18,7 +18,8 @@ COPY pilot ./pilot
 COPY mixer ./mixer
 COPY ca ./ca
 COPY agent ./agent
-RUN npx tsc -p tsconfig.build.json
+# The image's own Node runs the compiler (npm ci --ignore-scripts leaves the `node` package unpacked).
+RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
