@@ -18,6 +18,7 @@ import type { MixerMetrics } from './metrics.ts';
 import {
   callerReferences,
   withWorkloadAttributes,
+  workloadView,
   type WorkloadLookup,
 } from './workload-attributes.ts';
 
@@ -40,7 +41,7 @@ function enrichedSets(bags: AttributeSets, lookup: WorkloadLookup): AttributeSet
   return {
     length: bags.length,
     *[Symbol.iterator]() {
-      for (const b of bags) yield withWorkloadAttributes(b, lookup).bag;
+      for (const b of bags) yield workloadView(b, lookup);
     },
   };
 }

@@ -26,7 +26,12 @@ export interface WorkloadLookup {
 }
 
 const sides = ['source', 'destination'] as const;
+type Side = (typeof sides)[number];
 const derivable = ['name', 'namespace', 'labels', 'uid', 'serviceAccount'] as const;
+const derivedNames: Readonly<Record<Side, readonly string[]>> = {
+  source: derivable.map((a) => `source.${a}`),
+  destination: derivable.map((a) => `destination.${a}`),
+};
 
 export interface EnrichedBag {
   readonly bag: ReadonlyMap<string, Value>;
@@ -36,32 +41,117 @@ export interface EnrichedBag {
 
 const nothingDerived: ReadonlyMap<string, string> = new Map();
 
+/** A workload's attributes for one side, made once per workload object (the index keeps it). */
+const attributeCache: Record<Side, WeakMap<Workload, ReadonlyMap<string, Value>>> = {
+  source: new WeakMap(),
+  destination: new WeakMap(),
+};
+
+function attributesOf(side: Side, w: Workload): ReadonlyMap<string, Value> {
+  let m = attributeCache[side].get(w);
+  if (m === undefined) {
+    m = new Map<string, Value>([
+      [`${side}.name`, w.name],
+      [`${side}.namespace`, w.namespace],
+      [`${side}.labels`, w.labels],
+      [`${side}.uid`, `kubernetes://${w.name}.${w.namespace}`],
+      [`${side}.serviceAccount`, w.serviceAccount],
+    ]);
+    attributeCache[side].set(w, m);
+  }
+  return m;
+}
+
+function workloadAt(bag: ReadonlyMap<string, Value>, side: Side, lookup: WorkloadLookup) {
+  const ip = bag.get(`${side}.ip`);
+  return ip instanceof IpAddress ? lookup.byIp(ip.toString()) : undefined;
+}
+
+/**
+ * The request's attributes first, then its workloads' (what it carried wins). Read-only and not a
+ * copy: a report's sets are many and only read by name.
+ */
+class LayeredBag implements ReadonlyMap<string, Value> {
+  private readonly base: ReadonlyMap<string, Value>;
+  private readonly layers: readonly ReadonlyMap<string, Value>[];
+
+  constructor(base: ReadonlyMap<string, Value>, layers: readonly ReadonlyMap<string, Value>[]) {
+    this.base = base;
+    this.layers = layers;
+  }
+
+  get(key: string): Value | undefined {
+    const v = this.base.get(key);
+    if (v !== undefined) return v;
+    for (const l of this.layers) {
+      const x = l.get(key);
+      if (x !== undefined) return x;
+    }
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  private merged(): Map<string, Value> {
+    const m = new Map<string, Value>();
+    for (const l of [...this.layers].reverse()) for (const [k, v] of l) m.set(k, v);
+    for (const [k, v] of this.base) m.set(k, v);
+    return m;
+  }
+
+  get size(): number {
+    return this.merged().size;
+  }
+
+  forEach(cb: (value: Value, key: string, map: ReadonlyMap<string, Value>) => void): void {
+    for (const [k, v] of this.merged()) cb(v, k, this);
+  }
+
+  entries(): MapIterator<[string, Value]> {
+    return this.merged().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.merged().keys();
+  }
+
+  values(): MapIterator<Value> {
+    return this.merged().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Value]> {
+    return this.entries();
+  }
+}
+
+/** The bag with its workloads' attributes (for reports: nothing to restate afterwards). */
+export function workloadView(
+  bag: ReadonlyMap<string, Value>,
+  lookup: WorkloadLookup,
+): ReadonlyMap<string, Value> {
+  let layers: ReadonlyMap<string, Value>[] | undefined;
+  for (const side of sides) {
+    const w = workloadAt(bag, side, lookup);
+    if (w !== undefined) (layers ??= []).push(attributesOf(side, w));
+  }
+  return layers === undefined ? bag : new LayeredBag(bag, layers);
+}
+
+/** The bag with its workloads' attributes, and where each missing attribute would come from. */
 export function withWorkloadAttributes(
   bag: ReadonlyMap<string, Value>,
   lookup: WorkloadLookup,
 ): EnrichedBag {
-  let out: Map<string, Value> | undefined;
   let derivedFrom: Map<string, string> | undefined;
   for (const side of sides) {
-    const ipName = `${side}.ip`;
-    const missing = derivable.filter((a) => !bag.has(`${side}.${a}`));
-    if (missing.length === 0) continue;
-    derivedFrom ??= new Map();
-    for (const a of missing) derivedFrom.set(`${side}.${a}`, ipName);
-    const ip = bag.get(ipName);
-    const w = ip instanceof IpAddress ? lookup.byIp(ip.toString()) : undefined;
-    if (w === undefined) continue;
-    out ??= new Map(bag);
-    const values: Record<(typeof derivable)[number], Value> = {
-      name: w.name,
-      namespace: w.namespace,
-      labels: w.labels,
-      uid: `kubernetes://${w.name}.${w.namespace}`,
-      serviceAccount: w.serviceAccount,
-    };
-    for (const a of missing) out.set(`${side}.${a}`, values[a]);
+    for (const name of derivedNames[side]) {
+      if (!bag.has(name)) (derivedFrom ??= new Map()).set(name, `${side}.ip`);
+    }
   }
-  return { bag: out ?? bag, derivedFrom: derivedFrom ?? nothingDerived };
+  if (derivedFrom === undefined) return { bag, derivedFrom: nothingDerived };
+  return { bag: workloadView(bag, lookup), derivedFrom };
 }
 
 /** The references of an answer over an enriched bag, restated in the caller's attributes. */
