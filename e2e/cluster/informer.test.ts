@@ -55,7 +55,7 @@ function configMapInformer(
   kc: KubeConfig,
   namespace: string,
   logger: Logger,
-  extra: { labelSelector?: string } = {},
+  extra: { labelSelector?: string; transform?: (o: V1ConfigMap) => V1ConfigMap } = {},
 ): Informer<V1ConfigMap> {
   const core = kc.makeApiClient(CoreV1Api);
   return createInformer<V1ConfigMap>({
@@ -158,6 +158,40 @@ describe('informer against a real API server', function () {
       assert.deepEqual(events.at(-1), ['add', 'sel-yes-2']);
     });
     assert.deepEqual(names(inf), ['sel-yes', 'sel-yes-2']);
+  });
+
+  it('caches what its transform keeps, listed and watched alike', async () => {
+    const core = env.kc.makeApiClient(CoreV1Api);
+    const ns = env.namespace;
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: cm('slim-1', { big: 'x'.repeat(1000) }, { app: 'slim' }),
+    });
+    const inf = configMapInformer(env.kc, ns, captureLogger().logger, {
+      labelSelector: 'app=slim',
+      transform: (o) => ({
+        metadata: {
+          name: o.metadata?.name ?? '',
+          namespace: o.metadata?.namespace ?? '',
+          resourceVersion: o.metadata?.resourceVersion ?? '',
+          managedFields: [],
+        },
+      }),
+    });
+    stoppers.push(() => inf.stop());
+    inf.start();
+    await inf.synced();
+    await core.createNamespacedConfigMap({
+      namespace: ns,
+      body: cm('slim-2', { big: 'y'.repeat(1000) }, { app: 'slim' }),
+    });
+    await eventually(() => {
+      assert.deepEqual(names(inf), ['slim-1', 'slim-2']);
+    });
+    for (const o of inf.list()) {
+      assert.equal(o.data, undefined, `${o.metadata?.name ?? ''}: data dropped`);
+      assert.deepEqual(o.metadata?.managedFields, []);
+    }
   });
 
   it('logs a throwing handler and keeps calling the others; on() returns an unsubscribe', async () => {

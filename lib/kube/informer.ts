@@ -52,6 +52,12 @@ export interface InformerOptions<T extends KubernetesObject> {
    * unknown fields). Leave unset for raw lists (CustomObjectsApi).
    */
   readonly objectType?: string;
+  /**
+   * Keeps only what the caller needs of each object before it is cached (list and watch alike),
+   * like client-go's SetTransform: an informer on every pod need not hold whole pods. The result
+   * must keep metadata.name, namespace and resourceVersion.
+   */
+  readonly transform?: (obj: T) => T;
   readonly logger: Logger;
   /** Names the informer in logs (`namespaces`, `pilot-services`). */
   readonly name: string;
@@ -244,7 +250,8 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
         `list ${this.opts.path}: the response has no items`,
       );
     }
-    this.emit(this.store.replace(result.items));
+    const transform = this.opts.transform;
+    this.emit(this.store.replace(transform ? result.items.map((o) => transform(o)) : result.items));
     this.resourceVersion = result.metadata?.resourceVersion ?? '';
     if (!this.isSynced) {
       this.isSynced = true;
@@ -310,9 +317,11 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
   }
 
   private decode(raw: KubernetesObject): T {
-    if (this.opts.objectType === undefined) return raw as T;
-    const obj: unknown = ObjectSerializer.deserialize(raw, this.opts.objectType);
-    return obj as T;
+    const obj: unknown =
+      this.opts.objectType === undefined
+        ? raw
+        : ObjectSerializer.deserialize(raw, this.opts.objectType);
+    return this.opts.transform ? this.opts.transform(obj as T) : (obj as T);
   }
 
   private emit(changes: readonly StoreChange<T>[]): void {

@@ -39,6 +39,31 @@ function workloadOf(p: V1Pod): Workload {
   };
 }
 
+/** What the index reads of a pod; the informer caches only this (pods are large and many). */
+function slim(p: V1Pod): V1Pod {
+  const m = p.metadata;
+  return {
+    metadata: {
+      ...(m?.name === undefined ? {} : { name: m.name }),
+      ...(m?.namespace === undefined ? {} : { namespace: m.namespace }),
+      ...(m?.resourceVersion === undefined ? {} : { resourceVersion: m.resourceVersion }),
+      ...(m?.labels === undefined ? {} : { labels: m.labels }),
+    },
+    spec: {
+      containers: [],
+      ...(p.spec?.serviceAccountName === undefined
+        ? {}
+        : { serviceAccountName: p.spec.serviceAccountName }),
+      ...(p.spec?.hostNetwork === undefined ? {} : { hostNetwork: p.spec.hostNetwork }),
+    },
+    status: {
+      ...(p.status?.phase === undefined ? {} : { phase: p.status.phase }),
+      ...(p.status?.podIP === undefined ? {} : { podIP: p.status.podIP }),
+      ...(p.status?.podIPs === undefined ? {} : { podIPs: p.status.podIPs }),
+    },
+  };
+}
+
 export function watchPodWorkloads(o: { kc: KubeConfig; logger: Logger }): PodWorkloads {
   const core = o.kc.makeApiClient(CoreV1Api);
   const informer: Informer<V1Pod> = createInformer<V1Pod>({
@@ -47,6 +72,7 @@ export function watchPodWorkloads(o: { kc: KubeConfig; logger: Logger }): PodWor
     path: '/api/v1/pods',
     list: (opts) => core.listPodForAllNamespaces(opts),
     objectType: 'V1Pod',
+    transform: slim,
     name: 'mixer-pods',
   });
   const byIp = new Map<string, { key: string; workload: Workload }>();
