@@ -64,6 +64,51 @@ function slim(p: V1Pod): V1Pod {
   };
 }
 
+/**
+ * Pods by IP. Two pods may claim one IP for a moment (a new pod got it before the old one's end
+ * arrived): the latest claim answers, and when it goes, an earlier one still standing answers.
+ */
+export class PodIpIndex implements WorkloadLookup {
+  private readonly workloads = new Map<string, Workload>();
+  private readonly ipsByPod = new Map<string, string[]>();
+  private readonly claims = new Map<string, string[]>();
+
+  put(p: V1Pod): void {
+    const key = podKey(p);
+    this.removeKey(key);
+    const ips = ipsOf(p);
+    if (ips.length === 0) return;
+    this.workloads.set(key, workloadOf(p));
+    this.ipsByPod.set(key, ips);
+    for (const ip of ips) this.claims.set(ip, [...(this.claims.get(ip) ?? []), key]);
+  }
+
+  remove(p: V1Pod): void {
+    this.removeKey(podKey(p));
+  }
+
+  byIp(ip: string): Workload | undefined {
+    const keys = this.claims.get(ip);
+    const key = keys?.[keys.length - 1];
+    return key === undefined ? undefined : this.workloads.get(key);
+  }
+
+  /** How many IPs name a workload now. */
+  get size(): number {
+    return this.claims.size;
+  }
+
+  private removeKey(key: string): void {
+    for (const ip of this.ipsByPod.get(key) ?? []) {
+      const rest = (this.claims.get(ip) ?? []).filter((k) => k !== key);
+      if (rest.length > 0) this.claims.set(ip, rest);
+      else this.claims.delete(ip);
+    }
+    this.ipsByPod.delete(key);
+    this.workloads.delete(key);
+  }
+}
+
 export function watchPodWorkloads(o: { kc: KubeConfig; logger: Logger }): PodWorkloads {
   const core = o.kc.makeApiClient(CoreV1Api);
   const informer: Informer<V1Pod> = createInformer<V1Pod>({
@@ -75,35 +120,24 @@ export function watchPodWorkloads(o: { kc: KubeConfig; logger: Logger }): PodWor
     transform: slim,
     name: 'mixer-pods',
   });
-  const byIp = new Map<string, { key: string; workload: Workload }>();
-  const ipsByPod = new Map<string, string[]>();
-
-  const remove = (key: string) => {
-    for (const ip of ipsByPod.get(key) ?? []) if (byIp.get(ip)?.key === key) byIp.delete(ip);
-    ipsByPod.delete(key);
-  };
-  const put = (p: V1Pod) => {
-    const key = podKey(p);
-    remove(key);
-    const ips = ipsOf(p);
-    if (ips.length === 0) return;
-    const workload = workloadOf(p);
-    for (const ip of ips) byIp.set(ip, { key, workload });
-    ipsByPod.set(key, ips);
-  };
-  informer.on('add', put);
-  informer.on('update', put);
+  const index = new PodIpIndex();
+  informer.on('add', (p) => {
+    index.put(p);
+  });
+  informer.on('update', (p) => {
+    index.put(p);
+  });
   informer.on('delete', (p) => {
-    remove(podKey(p));
+    index.remove(p);
   });
 
   return {
-    byIp: (ip) => byIp.get(ip)?.workload,
+    byIp: (ip) => index.byIp(ip),
     start: () => {
       informer.start();
     },
     synced: () => informer.synced(),
     stop: () => informer.stop(),
-    size: () => byIp.size,
+    size: () => index.size,
   };
 }
