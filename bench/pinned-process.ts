@@ -1,11 +1,10 @@
 /**
  * What every bench/ runner does with its processes: start Node on one core (taskset, when it
  * exists, so a server and its load generator do not share a core), read the lines a process prints
- * (each bench child prints its address or its result as a JSON line), and find a free port.
+ * (each bench child prints its address or its result as a JSON line).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 
 export const hasTaskset = (() => {
   try {
@@ -59,16 +58,4 @@ export async function readLines(p: ChildProcess, count: number): Promise<string[
 
 export async function firstLine(p: ChildProcess): Promise<string> {
   return (await readLines(p, 1))[0] ?? '';
-}
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) =>
-    s.close(() => {
-      r();
-    }),
-  );
-  return port;
 }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -11,20 +10,9 @@ import { parseAgentConfig, type AgentConfig } from '../config.ts';
 import { writeFakeEnvoy, type FakeEnvoyEvent } from '../testing/fake-envoy.ts';
 import { envoyArgs } from './command-line.ts';
 import { EnvoySupervisor, type EnvoySupervisorOptions } from './supervisor.ts';
+import { freePort } from '../../lib/free-ports.ts';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) =>
-    s.close(() => {
-      r();
-    }),
-  );
-  return port;
-}
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

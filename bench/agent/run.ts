@@ -23,13 +23,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
-import {
-  firstLine,
-  freePort,
-  hasTaskset,
-  pinnedNode,
-  type PinnedOptions,
-} from '../pinned-process.ts';
+import { freePort } from '../../lib/free-ports.ts';
+import { firstLine, hasTaskset, pinnedNode, type PinnedOptions } from '../pinned-process.ts';
 import { createCgroup, privateCopyOf, type Cgroup, type CgroupMemory } from './cgroup.ts';
 
 const { values } = parseArgs({

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,24 +13,11 @@ import type { CaGrpcServer } from '../grpc-server.ts';
 import { day, identity, opensslVerify, testAuthority, testRoot } from '../testing/fixtures.ts';
 import { startTestCaServer } from '../testing/test-server.ts';
 import { NodeAgent, type NodeAgentOptions } from './agent.ts';
+import { freePort } from '../../lib/free-ports.ts';
 
 const vm = identity('legacy', 'db');
 const token = 'node-agent-test-token-42';
 const silent = createLogger('node-agent-test', { level: 'silent' });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 describe('node agent', () => {
   let authority: CertificateAuthority;

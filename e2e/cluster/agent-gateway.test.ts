@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -23,20 +22,9 @@ import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload
 import { runPilot, type RunningPilot } from '../../pilot/run.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
+import { freePort } from '../../lib/free-ports.ts';
 
 const cli = join(import.meta.dirname, '../../cli/main.ts');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) =>
-    s.close(() => {
-      r();
-    }),
-  );
-  return port;
-}
 
 async function status(url: string): Promise<number> {
   try {

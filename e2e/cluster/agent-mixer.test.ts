@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -25,21 +24,10 @@ import {
 import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
 import { startTestMixer, type TestMixer } from '../../mixer/testing/server.ts';
 import { eventually } from './eventually.ts';
+import { freePort } from '../../lib/free-ports.ts';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
 const env = { POD_NAME: 'productpage-1', POD_NAMESPACE: 'default', INSTANCE_IP: '127.0.0.1' };
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) =>
-    s.close(() => {
-      r();
-    }),
-  );
-  return port;
-}
 
 function metric(text: string, name: string, labels = ''): number {
   const re = new RegExp(`^${name}${labels.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm');

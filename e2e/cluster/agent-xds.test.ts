@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -29,21 +28,10 @@ import { runPilot, type RunningPilot } from '../../pilot/run.ts';
 import type { MemoryRegistry } from '../../pilot/model/memory-registry.ts';
 import { fixtureRegistry } from '../../pilot/testing/mesh-fixture.ts';
 import { eventually } from './eventually.ts';
+import { freePort } from '../../lib/free-ports.ts';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
 const sidecarId = 'sidecar~10.1.0.1~reviews-1.shop~shop.svc.cluster.local';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) =>
-    s.close(() => {
-      r();
-    }),
-  );
-  return port;
-}
 
 async function startPilot(registry: MemoryRegistry, xdsPort: number): Promise<RunningPilot> {
   return runPilot({

@@ -55,7 +55,7 @@ describe('pilot with a proxyless gRPC client (@grpc/grpc-js-xds)', function () {
 
   before(async function () {
     // EndpointSlices refuse loopback addresses, so the backends listen on this machine's own
-    // address; without one there is nothing to point a slice at.
+    // address; without one (rare; CI machines have one) there is nothing to point a slice at.
     if (host === undefined) this.skip();
     pilot = await startPilot(0);
     xdsPort = pilot.xdsPort;

@@ -11,6 +11,7 @@
  * Authentication is the admin client certificate (group system:masters) in the kubeconfig;
  * authorization is RBAC; ServiceAccount tokens can be minted with the TokenRequest API.
  */
+import { freePorts } from '../free-ports.ts';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, IstioLiteError } from '../errors.ts';
@@ -19,13 +20,7 @@ import { ensureBinary, helmPath, type BinaryOptions } from './binaries.ts';
 import { generateLocalPki } from './certs.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
 import { withLock } from './lock.ts';
-import {
-  findProcessesWith,
-  freePorts,
-  isOurProcess,
-  spawnDetached,
-  stopProcess,
-} from './processes.ts';
+import { findProcessesWith, isOurProcess, spawnDetached, stopProcess } from './processes.ts';
 import { PortInUseError, probeOnce, waitUntilReady, type Probe } from './readiness.ts';
 import {
   clusterPaths,

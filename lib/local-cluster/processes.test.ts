@@ -7,7 +7,6 @@ import { isIstioLiteError } from '../errors.ts';
 import { withLock } from './lock.ts';
 import {
   findProcessesWith,
-  freePorts,
   isAlive,
   isOurProcess,
   spawnDetached,
@@ -47,12 +46,6 @@ describe('local cluster processes', () => {
     assert.equal(isAlive(pid), false);
     assert.equal(isOurProcess(pid, marker), false);
     assert.deepEqual(findProcessesWith([marker]), []);
-  });
-
-  it('hands out distinct free loopback ports', async () => {
-    const ports = await freePorts(3);
-    assert.equal(new Set(ports).size, 3);
-    for (const p of ports) assert.ok(p > 0 && p < 65536);
   });
 });
 

@@ -6,7 +6,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 function errnoCode(e: unknown): string | undefined {
@@ -137,43 +136,4 @@ export function spawnDetached(
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * `n` distinct TCP ports free on 127.0.0.1 right now: all are held open together, then released.
- * Another process may still take one before it is used; callers retry on "address in use".
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const srv = createServer();
-      servers.push(srv);
-      ports.push(await listenEphemeral(srv));
-    }
-    return ports;
-  } finally {
-    await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<void>((r) =>
-            s.close(() => {
-              r();
-            }),
-          ),
-      ),
-    );
-  }
-}
-
-function listenEphemeral(srv: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    srv.on('error', reject);
-    srv.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => {
-      const addr = srv.address();
-      if (typeof addr === 'object' && addr !== null) resolve(addr.port);
-      else reject(new Error('no port from the OS'));
-    });
-  });
 }

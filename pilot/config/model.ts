@@ -152,7 +152,7 @@ export interface IngressPath {
 }
 
 export interface IngressRule {
-  /** Undefined: any host. */
+  /** Undefined when the rule names no host: it matches every host. */
   readonly host: string | undefined;
   readonly paths: readonly IngressPath[];
 }
