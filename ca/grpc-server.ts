@@ -13,6 +13,7 @@ import {
 import type { Logger } from '../lib/log.ts';
 import type { Authenticator, CallCredentials } from './authn.ts';
 import type { CertificateAuthority, IssuedCertificate } from './authority.ts';
+import { bindServer, grpcAddress, stopServer } from '../lib/grpc/server-lifecycle.ts';
 import { toServiceError } from '../lib/grpc/status.ts';
 import type { CaMetrics, CsrApi } from './metrics.ts';
 import { caServices } from '../lib/ca/protos.ts';
@@ -131,12 +132,7 @@ export async function startCaGrpcServer(
   });
 
   const creds = new OptionalClientCertCredentials(opts.tls);
-  const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, creds, (err, p) => {
-      if (err) reject(err);
-      else resolve(p);
-    });
-  });
+  const bound = await bindServer(server, grpcAddress(host, port), creds);
   logger.info({ port: bound, host }, 'CA gRPC server listening');
 
   return {
@@ -145,16 +141,7 @@ export async function startCaGrpcServer(
       creds.update(tls);
     },
     close(graceMs = 10_000) {
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      return stopServer(server, graceMs);
     },
   };
 }

@@ -21,6 +21,7 @@ import { authzCheck } from './api/ext-authz.ts';
 import { mixerCheck, mixerReport } from './api/mixer-v1.ts';
 import { shouldRateLimit } from './api/rate-limit.ts';
 import type { MixerCore } from './core.ts';
+import { bindServer, grpcAddress, stopServer } from '../lib/grpc/server-lifecycle.ts';
 import { toServiceError } from '../lib/grpc/status.ts';
 
 /** Runs one call inside a span (see tracing.ts); the default runs it bare. */
@@ -121,30 +122,16 @@ export async function startMixerGrpcServer(options: {
   });
 
   const host = options.host ?? '0.0.0.0';
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${host.includes(':') ? `[${host}]` : host}:${String(options.port)}`,
-      ServerCredentials.createInsecure(),
-      (err, p) => {
-        if (err) reject(err);
-        else resolve(p);
-      },
-    );
-  });
+  const port = await bindServer(
+    server,
+    grpcAddress(host, options.port),
+    ServerCredentials.createInsecure(),
+  );
   logger.info({ port, host }, 'Mixer gRPC server listening');
   return {
     port,
     close(graceMs = 10_000) {
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      return stopServer(server, graceMs);
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
+import { bindServer, stopServer } from '../../lib/grpc/server-lifecycle.ts';
 
 export class LocalGrpcServer {
   readonly server = new grpc.Server({
@@ -21,27 +22,13 @@ export class LocalGrpcServer {
   async bind(address: string): Promise<number> {
     const target = address.startsWith('/') ? `unix:${address}` : address;
     if (address.startsWith('/')) await rm(address, { force: true });
-    const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, p) => {
-        if (err) reject(err);
-        else resolve(p);
-      });
-    });
+    const port = await bindServer(this.server, target, grpc.ServerCredentials.createInsecure());
     this.bound.push(address);
     return port;
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, 2000);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await stopServer(this.server, 2000);
     await Promise.all(
       this.bound.filter((a) => a.startsWith('/')).map((a) => rm(a, { force: true })),
     );

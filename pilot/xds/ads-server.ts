@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, errorMessage, isIstioLiteError } from '../../lib/errors.ts';
+import { bindServer, grpcAddress, stopServer } from '../../lib/grpc/server-lifecycle.ts';
 import type { Logger } from '../../lib/log.ts';
 import {
   decodeDiscoveryRequest,
@@ -129,30 +130,16 @@ export class AdsServer {
 
   /** Listens on host:port (port 0 picks one); resolves to the bound port. */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(
-        `${host}:${port}`,
-        grpc.ServerCredentials.createInsecure(),
-        (err, bound) => {
-          if (err) reject(err);
-          else resolve(bound);
-        },
-      );
-    });
+    return bindServer(
+      this.server,
+      grpcAddress(host, port),
+      grpc.ServerCredentials.createInsecure(),
+    );
   }
 
   /** Ends every stream (clients reconnect elsewhere) and stops. */
   async close(): Promise<void> {
     for (const call of this.streams) call.end();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, 1000);
-      this.server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await stopServer(this.server, 1000);
   }
 }
