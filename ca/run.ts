@@ -3,10 +3,10 @@
  * controller and the monitoring endpoints. Returns a handle whose `close` stops accepting, drains
  * in-flight calls and stops the watches, in that order.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ErrorCode, IstioLiteError, errorMessage } from '../lib/errors.ts';
+import { listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
 import { opsApp } from '../lib/ops-server.ts';
@@ -33,16 +33,6 @@ export interface RunningCa {
   /** Resolves when the Secret controller has no work queued or running. */
   idle(): Promise<void>;
   close(): Promise<void>;
-}
-
-function listen(server: HttpServer, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
 }
 
 export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): Promise<RunningCa> {
@@ -72,7 +62,7 @@ export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): P
         return undefined;
       }),
     );
-    const monitoringPort = await listen(opsServer, config.monitoringPort, config.monitoringHost);
+    const monitoringPort = await listenOn(opsServer, config.monitoringPort, config.monitoringHost);
     closers.push({
       name: 'monitoring server',
       run: () =>

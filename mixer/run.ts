@@ -6,8 +6,9 @@
  * adapters buffer, and stops watches.
  */
 import { readFileSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import { globalDictionaryVersion, globalWordCount } from '../lib/mixer/global-dictionary.ts';
@@ -139,17 +140,10 @@ export async function runMixer(opts: MixerOptions): Promise<RunningMixer> {
     host: opts.host,
     tracer: tracer.traceCall,
   });
-  const ops: HttpServer = await new Promise((resolve, reject) => {
-    const s = opsApp(metrics, () => (isReady ? undefined : 'config not loaded yet')).listen(
-      opts.monitoringPort,
-      opts.host,
-      () => {
-        resolve(s);
-      },
-    );
-    s.on('error', reject);
-  });
-  const monitoringPort = (ops.address() as { port: number }).port;
+  const ops: HttpServer = createServer(
+    opsApp(metrics, () => (isReady ? undefined : 'config not loaded yet')),
+  );
+  const monitoringPort = await listenOn(ops, opts.monitoringPort, opts.host);
   logger.info(
     {
       grpcPort: grpc.port,

@@ -4,11 +4,11 @@
  * and the HTTP port with /healthz, /ready, /metrics and /debug/*. `/ready` is 200 only once every
  * informer has synced and the first snapshot is built.
  */
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import { hostname } from 'node:os';
-import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
+import { listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import type { MeshConfig } from '../lib/mesh-config.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
@@ -121,13 +121,8 @@ export async function runPilot(o: PilotOptions): Promise<RunningPilot> {
 
   const app = opsApp(metrics, () => discovery.notReady());
   mountDebug(app, discovery);
-  const http = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(o.httpPort, o.httpHost, (err?: Error) => {
-      if (err) reject(err);
-      else resolve(s);
-    });
-  });
-  const httpPort = (http.address() as AddressInfo).port;
+  const http = createServer(app);
+  const httpPort = await listenOn(http, o.httpPort, o.httpHost);
   log.info({ xdsPort, httpPort, authPolicy: o.mesh.authPolicy }, 'pilot serving');
 
   return {

@@ -5,9 +5,9 @@
  * certificate can be swapped at run time (new connections use it; open ones are undisturbed).
  */
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errorMessage } from '../lib/errors.ts';
+import { listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Registry } from '../lib/metrics.ts';
 import { mountOps, type ReadinessCheck } from '../lib/ops-server.ts';
@@ -148,16 +148,10 @@ export async function startWebhookServer(
     logger.debug({ err }, 'client error');
     socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const bound = await listenOn(server, port, host);
   return {
     server,
-    port: (server.address() as AddressInfo).port,
+    port: bound,
     setTls(tls) {
       server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
     },

@@ -7,7 +7,7 @@
  * Anything else is 404. Only GET and HEAD.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../../lib/listen.ts';
 import type { Logger } from '../../lib/log.ts';
 import { Counter, type Registry } from '../../lib/metrics.ts';
 import type { AppProbers } from './probers.ts';
@@ -127,15 +127,9 @@ export async function listenHttp(
 ): Promise<HttpListener> {
   const server: Server = createServer(handler);
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const bound = await listenOn(server, port, host);
   return {
-    port: (server.address() as AddressInfo).port,
+    port: bound,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
