@@ -2,76 +2,26 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { createRegistry } from '../../lib/metrics.ts';
-import { decodeDiscoveryResponse, encodeDiscoveryRequest } from '../../lib/xds/discovery-wire.ts';
-import { assertNoUnknownFields, decodeMessage } from '../../lib/xds/protos.ts';
+import { encodeDiscoveryRequest } from '../../lib/xds/discovery-wire.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { FileCertificateSource } from '../certs/file-source.ts';
 import { LocalGrpcServer } from '../grpc/local-server.ts';
-import { SdsService, rawClient } from '../grpc/raw-service.ts';
+import { SdsService } from '../grpc/raw-service.ts';
 import { loadAgentProtos } from '../testing/envoy-protos.ts';
-import { StreamQueue } from '../testing/stream-queue.ts';
+import { SdsTestClient, decodeSecrets, secretRequest } from '../testing/sds-client.ts';
 import { testLeaf, testRoot, writeCertFiles, type TestLeaf } from '../testing/workload-certs.ts';
 import { SdsServer } from './sds-server.ts';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
-const Client = rawClient(SdsService, 'SecretDiscoveryService');
-
-interface Secret {
-  name: string;
-  tls?: { chain: string; key: string };
-  root?: string;
-}
-
-function inline(ds: unknown): string {
-  const b = (ds as { inline_bytes?: Uint8Array } | undefined)?.inline_bytes;
-  return b ? Buffer.from(b).toString('utf8') : '';
-}
-
-/** A DiscoveryResponse's secrets, each checked against Envoy's Secret message. */
-function secrets(bytes: Buffer): { version: string; nonce: string; secrets: Secret[] } {
-  const r = decodeDiscoveryResponse(bytes);
-  assert.equal(r.typeUrl, TypeUrl.Secret);
-  return {
-    version: r.versionInfo,
-    nonce: r.nonce,
-    secrets: r.resources.map((a) => {
-      assert.equal(a.typeUrl, TypeUrl.Secret);
-      assertNoUnknownFields(TypeUrl.Secret, a.value);
-      const s = decodeMessage(TypeUrl.Secret, a.value) as {
-        name: string;
-        tls_certificate?: { certificate_chain: unknown; private_key: unknown };
-        validation_context?: { trusted_ca: unknown };
-      };
-      return {
-        name: s.name,
-        ...(s.tls_certificate
-          ? {
-              tls: {
-                chain: inline(s.tls_certificate.certificate_chain),
-                key: inline(s.tls_certificate.private_key),
-              },
-            }
-          : {}),
-        ...(s.validation_context ? { root: inline(s.validation_context.trusted_ca) } : {}),
-      };
-    }),
-  };
-}
-
-function request(names: string[], nonce = '', error?: string): Buffer {
-  return Buffer.from(
-    encodeDiscoveryRequest({
-      typeUrl: TypeUrl.Secret,
-      resourceNames: names,
-      responseNonce: nonce,
-      node: { id: 'sidecar~10.1.0.1~reviews-1.shop~shop.svc.cluster.local' },
-      ...(error ? { errorDetail: { code: 3, message: error } } : {}),
-    }),
-  );
-}
+const secrets = decodeSecrets;
+const request = (names: string[], nonce = '', error?: string): Buffer =>
+  secretRequest(names, {
+    nodeId: 'sidecar~10.1.0.1~reviews-1.shop~shop.svc.cluster.local',
+    nonce,
+    ...(error === undefined ? {} : { error }),
+  });
 
 describe('SDS server (real gRPC client over a Unix socket)', function () {
   this.timeout(20_000);
@@ -79,20 +29,11 @@ describe('SDS server (real gRPC client over a Unix socket)', function () {
   let source: FileCertificateSource;
   let sds: SdsServer;
   let server: LocalGrpcServer;
-  let client: grpc.Client;
+  let client: SdsTestClient;
   let leaf1: TestLeaf;
   let leaf2: TestLeaf;
   const metrics = createRegistry('agent', false);
-  const calls: grpc.ClientDuplexStream<Buffer, Buffer>[] = [];
-
-  function open(): { call: grpc.ClientDuplexStream<Buffer, Buffer>; q: StreamQueue<Buffer> } {
-    const method = (
-      client as unknown as Record<string, () => grpc.ClientDuplexStream<Buffer, Buffer>>
-    )['StreamSecrets'];
-    const call = method!.call(client);
-    calls.push(call);
-    return { call, q: new StreamQueue<Buffer>(call) };
-  }
+  const open = () => client.stream();
 
   before(async () => {
     loadAgentProtos();
@@ -113,11 +54,10 @@ describe('SDS server (real gRPC client over a Unix socket)', function () {
     server.add(SdsService, sds.handlers());
     const socket = join(dir, 'SDS');
     await server.bind(socket);
-    client = new Client(`unix:${socket}`, grpc.credentials.createInsecure());
+    client = new SdsTestClient(`unix:${socket}`);
   });
 
   after(async () => {
-    for (const c of calls) c.cancel();
     client.close();
     sds.close();
     await server.close();
@@ -185,21 +125,9 @@ describe('SDS server (real gRPC client over a Unix socket)', function () {
   });
 
   it('answers FetchSecrets', async () => {
-    const def = SdsService['FetchSecrets']!;
-    const bytes = await new Promise<Buffer>((resolve, reject) => {
-      client.makeUnaryRequest(
-        def.path,
-        (b: Buffer) => b,
-        (b: Buffer) => b,
-        request(['default', 'ROOTCA']),
-        (err, res) => {
-          if (err || !res) reject(err ?? new Error('empty'));
-          else resolve(res);
-        },
-      );
-    });
+    const answer = await client.fetch(request(['default', 'ROOTCA']));
     assert.deepEqual(
-      secrets(bytes).secrets.map((s) => s.name),
+      answer.secrets.map((s) => s.name),
       ['default', 'ROOTCA'],
     );
   });

@@ -9,51 +9,16 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { decodeDiscoveryResponse, encodeDiscoveryRequest } from '../../lib/xds/discovery-wire.ts';
-import { decodeMessage } from '../../lib/xds/protos.ts';
-import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { parseAgentConfig } from '../../agent/config.ts';
-import { SdsService, rawClient } from '../../agent/grpc/raw-service.ts';
 import { runAgent, type RunningAgent } from '../../agent/run.ts';
 import { loadAgentProtos } from '../../agent/testing/envoy-protos.ts';
+import { SdsTestClient, secretRequest } from '../../agent/testing/sds-client.ts';
 import type { RunningCa } from '../../ca/run.ts';
 import { createServiceAccount, startCa } from './ca-support.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
-
-const SdsClient = rawClient(SdsService, 'SecretDiscoveryService');
-
-function fetchSecrets(socket: string, names: string[]): Promise<Record<string, unknown>[]> {
-  const client = new SdsClient(`unix:${socket}`, grpc.credentials.createInsecure());
-  const def = SdsService['FetchSecrets'];
-  if (!def) throw new Error('no FetchSecrets');
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      def.path,
-      (b: Uint8Array) => Buffer.from(b),
-      (b: Buffer) => b,
-      encodeDiscoveryRequest({ typeUrl: TypeUrl.Secret, resourceNames: names }),
-      (err, res) => {
-        client.close();
-        if (err || !res) {
-          reject(err ?? new Error('no response'));
-          return;
-        }
-        resolve(
-          decodeDiscoveryResponse(res).resources.map((r) => decodeMessage(TypeUrl.Secret, r.value)),
-        );
-      },
-    );
-  });
-}
-
-function inline(v: unknown): string {
-  const b = (v as { inline_bytes?: Uint8Array } | undefined)?.inline_bytes;
-  return b ? Buffer.from(b).toString('utf8') : '';
-}
 
 describe('agent certificates by CSR to the real CA', function () {
   this.timeout(60_000);
@@ -115,27 +80,26 @@ describe('agent certificates by CSR to the real CA', function () {
         running.readiness.reasons().join(),
       );
     });
-    const secrets = (await fetchSecrets(config.sockets.sds, ['default', 'ROOTCA'])) as {
-      name: string;
-      tls_certificate?: { certificate_chain: unknown; private_key: unknown };
-      validation_context?: { trusted_ca: unknown };
-    }[];
+    const sdsClient = new SdsTestClient(`unix:${config.sockets.sds}`);
+    const { secrets } = await sdsClient.fetch(secretRequest(['default', 'ROOTCA'])).finally(() => {
+      sdsClient.close();
+    });
     const def = secrets[0]!;
     const root = secrets[1]!;
     assert.equal(def.name, 'default');
-    const leaf = new X509Certificate(inline(def.tls_certificate?.certificate_chain));
+    const leaf = new X509Certificate(def.tls?.chain ?? '');
     assert.equal(leaf.subjectAltName, `URI:spiffe://cluster.local/ns/${env.namespace}/sa/reviews`);
     assert.ok(
       leaf.verify(new X509Certificate(ca.authority.rootPem).publicKey),
       'signed by the CA root',
     );
-    assert.ok(leaf.checkPrivateKey(createPrivateKey(inline(def.tls_certificate?.private_key))));
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(def.tls?.key ?? '')));
     const hours =
       (new Date(leaf.validTo).getTime() - new Date(leaf.validFrom).getTime()) / 3_600_000;
     // 1 h asked (not the CA default of 24 h); the CA backdates notBefore a little for clock skew.
     assert.ok(hours > 0.9 && hours < 1.1, `the requested lifetime (1h), got ${hours.toFixed(2)} h`);
     assert.equal(root.name, 'ROOTCA');
-    assert.equal(inline(root.validation_context?.trusted_ca), ca.authority.rootPem);
+    assert.equal(root.root, ca.authority.rootPem);
   });
 
   it('starts before the root is mounted, and asks the CA once it appears', async () => {

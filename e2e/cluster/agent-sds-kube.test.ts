@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type {
@@ -16,21 +15,17 @@ import type {
   WorkloadCertificate,
 } from '../../agent/certs/certificate-source.ts';
 import { LocalGrpcServer } from '../../agent/grpc/local-server.ts';
-import { SdsService, rawClient } from '../../agent/grpc/raw-service.ts';
+import { SdsService } from '../../agent/grpc/raw-service.ts';
 import { KubeSecretSource } from '../../agent/sds/kube-secrets.ts';
 import { SdsServer } from '../../agent/sds/sds-server.ts';
 import { loadAgentProtos } from '../../agent/testing/envoy-protos.ts';
-import { StreamQueue } from '../../agent/testing/stream-queue.ts';
+import { SdsTestClient, decodeSecrets, secretRequest } from '../../agent/testing/sds-client.ts';
 import { testLeaf, testRoot } from '../../agent/testing/workload-certs.ts';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
 import { createRegistry } from '../../lib/metrics.ts';
-import { decodeDiscoveryResponse, encodeDiscoveryRequest } from '../../lib/xds/discovery-wire.ts';
-import { assertNoUnknownFields, decodeMessage } from '../../lib/xds/protos.ts';
-import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { useLocalCluster } from './local-cluster.ts';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
-const Client = rawClient(SdsService, 'SecretDiscoveryService');
 
 /** A gateway whose workload certificate has not come yet: Ingress secrets must not wait for it. */
 const noCertificate: CertificateSource = {
@@ -40,46 +35,13 @@ const noCertificate: CertificateSource = {
   close: () => undefined,
 };
 
-function inline(ds: unknown): string {
-  const b = (ds as { inline_bytes?: Uint8Array } | undefined)?.inline_bytes;
-  return b ? Buffer.from(b).toString('utf8') : '';
-}
-
-function decode(bytes: Buffer): {
-  nonce: string;
-  secrets: { name: string; chain: string; key: string }[];
-} {
-  const r = decodeDiscoveryResponse(bytes);
-  assert.equal(r.typeUrl, TypeUrl.Secret);
-  return {
-    nonce: r.nonce,
-    secrets: r.resources.map((a) => {
-      assertNoUnknownFields(TypeUrl.Secret, a.value);
-      const s = decodeMessage(TypeUrl.Secret, a.value) as {
-        name: string;
-        tls_certificate?: { certificate_chain: unknown; private_key: unknown };
-      };
-      return {
-        name: s.name,
-        chain: inline(s.tls_certificate?.certificate_chain),
-        key: inline(s.tls_certificate?.private_key),
-      };
-    }),
-  };
-}
-
-function request(names: string[], nonce = ''): Buffer {
-  return Buffer.from(
-    encodeDiscoveryRequest({
-      typeUrl: TypeUrl.Secret,
-      resourceNames: names,
-      responseNonce: nonce,
-      node: { id: 'router~10.1.0.9~istio-ingress-1.istio-system~istio-system.svc.cluster.local' },
-    }),
-  );
-}
-
+const decode = decodeSecrets;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+const request = (names: string[], nonce = ''): Buffer =>
+  secretRequest(names, {
+    nodeId: 'router~10.1.0.9~istio-ingress-1.istio-system~istio-system.svc.cluster.local',
+    nonce,
+  });
 
 describe('agent router SDS serves kubernetes://<ns>/<name> TLS Secrets (real API server)', function () {
   this.timeout(60_000);
@@ -88,17 +50,8 @@ describe('agent router SDS serves kubernetes://<ns>/<name> TLS Secrets (real API
   let kube: KubeSecretSource;
   let sds: SdsServer;
   let server: LocalGrpcServer;
-  let client: grpc.Client;
-  const calls: grpc.ClientDuplexStream<Buffer, Buffer>[] = [];
-
-  function open(): { call: grpc.ClientDuplexStream<Buffer, Buffer>; q: StreamQueue<Buffer> } {
-    const method = (
-      client as unknown as Record<string, () => grpc.ClientDuplexStream<Buffer, Buffer>>
-    )['StreamSecrets'];
-    const call = method!.call(client);
-    calls.push(call);
-    return { call, q: new StreamQueue<Buffer>(call) };
-  }
+  let client: SdsTestClient;
+  const open = () => client.stream();
 
   before(async () => {
     loadAgentProtos();
@@ -115,11 +68,10 @@ describe('agent router SDS serves kubernetes://<ns>/<name> TLS Secrets (real API
     server.add(SdsService, sds.handlers());
     const socket = join(dir, 'SDS');
     await server.bind(socket);
-    client = new Client(`unix:${socket}`, grpc.credentials.createInsecure());
+    client = new SdsTestClient(`unix:${socket}`);
   });
 
   after(async () => {
-    for (const c of calls) c.cancel();
     client.close();
     sds.close();
     await kube.close();
@@ -148,7 +100,7 @@ describe('agent router SDS serves kubernetes://<ns>/<name> TLS Secrets (real API
       },
     });
     const first = decode(await a.q.next(10_000));
-    assert.deepEqual(first.secrets, [{ name, chain: one.chainPem, key: one.keyPem }]);
+    assert.deepEqual(first.secrets, [{ name, tls: { chain: one.chainPem, key: one.keyPem } }]);
     a.call.write(request([name], first.nonce)); // ACK
     await a.q.none(300);
 
@@ -162,7 +114,7 @@ describe('agent router SDS serves kubernetes://<ns>/<name> TLS Secrets (real API
       },
     });
     const next = decode(await a.q.next(10_000));
-    assert.deepEqual(next.secrets, [{ name, chain: two.chainPem, key: two.keyPem }]);
+    assert.deepEqual(next.secrets, [{ name, tls: { chain: two.chainPem, key: two.keyPem } }]);
     a.call.write(request([name], next.nonce));
     a.call.end();
   });
@@ -182,7 +134,7 @@ describe('agent router SDS serves kubernetes://<ns>/<name> TLS Secrets (real API
     const b = open();
     b.call.write(request([name, 'kubernetes://bad', `kubernetes://${ns}-missing/generic-tls`]));
     const got = decode(await b.q.next(10_000));
-    assert.deepEqual(got.secrets, [{ name, chain: leaf.chainPem, key: leaf.keyPem }]);
+    assert.deepEqual(got.secrets, [{ name, tls: { chain: leaf.chainPem, key: leaf.keyPem } }]);
     b.call.end();
   });
 });
