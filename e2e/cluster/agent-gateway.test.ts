@@ -12,17 +12,16 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { pino } from 'pino';
-import { defaultMeshConfig } from '../../lib/mesh-config.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { EnvoyLikeClient } from '../../agent/testing/envoy-like-client.ts';
 import { loadAgentProtos } from '../../agent/testing/envoy-protos.ts';
 import { writeFakeEnvoy } from '../../agent/testing/fake-envoy.ts';
 import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
-import { runPilot, type RunningPilot } from '../../pilot/run.ts';
+import type { RunningPilot } from '../../pilot/run.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { freePort } from '../../lib/free-ports.ts';
+import { startKubePilot } from './pilot-support.ts';
 
 const cli = join(import.meta.dirname, '../../cli/main.ts');
 
@@ -143,18 +142,7 @@ describe('gateway readiness waits for Pilot (agent router, real process)', funct
     assert.doesNotMatch(body, /envoy:|certificate:/, 'only Pilot is missing');
 
     // Pilot starts against the API server; it is not ready until its informers synced.
-    pilot = await runPilot({
-      logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }),
-      mesh: defaultMeshConfig,
-      kc: env.kc,
-      xdsHost: '127.0.0.1',
-      xdsPort: pilotPort,
-      httpHost: '127.0.0.1',
-      httpPort: 0,
-      debounceMs: 20,
-      debounceMaxMs: 200,
-      domain: 'cluster.local',
-    });
+    pilot = await startKubePilot(env.kc, pilotPort);
     const pilotReady = `http://127.0.0.1:${pilot.httpPort}/ready`;
     await eventually(
       async () => {

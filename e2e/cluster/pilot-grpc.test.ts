@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
-import { pino } from 'pino';
-import { defaultMeshConfig } from '../../lib/mesh-config.ts';
-import { runPilot, type RunningPilot } from '../../pilot/run.ts';
+import type { RunningPilot } from '../../pilot/run.ts';
 import { eventually } from './eventually.ts';
 import { hostAddress, startBackend, XdsClientProcess, type Backend } from './grpc-xds.ts';
 import { useLocalCluster } from './local-cluster.ts';
+import { startKubePilot } from './pilot-support.ts';
 
 describe('pilot with a proxyless gRPC client (@grpc/grpc-js-xds)', function () {
   this.timeout(90_000);
@@ -23,18 +22,7 @@ describe('pilot with a proxyless gRPC client (@grpc/grpc-js-xds)', function () {
   let client: XdsClientProcess | undefined;
 
   async function startPilot(port: number): Promise<RunningPilot> {
-    const p = await runPilot({
-      logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }),
-      mesh: defaultMeshConfig,
-      kc: env.kc,
-      xdsHost: '127.0.0.1',
-      xdsPort: port,
-      httpHost: '127.0.0.1',
-      httpPort: 0,
-      debounceMs: 20,
-      debounceMaxMs: 200,
-      domain: 'cluster.local',
-    });
+    const p = await startKubePilot(env.kc, port);
     await eventually(async () => {
       assert.equal((await fetch(`http://127.0.0.1:${p.httpPort}/ready`)).status, 200);
     });

@@ -13,12 +13,11 @@ import {
   NetworkingV1Api,
   type V1Ingress,
 } from '@kubernetes/client-node';
-import { pino } from 'pino';
-import { defaultMeshConfig } from '../../lib/mesh-config.ts';
-import { runPilot, type RunningPilot } from '../../pilot/run.ts';
+import type { RunningPilot } from '../../pilot/run.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { ensurePilotCrds } from './pilot-crds.ts';
+import { startKubePilot } from './pilot-support.ts';
 
 type Json = Record<string, unknown>;
 
@@ -62,18 +61,7 @@ describe('pilot gateways: Ingress and EgressRule from the API server', function 
 
   before(async () => {
     await ensurePilotCrds(env.kc);
-    pilot = await runPilot({
-      logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }),
-      mesh: defaultMeshConfig,
-      kc: env.kc,
-      xdsHost: '127.0.0.1',
-      xdsPort: 0,
-      httpHost: '127.0.0.1',
-      httpPort: 0,
-      debounceMs: 20,
-      debounceMaxMs: 200,
-      domain: 'cluster.local',
-    });
+    pilot = await startKubePilot(env.kc);
     const core = env.kc.makeApiClient(CoreV1Api);
     await core.createNamespacedService({
       namespace: ns(),

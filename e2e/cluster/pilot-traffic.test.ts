@@ -13,11 +13,9 @@ import {
   DiscoveryV1Api,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import type { JsonObject } from '../../lib/json.ts';
 import { applyObjects } from '../../lib/kube/apply.ts';
-import { defaultMeshConfig } from '../../lib/mesh-config.ts';
-import { runPilot, type RunningPilot } from '../../pilot/run.ts';
+import type { RunningPilot } from '../../pilot/run.ts';
 import { eventually } from './eventually.ts';
 import {
   hostAddress,
@@ -28,6 +26,7 @@ import {
 } from './grpc-xds.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { ensurePilotCrds } from './pilot-crds.ts';
+import { startKubePilot } from './pilot-support.ts';
 
 type Json = Record<string, unknown>;
 
@@ -160,18 +159,7 @@ describe('pilot traffic management with proxyless gRPC clients', function () {
     // A machine with no other address (rare; CI machines have one) cannot run this suite.
     if (host === undefined) this.skip();
     await ensurePilotCrds(env.kc);
-    pilot = await runPilot({
-      logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }),
-      mesh: defaultMeshConfig,
-      kc: env.kc,
-      xdsHost: '127.0.0.1',
-      xdsPort: 0,
-      httpHost: '127.0.0.1',
-      httpPort: 0,
-      debounceMs: 20,
-      debounceMaxMs: 200,
-      domain: 'cluster.local',
-    });
+    pilot = await startKubePilot(env.kc);
     await eventually(async () => {
       assert.equal((await fetch(http('/ready'))).status, 200);
     });

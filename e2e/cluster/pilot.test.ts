@@ -10,15 +10,14 @@ import {
   type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
-import { pino } from 'pino';
-import { defaultMeshConfig } from '../../lib/mesh-config.ts';
 import { anyToJson } from '../../lib/xds/json-view.ts';
 import { encodeAny } from '../../lib/xds/discovery-wire.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
-import { runPilot, type RunningPilot } from '../../pilot/run.ts';
+import type { RunningPilot } from '../../pilot/run.ts';
 import { RawAdsClient, names, type RawResponse } from '../../pilot/testing/raw-ads-client.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
+import { startKubePilot } from './pilot-support.ts';
 
 function json(r: { typeUrl: string; value: Uint8Array }): Record<string, unknown> {
   return anyToJson(encodeAny(r.typeUrl, r.value));
@@ -62,18 +61,7 @@ describe('pilot on a real API server', function () {
   before(async () => {
     core = env.kc.makeApiClient(CoreV1Api);
     discovery = env.kc.makeApiClient(DiscoveryV1Api);
-    pilot = await runPilot({
-      logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }),
-      mesh: defaultMeshConfig,
-      kc: env.kc,
-      xdsHost: '127.0.0.1',
-      xdsPort: 0,
-      httpHost: '127.0.0.1',
-      httpPort: 0,
-      debounceMs: 20,
-      debounceMaxMs: 200,
-      domain: 'cluster.local',
-    });
+    pilot = await startKubePilot(env.kc);
     await eventually(async () => {
       const r = await fetch(`http://127.0.0.1:${pilot.httpPort}/ready`);
       assert.equal(r.status, 200, await r.text());
