@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { createLogger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
 import { createCsrPem } from '../lib/pki/csr.ts';
@@ -23,6 +23,7 @@ import {
   testAuthority,
   testRoot,
 } from './testing/fixtures.ts';
+import { grpcError } from '../lib/testing/grpc-errors.ts';
 
 const vmToken = 'vm-token-0123456789abcdef';
 const vmIdentity = identity('legacy', 'db');
@@ -39,19 +40,6 @@ const reviewer: TokenReviewer = {
     );
   },
 };
-
-function grpcError(code: status, message: RegExp): (e: unknown) => boolean {
-  return (e: unknown) => {
-    const err = e as ServiceError;
-    assert.equal(
-      err.code,
-      code,
-      `expected ${status[code]}, got ${String(err.code)}: ${err.details}`,
-    );
-    assert.match(err.details, message);
-    return true;
-  };
-}
 
 describe('CA gRPC server', () => {
   let authority: CertificateAuthority;

@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { createCaClient, type CaClient } from '../../lib/ca/client.ts';
 import { NodeAgent } from '../../ca/node-agent/agent.ts';
@@ -14,6 +14,7 @@ import { createLogger } from '../../lib/log.ts';
 import { createServiceAccount, startCa } from './ca-support.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
+import { grpcError } from '../../lib/testing/grpc-errors.ts';
 
 async function saToken(
   kc: KubeConfig,
@@ -29,19 +30,6 @@ async function saToken(
   const token = res.status?.token;
   assert.ok(token, 'TokenRequest returned no token');
   return token;
-}
-
-function grpcError(code: status, message: RegExp): (e: unknown) => boolean {
-  return (e: unknown) => {
-    const err = e as ServiceError;
-    assert.equal(
-      err.code,
-      code,
-      `expected ${status[code]}, got ${String(err.code)}: ${err.details}`,
-    );
-    assert.match(err.details, message);
-    return true;
-  };
 }
 
 describe('CA CSR service with TokenReview on a real API server', () => {
