@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { RunningCa } from '../../ca/run.ts';
 import { createCaClient } from '../../lib/ca/client.ts';
 import { csrFor, opensslVerify, testIntermediate, testRoot } from '../../ca/testing/fixtures.ts';
@@ -12,6 +12,27 @@ import { splitCertificates } from '../../lib/pki/pem.ts';
 import { createServiceAccount, readSecret, secretText, startCa } from './ca-support.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
+
+/** The operator's own CA as Secret `cacerts` (an intermediate under their root). */
+async function createCacerts(
+  kc: KubeConfig,
+  namespace: string,
+  inter: ReturnType<typeof testIntermediate>,
+): Promise<void> {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+    namespace,
+    body: {
+      metadata: { name: 'cacerts' },
+      data: {
+        'ca-cert.pem': b64(inter.caCertPem),
+        'ca-key.pem': b64(inter.caKeyPem),
+        'root-cert.pem': b64(inter.rootCertPem ?? ''),
+        'cert-chain.pem': b64(inter.certChainPem ?? ''),
+      },
+    },
+  });
+}
 
 describe('CA root on a real API server', () => {
   const env = useLocalCluster({ namespacePrefix: 'ca-root' });
@@ -73,19 +94,7 @@ describe('CA root on a real API server', () => {
     // ...then the operator brings their own CA.
     const corpRoot = await testRoot('ecdsa-p256', 'corp root');
     const inter = testIntermediate(corpRoot, 'corp intermediate');
-    const b64 = (s: string) => Buffer.from(s).toString('base64');
-    await env.kc.makeApiClient(CoreV1Api).createNamespacedSecret({
-      namespace: ns,
-      body: {
-        metadata: { name: 'cacerts' },
-        data: {
-          'ca-cert.pem': b64(inter.caCertPem),
-          'ca-key.pem': b64(inter.caKeyPem),
-          'root-cert.pem': b64(inter.rootCertPem ?? ''),
-          'cert-chain.pem': b64(inter.certChainPem ?? ''),
-        },
-      },
-    });
+    await createCacerts(env.kc, ns, inter);
     const ca = await startCa(env.kc, ns);
     running.push(ca);
     assert.match(ca.rootSource, /cacerts/);
@@ -122,19 +131,7 @@ describe('CA root on a real API server', () => {
 
     const corpRoot = await testRoot('ecdsa-p256', 'live root');
     const inter = testIntermediate(corpRoot, 'live intermediate');
-    const b64 = (s: string) => Buffer.from(s).toString('base64');
-    await env.kc.makeApiClient(CoreV1Api).createNamespacedSecret({
-      namespace: ns,
-      body: {
-        metadata: { name: 'cacerts' },
-        data: {
-          'ca-cert.pem': b64(inter.caCertPem),
-          'ca-key.pem': b64(inter.caKeyPem),
-          'root-cert.pem': b64(inter.rootCertPem ?? ''),
-          'cert-chain.pem': b64(inter.certChainPem ?? ''),
-        },
-      },
-    });
+    await createCacerts(env.kc, ns, inter);
     const newRoot = new X509Certificate(corpRoot.caCertPem).toString();
     const renewed = await eventually(
       async () => {
