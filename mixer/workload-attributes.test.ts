@@ -4,7 +4,7 @@ import { Duration, IpAddress, type Value } from '../lib/mixer/value.ts';
 import { MixerCore } from './core.ts';
 import { defaultCheckPolicy } from './dispatch/check.ts';
 import { createMixerMetrics } from './metrics.ts';
-import { exampleObjects, harness } from './testing/harness.ts';
+import { exampleObjects, harness, type Harness } from './testing/harness.ts';
 import {
   withWorkloadAttributes,
   type Workload,
@@ -28,17 +28,23 @@ function bag(entries: Record<string, Value>): Map<string, Value> {
 
 const ip = (s: string) => IpAddress.parse(s) ?? assert.fail(s);
 
-async function core(withLookup: boolean): Promise<MixerCore> {
+async function setup(
+  withLookup: boolean,
+  files: Parameters<typeof exampleObjects>[0] = ['deny.yaml', 'telemetry.yaml'],
+): Promise<{ core: MixerCore; h: Harness }> {
   const h = harness();
-  await h.controller.replaceAll(exampleObjects(['deny.yaml', 'telemetry.yaml']));
-  return new MixerCore({
+  await h.controller.replaceAll(exampleObjects(files));
+  const core = new MixerCore({
     controller: h.controller,
     policy: defaultCheckPolicy,
     metrics: createMixerMetrics(h.metrics),
     logger: h.logger,
     ...(withLookup ? { workloads: lookup } : {}),
   });
+  return { core, h };
 }
+
+const core = async (withLookup: boolean) => (await setup(withLookup)).core;
 
 const keys = (refs: readonly AttributeRef[]) => refs.map((r) => `${refKey(r)}:${r.condition}`);
 
@@ -137,15 +143,7 @@ describe('mixer: workload attributes from the pod registry', () => {
   });
 
   it('reports the filled-in attributes to telemetry', async () => {
-    const h = harness();
-    await h.controller.replaceAll(exampleObjects(['deny.yaml', 'telemetry.yaml']));
-    const c = new MixerCore({
-      controller: h.controller,
-      policy: defaultCheckPolicy,
-      metrics: createMixerMetrics(h.metrics),
-      logger: h.logger,
-      workloads: lookup,
-    });
+    const { core: c, h } = await setup(true);
     await c.report('als', [
       bag({
         'source.ip': ip('10.0.0.3'),
@@ -162,15 +160,7 @@ describe('mixer: workload attributes from the pod registry', () => {
   });
 
   it('enriches each reported set as it is handed out (decoders reuse one Map)', async () => {
-    const h = harness();
-    await h.controller.replaceAll(exampleObjects(['telemetry.yaml']));
-    const c = new MixerCore({
-      controller: h.controller,
-      policy: defaultCheckPolicy,
-      metrics: createMixerMetrics(h.metrics),
-      logger: h.logger,
-      workloads: lookup,
-    });
+    const { core: c, h } = await setup(true, ['telemetry.yaml']);
     const shared = new Map<string, Value>();
     const base = {
       'destination.ip': ip('10.0.0.9'),
