@@ -27,7 +27,7 @@ describe('CertificateAuthority', () => {
   });
 
   for (const alg of ['ecdsa-p256', 'ecdsa-p384', 'rsa-2048'] as const satisfies KeyAlgorithm[]) {
-    it(`issues a leaf for a ${alg} CSR that openssl verifies, with the REFERENCE §4 profile`, async () => {
+    it(`issues a leaf for a ${alg} CSR that openssl verifies, with the docs/reference/ca.md leaf profile`, async () => {
       const { csr } = await csrFor({ uris: [me] }, alg);
       const issued = ca.signCsr(csr, me);
       assert.equal(issued.chainPem.length, 2);

@@ -1,5 +1,5 @@
 /**
- * The `istio.<sa>` Secret (REFERENCE §4): type istio.io/key-and-cert with cert-chain.pem (leaf,
+ * The `istio.<sa>` Secret (docs/reference/ca.md, "Workload Secret"): type istio.io/key-and-cert with cert-chain.pem (leaf,
  * then any intermediates), key.pem and root-cert.pem. Building one, and deciding whether one in
  * the cluster is still good: it must parse, its key must match its certificate, the certificate
  * must carry exactly the ServiceAccount's identity and chain to the current root, and the renewal

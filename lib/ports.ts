@@ -1,4 +1,4 @@
-/** Well-known ports (REFERENCE §1 "Ports"): the sidecar's and the control plane's. */
+/** Well-known ports (docs/reference/injection.md, "Ports"): the sidecar's and the control plane's. */
 export const Port = {
   EnvoyAdmin: 15000,
   OutboundCapture: 15001,

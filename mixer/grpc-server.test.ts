@@ -123,7 +123,7 @@ function alsEntry(code: number): object {
   };
 }
 
-describe('mixer gRPC server (real clients, REFERENCE examples)', function () {
+describe('mixer gRPC server (real clients, mixer/examples config)', function () {
   this.timeout(20_000);
   let m: TestMixer;
   /** The deny example without the whitelist (which would answer first for v3: rules run by name). */

@@ -2,7 +2,7 @@
  * The injection decision: does this pod get a sidecar? Pure, and returned as data with a reason from
  * a fixed set, so the same value serves metrics labels, logs, Events and kube-inject's report.
  *
- * Order (REFERENCE §1): system namespace, hostNetwork, already injected, namespace opt-out, revision
+ * Order (docs/reference/injection.md, "Opt-in and opt-out"): system namespace, hostNetwork, already injected, namespace opt-out, revision
  * mismatch, the pod's explicit label (or annotation), then, for pods in scope (namespace enabled or a
  * matching `istio.io/rev`), the never and always selectors (never wins) and the global policy.
  */

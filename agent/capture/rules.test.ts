@@ -8,7 +8,7 @@ const outputTargets = (rules: string[]) =>
     .map((r) => r.replace(/ -m comment --comment "[^"]*"/, ''));
 
 describe('capture rules', () => {
-  it('orders outbound rules as REFERENCE §1 says', () => {
+  it('orders outbound rules as docs/reference/injection.md says', () => {
     const o = parseCaptureFlags({ x: '10.96.0.1/32', o: '5432' });
     assert.deepEqual(outputTargets(captureRules(o)), [
       '-A ISTIO_OUTPUT -p tcp --dport 5432 -j RETURN',

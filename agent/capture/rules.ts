@@ -1,5 +1,6 @@
 /**
- * The capture rules (REFERENCE §1 "Traffic capture") as iptables-restore input for the nat table.
+ * The capture rules (docs/reference/injection.md, "Traffic capture") as iptables-restore input for
+ * the nat table.
  * Pure. `nextNatTable` takes the table as `iptables-save` prints it, drops every chain and rule of
  * ours, and adds the new ones, so applying it with `iptables-restore` replaces the table in one
  * transaction: re-running never duplicates a rule, and other tools' rules are kept.

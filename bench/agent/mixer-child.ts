@@ -1,6 +1,6 @@
 /**
- * The Mixer of bench/agent, in its own process: the real Mixer (mixer/testing) with the REFERENCE
- * deny, whitelist, rate limit and telemetry rules, on loopback. Prints its address on stdout and
+ * The Mixer of bench/agent, in its own process: the real Mixer (mixer/testing) with the deny,
+ * whitelist, rate limit and telemetry rules of mixer/examples, on loopback. Prints its address on stdout and
  * runs until killed.
  */
 import { startTestMixer } from '../../mixer/testing/server.ts';

@@ -4,7 +4,7 @@
  * the agent's memory idle and under load, next to a bare Node process in the same run.
  *
  * The agent runs as `istio-lite agent sidecar`, no Envoy, certificates from files; the real Mixer
- * runs in its own process with the REFERENCE rules. Servers (agent, Mixer) on core 1, the load
+ * runs in its own process with the mixer/examples rules. Servers (agent, Mixer) on core 1, the load
  * generator on core 0, when taskset exists. Variants: the TypeScript sources (type stripping, as
  * `npm run istio-lite`), the compiled dist/ the images run (compiled first, as their build stage
  * does), and the proxy image's NODE_OPTIONS; the last also as the first pod on its node.

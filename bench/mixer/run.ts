@@ -1,6 +1,6 @@
 /**
  * bench/mixer: Mixer's Check/s and latency over gRPC (uncached: every call reaches Mixer) with the
- * REFERENCE deny, whitelist and quota rules loaded, and batched Report throughput in attribute
+ * mixer/examples deny, whitelist and quota rules loaded, and batched Report throughput in attribute
  * sets/s (telemetry rules: prometheus, stdio), each against a no-op grpc-js server measured in the
  * same run. The server is pinned to one core (taskset -c 0) and the load generator to the other
  * (taskset -c 1) when taskset exists.

@@ -1,7 +1,7 @@
 /**
  * The server side of bench/mixer, in its own process (pinned to one core by run.ts). `mixer`: the
- * real Mixer gRPC server and core with the REFERENCE deny, whitelist, quota and telemetry rules
- * (workload.ts). `noop`: a bare grpc-js server whose Mixer Check and Report handlers answer at
+ * real Mixer gRPC server and core with the mixer/examples deny, whitelist, quota and telemetry
+ * rules (workload.ts). `noop`: a bare grpc-js server whose Mixer Check and Report handlers answer at
  * once after decoding (protobufjs, as grpc-js services do), the floor any gRPC service in Node
  * pays. Prints the port on stdout.
  */

@@ -1,8 +1,8 @@
 /**
  * What bench/mixer sends: attribute sets as a sidecar reports them (Bookinfo's reviews calling
  * ratings), varying by index so sources, versions, codes and request ids differ from one set to
- * the next, and the Mixer core the server side runs them through (the REFERENCE deny, whitelist,
- * quota and telemetry rules; memquota, prometheus, stdio to /dev/null; logs at warn).
+ * the next, and the Mixer core the server side runs them through (the mixer/examples deny,
+ * whitelist, quota and telemetry rules; memquota, prometheus, stdio to /dev/null; logs at warn).
  */
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createLogger } from '../../lib/log.ts';

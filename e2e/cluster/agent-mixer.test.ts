@@ -1,6 +1,6 @@
 /**
- * The agent's Mixer client against the real Mixer (mixer/testing, in-process, with the REFERENCE
- * examples: deny, whitelist, rate limit, telemetry). Envoy's side is a real gRPC client speaking
+ * The agent's Mixer client against the real Mixer (mixer/testing, in-process, with the
+ * mixer/examples config: deny, whitelist, rate limit, telemetry). Envoy's side is a real gRPC client speaking
  * ext_authz and ALS to the agent's MIXER socket. Decisions are compared with a second Mixer of
  * the same config asked directly (uncached), request by request.
  */

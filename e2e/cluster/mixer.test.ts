@@ -1,6 +1,6 @@
 /**
  * Mixer against a real API server: its CRDs (from the chart) are served and refuse a malformed
- * object naming the field; the REFERENCE examples apply as written; Mixer picks config up through
+ * object naming the field; the mixer/examples config applies as written; Mixer picks config up through
  * informers, answers checks with it, follows changes, and reports a rule that does not type-check
  * (an Event on the rule and a log line naming it) while the rest keeps working.
  */
@@ -113,7 +113,7 @@ describe('mixer on a real API server', function () {
     );
   });
 
-  it('applies the REFERENCE examples as written and Mixer answers with them', async () => {
+  it('applies the mixer/examples config as written and Mixer answers with it', async () => {
     const examples = ['deny', 'whitelist', 'ratelimit', 'telemetry'].flatMap((f) =>
       yamlObjects(new URL(`../../mixer/examples/${f}.yaml`, import.meta.url)),
     );

@@ -2,7 +2,8 @@
  * The attribute vocabulary: every attribute istio-lite produces or understands, with its type.
  * Expressions are type-checked against it when configuration arrives (an unknown name is a config
  * error), the decompressor uses it to turn wire bytes into IP addresses, and the compressor to tell
- * INT64 from DOUBLE. Names follow Istio 0.2's vocabulary (REFERENCE §3).
+ * INT64 from DOUBLE. Names follow Istio 0.2's vocabulary (docs/reference/mixer.md, "Attribute
+ * vocabulary").
  */
 import { ValueType } from './value.ts';
 

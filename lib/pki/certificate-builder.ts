@@ -91,7 +91,7 @@ export function extKeyUsageExtension(oids: readonly string[]): Buffer {
   return extension(Oid.extKeyUsage, false, sequence(...oids.map((o) => oid(o))));
 }
 
-/** Extensions of a workload leaf (REFERENCE §4): not a CA, digitalSignature + keyEncipherment, server and client auth. */
+/** Extensions of a workload leaf (docs/reference/ca.md, "Leaf profile"): not a CA, digitalSignature + keyEncipherment, server and client auth. */
 export function leafExtensions(opts: {
   readonly spki: Buffer;
   readonly issuerKeyId: Buffer;

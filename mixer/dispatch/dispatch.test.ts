@@ -24,7 +24,7 @@ function request(
   ]);
 }
 
-describe('mixer dispatch with the REFERENCE examples', () => {
+describe('mixer dispatch with the mixer/examples config', () => {
   let h: Harness;
   beforeEach(async () => {
     h = harness();

@@ -154,7 +154,7 @@ describe('mixer expression language', () => {
   describe('types and values', () => {
     const cases: { name: string; text: string; type: ValueType; want: Value | undefined }[] = [
       {
-        name: 'the REFERENCE deny rule',
+        name: 'the example deny rule',
         text: 'destination.labels["app"] == "ratings" && source.labels["app"]=="reviews" && source.labels["version"] == "v3"',
         type: ValueType.BOOL,
         want: true,

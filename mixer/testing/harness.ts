@@ -1,6 +1,6 @@
 /**
  * Test helpers: a config controller over YAML text with a private Prometheus registry and captured
- * stdout/stderr, a silent logger, and the REFERENCE examples from mixer/examples.
+ * stdout/stderr, a silent logger, and the example config from mixer/examples.
  */
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';

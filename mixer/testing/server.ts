@@ -1,5 +1,5 @@
 /**
- * A Mixer for tests: the REFERENCE examples (or given objects) loaded, its gRPC server and its
+ * A Mixer for tests: the mixer/examples config (or given objects) loaded, its gRPC server and its
  * Prometheus endpoint on loopback port 0, real clients for Mixer v1 and Envoy's services.
  */
 import type { Server as HttpServer } from 'node:http';

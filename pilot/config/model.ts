@@ -94,7 +94,7 @@ export interface RouteRule {
 export const LoadBalancer = ['ROUND_ROBIN', 'LEAST_CONN', 'RANDOM'] as const;
 export type LoadBalancer = (typeof LoadBalancer)[number];
 
-/** `circuitBreaker.simpleCb`, defaults filled in (REFERENCE §2). */
+/** `circuitBreaker.simpleCb`, defaults filled in (docs/reference/pilot.md, "Routing config"). */
 export interface SimpleCircuitBreaker {
   readonly maxConnections: number | undefined;
   readonly httpMaxPendingRequests: number;

@@ -1,6 +1,6 @@
 /**
  * RouteRule (config.istio.io/v1alpha2) from a raw object. The fields are Istio 0.2's
- * (REFERENCE §2): destination, precedence, match {source, request.headers}, route[], redirect,
+ * (docs/reference/pilot.md, "Routing config"): destination, precedence, match {source, request.headers}, route[], redirect,
  * rewrite, websocketUpgrade, httpReqTimeout, httpReqRetries, httpFault. A single route entry
  * without a weight gets 100; route and redirect exclude each other.
  */

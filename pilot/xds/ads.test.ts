@@ -1,5 +1,5 @@
 /**
- * The xDS v3 rules of REFERENCE §2, one or more tests each, on raw ADS streams against the real
+ * The xDS v3 rules of docs/reference/pilot.md ("xDS v3 rules"), one or more tests each, on raw ADS streams against the real
  * gRPC server on a loopback port.
  */
 import assert from 'node:assert/strict';

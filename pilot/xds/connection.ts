@@ -1,5 +1,5 @@
 /**
- * One ADS stream (state of the world). It keeps the rules of REFERENCE §2 "xDS v3 rules":
+ * One ADS stream (state of the world). It keeps the xDS v3 rules of docs/reference/pilot.md:
  * per-type versions and nonces; an ACK gets no answer; a NACK is recorded and the same config is
  * not sent again; requests with a stale nonce are ignored; a newly subscribed name is sent even if
  * unchanged, and a name that does not exist yet is sent once it does; wildcard for Listener and

@@ -1,4 +1,4 @@
-/** REFERENCE §2 rule 10: incremental xDS (DeltaAggregatedResources) on raw streams. */
+/** docs/reference/pilot.md, xDS rule 10: incremental xDS (DeltaAggregatedResources) on raw streams. */
 import assert from 'node:assert/strict';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { MemoryRegistry } from '../model/memory-registry.ts';
