@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds the local cluster's binaries (kube-apiserver, etcd, helm) with Go from their modules into a
-# cache folder, the way envtest ships them. Never committed; rebuilt only when missing.
+# Builds the binaries the local cluster and the tests run (kube-apiserver, etcd, helm) with Go from
+# their modules into a cache folder, the way envtest ships them. Never committed; rebuilt only when
+# missing. `npm test` runs this (through scripts/test-setup.sh) before the first test; `npm start`
+# runs it when a binary is missing. Progress goes to stderr: a line per step, and a line a minute
+# while Go works; Go's own output is kept in a log that is printed if the step fails.
 #   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|etcd|helm ...]
 # Versions can be overridden with KUBE_VERSION, ETCD_VERSION, HELM_VERSION.
 set -euo pipefail
@@ -18,15 +21,31 @@ mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+started=$(date +%s)
 log() { printf '[build-binaries %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# step WHAT CMD...: runs CMD with its output in a log, a progress line a minute; the log on failure.
+step() {
+  local what=$1; shift
+  local out="$work/step.log"
+  "$@" >"$out" 2>&1 &
+  local pid=$! t=0
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 5; t=$((t + 5))
+    if [ $((t % 60)) -eq 0 ]; then log "  … $what ($((t / 60)) min; $(( ($(date +%s) - started) / 60 )) min in all)"; fi
+  done
+  if ! wait "$pid"; then
+    log "$what failed:"; cat "$out" >&2; return 1
+  fi
+}
+
 build_etcd() {
   local out="$cache/etcd-$ETCD_VERSION"
   [ -x "$out" ] && { log "etcd $ETCD_VERSION cached"; return; }
-  log "building etcd $ETCD_VERSION"
+  log "etcd $ETCD_VERSION: downloading modules"
   local d="$work/etcd"; mkdir -p "$d"; cd "$d"
   go mod init istio-lite.local/etcd >/dev/null 2>&1
   cat > main.go <<'GO'
@@ -40,27 +59,43 @@ import (
 
 func main() { etcdmain.Main(os.Args) }
 GO
-  go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >/dev/null
-  go mod tidy >/dev/null
-  go build -trimpath -o "$out.tmp" . && mv "$out.tmp" "$out"
+  step "downloading etcd's modules" go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  step "resolving etcd's modules" go mod tidy
+  log "etcd $ETCD_VERSION: compiling"
+  step "compiling etcd" go build -trimpath -o "$out.tmp" .
+  mv "$out.tmp" "$out"
   log "etcd done"
 }
 
 build_helm() {
   local out="$cache/helm-$HELM_VERSION"
   [ -x "$out" ] && { log "helm $HELM_VERSION cached"; return; }
-  log "building helm $HELM_VERSION"
-  GOBIN="$work/helm-bin" go install -trimpath \
-    -ldflags "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-  mv "$work/helm-bin/helm" "$out"
+  log "helm $HELM_VERSION: downloading modules"
+  local d="$work/helm"; mkdir -p "$d"; cd "$d"
+  go mod init istio-lite.local/helm >/dev/null 2>&1
+  step "downloading helm's modules" go get "helm.sh/helm/v3@$HELM_VERSION"
+  # As helm's own release build does: the default Kubernetes version of `helm template` and
+  # `helm lint` (no cluster to ask) is one minor above the client-go it was built with. Without
+  # these, helm assumes Kubernetes 1.20.
+  local cg major minor
+  cg=$(go list -m -f '{{.Version}}' k8s.io/client-go)
+  cg=${cg#v}
+  major=$(( ${cg%%.*} + 1 ))
+  minor=${cg#*.}; minor=${minor%%.*}
+  local ld="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ld="$ld -X $p.k8sVersionMajor=$major -X $p.k8sVersionMinor=$minor"
+  done
+  log "helm $HELM_VERSION: compiling (default Kubernetes version $major.$minor)"
+  step "compiling helm" go build -trimpath -ldflags "$ld" -o "$out.tmp" helm.sh/helm/v3/cmd/helm
+  mv "$out.tmp" "$out"
   log "helm done"
 }
 
 build_kube_apiserver() {
   local out="$cache/kube-apiserver-$KUBE_VERSION"
   [ -x "$out" ] && { log "kube-apiserver $KUBE_VERSION cached"; return; }
-  log "building kube-apiserver $KUBE_VERSION (several minutes the first time)"
+  log "kube-apiserver $KUBE_VERSION: downloading modules (the longest step)"
   local d="$work/kube"; mkdir -p "$d"; cd "$d"
   go mod init istio-lite.local/kube >/dev/null 2>&1
   local gomod
@@ -78,12 +113,11 @@ package tools
 
 import _ "k8s.io/kubernetes/cmd/kube-apiserver"
 GO
-  log "resolving modules"
-  go mod tidy -e >/dev/null 2>&1 || true
+  step "resolving kube-apiserver's modules" bash -c 'go mod tidy -e || true'
   local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
   local pkg=k8s.io/component-base/version
-  log "compiling"
-  go build -trimpath -o "$out.tmp" \
+  log "kube-apiserver $KUBE_VERSION: compiling"
+  step "compiling kube-apiserver" go build -trimpath -o "$out.tmp" \
     -ldflags "-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor" \
     k8s.io/kubernetes/cmd/kube-apiserver
   mv "$out.tmp" "$out"
@@ -98,3 +132,4 @@ for w in "${wanted[@]}"; do
     *) echo "build-binaries: unknown binary '$w' (want etcd, helm or kube-apiserver)" >&2; exit 2 ;;
   esac
 done
+log "all built in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"

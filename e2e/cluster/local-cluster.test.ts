@@ -18,7 +18,7 @@ import { isAlive } from '../../lib/local-cluster/processes.ts';
 import { clusterPaths, readState } from '../../lib/local-cluster/state.ts';
 import { projectRoot } from '../../lib/package-info.ts';
 import { eventually } from './eventually.ts';
-import { ensureClusterBinaries, testClustersRoot } from './local-cluster.ts';
+import { testClustersRoot } from './local-cluster.ts';
 
 /** Addresses (hex, as in /proc/net/tcp) that listen on `port`; Linux only. */
 function listenAddresses(port: number): string[] {
@@ -65,7 +65,6 @@ function io(cwd: string): CommandIO & { out: () => string; err: () => string } {
 
 describe('local cluster', function () {
   let root: string;
-  before(ensureClusterBinaries);
   before(() => {
     mkdirSync(testClustersRoot, { recursive: true });
     root = mkdtempSync(join(testClustersRoot, `${process.pid}-lc-`));

@@ -26,7 +26,6 @@ import { randomBytes } from 'node:crypto';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import { isNotFound, loadKubeConfig } from '../../lib/kube/client.ts';
-import { ensureBinary, findBinary } from '../../lib/local-cluster/binaries.ts';
 import { down, up, type LocalCluster } from '../../lib/local-cluster/cluster.ts';
 import { isAlive } from '../../lib/local-cluster/processes.ts';
 
@@ -63,24 +62,8 @@ let shared: Promise<LocalCluster> | undefined;
 /** State folders this process started and has not stopped yet, killed on exit as a last resort. */
 const running = new Map<string, LocalCluster>();
 
-/** A build of missing binaries takes minutes: give the hook that long, once. */
-const buildTimeoutMs = 30 * 60_000;
+/** The binaries are built before the tier runs (e2e/cluster/hooks.ts), so a start is seconds. */
 const startTimeoutMs = 120_000;
-
-function startTimeout(): number {
-  const missing = findBinary('etcd') === undefined || findBinary('kube-apiserver') === undefined;
-  return missing ? buildTimeoutMs : startTimeoutMs;
-}
-
-/**
- * A `before` hook body for suites that call lib/local-cluster's `up` themselves: finds etcd and
- * kube-apiserver, building them first (minutes, once) on a machine that has none.
- */
-export async function ensureClusterBinaries(this: Mocha.Context): Promise<void> {
-  this.timeout(startTimeout());
-  await ensureBinary('etcd');
-  await ensureBinary('kube-apiserver');
-}
 
 /** Stops clusters left by earlier runs whose mocha process is gone. */
 async function sweepStale(): Promise<void> {
@@ -162,7 +145,7 @@ export function useLocalCluster(options: UseLocalClusterOptions = {}): TestClust
   };
 
   before(async function () {
-    this.timeout(startTimeout());
+    this.timeout(startTimeoutMs);
     const cluster = options.dedicated === true ? await startTestCluster() : await sharedCluster();
     const kc = loadKubeConfig(cluster.kubeconfig);
     const namespace = `${options.namespacePrefix ?? 'e2e'}-${randomBytes(3).toString('hex')}`;

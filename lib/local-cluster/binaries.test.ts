@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, isIstioLiteError } from '../errors.ts';
@@ -136,5 +144,25 @@ describe('building a missing binary', () => {
         e.code === ErrorCode.External &&
         /exited 3.*set ETCD/.test(e.message),
     );
+  });
+
+  it('never builds under ISTIO_LITE_NO_BUILD=1 (the test tiers), naming the script to run', async () => {
+    const cache = join(dir, 'cache3');
+    const env = {
+      PATH: '/usr/bin:/bin',
+      ISTIO_LITE_CACHE: cache,
+      HELM_VERSION: 'v0.0.2',
+      ISTIO_LITE_NO_BUILD: '1',
+    };
+    await assert.rejects(
+      ensureBinary('helm', { env, buildScript: script, progress: () => undefined }),
+      (e) =>
+        isIstioLiteError(e) &&
+        e.code === ErrorCode.External &&
+        /helm v0\.0\.2 is not built: run `bash scripts\/build-binaries\.sh`.*set HELM/.test(
+          e.message,
+        ),
+    );
+    assert.equal(existsSync(join(cache, 'runs')), false, 'the build script did not run');
   });
 });

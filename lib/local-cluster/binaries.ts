@@ -3,7 +3,8 @@
  * then the cache folder (`ISTIO_LITE_CACHE`, else `.cache/bin` under the project root) where
  * scripts/build-binaries.sh puts `<name>-<version>`. When none is found, runs that script (Go and
  * the module proxy needed, minutes the first time), printing its progress, under a lock so two
- * processes never build the same binary at once.
+ * processes never build the same binary at once. With `ISTIO_LITE_NO_BUILD=1` (set by the test
+ * tiers: `npm test` builds everything before the first test) a missing binary is an error instead.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
@@ -123,11 +124,24 @@ export function findBinary(
   return isExecutable(cached) ? cached : undefined;
 }
 
+/** The variable that forbids building (tests: a build inside a timed hook would time out). */
+export const noBuildVar = 'ISTIO_LITE_NO_BUILD';
+
+/** The error for a binary that is missing where nothing may build it. */
+export function missingBinaryError(name: BinaryName, env: NodeJS.ProcessEnv): IstioLiteError {
+  return new IstioLiteError(
+    ErrorCode.External,
+    `${name} ${wantedVersion(name, env)} is not built: run \`bash scripts/build-binaries.sh\` ` +
+      `(npm test does it before the first test), or set ${envVarOf[name]} to the binary`,
+  );
+}
+
 /** Where `name` is, building it into the cache folder first when it is nowhere. */
 export async function ensureBinary(name: BinaryName, options: BinaryOptions = {}): Promise<string> {
   const env = options.env ?? process.env;
   const found = findBinary(name, env);
   if (found !== undefined) return found;
+  if (env[noBuildVar] === '1') throw missingBinaryError(name, env);
   const dir = cacheDir(env);
   return withLock(join(dir, `.build-${name}.lock`), { timeoutMs: 30 * 60_000 }, async () => {
     const again = findBinary(name, env);

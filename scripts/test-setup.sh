@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The first step of `npm test`: everything the tests use from outside the repository is in place
+# before the first test runs, so no test or hook ever installs or builds anything.
+#
+# 1. System commands the tests run for real. Missing ones are installed with apt-get when this
+#    runs as root on a Debian-like system; otherwise it stops at once with one line naming the
+#    packages to install.
+# 2. The binaries built from source (scripts/build-binaries.sh: kube-apiserver, etcd, helm), built
+#    into .cache/bin with their progress shown. Found already (cache, PATH or the KUBE_APISERVER,
+#    ETCD, HELM variables), they are not built again.
+#
+# ISTIO_LITE_SKIP_TEST_SETUP=1 skips both (for a machine prepared by other means).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[test-setup] %s\n' "$*" >&2; }
+
+if [ "${ISTIO_LITE_SKIP_TEST_SETUP:-}" = 1 ]; then
+  say "skipped (ISTIO_LITE_SKIP_TEST_SETUP=1)"
+  exit 0
+fi
+
+# command the tests run -> the Debian package that provides it
+needed=(
+  "shellcheck shellcheck"        # the project's shell scripts are checked
+  "redis-server redis-server"    # Mixer's redisquota adapter against a real Redis
+  "iptables-restore iptables"    # istio-lite init writes real rules in network namespaces
+  "ip iproute2"                  # the network namespaces and veth pairs
+  "openssl openssl"              # every certificate chain is verified by openssl
+  "python3 python3"              # the capture test's peer (connects with a chosen uid)
+)
+
+missing=()
+for row in "${needed[@]}"; do
+  read -r cmd pkg <<<"$row"
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "npm test needs these system packages: ${missing[*]} (install them, e.g. as root: apt-get install -y ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+# The binaries: build the ones nothing provides yet.
+build=()
+for pair in "kube-apiserver KUBE_APISERVER" "etcd ETCD" "helm HELM"; do
+  read -r name var <<<"$pair"
+  [ -n "${!var:-}" ] && continue
+  node -e '
+    const [name] = process.argv.slice(1);
+    import("./lib/local-cluster/binaries.ts").then((b) => {
+      process.exit(b.findBinary(name) === undefined ? 1 : 0);
+    });
+  ' "$name" || build+=("$name")
+done
+
+if [ ${#build[@]} -gt 0 ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    echo "npm test needs Go (1.25 or later) to build ${build[*]} once; install it, or point ${build[*]} at existing binaries with KUBE_APISERVER, ETCD, HELM" >&2
+    exit 1
+  fi
+  say "building ${build[*]} from their Go modules into .cache/bin (once; about 10 minutes on 2 cores with empty Go caches)"
+  bash scripts/build-binaries.sh "${ISTIO_LITE_CACHE:-.cache/bin}" "${build[@]}"
+fi
+say "ready"
