@@ -85,7 +85,8 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+/** Runs the command line of this process (argv, stdio, env, cwd); resolves to the exit code. */
+export async function runFromCommandLine(): Promise<number> {
   const io: CommandIO = {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -93,13 +94,18 @@ if (isEntryPoint()) {
     env: process.env,
     cwd: process.cwd(),
   };
-  main(process.argv.slice(2), io).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`${program}: ${errorMessage(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  try {
+    return await main(process.argv.slice(2), io);
+  } catch (e) {
+    process.stderr.write(`${program}: ${errorMessage(e)}\n`);
+    return 1;
+  }
+}
+
+// `node cli/main.ts …` (npm scripts) and `node dist/cli/main.js …` (the images); bin/istio-lite.js
+// (npx) calls runFromCommandLine itself.
+if (isEntryPoint()) {
+  void runFromCommandLine().then((code) => {
+    process.exitCode = code;
+  });
 }
