@@ -116,4 +116,24 @@ describe('Kubernetes objects to the service model', () => {
     );
     assert.deepEqual(eps[1]?.locality, { region: 'eu', zone: 'z1', subzone: '' });
   });
+
+  it("takes the slice's namespace for a targetRef that has none", () => {
+    const slices: V1EndpointSlice[] = [
+      {
+        addressType: 'IPv4',
+        metadata: { name: 's1', namespace: 'ns' },
+        ports: [{ name: 'http', port: 8080 }],
+        endpoints: [{ addresses: ['10.1.0.2'], targetRef: { kind: 'Pod', name: 'p1' } }],
+      },
+    ];
+    const info = podInfo({
+      metadata: { labels: { 'security.istio.io/tlsMode': 'istio', version: 'v2' } },
+      spec: { serviceAccountName: 'web', containers: [] },
+    });
+    const eps = convertEndpoints(slices, (k) => (k === 'ns/p1' ? info : undefined));
+    assert.deepEqual(
+      eps.map((e) => [e.address, e.tlsMode, e.serviceAccount, e.pod, e.labels['version']]),
+      [['10.1.0.2', 'istio', 'web', 'p1.ns', 'v2']],
+    );
+  });
 });

@@ -74,13 +74,19 @@ export function samePodInfo(a: PodInfo, b: PodInfo): boolean {
   return ka.length === Object.keys(b.labels).length && ka.every((k) => a.labels[k] === b.labels[k]);
 }
 
-/** The pod (`ns/name`) an EndpointSlice endpoint points at, if any. */
+/**
+ * The pod (`ns/name`) an EndpointSlice endpoint points at, if any. A targetRef may leave out its
+ * namespace (hand-written slices do): an EndpointSlice only selects pods of its own namespace, so
+ * the slice's namespace is the pod's.
+ */
 export function endpointPodKey(
   e: NonNullable<V1EndpointSlice['endpoints']>[number],
+  sliceNamespace: string | undefined,
 ): string | undefined {
   const ref = e.targetRef;
   if (ref?.kind !== 'Pod' || ref.name === undefined) return undefined;
-  return objectKey(ref.namespace, ref.name);
+  const ns = ref.namespace !== undefined && ref.namespace !== '' ? ref.namespace : sliceNamespace;
+  return objectKey(ns, ref.name);
 }
 
 /**
@@ -96,7 +102,7 @@ export function convertEndpoints(
     if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue;
     const ports = (slice.ports ?? []).filter((p) => validPort(p.port));
     for (const e of slice.endpoints ?? []) {
-      const key = endpointPodKey(e);
+      const key = endpointPodKey(e, slice.metadata?.namespace);
       const info = key === undefined ? undefined : pod(key);
       const labels = info?.labels ?? {};
       const locality = {

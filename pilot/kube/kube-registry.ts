@@ -208,7 +208,7 @@ export class KubeRegistry implements ServiceRegistry {
     const pods = new Set<string>();
     for (const s of slices) {
       for (const e of s.endpoints ?? []) {
-        const p = endpointPodKey(e);
+        const p = endpointPodKey(e, s.metadata?.namespace);
         if (p !== undefined) pods.add(p);
       }
     }
