@@ -64,6 +64,18 @@ describe('Helm chart', function () {
     await exec(helm, ['lint', '--strict', chartDir, '-f', join(chartDir, 'values-ha.yaml')]);
   });
 
+  it('renders with plain `helm template` as GitOps tools run it (no --kube-version, no cluster)', async () => {
+    // Helm assumes a default Kubernetes version here (1.20 in builds without release flags);
+    // the chart declares no kubeVersion, so the render must not depend on it.
+    const { stdout } = await exec(helm, ['template', 'istio-lite', chartDir]);
+    assert.match(stdout, /kind: MutatingWebhookConfiguration/);
+    const old = await exec(helm, ['template', 'istio-lite', chartDir, '--kube-version', '1.20.0']);
+    assert.match(old.stdout, /kind: MutatingWebhookConfiguration/);
+    // Against a cluster, Helm knows the real version and the chart checks it (1.28 or later).
+    const live = await run(['template', 'istio-lite', chartDir, '-n', ns, '--dry-run=server']);
+    assert.match(live, /kind: MutatingWebhookConfiguration/);
+  });
+
   for (const [name, files] of [
     ['default', []],
     ['ha', [join(chartDir, 'values-ha.yaml')]],

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# istio-lite end to end on kind (needs Docker, kind, kubectl, helm and the internet for images).
+# istio-lite end to end on kind (needs Docker, kind, kubectl, Helm 3 and the internet for images).
 #
 #   e2e/kind/run.sh            run the suite
 #   e2e/kind/run.sh --dry-run  print every command it would run, run nothing
+#
+# Helm: the suite expects Helm v3.22, the release scripts/build-binaries.sh builds; it uses that
+# build from .cache/bin when present (or $HELM), else `helm` on PATH. Another Helm 3 release gets a
+# warning; Helm 4 is refused (the suite is written against Helm 3's flags and --wait). The chart
+# goes in with the ingress gateway as a NodePort Service: kind never gives a LoadBalancer an
+# address, and Helm 3's --wait waits for one.
 #
 # Creates a kind cluster, builds and loads both images, installs the chart with --wait, labels a
 # namespace, deploys examples/ and a client, and checks: every pod injected; traffic from a client
@@ -23,7 +29,7 @@ for arg in "$@"; do
   case "$arg" in
     --dry-run) dry=1 ;;
     -h | --help)
-      sed -n '2,12p' "$0"
+      sed -n '2,17p' "$0"
       exit 0
       ;;
     *)
@@ -47,8 +53,15 @@ fail() {
   exit 1
 }
 
+# The Helm release scripts/build-binaries.sh pins (vX.Y.Z) and its minor line (vX.Y).
+# shellcheck disable=SC2016 # a literal ${…} in the pattern
+helm_release=$(sed -n 's/^HELM_VERSION=\${HELM_VERSION:-\(v[0-9.]*\)}$/\1/p' "$root/scripts/build-binaries.sh")
+helm_pinned=${helm_release%.*}
+helm=${HELM:-$root/.cache/bin/helm-$helm_release}
+[ -x "$helm" ] || helm=helm
+
 if [ "$dry" = 0 ]; then
-  for tool in docker kind kubectl helm; do
+  for tool in docker kind kubectl "$helm"; do
     if ! command -v "$tool" >/dev/null 2>&1; then
       echo "e2e/kind: skipped: '$tool' is not installed (this suite needs Docker, kind, kubectl and helm)" >&2
       exit 0
@@ -58,6 +71,12 @@ if [ "$dry" = 0 ]; then
     echo "e2e/kind: skipped: no Docker engine is running" >&2
     exit 0
   fi
+  helm_version=$("$helm" version --template '{{.Version}}')
+  case "$helm_version" in
+    "$helm_pinned".*) ;;
+    v3.*) echo "e2e/kind: warning: Helm $helm_version; the suite expects $helm_pinned (bash scripts/build-binaries.sh .cache/bin helm)" >&2 ;;
+    *) fail "Helm $helm_version: the suite needs Helm 3 ($helm_pinned; bash scripts/build-binaries.sh .cache/bin helm)" ;;
+  esac
 fi
 
 cleanup() {
@@ -78,9 +97,10 @@ run docker build -t "istio-lite-proxy:$tag" -f "$root/Dockerfile.proxy" "$root"
 run kind load docker-image "istio-lite:$tag" "istio-lite-proxy:$tag" --name "$cluster"
 
 # 2. The chart, mutual TLS on.
-run helm install istio-lite "$root/charts/istio-lite" --kube-context "kind-$cluster" \
+run "$helm" install istio-lite "$root/charts/istio-lite" --kube-context "kind-$cluster" \
   --namespace istio-system --create-namespace --wait --timeout 5m \
-  --set global.tag="$tag" --set mesh.authPolicy=MUTUAL_TLS
+  --set global.tag="$tag" --set mesh.authPolicy=MUTUAL_TLS \
+  --set gateways.ingress.serviceType=NodePort
 
 # 3. Workloads: the examples in a labelled namespace, a client, and an unlabelled namespace.
 k create namespace demo
@@ -89,7 +109,12 @@ k apply -n demo -f "$root/examples/"
 k create namespace plain
 k run client -n demo --image=curlimages/curl:8.10.1 --command -- sleep 3600
 k run bystander -n plain --image=curlimages/curl:8.10.1 --command -- sleep 3600
-k wait -n demo --for=condition=Ready pod -l 'app in (productpage,reviews,ratings,mongodb)' --timeout 5m
+# Wait on the workloads, which exist once applied, not on pods by selector: a `kubectl wait -l`
+# that runs before the controllers made the pods fails with "no matching resources found".
+for w in deployment/productpage-v1 deployment/reviews-v1 deployment/reviews-v2 deployment/ratings-v1 \
+  statefulset/mongodb; do
+  k rollout status -n demo "$w" --timeout 5m
+done
 k wait -n demo --for=condition=Ready pod/client --timeout 2m
 k wait -n plain --for=condition=Ready pod/bystander --timeout 2m
 
@@ -150,6 +175,9 @@ kubectl "${ctx[@]}" scale deployment istio-pilot "${sys[@]}" --replicas=0
 eventually 120 "Pilot pods gone" \
   test -z "$(kubectl "${ctx[@]}" get pods "${sys[@]}" -l app=istio-pilot -o name)"
 kubectl "${ctx[@]}" delete pod "${sys[@]}" -l app=istio-ingress --wait=true
+# The replacement pod is made by the ReplicaSet controller a moment later: check it, not nothing.
+eventually 120 "a new ingress gateway pod" \
+  test -n "$(kubectl "${ctx[@]}" get pods "${sys[@]}" -l app=istio-ingress -o name)"
 sleep 30
 ready=$(kubectl "${ctx[@]}" get pods "${sys[@]}" -l app=istio-ingress \
   -o jsonpath='{.items[*].status.conditions[?(@.type=="Ready")].status}')
@@ -157,11 +185,11 @@ case "$ready" in
   *True*) fail "the ingress gateway turned ready while Pilot was down ($ready)" ;;
 esac
 kubectl "${ctx[@]}" scale deployment istio-pilot "${sys[@]}" --replicas=1
-kubectl "${ctx[@]}" wait "${sys[@]}" --for=condition=Ready pod -l app=istio-ingress --timeout 3m
+kubectl "${ctx[@]}" rollout status "${sys[@]}" deployment/istio-ingress --timeout 3m
 
 # 6. Certificates by CSR: the CA accepts only istio-ca tokens, re-injected pods get a projected
 # token and ask the CA themselves; traffic with mutual TLS still flows.
-helm upgrade istio-lite "$root/charts/istio-lite" --kube-context "kind-$cluster" \
+"$helm" upgrade istio-lite "$root/charts/istio-lite" --kube-context "kind-$cluster" \
   --namespace istio-system --reuse-values --wait --timeout 5m --set ca.podCertificates=csr
 # The injector reloads the mesh config when the kubelet updates its ConfigMap volume (up to a
 # minute or so): wait until a server-side dry run of a pod comes back with the token.
