@@ -1,13 +1,14 @@
 /**
  * `istio-lite start` (`npm start`): the local control plane on an embedded local cluster, until
- * Ctrl-C or SIGTERM.
+ * Ctrl-C or SIGTERM. A person reads short lines: what it is doing, what is ready, warnings worth
+ * acting on (each once). Every component's JSON logs go to a file in the state folder.
  */
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { createLogger } from '../../lib/log.ts';
+import { createTerminalLogger } from '../../lib/terminal-log.ts';
 import type { Command } from '../command.ts';
 import { stringFlag, untilSignal } from '../flags.ts';
-import { startLocalControlPlane } from '../local-control-plane.ts';
+import { startLocalControlPlane, type Endpoints } from '../local-control-plane.ts';
 
 function describePod(p: V1Pod): string {
   const names = (l: { name: string }[] | undefined) =>
@@ -20,31 +21,56 @@ function describePod(p: V1Pod): string {
   ].join('\n');
 }
 
+function describeEndpoints(e: Endpoints, endpointsFile: string): string {
+  return [
+    `ready (addresses also in ${endpointsFile}):`,
+    `  webhook  https://${e.webhook}/inject`,
+    `  pilot    xDS ${e.pilotXds}   debug http://${e.pilotHttp}/debug/configz`,
+    `  ca       ${e.caGrpc}`,
+    `  mixer    ${e.mixerGrpc}   metrics http://${e.mixerMetrics}/metrics`,
+  ].join('\n');
+}
+
 export const start: Command = {
   name: 'start',
   summary: 'Run the local control plane on an embedded local cluster (npm start).',
   usage: 'start [--state-dir DIR] [--examples DIR]',
   help: [
-    '      --state-dir DIR  local cluster state and endpoints.json (default .local)',
+    '      --state-dir DIR  local cluster state, endpoints.json and logs/ (default .local)',
     '      --examples DIR   manifests to apply in namespace demo (default examples/)',
   ].join('\n'),
   options: { 'state-dir': { type: 'string' }, examples: { type: 'string' } },
   async run(flags, _pos, io) {
-    const logger = createLogger('start', { level: io.env['LOG_LEVEL'] ?? 'warn' });
+    const stateDir = resolve(io.cwd, stringFlag(flags, 'state-dir') ?? '.local');
+    const shown = (path: string) => {
+      const rel = relative(io.cwd, path);
+      return rel.startsWith('..') ? path : rel;
+    };
+    const logFile = join(stateDir, 'logs', 'control-plane.log');
+    const say = (line: string) => io.stderr.write(`${line}\n`);
+    const logger = createTerminalLogger('start', {
+      file: logFile,
+      show: say,
+      ...(io.env['LOG_LEVEL'] !== undefined ? { level: io.env['LOG_LEVEL'] } : {}),
+    });
+    say(`logs of every component (JSON lines): ${shown(logFile)}`);
+    const started = Date.now();
     const plane = await startLocalControlPlane({
-      stateDir: resolve(io.cwd, stringFlag(flags, 'state-dir') ?? '.local'),
+      stateDir,
       examplesDir: resolve(io.cwd, stringFlag(flags, 'examples') ?? 'examples'),
       logger,
-      progress: (line) => io.stderr.write(`${line}\n`),
+      progress: say,
     });
     for (const p of plane.pods) io.stdout.write(`${describePod(p)}\n`);
-    io.stdout.write(`\nendpoints (.local/endpoints.json): ${JSON.stringify(plane.endpoints)}\n`);
     io.stdout.write(
-      `export KUBECONFIG=${plane.endpoints.kubeconfig}\nrunning; Ctrl-C stops everything.\n`,
+      `\n${describeEndpoints(plane.endpoints, shown(join(stateDir, 'endpoints.json')))}\n` +
+        `\nexport KUBECONFIG=${plane.endpoints.kubeconfig}\n` +
+        `running (up in ${Math.round((Date.now() - started) / 1000)} s); Ctrl-C stops everything.\n`,
     );
     const signal = await untilSignal();
-    io.stderr.write(`${signal}: shutting down…\n`);
+    say(`${signal}: shutting down…`);
     await plane.close();
+    say('stopped');
     return 0;
   },
 };

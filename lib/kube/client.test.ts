@@ -7,7 +7,9 @@ import { ErrorCode, isIstioLiteError } from '../errors.ts';
 import {
   apiErrorCode,
   apiErrorReason,
+  describeApiError,
   ensureNoProxy,
+  isRetryLater,
   isAlreadyExists,
   isConflict,
   isNotFound,
@@ -97,6 +99,25 @@ describe('Kubernetes API error helpers', () => {
       apiErrorReason(new ApiException(404, 'x', { reason: 'NotFound' }, {})),
       'NotFound',
     );
+  });
+
+  it('describes a failed call in one short line, without the headers client-node puts in its message', () => {
+    const body = JSON.stringify({
+      kind: 'Status',
+      code: 429,
+      reason: 'TooManyRequests',
+      message: 'storage is (re)initializing',
+    });
+    const e = new ApiException(429, 'Unknown API Status Code!', body, {
+      'retry-after': '1',
+      'content-type': 'application/json',
+    });
+    assert.match(e.message, /Headers/);
+    assert.equal(describeApiError(e), 'HTTP 429 TooManyRequests: storage is (re)initializing');
+    assert.equal(isRetryLater(e), true);
+    assert.equal(describeApiError(new ApiException(502, 'x', '', {})), 'HTTP 502');
+    assert.equal(isRetryLater(new ApiException(502, 'x', '', {})), false);
+    assert.equal(describeApiError(new Error('socket hang up')), 'socket hang up');
   });
 });
 

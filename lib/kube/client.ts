@@ -123,8 +123,8 @@ export function isAlreadyExists(e: unknown): boolean {
   return apiErrorCode(e) === 409 && apiErrorReason(e) === 'AlreadyExists';
 }
 
-/** The `reason` of the Status in a failed API call's body (`NotFound`, `AlreadyExists`, …). */
-export function apiErrorReason(e: unknown): string | undefined {
+/** The Status object in a failed API call's body, when it has one. */
+function apiErrorStatus(e: unknown): { reason?: unknown; message?: unknown } | undefined {
   if (!(e instanceof ApiException)) return undefined;
   const body: unknown = e.body;
   let status: unknown = body;
@@ -135,7 +135,31 @@ export function apiErrorReason(e: unknown): string | undefined {
       return undefined;
     }
   }
-  if (typeof status !== 'object' || status === null) return undefined;
-  const reason = (status as { reason?: unknown }).reason;
+  return typeof status === 'object' && status !== null ? status : undefined;
+}
+
+/** The `reason` of the Status in a failed API call's body (`NotFound`, `AlreadyExists`, …). */
+export function apiErrorReason(e: unknown): string | undefined {
+  const reason = apiErrorStatus(e)?.reason;
   return typeof reason === 'string' ? reason : undefined;
+}
+
+/**
+ * A failed API call in one short line: `HTTP 429 TooManyRequests: storage is (re)initializing`.
+ * client-node's own message carries the whole body and every response header.
+ */
+export function describeApiError(e: unknown): string {
+  const code = apiErrorCode(e);
+  if (!(e instanceof ApiException) || code === undefined) return errorMessage(e);
+  const status = apiErrorStatus(e);
+  const reason = typeof status?.reason === 'string' ? ` ${status.reason}` : '';
+  const message = typeof status?.message === 'string' ? status.message : undefined;
+  const text = message ?? (typeof e.body === 'string' && e.body !== '' ? e.body : undefined);
+  return `HTTP ${code}${reason}${text === undefined ? '' : `: ${text.slice(0, 300)}`}`;
+}
+
+/** 429 (the server asks to come back later, e.g. while a new resource's storage initialises) or 503. */
+export function isRetryLater(e: unknown): boolean {
+  const code = apiErrorCode(e);
+  return code === 429 || code === 503;
 }

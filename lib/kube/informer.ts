@@ -22,7 +22,7 @@ import {
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { ErrorCode, IstioLiteError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { apiErrorCode } from './client.ts';
+import { apiErrorCode, describeApiError, isRetryLater } from './client.ts';
 import {
   ObjectStore,
   backoffDelay,
@@ -90,6 +90,8 @@ export interface Informer<T extends KubernetesObject> {
 
 /** A watch that lived this long, or delivered an event, was healthy: its end resets the backoff. */
 const healthyWatchMs = 1000;
+/** Attempts a server may answer 429 or 503 before the informer warns about it. */
+const quietRetries = 5;
 
 export function createInformer<T extends KubernetesObject>(
   options: InformerOptions<T>,
@@ -221,7 +223,10 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
       }
       failures++;
       const delayMs = backoffDelay(failures, this.backoff, Math.random());
-      this.log.warn(
+      // A server that asks to come back later (a new CRD's storage initialising, overload) is
+      // normal for a few attempts; it is worth a warning only when it lasts.
+      const expected = isRetryLater(end.err) && failures <= quietRetries;
+      this.log[expected ? 'info' : 'warn'](
         {
           attempt: failures,
           delayMs,
@@ -362,7 +367,7 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
 /** The message of a watch or list failure, with its cause (fetch says only "fetch failed"). */
 function describeError(e: unknown): string {
   if (e === null || e === undefined) return 'closed by the server';
-  const msg = errorMessage(e);
+  const msg = describeApiError(e);
   const cause: unknown = e instanceof Error ? e.cause : undefined;
   if (cause === undefined || cause === null) return msg;
   const code = typeof cause === 'object' && 'code' in cause ? String(cause.code) : '';
