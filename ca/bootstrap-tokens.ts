@@ -17,7 +17,7 @@
  * and whenever its certificate has expired; renewals use the certificate (mutual TLS).
  */
 import { createHash } from 'node:crypto';
-import { FieldReader } from '../lib/validate.ts';
+import { FieldReader } from '../lib/config/field-reader.ts';
 import { parseYamlDocument } from '../lib/yaml.ts';
 
 export interface BootstrapToken {
@@ -31,11 +31,9 @@ export type BootstrapTokens = ReadonlyMap<string, BootstrapToken>;
 const WHAT = 'bootstrap token file';
 
 export function parseBootstrapTokens(text: string, source: string): BootstrapTokens {
-  const r = new FieldReader(parseYamlDocument(text, source), '', `${WHAT} ${source}`);
-  const list = r.list('tokens');
+  const r = new FieldReader(parseYamlDocument(text, source), { what: `${WHAT} ${source}` });
   const out = new Map<string, BootstrapToken>();
-  for (let i = 0; i < list.length; i++) {
-    const t = list.reader(i);
+  for (const t of r.list('tokens')) {
     const node = t.string('node', '');
     const namespace = t.string('namespace', '');
     const serviceAccount = t.string('serviceAccount', '');

@@ -2,7 +2,7 @@
  * Kubernetes label selectors (matchLabels and matchExpressions), parsed and narrowed once, matched
  * many times. An empty selector matches everything, as in Kubernetes.
  */
-import { FieldReader } from './validate.ts';
+import type { FieldReader } from './config/field-reader.ts';
 
 export const SelectorOperator = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
 export type SelectorOperator = (typeof SelectorOperator)[number];
@@ -19,11 +19,9 @@ export interface LabelSelector {
 }
 
 export function parseLabelSelector(r: FieldReader): LabelSelector {
-  const matchLabels = r.stringMap('matchLabels');
-  const list = r.list('matchExpressions');
+  const matchLabels = Object.fromEntries(r.stringMap('matchLabels'));
   const matchExpressions: SelectorRequirement[] = [];
-  for (let i = 0; i < list.length; i++) {
-    const e = list.reader(i);
+  for (const e of r.list('matchExpressions')) {
     const key = e.string('key', '');
     if (key === '') e.fail('key', 'is required');
     const operator = e.oneOf('operator', SelectorOperator, 'In');

@@ -2,7 +2,8 @@
  * The mesh configuration (ConfigMap `istio`, key `mesh`), as 0.2's MeshConfig with the modern fields
  * users expect. Parsed once into a readonly object; a bad field is an error naming it.
  */
-import { FieldReader, invalid, isDuration } from './validate.ts';
+import { FieldReader } from './config/field-reader.ts';
+import { isDuration } from './config/values.ts';
 import type { JsonValue } from './json.ts';
 
 export const AuthPolicy = ['NONE', 'PERMISSIVE', 'MUTUAL_TLS'] as const;
@@ -113,7 +114,7 @@ export function parseProxyConfig(p: FieldReader, pd: ProxyConfig): ProxyConfig {
 
 export function parseMeshConfig(value: JsonValue | undefined): MeshConfig {
   const d = defaultMeshConfig;
-  const r = new FieldReader(value, '', WHAT);
+  const r = new FieldReader(value, { what: WHAT });
   const defaultConfig = parseProxyConfig(r.object('defaultConfig'), d.defaultConfig);
   const mesh: MeshConfig = {
     authPolicy: r.oneOf('authPolicy', AuthPolicy, d.authPolicy),
@@ -128,7 +129,7 @@ export function parseMeshConfig(value: JsonValue | undefined): MeshConfig {
   };
   r.done();
   if (!/^[a-z0-9.-]+$/.test(mesh.trustDomain)) {
-    throw invalid(WHAT, 'trustDomain', `must be a DNS-like name, got "${mesh.trustDomain}"`);
+    r.fail('trustDomain', `must be a DNS-like name, got "${mesh.trustDomain}"`);
   }
   return mesh;
 }

@@ -7,9 +7,10 @@
  * that rules built from request attributes through the templates below.
  *
  * Contracts:
- * - `create` validates the whole spec, throwing a SpecError that names the field (use the
- *   SpecReader, and call `done()` so typos are refused); it must not block on I/O (connect in the
- *   background). A handler is reused while its spec is unchanged and closed when it goes away.
+ * - `create` validates the whole spec, throwing a FieldError that names the field (read it with
+ *   the FieldReader it is given, and call `done()` so typos are refused); it must not block on I/O
+ *   (connect in the background). A handler is reused while its spec is unchanged and closed when
+ *   it goes away.
  * - `check`, `quota` and `report` may be called concurrently; they must not modify instances. A
  *   thrown error or rejected promise is an adapter failure: Mixer applies its fail policy.
  * - `flush` sends whatever is buffered (SIGTERM and config changes call it).
@@ -17,7 +18,22 @@
 import type { Logger } from '../lib/log.ts';
 import type { Registry } from '../lib/metrics.ts';
 import type { Value } from '../lib/mixer/value.ts';
-import type { SpecReader } from './config/spec-reader.ts';
+import { FieldReader } from '../lib/config/field-reader.ts';
+
+/**
+ * The reader `create` gets its spec in (lib/config/field-reader.ts) and the error its accessors
+ * throw, for adapters to name in their own code.
+ */
+export { FieldError, FieldReader } from '../lib/config/field-reader.ts';
+
+/**
+ * How Mixer reads a config object's spec, for `create` (and an adapter's own tests): field names
+ * in either jsonpb spelling (`maxAmount` or `max_amount`), int64 as numbers or numeric strings,
+ * enums by name or number; errors name `spec.<field>` and `done()` refuses unknown fields.
+ */
+export function specReader(spec: unknown): FieldReader {
+  return new FieldReader(spec, { path: 'spec', jsonpb: true });
+}
 
 /** google.rpc.Code values. */
 export const Code = {
@@ -163,5 +179,5 @@ export interface Adapter {
   readonly name: string;
   readonly description: string;
   readonly templates: readonly TemplateName[];
-  create(spec: SpecReader, env: HandlerEnv): Handler;
+  create(spec: FieldReader, env: HandlerEnv): Handler;
 }

@@ -4,7 +4,8 @@
  */
 import { ErrorCode, IstioLiteError, errorMessage } from '../lib/errors.ts';
 import { parseProxyConfig, type ProxyConfig } from '../lib/mesh-config.ts';
-import { FieldReader, isQuantity } from '../lib/validate.ts';
+import { FieldReader } from '../lib/config/field-reader.ts';
+import { isQuantity } from '../lib/config/values.ts';
 import { parseYamlDocument } from '../lib/yaml.ts';
 import type { Resources, ResourceValues } from './config.ts';
 
@@ -58,7 +59,7 @@ export function podProxyConfig(
   try {
     const value = parseYamlDocument(raw, `annotation ${Annotation.ProxyConfig}`);
     return parseProxyConfig(
-      new FieldReader(value, '', `annotation ${Annotation.ProxyConfig}`),
+      new FieldReader(value, { what: `annotation ${Annotation.ProxyConfig}` }),
       def,
     );
   } catch (e) {

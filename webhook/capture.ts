@@ -5,7 +5,7 @@
  */
 import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
 import { cidrListError, portListError, splitList } from '../lib/net.ts';
-import type { FieldReader } from '../lib/validate.ts';
+import type { FieldReader } from '../lib/config/field-reader.ts';
 import { Port } from '../lib/ports.ts';
 
 export interface CaptureSpec {

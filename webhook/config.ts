@@ -2,7 +2,8 @@
  * The injector configuration: what the `istio-sidecar-injector` ConfigMap holds under `config`.
  * One typed, readonly object, validated once; a bad field is an error naming the field.
  */
-import { FieldReader, isQuantity } from '../lib/validate.ts';
+import { FieldReader } from '../lib/config/field-reader.ts';
+import { isQuantity } from '../lib/config/values.ts';
 import { parseLabelSelector, type LabelSelector } from '../lib/label-selector.ts';
 import type { JsonValue } from '../lib/json.ts';
 import { parseCaptureSpec, type CaptureSpec } from './capture.ts';
@@ -125,10 +126,7 @@ function resources(r: FieldReader, def: Resources): Resources {
 }
 
 function selectors(r: FieldReader, key: string): LabelSelector[] {
-  const list = r.list(key);
-  const out: LabelSelector[] = [];
-  for (let i = 0; i < list.length; i++) out.push(parseLabelSelector(list.reader(i)));
-  return out;
+  return r.list(key).map(parseLabelSelector);
 }
 
 function image(r: FieldReader, key: string, def: string): string {
@@ -139,7 +137,7 @@ function image(r: FieldReader, key: string, def: string): string {
 
 export function parseInjectorConfig(value: JsonValue | undefined): InjectorConfig {
   const d = defaultInjectorConfig;
-  const r = new FieldReader(value, '', WHAT);
+  const r = new FieldReader(value, { what: WHAT });
   const p = r.object('proxy');
   const proxy: ProxyValues = {
     image: image(p, 'image', d.proxy.image),
@@ -161,7 +159,7 @@ export function parseInjectorConfig(value: JsonValue | undefined): InjectorConfi
     revision: r.string('revision', d.revision),
     alwaysInjectSelector: selectors(r, 'alwaysInjectSelector'),
     neverInjectSelector: selectors(r, 'neverInjectSelector'),
-    injectedAnnotations: r.stringMap('injectedAnnotations'),
+    injectedAnnotations: Object.fromEntries(r.stringMap('injectedAnnotations')),
     systemNamespaces: r.stringList('systemNamespaces', d.systemNamespaces),
     controlPlaneNamespace: r.string('controlPlaneNamespace', d.controlPlaneNamespace),
     nativeSidecars: r.oneOf('nativeSidecars', NativeSidecars, d.nativeSidecars),

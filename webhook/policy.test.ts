@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { parseLabelSelector } from '../lib/label-selector.ts';
-import { FieldReader } from '../lib/validate.ts';
+import { FieldReader } from '../lib/config/field-reader.ts';
 import { defaultInjectorConfig, type InjectorConfig } from './config.ts';
 import { decide, type Decision, type PolicyInput } from './policy.ts';
 
-const sel = (v: unknown) => parseLabelSelector(new FieldReader(v, 'sel', 'test'));
+const sel = (v: unknown) => parseLabelSelector(new FieldReader(v, { path: 'sel', what: 'test' }));
 
 const base: PolicyInput = {
   namespace: 'shop',

@@ -9,7 +9,7 @@
  * an attribute name sets that attribute (`destination.service`, `destination.port: "9080"`); a key
  * `<map attribute>.<key>` sets one entry (`source.labels.app: reviews`).
  */
-import { durationMs, isDuration } from '../validate.ts';
+import { durationMs, isDuration } from '../config/values.ts';
 import { Duration, IpAddress, ValueType, type Value } from './value.ts';
 import { attributeType } from './vocabulary.ts';
 

@@ -4,15 +4,20 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Duration, IpAddress, type Value } from '../../lib/mixer/value.ts';
-import type { Adapter, Handler, MetricInstance, QuotaInstance } from '../adapter.ts';
-import { SpecReader } from '../config/spec-reader.ts';
+import {
+  specReader,
+  type Adapter,
+  type Handler,
+  type MetricInstance,
+  type QuotaInstance,
+} from '../adapter.ts';
 import { harness } from '../testing/harness.ts';
 import { listchecker } from './listchecker.ts';
 import { memquota } from './memquota.ts';
 import { statsd } from './statsd.ts';
 
 function make(adapter: Adapter, spec: unknown, now: () => number = Date.now): Handler {
-  return adapter.create(new SpecReader(spec), { ...harness().envFor(`h.${adapter.name}.ns`), now });
+  return adapter.create(specReader(spec), { ...harness().envFor(`h.${adapter.name}.ns`), now });
 }
 
 function metric(name: string, value: Value, dims: [string, Value][]): MetricInstance {

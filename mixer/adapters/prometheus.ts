@@ -10,8 +10,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from '../../lib/metrics.ts';
 import { Duration, formatValue, type Value } from '../../lib/mixer/value.ts';
-import type { Adapter, MetricInstance } from '../adapter.ts';
-import type { SpecReader } from '../config/spec-reader.ts';
+import type { Adapter, FieldReader, MetricInstance } from '../adapter.ts';
 import { SeriesTable } from './prometheus-series.ts';
 
 const Kind = ['GAUGE', 'COUNTER', 'DISTRIBUTION'] as const;
@@ -39,7 +38,7 @@ interface Shared {
 
 const shared = new WeakMap<Registry, Map<string, Shared>>();
 
-function readBuckets(b: SpecReader): number[] {
+function readBuckets(b: FieldReader): number[] {
   const explicit = b.object('explicitBuckets');
   const linear = b.object('linearBuckets');
   const exp = b.object('exponentialBuckets');
@@ -75,7 +74,7 @@ function readBuckets(b: SpecReader): number[] {
   return out;
 }
 
-function readMetric(m: SpecReader): MetricDef {
+function readMetric(m: FieldReader): MetricDef {
   const name = m.requiredString('name');
   if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name))
     m.fail('name', `"${name}" is not a Prometheus metric name`);

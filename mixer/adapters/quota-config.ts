@@ -5,7 +5,7 @@
  * identifies one counter.
  */
 import { formatValue, type Value } from '../../lib/mixer/value.ts';
-import type { SpecReader } from '../config/spec-reader.ts';
+import type { FieldReader } from '../adapter.ts';
 
 export interface QuotaLimit {
   readonly maxAmount: number;
@@ -24,9 +24,9 @@ export interface QuotaConfig extends QuotaLimit {
 }
 
 export function readQuotas(
-  spec: SpecReader,
+  spec: FieldReader,
   withBuckets: boolean,
-  extra?: (q: SpecReader) => void,
+  extra?: (q: FieldReader) => void,
 ): QuotaConfig[] {
   const quotas = spec.list('quotas').map((q) => {
     const name = q.requiredString('name');

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { Duration, IpAddress, jsonValue, type Value } from '../../lib/mixer/value.ts';
-import type { Handler, LogEntryInstance, MetricInstance } from '../adapter.ts';
-import { SpecReader } from '../config/spec-reader.ts';
+import {
+  specReader,
+  type Handler,
+  type LogEntryInstance,
+  type MetricInstance,
+} from '../adapter.ts';
 import { harness, type Harness } from '../testing/harness.ts';
 import { prometheus } from './prometheus.ts';
 import { stdio } from './stdio.ts';
@@ -39,7 +43,7 @@ describe('prometheus adapter: samples through resolved series', () => {
   let handler: Handler;
   beforeEach(() => {
     h = harness();
-    handler = prometheus.create(new SpecReader(spec), h.envFor('handler.prometheus.ns'));
+    handler = prometheus.create(specReader(spec), h.envFor('handler.prometheus.ns'));
   });
   afterEach(async () => {
     await handler.close?.();
@@ -121,7 +125,7 @@ describe('prometheus adapter: samples through resolved series', () => {
   });
 
   it('a second handler with the same definitions shares the series', async () => {
-    const other = prometheus.create(new SpecReader(spec), h.envFor('other.prometheus.ns'));
+    const other = prometheus.create(specReader(spec), h.envFor('other.prometheus.ns'));
     const dims: [string, Value][] = [
       ['service', 'x'],
       ['code', 200],
@@ -175,7 +179,7 @@ describe('stdio adapter: JSON lines, written once per turn', () => {
   beforeEach(() => {
     h = harness({ now: () => now });
     handler = stdio.create(
-      new SpecReader({ severityLevels: { Default: 'WARNING' } }),
+      specReader({ severityLevels: { Default: 'WARNING' } }),
       h.envFor('handler.stdio.ns'),
     );
   });
@@ -252,7 +256,7 @@ describe('stdio adapter: JSON lines, written once per turn', () => {
 
   it('a severity maps through severityLevels, then the defaults; outputLevel filters', async () => {
     const errorsOnly = stdio.create(
-      new SpecReader({ outputLevel: 'ERROR' }),
+      specReader({ outputLevel: 'ERROR' }),
       h.envFor('errors.stdio.ns'),
     );
     await errorsOnly.report?.([log([], 'info'), log([], 'FATAL'), log([], 'err')]);

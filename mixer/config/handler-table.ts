@@ -5,10 +5,9 @@
  */
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Adapter, Handler, HandlerEnv } from '../adapter.ts';
+import { specReader, type Adapter, type Handler, type HandlerEnv } from '../adapter.ts';
 import type { AdapterRegistry } from '../adapter-registry.ts';
 import { fullName, type ConfigObject, type ConfigProblem } from './objects.ts';
-import { SpecReader } from './spec-reader.ts';
 
 export interface LiveHandler {
   readonly name: string;
@@ -54,7 +53,7 @@ export class HandlerTable {
         continue;
       }
       try {
-        const handler = adapter.create(new SpecReader(o.spec), this.envFor(name));
+        const handler = adapter.create(specReader(o.spec), this.envFor(name));
         next.set(name, { name, adapter, handler, specKey });
       } catch (e) {
         problems.push({

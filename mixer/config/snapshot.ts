@@ -16,12 +16,11 @@
  */
 import { errorMessage } from '../../lib/errors.ts';
 import { ValueType } from '../../lib/mixer/value.ts';
-import type { Handler } from '../adapter.ts';
+import { specReader, type FieldReader, type Handler } from '../adapter.ts';
 import { ExpressionError } from '../expr/ast.ts';
 import { compileExpression, type CompiledExpression } from '../expr/compile.ts';
 import type { LiveHandler } from './handler-table.ts';
 import { fullName, resolveRef, type ConfigObject, type ConfigProblem } from './objects.ts';
-import { SpecReader } from './spec-reader.ts';
 import { compileInstance, isTemplate, type CompiledInstance, type Variety } from './templates.ts';
 
 export interface CompiledAction {
@@ -81,7 +80,7 @@ export function buildSnapshot(options: {
     if (!isTemplate(o.kind)) continue;
     const name = fullName(o);
     try {
-      instances.set(name, compileInstance(name, o.kind, new SpecReader(o.spec)));
+      instances.set(name, compileInstance(name, o.kind, specReader(o.spec)));
       count(o.kind);
     } catch (e) {
       problems.push(problem(o, errorMessage(e)));
@@ -125,7 +124,7 @@ function compileRule(
   instances: ReadonlyMap<string, CompiledInstance>,
   broken: ReadonlyMap<string, string>,
 ): CompiledRule {
-  const spec = new SpecReader(o.spec);
+  const spec = specReader(o.spec);
   const text = spec.string('match', '').trim();
   let match: CompiledExpression | undefined;
   if (text !== '' && text !== 'true') {
@@ -139,7 +138,7 @@ function compileRule(
   const actions: Record<Variety, CompiledAction[]> = { check: [], quota: [], report: [] };
   const list = spec.list('actions');
   if (list.length === 0) spec.fail('actions', 'a rule needs at least one action');
-  list.forEach((a: SpecReader) => {
+  list.forEach((a: FieldReader) => {
     const handlerRef = a.requiredString('handler');
     const handlerName = refOrFail(a, 'handler', handlerRef, o.namespace);
     const live = handlers.get(handlerName);
@@ -183,7 +182,7 @@ function compileRule(
   return { name: fullName(o), namespace: o.namespace, match, actions };
 }
 
-function refOrFail(a: SpecReader, field: string, ref: string, namespace: string): string {
+function refOrFail(a: FieldReader, field: string, ref: string, namespace: string): string {
   try {
     return resolveRef(ref, namespace);
   } catch (e) {

@@ -5,11 +5,10 @@
  * `| "unknown"` fallbacks for optional attributes.
  */
 import { ValueType, type Value } from '../../lib/mixer/value.ts';
-import type { Instance, InstanceInfo, TemplateName } from '../adapter.ts';
+import type { FieldReader, Instance, InstanceInfo, TemplateName } from '../adapter.ts';
 import { ExpressionError } from '../expr/ast.ts';
 import { compileExpression, type CompiledExpression } from '../expr/compile.ts';
 import type { AttributeReader } from '../expr/reader.ts';
-import type { SpecReader } from './spec-reader.ts';
 
 export type Variety = 'check' | 'quota' | 'report';
 
@@ -47,7 +46,7 @@ const scalarTypes: readonly ValueType[] = Object.values(ValueType).filter(
 );
 
 function expr(
-  spec: SpecReader,
+  spec: FieldReader,
   key: string,
   types: readonly ValueType[],
   def?: string,
@@ -64,13 +63,13 @@ function expr(
   }
 }
 
-function required(spec: SpecReader, key: string, types: readonly ValueType[]): CompiledExpression {
+function required(spec: FieldReader, key: string, types: readonly ValueType[]): CompiledExpression {
   const e = expr(spec, key, types);
   if (e === undefined) spec.fail(key, 'is required');
   return e;
 }
 
-function exprMap(spec: SpecReader, key: string): [string, CompiledExpression][] {
+function exprMap(spec: FieldReader, key: string): [string, CompiledExpression][] {
   return [...spec.stringMap(key)].map(([k, text]) => {
     try {
       return [k, compileExpression(text, { expected: scalarTypes })];
@@ -119,11 +118,11 @@ function optionalString(
   return typeof v === 'string' ? v : def;
 }
 
-/** Compiles an instance config (throws SpecError naming the field). */
+/** Compiles an instance config (throws a FieldError naming the field). */
 export function compileInstance(
   name: string,
   template: TemplateName,
-  spec: SpecReader,
+  spec: FieldReader,
 ): CompiledInstance {
   const base = { name, template, variety: templateVariety[template] };
   const info = (keys: readonly string[]): InstanceInfo => ({ name, template, keys });

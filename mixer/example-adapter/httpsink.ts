@@ -1,14 +1,13 @@
 /**
  * An example of a user's own adapter, built only on Mixer's public adapter API (type imports from
- * mixer/adapter.ts and mixer/config/spec-reader.ts, erased at run time) and loaded with
+ * mixer/adapter.ts, erased at run time) and loaded with
  * `istio-lite mixer --adapterModules ./httpsink.ts`. Mixer's code does not change.
  *
  * `httpsink` POSTs log entries and metrics as JSON lines to a URL, batched: a batch is sent when it
  * holds `maxBatch` entries or `flushInterval` after its first entry, and on flush (SIGTERM).
  * Spec: `url` (required), `maxBatch` (default 100), `flushInterval` (default 1s), `headers`.
  */
-import type { Adapter, ReportInstance } from '../adapter.ts';
-import type { SpecReader } from '../config/spec-reader.ts';
+import type { Adapter, FieldReader, ReportInstance } from '../adapter.ts';
 
 type Json = string | number | boolean | Record<string, string>;
 
@@ -44,7 +43,7 @@ const httpsink: Adapter = {
   description:
     'POSTs log entries and metrics as JSON lines to an HTTP endpoint (an example adapter).',
   templates: ['logentry', 'metric', 'reportnothing'],
-  create(spec: SpecReader, env) {
+  create(spec: FieldReader, env) {
     const url = spec.requiredString('url');
     if (!/^https?:\/\//.test(url)) spec.fail('url', `"${url}" is not an http(s) URL`);
     const maxBatch = spec.integer('maxBatch', 100, 1, 10_000);

@@ -15,7 +15,7 @@
  */
 import { Duration, ValueType, valuesEqual, type Value } from '../../lib/mixer/value.ts';
 import { vocabulary } from '../../lib/mixer/vocabulary.ts';
-import { durationMs, isDuration } from '../../lib/validate.ts';
+import { durationMs, isDuration } from '../../lib/config/values.ts';
 import { ExpressionError, type Node } from './ast.ts';
 import { functions } from './functions.ts';
 import { parseExpression } from './parser.ts';

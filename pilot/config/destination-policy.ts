@@ -4,7 +4,7 @@
  * (1024 pending and in-flight requests, 3 retries, 30s sleep window, 5 consecutive errors, 10s
  * detection interval, 10% max ejection).
  */
-import type { FieldReader } from '../../lib/validate.ts';
+import type { FieldReader } from '../../lib/config/field-reader.ts';
 import {
   ConfigKind,
   LoadBalancer,
@@ -31,7 +31,7 @@ function optionalInt(r: FieldReader, key: string, min: number): number | undefin
 }
 
 function circuitBreaker(r: FieldReader): SimpleCircuitBreaker | undefined {
-  if (Object.keys(r.obj).length === 0) return undefined;
+  if (r.keys().length === 0) return undefined;
   const cb = r.object('simpleCb');
   r.done();
   const d = simpleCbDefaults;
@@ -62,13 +62,13 @@ export function parseDestinationPolicy(raw: unknown, domain: string): Destinatio
   const r = specReader(meta, raw);
   const refOpts = { namespace: meta.namespace, domain, labels: true };
   const dest = serviceRef(r.object('destination'), { ...refOpts, labelsOnly: false });
-  const hasSource = Object.keys(r.object('source').obj).length > 0;
+  const hasSource = r.object('source').keys().length > 0;
   const source = hasSource
     ? serviceRef(r.object('source'), { ...refOpts, labelsOnly: true })
     : undefined;
   const lb = r.object('loadBalancing');
   const loadBalancing =
-    Object.keys(lb.obj).length > 0 ? lb.oneOf('name', LoadBalancer, 'ROUND_ROBIN') : undefined;
+    lb.keys().length > 0 ? lb.oneOf('name', LoadBalancer, 'ROUND_ROBIN') : undefined;
   lb.done();
   const policy: DestinationPolicy = {
     meta,

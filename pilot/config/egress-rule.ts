@@ -22,8 +22,7 @@ export function parseEgressRule(raw: unknown): EgressRule {
   const list = r.list('ports');
   if (list.length === 0) r.fail('ports', 'needs at least one port');
   const ports: EgressPort[] = [];
-  for (let i = 0; i < list.length; i++) {
-    const p = list.reader(i);
+  for (const p of list) {
     const port = p.integer('port', 0, 1, 65535);
     const proto = p.string('protocol', '').toUpperCase();
     p.done();

@@ -1,11 +1,12 @@
 /**
  * What every config parser shares: object metadata, IstioService references resolved to
- * hostnames, string matches, durations and percentages. Objects from the API server are untrusted:
+ * hostnames, string matches and durations. Objects from the API server are untrusted:
  * every field is narrowed here, and a wrong one is an error naming it (`spec.route[0].weight`).
  */
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import { isObject } from '../../lib/json.ts';
-import { FieldReader, describe, durationMs, isDuration } from '../../lib/validate.ts';
+import { FieldReader } from '../../lib/config/field-reader.ts';
+import { describe, durationMs, isDuration } from '../../lib/config/values.ts';
 import {
   MatchType,
   type ConfigKind,
@@ -39,7 +40,7 @@ export function what(meta: ConfigMeta): string {
 /** The spec of a raw object, read with errors naming `spec.<field>`. */
 export function specReader(meta: ConfigMeta, raw: unknown): FieldReader {
   const spec = isObject(raw) ? raw['spec'] : undefined;
-  return new FieldReader(spec, 'spec', what(meta));
+  return new FieldReader(spec, { path: 'spec', what: what(meta) });
 }
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -64,7 +65,7 @@ export function serviceRef(r: FieldReader, o: ServiceRefOptions): ServiceRef {
   const namespace = r.string('namespace', o.namespace);
   const domain = r.string('domain', o.domain);
   const service = r.string('service', '');
-  const labels = r.stringMap('labels');
+  const labels = Object.fromEntries(r.stringMap('labels'));
   r.done();
   if (name !== '' && !dnsLabel.test(name)) r.fail('name', `"${name}" is not a DNS label`);
   if (!dnsLabel.test(namespace)) r.fail('namespace', `"${namespace}" is not a DNS label`);
@@ -117,27 +118,7 @@ export function durationField(r: FieldReader, key: string): number | undefined {
   return ms;
 }
 
-/** A number from `min` to `max` (fractions allowed). */
-export function numberField(
-  r: FieldReader,
-  key: string,
-  def: number,
-  min: number,
-  max: number,
-): number {
-  const v = r.raw(key);
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    r.fail(key, `must be a number from ${min} to ${max}, got ${describe(v)}`);
-  }
-  return v;
-}
-
-/** Labels from a raw map (already narrowed to strings by the reader). */
-export function copyLabels(
-  labels: Readonly<Record<string, string>>,
-): Readonly<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(labels).sort()) out[k] = labels[k] ?? '';
-  return out;
+/** Labels from a map the reader narrowed to strings, as a record sorted by key. */
+export function copyLabels(labels: ReadonlyMap<string, string>): Readonly<Record<string, string>> {
+  return Object.fromEntries([...labels].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

@@ -4,7 +4,7 @@
  * rewrite, websocketUpgrade, httpReqTimeout, httpReqRetries, httpFault. A single route entry
  * without a weight gets 100; route and redirect exclude each other.
  */
-import type { FieldReader } from '../../lib/validate.ts';
+import type { FieldReader } from '../../lib/config/field-reader.ts';
 import {
   ConfigKind,
   type HeaderMatch,
@@ -17,7 +17,6 @@ import {
 import {
   copyLabels,
   durationField,
-  numberField,
   objectMeta,
   serviceRef,
   specReader,
@@ -31,7 +30,7 @@ function headers(r: FieldReader): HeaderMatch[] {
   const hs = request.object('headers');
   request.done();
   const out: HeaderMatch[] = [];
-  for (const name of Object.keys(hs.obj).sort()) {
+  for (const name of hs.keys().sort()) {
     if (!headerName.test(name)) hs.fail(name, 'header names must be lowercase');
     out.push({ name, match: stringMatch(hs.object(name)) });
   }
@@ -40,7 +39,7 @@ function headers(r: FieldReader): HeaderMatch[] {
 }
 
 function redirectLike(r: FieldReader): HttpRedirect | undefined {
-  if (Object.keys(r.obj).length === 0) return undefined;
+  if (r.keys().length === 0) return undefined;
   const uri = r.string('uri', '');
   const authority = r.string('authority', '');
   r.done();
@@ -50,7 +49,7 @@ function redirectLike(r: FieldReader): HttpRedirect | undefined {
 }
 
 function retries(r: FieldReader): HttpRetry | undefined {
-  if (Object.keys(r.obj).length === 0) return undefined;
+  if (r.keys().length === 0) return undefined;
   const simple = r.object('simpleRetry');
   r.done();
   const attempts = simple.integer('attempts', 0, 0, 100);
@@ -60,7 +59,7 @@ function retries(r: FieldReader): HttpRetry | undefined {
 }
 
 function timeout(r: FieldReader): number | undefined {
-  if (Object.keys(r.obj).length === 0) return undefined;
+  if (r.keys().length === 0) return undefined;
   const simple = r.object('simpleTimeout');
   r.done();
   const ms = durationField(simple, 'timeout');
@@ -70,21 +69,21 @@ function timeout(r: FieldReader): number | undefined {
 }
 
 function fault(r: FieldReader): HttpFault | undefined {
-  if (Object.keys(r.obj).length === 0) return undefined;
+  if (r.keys().length === 0) return undefined;
   const d = r.object('delay');
   const a = r.object('abort');
   r.done();
   let delay: HttpFault['delay'];
-  if (Object.keys(d.obj).length > 0) {
-    const percent = numberField(d, 'percent', 100, 0, 100);
+  if (d.keys().length > 0) {
+    const percent = d.number('percent', 100, 0, 100);
     const fixedDelayMs = durationField(d, 'fixedDelay');
     d.done();
     if (fixedDelayMs === undefined) return d.fail('fixedDelay', 'missing');
     delay = { percent, fixedDelayMs };
   }
   let abort: HttpFault['abort'];
-  if (Object.keys(a.obj).length > 0) {
-    const percent = numberField(a, 'percent', 100, 0, 100);
+  if (a.keys().length > 0) {
+    const percent = a.number('percent', 100, 0, 100);
     const httpStatus = a.integer('httpStatus', 0, 200, 599);
     a.done();
     if (httpStatus === 0) a.fail('httpStatus', 'missing');
@@ -107,7 +106,7 @@ export function parseRouteRule(raw: unknown, domain: string): RouteRule {
   const destination = dest.host ?? '';
   const precedence = r.integer('precedence', 0, -(2 ** 31), 2 ** 31 - 1);
   const m = r.object('match');
-  const hasSource = Object.keys(m.object('source').obj).length > 0;
+  const hasSource = m.object('source').keys().length > 0;
   const source = hasSource
     ? serviceRef(m.object('source'), { ...refOpts, labels: true, labelsOnly: true })
     : undefined;
@@ -115,9 +114,8 @@ export function parseRouteRule(raw: unknown, domain: string): RouteRule {
   m.done();
   const routes = r.list('route');
   const route: WeightedDestination[] = [];
-  for (let i = 0; i < routes.length; i++) {
-    const e = routes.reader(i);
-    const hasDest = Object.keys(e.object('destination').obj).length > 0;
+  for (const e of routes) {
+    const hasDest = e.object('destination').keys().length > 0;
     const host = hasDest
       ? (serviceRef(e.object('destination'), { ...refOpts, labels: false, labelsOnly: false })
           .host ?? destination)

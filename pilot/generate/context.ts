@@ -1,5 +1,5 @@
 /** What every generator reads besides the registry: the mesh-wide settings. */
-import { durationMs } from '../../lib/validate.ts';
+import { durationMs } from '../../lib/config/values.ts';
 import type { MeshConfig } from '../../lib/mesh-config.ts';
 
 export interface GenContext {
