@@ -6,48 +6,75 @@
  */
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { ErrorCode, IstioLiteError, errorMessage } from '../lib/errors.ts';
+import { option, parseOptions, usageError, type OptionValues } from '../lib/config/options.ts';
+import { errorMessage, type IstioLiteError } from '../lib/errors.ts';
 import { Port } from '../lib/ports.ts';
-import { durationMs, isDuration } from '../lib/validate.ts';
 import { parseProbers, type AppProbers } from './status/probers.ts';
 
 export const AgentMode = ['sidecar', 'router'] as const;
 export type AgentMode = (typeof AgentMode)[number];
 
-export const ProxyLogLevel = ['trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'];
+export const ProxyLogLevel = [
+  'trace',
+  'debug',
+  'info',
+  'warning',
+  'error',
+  'critical',
+  'off',
+] as const;
 
-/** Every flag `agent sidecar|router` accepts, with its default ('' = unset). */
-export const agentFlagDefaults = {
-  configPath: '/etc/istio/proxy',
-  binaryPath: '/usr/local/bin/envoy',
-  serviceCluster: 'istio-proxy',
-  drainDuration: '45s',
-  parentShutdownDuration: '1m0s',
-  discoveryAddress: 'istio-pilot.istio-system:15010',
-  connectTimeout: '10s',
-  proxyAdminPort: String(Port.EnvoyAdmin),
-  statusPort: String(Port.AgentStatus),
-  readinessPort: String(Port.Readiness),
-  statsPort: String(Port.EnvoyPrometheus),
-  concurrency: '2',
-  proxyLogLevel: 'warning',
-  zipkinAddress: '',
-  statsdUdpAddress: '',
-  mixerAddress: '',
-  mixerFailOpen: 'true',
-  mixerCheckTimeout: '1s',
-  caAddress: '',
-  caRootCertPath: '/var/run/secrets/istio/root-cert.pem',
-  caTokenPath: '/var/run/secrets/kubernetes.io/serviceaccount/token',
-  certsDir: '/etc/certs',
-  certTtl: '24h',
-  trustDomain: 'cluster.local',
-  domain: '',
-  startEnvoy: 'true',
-  kubeconfig: '',
-} as const;
+/** Every option `agent sidecar|router` accepts (lib/config/options.ts), with its default. */
+export const agentOptions = {
+  configPath: option.text('/etc/istio/proxy', 'Envoy bootstrap and the agent sockets', {
+    placeholder: 'DIR',
+  }),
+  binaryPath: option.text('/usr/local/bin/envoy', 'Envoy', { placeholder: 'FILE' }),
+  serviceCluster: option.text('istio-proxy', 'node cluster', { placeholder: 'NAME' }),
+  drainDuration: option.duration('45s', 'drain time on shutdown'),
+  parentShutdownDuration: option.duration('1m0s', 'wait for Envoy to exit before SIGKILL'),
+  discoveryAddress: option.hostPort('Pilot ADS (default istio-pilot.istio-system:15010)'),
+  connectTimeout: option.duration('10s', 'connect timeout of the bootstrap clusters'),
+  proxyAdminPort: option.port(Port.EnvoyAdmin, 'Envoy admin on 127.0.0.1', { allowZero: false }),
+  statusPort: option.port(Port.AgentStatus, 'application probes'),
+  readinessPort: option.port(Port.Readiness, '/healthz/ready'),
+  statsPort: option.port(Port.EnvoyPrometheus, 'Envoy /stats/prometheus', { allowZero: false }),
+  concurrency: option.number(2, 'Envoy worker threads', { min: 0, max: 256, integer: true }),
+  proxyLogLevel: option.oneOf(ProxyLogLevel, 'warning', 'Envoy log level'),
+  zipkinAddress: option.hostPort('Zipkin collector (tracing on when set)'),
+  statsdUdpAddress: option.hostPort('statsd sink'),
+  mixerAddress: option.hostPort('Mixer (ext_authz/ALS answered locally, cached); none: allow all'),
+  mixerFailOpen: option.bool(true, 'allow when Mixer is unreachable'),
+  mixerCheckTimeout: option.duration('1s', 'Mixer Check deadline'),
+  caAddress: option.hostPort('CA for a CSR (default: certificates from --certsDir)'),
+  caRootCertPath: option.text(
+    '/var/run/secrets/istio/root-cert.pem',
+    'root that signed the CA serving certificate',
+    { placeholder: 'FILE' },
+  ),
+  caTokenPath: option.text(
+    '/var/run/secrets/kubernetes.io/serviceaccount/token',
+    'ServiceAccount token for the CSR',
+    { placeholder: 'FILE' },
+  ),
+  certsDir: option.text('/etc/certs', 'mounted istio.<sa> Secret', { placeholder: 'DIR' }),
+  certTtl: option.duration('24h', 'requested certificate lifetime'),
+  trustDomain: option.text('cluster.local', 'SPIFFE trust domain', {
+    placeholder: 'NAME',
+    check: (v) => (/^[a-z0-9.-]+$/.test(v) ? undefined : 'is not a DNS-like name'),
+  }),
+  domain: option.string('node id domain (default <namespace>.svc.cluster.local)', {
+    placeholder: 'NAME',
+  }),
+  startEnvoy: option.bool(true, 'start Envoy'),
+  kubeconfig: option.string('router: reads kubernetes:// TLS Secrets (default in-cluster)', {
+    placeholder: 'FILE',
+  }),
+};
 
-export type AgentFlag = keyof typeof agentFlagDefaults;
+export type AgentFlag = keyof typeof agentOptions;
+
+const defaultDiscoveryAddress = 'istio-pilot.istio-system:15010';
 
 export interface PodIdentity {
   readonly name: string;
@@ -108,32 +135,7 @@ export interface AgentConfig {
 }
 
 function usage(message: string): IstioLiteError {
-  return new IstioLiteError(ErrorCode.Usage, message);
-}
-
-function port(name: string, v: string, allowZero: boolean): number {
-  const n = /^\d{1,5}$/.test(v) ? Number(v) : NaN;
-  if (!(n >= (allowZero ? 0 : 1) && n <= 65535)) {
-    throw usage(`--${name}: "${v}" is not a port (${allowZero ? 0 : 1}-65535)`);
-  }
-  return n;
-}
-
-function duration(name: string, v: string): number {
-  if (!isDuration(v)) throw usage(`--${name}: "${v}" is not a duration like 45s or 1m0s`);
-  return durationMs(v);
-}
-
-function hostPort(name: string, v: string): string | undefined {
-  if (v === '') return undefined;
-  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(v)) throw usage(`--${name}: "${v}" is not host:port`);
-  return v;
-}
-
-function bool(name: string, v: string): boolean {
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  throw usage(`--${name}: "${v}" must be true or false`);
+  return usageError(message);
 }
 
 function requireEnv(env: NodeJS.ProcessEnv, name: string, fallback?: string): string {
@@ -150,7 +152,15 @@ export function parseAgentConfig(
   flags: Readonly<Partial<Record<AgentFlag, string>>>,
   env: NodeJS.ProcessEnv,
 ): AgentConfig {
-  const f = (k: AgentFlag): string => flags[k] ?? agentFlagDefaults[k];
+  return agentSettings(mode, parseOptions(agentOptions, flags), env);
+}
+
+/** The agent's configuration from its parsed options and the pod's environment. */
+export function agentSettings(
+  mode: AgentMode,
+  v: OptionValues<typeof agentOptions>,
+  env: NodeJS.ProcessEnv,
+): AgentConfig {
   const ip = requireEnv(env, 'INSTANCE_IP');
   if (isIP(ip) === 0) throw usage(`INSTANCE_IP: "${ip}" is not an IP address`);
   const namespace = requireEnv(env, 'POD_NAMESPACE');
@@ -168,54 +178,39 @@ export function parseAgentConfig(
     throw usage(`ISTIO_KUBE_APP_PROBERS: ${errorMessage(e)}`);
   }
   const extraMetadata: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (k.startsWith('ISTIO_META_') && v !== undefined) extraMetadata[k.slice(11)] = v;
+  for (const [k, x] of Object.entries(env)) {
+    if (k.startsWith('ISTIO_META_') && x !== undefined) extraMetadata[k.slice(11)] = x;
   }
-  const level = f('proxyLogLevel');
-  if (!ProxyLogLevel.includes(level)) {
-    throw usage(`--proxyLogLevel: "${level}" must be one of ${ProxyLogLevel.join(', ')}`);
-  }
-  const concurrency = f('concurrency');
-  if (!/^\d{1,3}$/.test(concurrency)) {
-    throw usage(`--concurrency: "${concurrency}" is not a number of worker threads (0-256)`);
-  }
-  const discoveryAddress = hostPort('discoveryAddress', f('discoveryAddress'));
-  if (discoveryAddress === undefined) throw usage('--discoveryAddress is required');
-  const trustDomain = f('trustDomain');
-  if (!/^[a-z0-9.-]+$/.test(trustDomain)) {
-    throw usage(`--trustDomain: "${trustDomain}" is not a DNS-like name`);
-  }
-  const configPath = f('configPath');
-  const domain = f('domain') === '' ? `${namespace}.svc.cluster.local` : f('domain');
+  const configPath = v.configPath;
   return {
     mode,
     configPath,
-    binaryPath: f('binaryPath'),
-    serviceCluster: f('serviceCluster'),
-    drainMs: duration('drainDuration', f('drainDuration')),
-    parentShutdownMs: duration('parentShutdownDuration', f('parentShutdownDuration')),
-    discoveryAddress,
-    connectTimeoutMs: duration('connectTimeout', f('connectTimeout')),
-    proxyAdminPort: port('proxyAdminPort', f('proxyAdminPort'), false),
-    statusPort: port('statusPort', f('statusPort'), true),
-    readinessPort: port('readinessPort', f('readinessPort'), true),
-    statsPort: port('statsPort', f('statsPort'), false),
-    concurrency: Number(concurrency),
-    proxyLogLevel: level,
-    zipkinAddress: hostPort('zipkinAddress', f('zipkinAddress')),
-    statsdUdpAddress: hostPort('statsdUdpAddress', f('statsdUdpAddress')),
-    mixerAddress: hostPort('mixerAddress', f('mixerAddress')),
-    mixerFailOpen: bool('mixerFailOpen', f('mixerFailOpen')),
-    mixerCheckTimeoutMs: duration('mixerCheckTimeout', f('mixerCheckTimeout')),
-    caAddress: hostPort('caAddress', f('caAddress')),
-    caRootCertPath: f('caRootCertPath'),
-    caTokenPath: f('caTokenPath'),
-    certsDir: f('certsDir'),
-    certTtlMs: duration('certTtl', f('certTtl')),
-    trustDomain,
-    domain,
-    startEnvoy: bool('startEnvoy', f('startEnvoy')),
-    kubeconfig: f('kubeconfig') === '' ? undefined : f('kubeconfig'),
+    binaryPath: v.binaryPath,
+    serviceCluster: v.serviceCluster,
+    drainMs: v.drainDuration,
+    parentShutdownMs: v.parentShutdownDuration,
+    discoveryAddress: v.discoveryAddress ?? defaultDiscoveryAddress,
+    connectTimeoutMs: v.connectTimeout,
+    proxyAdminPort: v.proxyAdminPort,
+    statusPort: v.statusPort,
+    readinessPort: v.readinessPort,
+    statsPort: v.statsPort,
+    concurrency: v.concurrency,
+    proxyLogLevel: v.proxyLogLevel,
+    zipkinAddress: v.zipkinAddress,
+    statsdUdpAddress: v.statsdUdpAddress,
+    mixerAddress: v.mixerAddress,
+    mixerFailOpen: v.mixerFailOpen,
+    mixerCheckTimeoutMs: v.mixerCheckTimeout,
+    caAddress: v.caAddress,
+    caRootCertPath: v.caRootCertPath,
+    caTokenPath: v.caTokenPath,
+    certsDir: v.certsDir,
+    certTtlMs: v.certTtl,
+    trustDomain: v.trustDomain,
+    domain: v.domain ?? `${namespace}.svc.cluster.local`,
+    startEnvoy: v.startEnvoy,
+    kubeconfig: v.kubeconfig,
     pod,
     appProbers,
     extraMetadata,

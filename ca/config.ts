@@ -3,11 +3,17 @@
  * Deployment sets them), then flags; parsed once into a readonly object and validated at start.
  * A bad value is an error naming the flag.
  */
-import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
-import { portError } from '../lib/net.ts';
-import { isKeyAlgorithm, KeyAlgorithm } from '../lib/pki/keys.ts';
+import { dnsName } from '../lib/config/checks.ts';
+import {
+  option,
+  parseOptions,
+  usageError,
+  type OptionValues,
+  type RawValue,
+} from '../lib/config/options.ts';
+import type { IstioLiteError } from '../lib/errors.ts';
+import { KeyAlgorithm } from '../lib/pki/keys.ts';
 import { Port } from '../lib/ports.ts';
-import { durationMs, isDuration } from '../lib/validate.ts';
 import type { SigningFiles } from './root-store.ts';
 
 export interface CaConfig {
@@ -37,160 +43,131 @@ export interface CaConfig {
   readonly serverCertTtlMs: number;
 }
 
-/** The flags, for cli/commands/ca.ts (node:util parseArgs options). */
-export const caFlags = {
-  namespace: { type: 'string' },
-  kubeconfig: { type: 'string' },
-  'trust-domain': { type: 'string' },
-  'grpc-host': { type: 'string' },
-  'grpc-port': { type: 'string' },
-  'grpc-hostname': { type: 'string' },
-  'monitoring-host': { type: 'string' },
-  'monitoring-port': { type: 'string' },
-  'key-algorithm': { type: 'string' },
-  'root-cert-ttl': { type: 'string' },
-  'self-signed-ca-org': { type: 'string' },
-  'signing-cert': { type: 'string' },
-  'signing-key': { type: 'string' },
-  'root-cert': { type: 'string' },
-  'cert-chain': { type: 'string' },
-  'cacerts-secret': { type: 'string' },
-  'workload-cert-ttl': { type: 'string' },
-  'max-workload-cert-ttl': { type: 'string' },
-  'workload-cert-grace-period-ratio': { type: 'string' },
-  'workload-key-algorithm': { type: 'string' },
-  'exclude-namespaces': { type: 'string' },
-  'listened-namespace': { type: 'string' },
-  'bootstrap-token-file': { type: 'string' },
-  'token-audiences': { type: 'string' },
-  'server-cert-ttl': { type: 'string' },
-} as const;
+const hours = (h: number) => `${String(h)}h`;
 
-export const caFlagsHelp = [
-  '      --namespace NS                 namespace of istio-ca-secret and cacerts (env POD_NAMESPACE; default istio-system)',
-  '      --kubeconfig FILE              kubeconfig (default: KUBECONFIG, in-cluster, ~/.kube/config)',
-  '      --trust-domain TD              SPIFFE trust domain (env TRUST_DOMAIN; default cluster.local)',
-  '      --grpc-host ADDR               CSR service address (default 0.0.0.0)',
-  `      --grpc-port N                  CSR service port (default ${Port.CaGrpc}; 0 = any)`,
-  '      --grpc-hostname H,...          extra DNS names/IPs in the serving certificate',
-  '      --monitoring-host ADDR         /healthz, /ready, /metrics address (default 0.0.0.0)',
-  `      --monitoring-port N            monitoring port (default ${Port.Monitoring}; 0 = any)`,
-  `      --key-algorithm ALG            self-signed root key: ${KeyAlgorithm.join('|')} (default ecdsa-p256)`,
-  '      --root-cert-ttl D              self-signed root lifetime (default 87600h = 10 years)',
-  '      --self-signed-ca-org O         self-signed root organization (default: the trust domain)',
-  '      --signing-cert FILE            bring your own CA: signing certificate (with --signing-key)',
-  '      --signing-key FILE             its private key',
-  '      --root-cert FILE               the root, when the signing certificate is an intermediate',
-  '      --cert-chain FILE              certificates from the signing certificate up to the root',
-  '      --cacerts-secret NAME          bring-your-own Secret in --namespace (default cacerts)',
-  '      --workload-cert-ttl D          leaf lifetime (default 24h)',
-  '      --max-workload-cert-ttl D      longest lifetime a CSR may ask for (default 2160h = 90 days)',
-  '      --workload-cert-grace-period-ratio R  renew after this part of the lifetime (default 0.5)',
-  '      --workload-key-algorithm ALG   key of istio.<sa> Secrets (default ecdsa-p256)',
-  '      --exclude-namespaces NS,...    no istio.<sa> Secrets here (default kube-system,kube-public,kube-node-lease)',
-  '      --listened-namespace NS        only this namespace gets istio.<sa> Secrets (default: all)',
-  '      --bootstrap-token-file FILE    per-node bootstrap tokens for VMs (YAML; see ca/bootstrap-tokens.ts)',
-  "      --token-audiences A,...        audiences ServiceAccount tokens must carry (default: the API server's)",
-  "      --server-cert-ttl D            lifetime of the CA's serving certificate, renewed at half (default 720h)",
-].join('\n');
+/** The options of `istio-lite ca` (lib/config/options.ts): flags, env vars, defaults, checks. */
+export const caOptions = {
+  namespace: option.text('istio-system', 'namespace of istio-ca-secret and cacerts', {
+    env: 'POD_NAMESPACE',
+    placeholder: 'NS',
+    check: dnsName,
+  }),
+  kubeconfig: option.string('kubeconfig (default: KUBECONFIG, in-cluster, ~/.kube/config)', {
+    placeholder: 'FILE',
+  }),
+  'trust-domain': option.text('cluster.local', 'SPIFFE trust domain', {
+    env: 'TRUST_DOMAIN',
+    placeholder: 'TD',
+    check: dnsName,
+  }),
+  'grpc-host': option.text('0.0.0.0', 'CSR service address', { placeholder: 'ADDR' }),
+  'grpc-port': option.port(Port.CaGrpc, 'CSR service port (0 = any)'),
+  'grpc-hostname': option.list([], 'extra DNS names/IPs in the serving certificate'),
+  'monitoring-host': option.text('0.0.0.0', '/healthz, /ready, /metrics address', {
+    placeholder: 'ADDR',
+  }),
+  'monitoring-port': option.port(Port.Monitoring, 'monitoring port (0 = any)'),
+  'key-algorithm': option.oneOf(KeyAlgorithm, 'ecdsa-p256', 'self-signed root key'),
+  'root-cert-ttl': option.duration(hours(87600), 'self-signed root lifetime (10 years)', {
+    minMs: 3_600_000,
+  }),
+  'self-signed-ca-org': option.string('self-signed root organization (default: the trust domain)', {
+    placeholder: 'O',
+  }),
+  'signing-cert': option.string('bring your own CA: signing certificate (with --signing-key)', {
+    placeholder: 'FILE',
+  }),
+  'signing-key': option.string('its private key', { placeholder: 'FILE' }),
+  'root-cert': option.string('the root, when the signing certificate is an intermediate', {
+    placeholder: 'FILE',
+  }),
+  'cert-chain': option.string('certificates from the signing certificate up to the root', {
+    placeholder: 'FILE',
+  }),
+  'cacerts-secret': option.text('cacerts', 'bring-your-own Secret in --namespace', {
+    placeholder: 'NAME',
+  }),
+  'workload-cert-ttl': option.duration('24h', 'leaf lifetime', { minMs: 1000 }),
+  'max-workload-cert-ttl': option.duration(hours(2160), 'longest lifetime a CSR may ask for', {
+    minMs: 1000,
+  }),
+  'workload-cert-grace-period-ratio': option.ratio(0.5, 'renew after this part of the lifetime'),
+  'workload-key-algorithm': option.oneOf(KeyAlgorithm, 'ecdsa-p256', 'key of istio.<sa> Secrets'),
+  'exclude-namespaces': option.list(
+    ['kube-system', 'kube-public', 'kube-node-lease'],
+    'no istio.<sa> Secrets here',
+  ),
+  'listened-namespace': option.string(
+    'only this namespace gets istio.<sa> Secrets (default: all)',
+    {
+      placeholder: 'NS',
+      check: dnsName,
+    },
+  ),
+  'bootstrap-token-file': option.string(
+    'per-node bootstrap tokens for VMs (YAML; see ca/bootstrap-tokens.ts)',
+    { placeholder: 'FILE' },
+  ),
+  'token-audiences': option.list(
+    [],
+    "audiences ServiceAccount tokens must carry (default: the API server's)",
+  ),
+  'server-cert-ttl': option.duration(
+    hours(720),
+    "lifetime of the CA's serving certificate, renewed at half",
+    {
+      minMs: 60_000,
+    },
+  ),
+};
 
 function bad(flag: string, message: string): IstioLiteError {
-  return new IstioLiteError(ErrorCode.Usage, `--${flag}: ${message}`);
+  return usageError(`--${flag}: ${message}`);
 }
 
-type Flags = Readonly<Record<string, unknown>>;
-
-function str(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === 'string' ? v : undefined;
+/** Parses raw flags and env into the CA's settings (tests and `npm start` call it directly). */
+export function parseCaConfig(
+  flags: Readonly<Record<string, RawValue>>,
+  env: NodeJS.ProcessEnv,
+): CaConfig {
+  return caSettings(parseOptions(caOptions, flags, env));
 }
 
-function list(flags: Flags, name: string, def: readonly string[]): readonly string[] {
-  const v = str(flags, name);
-  if (v === undefined) return def;
-  return v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
-
-export function portFlag(flags: Flags, name: string, def: number): number {
-  const v = str(flags, name);
-  if (v === undefined) return def;
-  if (v === '0') return 0;
-  if (portError(v) !== undefined)
-    throw bad(name, `"${v}" is not a port (0-65535; 0 picks a free one)`);
-  return Number(v);
-}
-
-export function durationFlag(flags: Flags, name: string, def: string, minMs = 1000): number {
-  const v = str(flags, name) ?? def;
-  if (!isDuration(v)) throw bad(name, `"${v}" is not a duration like 24h or 90m`);
-  const ms = durationMs(v);
-  if (ms < minMs) throw bad(name, `"${v}" is shorter than ${minMs / 1000}s`);
-  return ms;
-}
-
-export function keyAlgorithmFlag(flags: Flags, name: string): KeyAlgorithm {
-  const v = str(flags, name) ?? 'ecdsa-p256';
-  if (!isKeyAlgorithm(v)) throw bad(name, `"${v}" is not one of ${KeyAlgorithm.join(', ')}`);
-  return v;
-}
-
-export function ratioFlag(flags: Flags, name: string, def: number): number {
-  const v = str(flags, name);
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n >= 1)
-    throw bad(name, `"${v}" must be a number between 0 and 1`);
-  return n;
-}
-
-const dnsName = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-export function parseCaConfig(flags: Flags, env: NodeJS.ProcessEnv): CaConfig {
-  const namespace = str(flags, 'namespace') ?? env['POD_NAMESPACE'] ?? 'istio-system';
-  if (!dnsName.test(namespace)) throw bad('namespace', `"${namespace}" is not a namespace name`);
-  const trustDomain = str(flags, 'trust-domain') ?? env['TRUST_DOMAIN'] ?? 'cluster.local';
-  if (!dnsName.test(trustDomain))
-    throw bad('trust-domain', `"${trustDomain}" is not a DNS-like name`);
-  const workloadTtlMs = durationFlag(flags, 'workload-cert-ttl', '24h');
-  const maxWorkloadTtlMs = durationFlag(flags, 'max-workload-cert-ttl', '2160h');
-  if (workloadTtlMs > maxWorkloadTtlMs) {
+/** The cross-flag checks, and the settings the CA runs with. */
+export function caSettings(v: OptionValues<typeof caOptions>): CaConfig {
+  if (v['workload-cert-ttl'] > v['max-workload-cert-ttl']) {
     throw bad('workload-cert-ttl', 'must not exceed --max-workload-cert-ttl');
   }
-  const signingCert = str(flags, 'signing-cert');
-  const signingKey = str(flags, 'signing-key');
+  const signingCert = v['signing-cert'];
+  const signingKey = v['signing-key'];
   if ((signingCert === undefined) !== (signingKey === undefined)) {
     throw bad(
       signingCert === undefined ? 'signing-cert' : 'signing-key',
       'is required with --signing-cert/--signing-key',
     );
   }
-  for (const f of ['root-cert', 'cert-chain']) {
-    if (str(flags, f) !== undefined && signingCert === undefined)
+  for (const f of ['root-cert', 'cert-chain'] as const) {
+    if (v[f] !== undefined && signingCert === undefined) {
       throw bad(f, 'needs --signing-cert and --signing-key');
+    }
   }
-  const rootCert = str(flags, 'root-cert');
-  const certChain = str(flags, 'cert-chain');
-  const kubeconfig = str(flags, 'kubeconfig');
-  const bootstrapTokenFile = str(flags, 'bootstrap-token-file');
-  const listenedNamespace = str(flags, 'listened-namespace');
-  if (listenedNamespace !== undefined && !dnsName.test(listenedNamespace)) {
-    throw bad('listened-namespace', `"${listenedNamespace}" is not a namespace name`);
-  }
+  const rootCert = v['root-cert'];
+  const certChain = v['cert-chain'];
+  const kubeconfig = v.kubeconfig;
+  const bootstrapTokenFile = v['bootstrap-token-file'];
+  const listenedNamespace = v['listened-namespace'];
   return {
-    namespace,
+    namespace: v.namespace,
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
-    trustDomain,
-    grpcHost: str(flags, 'grpc-host') ?? '0.0.0.0',
-    grpcPort: portFlag(flags, 'grpc-port', Port.CaGrpc),
-    grpcHostnames: list(flags, 'grpc-hostname', []),
-    monitoringHost: str(flags, 'monitoring-host') ?? '0.0.0.0',
-    monitoringPort: portFlag(flags, 'monitoring-port', Port.Monitoring),
-    rootKeyAlgorithm: keyAlgorithmFlag(flags, 'key-algorithm'),
-    rootTtlMs: durationFlag(flags, 'root-cert-ttl', '87600h', 3_600_000),
-    selfSignedOrg: str(flags, 'self-signed-ca-org') ?? trustDomain,
+    trustDomain: v['trust-domain'],
+    grpcHost: v['grpc-host'],
+    grpcPort: v['grpc-port'],
+    grpcHostnames: v['grpc-hostname'],
+    monitoringHost: v['monitoring-host'],
+    monitoringPort: v['monitoring-port'],
+    rootKeyAlgorithm: v['key-algorithm'],
+    rootTtlMs: v['root-cert-ttl'],
+    selfSignedOrg: v['self-signed-ca-org'] ?? v['trust-domain'],
     ...(signingCert !== undefined && signingKey !== undefined
       ? {
           signingFiles: {
@@ -201,19 +178,15 @@ export function parseCaConfig(flags: Flags, env: NodeJS.ProcessEnv): CaConfig {
           },
         }
       : {}),
-    pluggedSecretName: str(flags, 'cacerts-secret') ?? 'cacerts',
-    workloadTtlMs,
-    maxWorkloadTtlMs,
-    graceRatio: ratioFlag(flags, 'workload-cert-grace-period-ratio', 0.5),
-    workloadKeyAlgorithm: keyAlgorithmFlag(flags, 'workload-key-algorithm'),
-    excludedNamespaces: list(flags, 'exclude-namespaces', [
-      'kube-system',
-      'kube-public',
-      'kube-node-lease',
-    ]),
+    pluggedSecretName: v['cacerts-secret'],
+    workloadTtlMs: v['workload-cert-ttl'],
+    maxWorkloadTtlMs: v['max-workload-cert-ttl'],
+    graceRatio: v['workload-cert-grace-period-ratio'],
+    workloadKeyAlgorithm: v['workload-key-algorithm'],
+    excludedNamespaces: v['exclude-namespaces'],
     ...(listenedNamespace === undefined ? {} : { listenedNamespace }),
     ...(bootstrapTokenFile === undefined ? {} : { bootstrapTokenFile }),
-    tokenAudiences: list(flags, 'token-audiences', []),
-    serverCertTtlMs: durationFlag(flags, 'server-cert-ttl', '720h', 60_000),
+    tokenAudiences: v['token-audiences'],
+    serverCertTtlMs: v['server-cert-ttl'],
   };
 }

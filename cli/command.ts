@@ -1,9 +1,10 @@
 /**
- * The shape of a subcommand: its flags (node:util parseArgs options, strict: an unknown flag is a
- * usage error) and a `run` that returns the process exit code. cli/ stays thin: flags in, a call
- * into the folders that do the work.
+ * The shape of a subcommand: its options, declared once (lib/config/options.ts: flag type,
+ * default, env var, help, check), and a `run` that gets them parsed and returns the exit code.
+ * cli/ stays thin: argv in, a call into the folders that do the work, and for servers a wait for
+ * the signal that stops them (cli/serve.ts).
  */
-import type { ParseArgsOptionsConfig } from 'node:util';
+import type { OptionValues, Options } from '../lib/config/options.ts';
 
 export interface CommandIO {
   readonly stdout: NodeJS.WritableStream;
@@ -13,29 +14,32 @@ export interface CommandIO {
   readonly cwd: string;
 }
 
-export type FlagValues = Readonly<
-  Record<string, string | boolean | string[] | boolean[] | undefined>
->;
-
-export interface Command {
+export interface Command<O extends Options = Options> {
   readonly name: string;
   /** One line for the top-level help. */
   readonly summary: string;
   /** The usage line, without the program name: `kube-inject -f FILE [-o FILE]`. */
   readonly usage: string;
-  /** Help text for the flags, printed by `--help`. */
-  readonly help: string;
-  readonly options: ParseArgsOptionsConfig;
+  /** The options; `--help` prints them. An unknown flag is a usage error. */
+  readonly options: O;
+  /** More help after the options (e.g. subcommands). */
+  readonly notes?: string;
   /** Whether positional arguments are accepted (e.g. `local up`). */
   readonly allowPositionals?: boolean;
-  run(flags: FlagValues, positionals: readonly string[], io: CommandIO): Promise<number>;
+  /**
+   * Runs with the parsed options (flag, else env var, else default); resolves to the exit code.
+   * `given` names the options set on the command line, for commands whose options depend on a
+   * subcommand (`agent wait` takes three of its own).
+   */
+  run(
+    values: OptionValues<O>,
+    positionals: readonly string[],
+    io: CommandIO,
+    given: ReadonlySet<string>,
+  ): Promise<number>;
 }
 
-export function flagString(flags: FlagValues, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-export function flagBool(flags: FlagValues, name: string): boolean {
-  return flags[name] === true;
+/** A command with its option types checked against its `run` (for the registry's list). */
+export function defineCommand<O extends Options>(c: Command<O>): Command {
+  return c;
 }

@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
+import { optionsHelp, parseArgsConfig, parseOptions } from '../lib/config/options.ts';
 import { errorMessage, isIstioLiteError, ErrorCode } from '../lib/errors.ts';
 import type { Command, CommandIO } from './command.ts';
 import { commands } from './registry.ts';
@@ -30,7 +31,9 @@ async function topHelp(): Promise<string> {
 }
 
 function commandHelp(c: Command): string {
-  return `Usage: ${program} ${c.usage}\n\n${c.summary}\n\nFlags:\n${c.help}\n  -h, --help  show this help\n`;
+  const flags = optionsHelp(c.options);
+  const notes = c.notes === undefined ? '' : `\n${c.notes}\n`;
+  return `Usage: ${program} ${c.usage}\n\n${c.summary}\n\nFlags:\n${flags === '' ? '' : `${flags}\n`}  -h, --help  show this help\n${notes}`;
 }
 
 function usageError(io: CommandIO, message: string, usage: string): number {
@@ -53,7 +56,7 @@ export async function main(argv: readonly string[], io: CommandIO): Promise<numb
   try {
     parsed = parseArgs({
       args: [...rest],
-      options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
+      options: { ...parseArgsConfig(cmd.options), help: { type: 'boolean', short: 'h' } },
       strict: true,
       allowPositionals: cmd.allowPositionals ?? false,
     });
@@ -65,7 +68,13 @@ export async function main(argv: readonly string[], io: CommandIO): Promise<numb
     return 0;
   }
   try {
-    return await cmd.run(parsed.values, parsed.positionals, io);
+    const flags: Record<string, string | boolean | (string | boolean)[] | undefined> = {
+      ...parsed.values,
+    };
+    delete flags['help'];
+    const values = parseOptions(cmd.options, flags, io.env);
+    const given = new Set(Object.keys(flags).filter((k) => flags[k] !== undefined));
+    return await cmd.run(values, parsed.positionals, io, given);
   } catch (e) {
     if (isIstioLiteError(e) && e.code === ErrorCode.Usage) {
       return usageError(io, e.message, cmd.usage);

@@ -5,17 +5,13 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { text as readStream } from 'node:stream/consumers';
-import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
+import { option, usageError as usage } from '../../lib/config/options.ts';
 import { readConfigFile } from '../../lib/config-file.ts';
 import { parseKubeVersion } from '../../lib/kube-version.ts';
 import { defaultMeshConfig, parseMeshConfig } from '../../lib/mesh-config.ts';
 import { defaultInjectorConfig, parseInjectorConfig } from '../../webhook/config.ts';
 import { kubeInjectText } from '../../webhook/kube-inject.ts';
-import { flagBool, flagString, type Command } from '../command.ts';
-
-function usage(message: string): IstioLiteError {
-  return new IstioLiteError(ErrorCode.Usage, message);
-}
+import { defineCommand } from '../command.ts';
 
 function parseLabels(s: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -29,47 +25,53 @@ function parseLabels(s: string): Record<string, string> {
   return out;
 }
 
-export const kubeInject: Command = {
+export const kubeInject = defineCommand({
   name: 'kube-inject',
   summary: 'Inject the sidecar into Kubernetes YAML files (no cluster needed).',
   usage: 'kube-inject -f FILE|- [-o FILE] [--injectConfigFile FILE] [--meshConfigFile FILE]',
-  help: [
-    '  -f, --filename FILE          input YAML (multi-document), or - for stdin (required)',
-    '  -o, --output FILE            write the result here instead of stdout',
-    '      --injectConfigFile FILE  injector config, or the istio-sidecar-injector ConfigMap',
-    '      --meshConfigFile FILE    mesh config, or the istio ConfigMap',
-    '      --namespace-labels K=V,...  labels of the target namespace (default istio-injection=enabled)',
-    '      --namespace NS           namespace for objects that name none (default "default")',
-    '      --kubernetes-version V   cluster version for nativeSidecars: auto (default: unknown, classic sidecars)',
-    '      --report                 print one line per pod template to stderr: inject or skip, and why',
-  ].join('\n'),
   options: {
-    filename: { type: 'string', short: 'f' },
-    output: { type: 'string', short: 'o' },
-    injectConfigFile: { type: 'string' },
-    meshConfigFile: { type: 'string' },
-    'namespace-labels': { type: 'string' },
-    namespace: { type: 'string' },
-    'kubernetes-version': { type: 'string' },
-    report: { type: 'boolean' },
+    filename: option.string('input YAML (multi-document), or - for stdin (required)', {
+      short: 'f',
+      placeholder: 'FILE',
+    }),
+    output: option.string('write the result here instead of stdout', {
+      short: 'o',
+      placeholder: 'FILE',
+    }),
+    injectConfigFile: option.string('injector config, or the istio-sidecar-injector ConfigMap', {
+      placeholder: 'FILE',
+    }),
+    meshConfigFile: option.string('mesh config, or the istio ConfigMap', { placeholder: 'FILE' }),
+    'namespace-labels': option.string(
+      'labels of the target namespace (default istio-injection=enabled)',
+      { placeholder: 'K=V,...' },
+    ),
+    namespace: option.text('default', 'namespace for objects that name none', {
+      placeholder: 'NS',
+    }),
+    'kubernetes-version': option.string(
+      'cluster version for nativeSidecars: auto (default: unknown, classic sidecars)',
+      { placeholder: 'V' },
+    ),
+    report: option.flag('print one line per pod template to stderr: inject or skip, and why'),
   },
-  async run(flags, _pos, io) {
-    const filename = flagString(flags, 'filename');
+  async run(v, _pos, io) {
+    const filename = v.filename;
     if (filename === undefined) throw usage('-f/--filename is required');
-    const kv = flagString(flags, 'kubernetes-version');
+    const kv = v['kubernetes-version'];
     const kubernetesVersion = kv === undefined ? undefined : parseKubeVersion(kv);
     if (kv !== undefined && kubernetesVersion === undefined) {
       throw usage(`--kubernetes-version: "${kv}" is not a version like 1.32`);
     }
-    const injectFile = flagString(flags, 'injectConfigFile');
-    const meshFile = flagString(flags, 'meshConfigFile');
+    const injectFile = v.injectConfigFile;
+    const meshFile = v.meshConfigFile;
     const config = injectFile
       ? parseInjectorConfig(await readConfigFile(resolve(io.cwd, injectFile), 'config'))
       : defaultInjectorConfig;
     const mesh = meshFile
       ? parseMeshConfig(await readConfigFile(resolve(io.cwd, meshFile), 'mesh'))
       : defaultMeshConfig;
-    const labelsFlag = flagString(flags, 'namespace-labels');
+    const labelsFlag = v['namespace-labels'];
     const namespaceLabels =
       labelsFlag === undefined ? { 'istio-injection': 'enabled' } : parseLabels(labelsFlag);
 
@@ -84,7 +86,7 @@ export const kubeInject: Command = {
         config,
         mesh,
         namespaceLabels,
-        namespace: flagString(flags, 'namespace') ?? 'default',
+        namespace: v.namespace,
         kubernetesVersion,
       },
       source,
@@ -93,7 +95,7 @@ export const kubeInject: Command = {
     for (const doc of result.documents) {
       for (const pod of doc.pods) {
         for (const w of pod.warnings) io.stderr.write(`warning: ${pod.kind} ${pod.name}: ${w}\n`);
-        if (flagBool(flags, 'report')) {
+        if (v.report) {
           const d = pod.decision;
           io.stderr.write(
             `document ${doc.index}: ${pod.kind} ${pod.namespace}/${pod.name}: ${d.inject ? 'inject' : 'skip'} (${d.reason})\n`,
@@ -101,7 +103,7 @@ export const kubeInject: Command = {
         }
       }
     }
-    const output = flagString(flags, 'output');
+    const output = v.output;
     if (output === undefined) {
       io.stdout.write(result.output);
     } else {
@@ -112,4 +114,4 @@ export const kubeInject: Command = {
     }
     return 0;
   },
-};
+});

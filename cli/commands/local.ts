@@ -4,9 +4,10 @@
  * works) and its progress on stderr.
  */
 import { resolve } from 'node:path';
+import { option } from '../../lib/config/options.ts';
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import { down, env, up } from '../../lib/local-cluster/cluster.ts';
-import { flagString, type Command } from '../command.ts';
+import { defineCommand } from '../command.ts';
 
 const subcommands = ['up', 'down', 'env'] as const;
 type Subcommand = (typeof subcommands)[number];
@@ -15,23 +16,27 @@ function isSubcommand(s: string | undefined): s is Subcommand {
   return (subcommands as readonly (string | undefined)[]).includes(s);
 }
 
-export const local: Command = {
+export const local = defineCommand({
   name: 'local',
   summary: 'Start, stop or locate a local Kubernetes API server and etcd (no Docker).',
   usage: 'local up|down|env [--state-dir DIR]',
-  help: [
+  notes: [
+    'Subcommands:',
     '  up                 start etcd and kube-apiserver on free 127.0.0.1 ports (or find them',
     '                     running); prints KUBECONFIG=DIR/kubeconfig',
     '  down               stop them and remove the state folder',
     '  env                print KUBECONFIG=DIR/kubeconfig for a running cluster',
-    '      --state-dir DIR  where the state, certificates, data and logs live (default .local)',
     '',
     'Binaries come from $KUBE_APISERVER and $ETCD, else PATH, else $ISTIO_LITE_CACHE or .cache/bin,',
     'and are built with scripts/build-binaries.sh when missing (Go, a few minutes).',
   ].join('\n'),
-  options: { 'state-dir': { type: 'string' } },
+  options: {
+    'state-dir': option.text('.local', 'where the state, certificates, data and logs live', {
+      placeholder: 'DIR',
+    }),
+  },
   allowPositionals: true,
-  async run(flags, positionals, io) {
+  async run(values, positionals, io) {
     const [sub, ...extra] = positionals;
     if (!isSubcommand(sub)) {
       throw new IstioLiteError(
@@ -42,7 +47,7 @@ export const local: Command = {
     if (extra.length > 0) {
       throw new IstioLiteError(ErrorCode.Usage, `unexpected argument "${extra.join(' ')}"`);
     }
-    const stateDir = resolve(io.cwd, flagString(flags, 'state-dir') ?? '.local');
+    const stateDir = resolve(io.cwd, values['state-dir']);
     const progress = (line: string) => {
       io.stderr.write(`${line}\n`);
     };
@@ -64,4 +69,4 @@ export const local: Command = {
         return 0;
     }
   },
-};
+});

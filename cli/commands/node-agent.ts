@@ -1,20 +1,19 @@
 /** `istio-lite node-agent`: certificates for a VM or machine outside Kubernetes (mesh expansion). */
 import { NodeAgent } from '../../ca/node-agent/agent.ts';
-import { nodeAgentFlags, nodeAgentHelp, parseNodeAgentConfig } from '../../ca/node-agent/config.ts';
+import { nodeAgentOptions, parseNodeAgentConfig } from '../../ca/node-agent/config.ts';
 import { createLogger } from '../../lib/log.ts';
-import type { Command } from '../command.ts';
-import { untilSignal } from '../flags.ts';
+import { defineCommand } from '../command.ts';
+import { untilSignal } from '../serve.ts';
 
-export const nodeAgent: Command = {
+export const nodeAgent = defineCommand({
   name: 'node-agent',
   summary:
     'Get and renew a workload certificate from the CA for a VM (writes cert-chain.pem, key.pem, root-cert.pem).',
   usage:
     'node-agent --ca-address HOST:PORT --root-cert FILE (--identity URI | --namespace NS --service-account SA) [flags]',
-  help: nodeAgentHelp,
-  options: nodeAgentFlags,
-  async run(flags) {
-    const config = await parseNodeAgentConfig(flags);
+  options: nodeAgentOptions,
+  async run(values) {
+    const config = await parseNodeAgentConfig(values);
     const logger = createLogger('node-agent');
     const agent = new NodeAgent({ ...config, logger });
     const abort = new AbortController();
@@ -29,4 +28,4 @@ export const nodeAgent: Command = {
     await agent.run(abort.signal);
     return 0;
   },
-};
+});

@@ -6,8 +6,9 @@
 import { join, relative, resolve } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createTerminalLogger } from '../../lib/terminal-log.ts';
-import type { Command } from '../command.ts';
-import { stringFlag, untilSignal } from '../flags.ts';
+import { option } from '../../lib/config/options.ts';
+import { defineCommand } from '../command.ts';
+import { untilSignal } from '../serve.ts';
 import { startLocalControlPlane, type Endpoints } from '../local-control-plane.ts';
 
 function describePod(p: V1Pod): string {
@@ -31,17 +32,20 @@ function describeEndpoints(e: Endpoints, endpointsFile: string): string {
   ].join('\n');
 }
 
-export const start: Command = {
+export const start = defineCommand({
   name: 'start',
   summary: 'Run the local control plane on an embedded local cluster (npm start).',
   usage: 'start [--state-dir DIR] [--examples DIR]',
-  help: [
-    '      --state-dir DIR  local cluster state, endpoints.json and logs/ (default .local)',
-    '      --examples DIR   manifests to apply in namespace demo (default examples/)',
-  ].join('\n'),
-  options: { 'state-dir': { type: 'string' }, examples: { type: 'string' } },
-  async run(flags, _pos, io) {
-    const stateDir = resolve(io.cwd, stringFlag(flags, 'state-dir') ?? '.local');
+  options: {
+    'state-dir': option.text('.local', 'local cluster state, endpoints.json and logs/', {
+      placeholder: 'DIR',
+    }),
+    examples: option.text('examples', 'manifests to apply in namespace demo', {
+      placeholder: 'DIR',
+    }),
+  },
+  async run(values, _pos, io) {
+    const stateDir = resolve(io.cwd, values['state-dir']);
     const shown = (path: string) => {
       const rel = relative(io.cwd, path);
       return rel.startsWith('..') ? path : rel;
@@ -57,7 +61,7 @@ export const start: Command = {
     const started = Date.now();
     const plane = await startLocalControlPlane({
       stateDir,
-      examplesDir: resolve(io.cwd, stringFlag(flags, 'examples') ?? 'examples'),
+      examplesDir: resolve(io.cwd, values.examples),
       logger,
       progress: say,
     });
@@ -73,4 +77,4 @@ export const start: Command = {
     say('stopped');
     return 0;
   },
-};
+});

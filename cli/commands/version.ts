@@ -1,14 +1,13 @@
 import { projectVersion } from '../../lib/package-info.ts';
-import type { Command } from '../command.ts';
+import { defineCommand } from '../command.ts';
 
-export const version: Command = {
+export const version = defineCommand({
   name: 'version',
   summary: 'Print the istio-lite version.',
   usage: 'version',
-  help: '',
   options: {},
-  run(_flags, _pos, io) {
+  run(_values, _pos, io) {
     io.stdout.write(`istio-lite ${projectVersion}\n`);
     return Promise.resolve(0);
   },
-};
+});

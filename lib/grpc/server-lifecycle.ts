@@ -3,10 +3,11 @@
  * to the bound port (0 picks one); stop lets calls finish for a grace period, then cuts the rest.
  */
 import type { Server, ServerCredentials } from '@grpc/grpc-js';
+import { hostPort, listenError } from '../listen.ts';
 
 /** `host:port` for bindAsync, an IPv6 host in brackets. */
 export function grpcAddress(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${String(port)}`;
+  return hostPort(host, port);
 }
 
 export function bindServer(
@@ -16,7 +17,7 @@ export function bindServer(
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(target, credentials, (err, port) => {
-      if (err) reject(err);
+      if (err) reject(listenError(target, err));
       else resolve(port);
     });
   });
