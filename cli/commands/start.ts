@@ -69,7 +69,7 @@ export const start = defineCommand({
     io.stdout.write(
       `\n${describeEndpoints(plane.endpoints, shown(join(stateDir, 'endpoints.json')))}\n` +
         `\nexport KUBECONFIG=${plane.endpoints.kubeconfig}\n` +
-        `running (up in ${Math.round((Date.now() - started) / 1000)} s); Ctrl-C stops everything.\n`,
+        `running; up in ${String(Math.round((Date.now() - started) / 1000))} s. Ctrl-C stops everything.\n`,
     );
     const signal = await untilSignal();
     say(`${signal}: shutting down…`);

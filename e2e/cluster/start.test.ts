@@ -23,7 +23,7 @@ describe('npm start (istio-lite start) on the embedded local cluster', function 
   it('brings everything up, injects the examples, refuses a second start, and stops cleanly on SIGTERM', async () => {
     child = spawn(process.execPath, [main, 'start', '--state-dir', stateDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: 'warn' },
+      env: { ...process.env, LOG_LEVEL: 'info' },
     });
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -87,6 +87,14 @@ describe('npm start (istio-lite start) on the embedded local cluster', function 
       /pod demo\/mongodb-local: injected\n {2}initContainers: istio-init, istio-proxy, fix-permissions/,
     );
     assert.match(out, /pod demo\/debug-shell: not injected/);
+    // A person reads short lines; every component's JSON logs are in the file it names.
+    const logFile = join(stateDir, 'logs', 'control-plane.log');
+    assert.ok(out.includes(`logs of every component (JSON lines): ${logFile}`), out);
+    assert.doesNotMatch(out, /^\{/m, 'no JSON log line on the terminal');
+    const logLines = readFileSync(logFile, 'utf8').trim().split('\n');
+    assert.ok(logLines.length > 0);
+    for (const l of logLines)
+      assert.equal(typeof (JSON.parse(l) as { msg: unknown }).msg, 'string');
 
     const second = await promisify(execFile)(process.execPath, [
       main,
