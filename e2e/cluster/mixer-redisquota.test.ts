@@ -134,7 +134,8 @@ describe('mixer redisquota with a real redis-server', function () {
   let open: MixerProcess | undefined;
 
   before(async function () {
-    // The Debian package is installed by .ci/run; without it this suite has nothing to test against.
+    // npm test installs the Debian package first (scripts/test-setup.sh); run by hand without it,
+    // this suite has nothing to test against.
     if (!hasRedisServer()) this.skip();
     await redis.start();
     const file = join(dir, 'redisquota.yaml');

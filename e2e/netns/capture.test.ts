@@ -1,7 +1,7 @@
 /**
  * `istio-lite init` against the real iptables in real network namespaces: two hosts joined by a
  * veth pair, the pod in `a` (10.77.0.1) and a remote host in `b` (10.77.0.2 and .3). Needs root,
- * `ip` (iproute2) and `iptables` (Debian's package; .ci/run installs it).
+ * `ip` (iproute2) and `iptables` (Debian's packages; npm test installs them: scripts/test-setup.sh).
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -55,7 +55,7 @@ describe('istio-lite init in a real network namespace', function () {
 
   before(async function () {
     const why = canRun();
-    // Without root or iptables this suite cannot run here; CI (root, .ci/run installs iptables) runs it.
+    // Without root this suite cannot run (network namespaces); npm test as root, as CI runs it, does.
     if (why !== undefined) this.skip();
     sh('ip', ['netns', 'add', A]);
     sh('ip', ['netns', 'add', B]);
