@@ -1,13 +1,22 @@
 /**
  * The webhook's metrics, under Istio's names so existing dashboards work:
  * sidecar_injection_requests_total, _success_total, _skip_total{reason}, _failure_total{code},
- * and the sidecar_injection_time_seconds histogram.
+ * and the sidecar_injection_time_seconds histogram. Recorded by the injector (injector.ts), the
+ * AdmissionHandler; the server only tells it of the bad requests it refused itself.
  */
 import { Counter, Histogram, type Registry } from '../lib/metrics.ts';
-import type { HandlerReport } from './injector.ts';
+import type { Decision } from './policy.ts';
+
+/** What one admission request came to, as the injector records it. */
+export type InjectionReport =
+  | { readonly kind: 'decision'; readonly decision: Decision }
+  | { readonly kind: 'not-a-pod' }
+  | { readonly kind: 'error'; readonly code: string; readonly message: string }
+  /** Refused by the server as bad input before the injector saw it. */
+  | { readonly kind: 'bad-request' };
 
 export interface WebhookMetrics {
-  record(report: HandlerReport | { kind: 'bad-request' }, seconds: number): void;
+  record(report: InjectionReport, seconds: number): void;
 }
 
 export function createWebhookMetrics(registry: Registry): WebhookMetrics {

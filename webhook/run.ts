@@ -1,23 +1,28 @@
 /**
- * `istio-lite webhook`: wires the injection server together. Config files reload on change; the
- * serving certificate comes from files (reloaded) or is self-managed (Secret, caBundle patching,
- * rotation before expiry). Returns a handle whose `close` drains and stops everything.
+ * `istio-lite webhook`: wires the injection server together on a Lifecycle (lib/lifecycle.ts).
+ * In start order, each registered as soon as it runs: the config file watches (reloaded on
+ * change), the namespace informer, the TlsSource (mounted files, reloaded; or self-managed:
+ * Secret, caBundle patching, rotation before expiry) and the server, which answers with the
+ * injector (injector.ts, the AdmissionHandler) and follows the TlsSource. A failing step (a port
+ * already taken) stops what had started before the error reaches the caller; `close` drains the
+ * server and stops everything once, in reverse order.
  */
 import { VersionApi, type KubeConfig } from '@kubernetes/client-node';
 import { parseConfigText } from '../lib/config-file.ts';
 import { errorMessage } from '../lib/errors.ts';
 import { parseKubeVersion, type KubeVersion } from '../lib/kube-version.ts';
+import { Lifecycle, type Running } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
-import { parseMeshConfig, defaultMeshConfig, type MeshConfig } from '../lib/mesh-config.ts';
+import { parseMeshConfig, defaultMeshConfig } from '../lib/mesh-config.ts';
 import { createRegistry } from '../lib/metrics.ts';
-import { watchFiles, type WatchedFiles } from '../lib/watched-files.ts';
-import { createCaBundlePatcher, type CaBundlePatcher } from './ca-bundle.ts';
-import { CertStore } from './cert-store.ts';
-import { defaultInjectorConfig, parseInjectorConfig, type InjectorConfig } from './config.ts';
+import { watchFiles } from '../lib/watched-files.ts';
+import { defaultInjectorConfig, parseInjectorConfig } from './config.ts';
 import { createInjector, type FailureMode } from './injector.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import { namespaceLabelsFromCluster } from './namespace-labels.ts';
-import { startWebhookServer, type TlsMaterial, type WebhookServer } from './server.ts';
+import { selfManagedTlsSource } from './self-managed-tls.ts';
+import { startWebhookServer, type WebhookServer } from './server.ts';
+import { fileTlsSource, type TlsSource } from './tls-source.ts';
 
 export interface WebhookOptions {
   readonly kc: KubeConfig;
@@ -41,12 +46,37 @@ export interface WebhookOptions {
   readonly bodyLimitBytes: number;
 }
 
-export interface RunningWebhook {
+export type RunningWebhook = Running<{
   readonly port: number;
   readonly server: WebhookServer;
   /** The CA bundle clients must trust (self-managed mode), for tests and `npm start`. */
   caBundle(): string | undefined;
-  close(): Promise<void>;
+}>;
+
+/** A config file's value, reloaded on change; without a file, the default. */
+async function watchConfig<T>(
+  life: Lifecycle,
+  log: Logger,
+  name: string,
+  file: string | undefined,
+  key: string,
+  parse: (v: ReturnType<typeof parseConfigText>) => T,
+  def: T,
+): Promise<() => T> {
+  if (file === undefined) return () => def;
+  const w = life.add(
+    name,
+    await watchFiles({
+      name,
+      paths: [file],
+      load: ([t]) => parse(parseConfigText(t ?? '', file, key)),
+      logger: log,
+    }),
+    (f) => {
+      f.close();
+    },
+  );
+  return () => w.get();
 }
 
 async function clusterVersion(kc: KubeConfig, log: Logger): Promise<KubeVersion | undefined> {
@@ -62,161 +92,94 @@ async function clusterVersion(kc: KubeConfig, log: Logger): Promise<KubeVersion 
   }
 }
 
-export async function runWebhook(o: WebhookOptions): Promise<RunningWebhook> {
+export function runWebhook(o: WebhookOptions): Promise<RunningWebhook> {
   const log = o.logger;
-  const closers: (() => Promise<void> | void)[] = [];
-  const watch = async <T>(
-    name: string,
-    file: string | undefined,
-    key: string,
-    parse: (v: ReturnType<typeof parseConfigText>) => T,
-    def: T,
-  ) => {
-    if (file === undefined) return { get: () => def, close: () => undefined };
-    const w = await watchFiles({
-      name,
-      paths: [file],
-      load: ([t]) => parse(parseConfigText(t ?? '', file, key)),
-      logger: log,
-    });
-    return w;
-  };
-  const config: Pick<WatchedFiles<InjectorConfig>, 'get' | 'close'> = await watch(
-    'injector config',
-    o.injectConfigFile,
-    'config',
-    parseInjectorConfig,
-    defaultInjectorConfig,
-  );
-  closers.push(() => {
-    config.close();
+  return Lifecycle.start(log, async (life) => {
+    const config = await watchConfig(
+      life,
+      log,
+      'injector config',
+      o.injectConfigFile,
+      'config',
+      parseInjectorConfig,
+      defaultInjectorConfig,
+    );
+    const mesh = await watchConfig(
+      life,
+      log,
+      'mesh config',
+      o.meshConfigFile,
+      'mesh',
+      parseMeshConfig,
+      defaultMeshConfig,
+    );
+
+    const version = await clusterVersion(o.kc, log);
+    const namespaces = life.add('namespace informer', namespaceLabelsFromCluster(o.kc, log), (n) =>
+      n.stop(),
+    );
+    await namespaces.start();
+
+    let tls: TlsSource;
+    let caBundle: () => string | undefined = () => undefined;
+    if (o.tlsCertFile !== undefined && o.tlsKeyFile !== undefined) {
+      tls = life.add(
+        'serving certificate files',
+        await fileTlsSource({ certFile: o.tlsCertFile, keyFile: o.tlsKeyFile, logger: log }),
+        (s) => s.stop(),
+      );
+    } else {
+      const managed = life.add(
+        'self-managed certificates',
+        await selfManagedTlsSource({
+          kc: o.kc,
+          logger: log,
+          namespace: o.namespace,
+          secretName: o.secretName,
+          webhookConfigName: o.webhookConfigName,
+          webhookConfigLabel: o.webhookConfigLabel,
+          dnsNames: o.dnsNames,
+          ipAddresses: o.ipAddresses,
+          caLifetimeMs: o.caLifetimeMs,
+          certLifetimeMs: o.certLifetimeMs,
+        }),
+        (s) => s.stop(),
+      );
+      tls = managed;
+      caBundle = () => managed.caBundle();
+    }
+
+    const registry = createRegistry('istio_lite_webhook');
+    const handler = createInjector(
+      {
+        config,
+        mesh,
+        namespaceLabels: (ns) => namespaces.labels(ns),
+        kubernetesVersion: () => version,
+        failureMode: o.failureMode,
+      },
+      createWebhookMetrics(registry),
+    );
+    const server = life.add(
+      'server',
+      await startWebhookServer(
+        {
+          handler,
+          tls,
+          registry,
+          logger: log,
+          bodyLimitBytes: o.bodyLimitBytes,
+          ready: () => namespaces.notReady(),
+        },
+        o.port,
+        o.host,
+      ),
+      (s) => s.close(),
+    );
+    log.info(
+      { port: server.port, tls: o.tlsCertFile ? 'files' : 'self-managed' },
+      'webhook serving',
+    );
+    return { port: server.port, server, caBundle };
   });
-  const mesh: Pick<WatchedFiles<MeshConfig>, 'get' | 'close'> = await watch(
-    'mesh config',
-    o.meshConfigFile,
-    'mesh',
-    parseMeshConfig,
-    defaultMeshConfig,
-  );
-  closers.push(() => {
-    mesh.close();
-  });
-
-  const version = await clusterVersion(o.kc, log);
-  const namespaces = namespaceLabelsFromCluster(o.kc, log);
-  await namespaces.start();
-  closers.push(() => namespaces.stop());
-
-  const registry = createRegistry('istio_lite_webhook');
-  const handler = createInjector({
-    config: () => config.get(),
-    mesh: () => mesh.get(),
-    namespaceLabels: (ns) => namespaces.labels(ns),
-    kubernetesVersion: () => version,
-    failureMode: o.failureMode,
-  });
-
-  let tls: TlsMaterial;
-  let bundle: string | undefined;
-  // The server exists only after the certificates do; rotations before that have nothing to update.
-  const sink: { server?: WebhookServer } = {};
-  const onRotate = (t: TlsMaterial) => sink.server?.setTls(t);
-  let patcher: CaBundlePatcher | undefined;
-  if (o.tlsCertFile !== undefined && o.tlsKeyFile !== undefined) {
-    const files = await watchFiles({
-      name: 'serving certificate',
-      paths: [o.tlsCertFile, o.tlsKeyFile],
-      load: ([cert, key]) => ({ cert: cert ?? '', key: key ?? '' }),
-      logger: log,
-    });
-    files.onChange(onRotate);
-    closers.push(() => {
-      files.close();
-    });
-    tls = files.get();
-  } else {
-    const store = new CertStore({
-      kc: o.kc,
-      namespace: o.namespace,
-      secretName: o.secretName,
-      dnsNames: o.dnsNames,
-      ipAddresses: o.ipAddresses,
-      caLifetimeMs: o.caLifetimeMs,
-      servingLifetimeMs: o.certLifetimeMs,
-      logger: log,
-    });
-    let material = await store.ensure();
-    patcher = createCaBundlePatcher({
-      kc: o.kc,
-      name: o.webhookConfigName,
-      labelSelector: o.webhookConfigLabel,
-      logger: log,
-    });
-    await patcher.start();
-    closers.push(() => patcher?.stop());
-    await patcher.setBundle(material.caBundle);
-    bundle = material.caBundle;
-    tls = material;
-    let timer: NodeJS.Timeout | undefined;
-    const schedule = () => {
-      const delay = Math.max(1000, Math.min(material.renewAt.getTime() - Date.now(), 2 ** 31 - 1));
-      timer = setTimeout(() => {
-        void rotate();
-      }, delay);
-    };
-    const rotate = async () => {
-      try {
-        const next = await store.ensure();
-        if (next.caBundle !== material.caBundle) {
-          await patcher?.setBundle(next.caBundle);
-          bundle = next.caBundle;
-          // Let the API server see the new CA before serving under it.
-          await new Promise((r) => setTimeout(r, 2000));
-        }
-        material = next;
-        onRotate(next);
-        log.info({ renewAt: next.renewAt.toISOString() }, 'serving certificate rotated');
-      } catch (e) {
-        log.error({ error: errorMessage(e) }, 'certificate rotation failed; retrying');
-        material = { ...material, renewAt: new Date(Date.now() + 5000) };
-      }
-      schedule();
-    };
-    schedule();
-    closers.push(() => {
-      clearTimeout(timer);
-    });
-  }
-
-  const server = await startWebhookServer(
-    {
-      handler,
-      tls,
-      registry,
-      metrics: createWebhookMetrics(registry),
-      logger: log,
-      bodyLimitBytes: o.bodyLimitBytes,
-      ready: () => namespaces.notReady(),
-    },
-    o.port,
-    o.host,
-  );
-  sink.server = server;
-  closers.push(() => server.close());
-  log.info({ port: server.port, tls: o.tlsCertFile ? 'files' : 'self-managed' }, 'webhook serving');
-
-  return {
-    port: server.port,
-    server,
-    caBundle: () => bundle,
-    async close() {
-      for (const c of closers.reverse()) {
-        try {
-          await c();
-        } catch (e) {
-          log.error({ error: errorMessage(e) }, 'close step failed');
-        }
-      }
-    },
-  };
 }

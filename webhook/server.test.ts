@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { createLogger } from '../lib/log.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import { defaultMeshConfig } from '../lib/mesh-config.ts';
@@ -9,75 +9,11 @@ import { defaultInjectorConfig } from './config.ts';
 import { createInjector, type FailureMode } from './injector.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
-import { isObject, type JsonObject } from '../lib/json.ts';
+import { get, post, responseOf, review } from './test-client.ts';
+import { memoryTlsSource, type MemoryTlsSource } from './tls-source.ts';
+import type { JsonObject } from '../lib/json.ts';
 
 const logger = createLogger('webhook-test', { level: 'silent' });
-
-interface Reply {
-  readonly status: number;
-  readonly body: string;
-  readonly peerCert?: string;
-}
-
-function post(
-  port: number,
-  ca: string,
-  body: string | Buffer,
-  contentType = 'application/json',
-  agent?: Agent,
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/inject',
-        method: 'POST',
-        ca,
-        agent: agent ?? false,
-        headers: { 'content-type': contentType },
-      },
-      (res) => {
-        let data = '';
-        res.on('data', (d: Buffer) => (data += d.toString()));
-        res.on('end', () => {
-          resolve({ status: res.statusCode ?? 0, body: data });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-function get(port: number, ca: string, path: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path, ca }, (res) => {
-      let data = '';
-      res.on('data', (d: Buffer) => (data += d.toString()));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body: data });
-      });
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
-export function review(object: JsonObject, uid = 'uid-1', namespace = 'shop'): JsonObject {
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid,
-      kind: { group: '', version: 'v1', kind: 'Pod' },
-      resource: { group: '', version: 'v1', resource: 'pods' },
-      namespace,
-      operation: 'CREATE',
-      object,
-    },
-  };
-}
 
 const pod: JsonObject = {
   apiVersion: 'v1',
@@ -86,14 +22,9 @@ const pod: JsonObject = {
   spec: { containers: [{ name: 'web', image: 'nginx' }] },
 };
 
-function responseOf(body: string): JsonObject {
-  const v: unknown = JSON.parse(body);
-  assert.ok(isObject(v) && isObject(v['response']));
-  return v['response'];
-}
-
 describe('webhook server', () => {
   let certs: TestCerts;
+  let tls: MemoryTlsSource;
   let server: WebhookServer;
   let failureMode: FailureMode = 'deny';
   let explode = false;
@@ -101,25 +32,28 @@ describe('webhook server', () => {
 
   before(async () => {
     certs = opensslServingCerts();
-    const injector = createInjector({
-      config: () => {
-        if (explode) throw new Error('config store exploded');
-        return defaultInjectorConfig;
+    const injector = createInjector(
+      {
+        config: () => {
+          if (explode) throw new Error('config store exploded');
+          return defaultInjectorConfig;
+        },
+        mesh: () => defaultMeshConfig,
+        namespaceLabels: (ns) =>
+          Promise.resolve(ns === 'shop' ? { 'istio-injection': 'enabled' } : {}),
+        kubernetesVersion: () => undefined,
+        get failureMode() {
+          return failureMode;
+        },
       },
-      mesh: () => defaultMeshConfig,
-      namespaceLabels: (ns) =>
-        Promise.resolve(ns === 'shop' ? { 'istio-injection': 'enabled' } : {}),
-      kubernetesVersion: () => undefined,
-      get failureMode() {
-        return failureMode;
-      },
-    });
+      createWebhookMetrics(registry),
+    );
+    tls = memoryTlsSource(certs, logger);
     server = await startWebhookServer(
       {
         handler: injector,
-        tls: certs,
+        tls,
         registry,
-        metrics: createWebhookMetrics(registry),
         logger,
         ready: () => undefined,
         bodyLimitBytes: 64 * 1024,
@@ -312,12 +246,12 @@ describe('webhook server', () => {
     assert.match(m.body, /sidecar_injection_time_seconds_bucket/);
   });
 
-  it('serves a new certificate to new connections after setTls', async () => {
+  it('serves a new certificate to new connections after its TlsSource changes', async () => {
     const next = opensslServingCerts('rotated');
-    server.setTls(next);
+    tls.set(next);
     const r = await post(server.port, next.caCert, JSON.stringify(review(pod, 'u9')));
     assert.equal(r.status, 200);
     await assert.rejects(post(server.port, certs.caCert, JSON.stringify(review(pod, 'u10'))));
-    server.setTls(certs);
+    tls.set(certs);
   });
 });

@@ -1,8 +1,10 @@
 /**
- * The webhook's HTTPS server: `POST /inject` (AdmissionReview v1) handed to an AdmissionHandler,
- * plus `/healthz`, `/ready` and `/metrics`. Transport only: it knows nothing of injection. Bad
- * bodies get a 4xx with a message; nothing a client sends can take the process down. The serving
- * certificate can be swapped at run time (new connections use it; open ones are undisturbed).
+ * The webhook's HTTPS server: `POST /inject` (AdmissionReview v1, parsed by admission-review.ts)
+ * handed to an AdmissionHandler (admission-handler.ts), plus `/healthz`, `/ready` and `/metrics`.
+ * Transport only: it knows nothing of injection, decisions or their metrics. Bad bodies get a 4xx
+ * with a message (and the handler is told of them); nothing a client sends can take the process
+ * down. The serving certificate comes from a TlsSource the server subscribes to: each new pair is
+ * used by new connections, open ones are undisturbed.
  */
 import { createServer, type Server } from 'node:https';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -11,20 +13,16 @@ import { listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Registry } from '../lib/metrics.ts';
 import { mountOps, type ReadinessCheck } from '../lib/ops-server.ts';
+import type { AdmissionHandler } from './admission-handler.ts';
 import { admissionResponse, parseAdmissionReview } from './admission-review.ts';
-import type { AdmissionHandler } from './injector.ts';
-import type { WebhookMetrics } from './metrics.ts';
-
-export interface TlsMaterial {
-  readonly cert: string;
-  readonly key: string;
-}
+import type { TlsMaterial, TlsSource } from './tls-source.ts';
 
 export interface WebhookServerOptions {
   readonly handler: AdmissionHandler;
-  readonly tls: TlsMaterial;
+  /** The serving key and certificate; the server follows its changes until closed. */
+  readonly tls: TlsSource;
+  /** Served on `/metrics`. */
   readonly registry: Registry;
-  readonly metrics: WebhookMetrics;
   readonly logger: Logger;
   readonly ready: ReadinessCheck;
   /** Largest accepted body, bytes (default 6 MiB: an object and its old copy). */
@@ -34,8 +32,7 @@ export interface WebhookServerOptions {
 export interface WebhookServer {
   readonly server: Server;
   readonly port: number;
-  setTls(tls: TlsMaterial): void;
-  /** Stops accepting, lets in-flight requests finish, closes idle keep-alive connections. */
+  /** Stops following the TlsSource, stops accepting, lets in-flight requests finish, closes idle keep-alive connections. */
   close(): Promise<void>;
 }
 
@@ -57,13 +54,18 @@ export async function startWebhookServer(
   port: number,
   host = '0.0.0.0',
 ): Promise<WebhookServer> {
-  const { handler, logger, metrics } = opts;
+  const { handler, logger } = opts;
   const app = express();
   app.disable('x-powered-by');
   mountOps(app, opts.registry, opts.ready);
 
   const reject = (res: Response, status: number, message: string, started: bigint) => {
-    metrics.record({ kind: 'bad-request' }, Number(process.hrtime.bigint() - started) / 1e9);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      handler.rejected?.({ status, message, seconds });
+    } catch (e) {
+      logger.error({ err: e }, 'admission handler failed on a rejected request');
+    }
     logger.warn({ status, message }, 'bad admission request');
     res.status(status).type('text/plain').send(`${message}\n`);
   };
@@ -88,39 +90,26 @@ export async function startWebhookServer(
       }
       const r = parsed.request;
       const log = logger.child({ uid: r.uid, namespace: r.namespace, name: r.name });
-      handler(r, log).then(
-        ({ outcome, report }) => {
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.record(report, seconds);
-          log.info(
-            {
-              result:
-                report.kind === 'decision'
-                  ? report.decision.inject
-                    ? 'inject'
-                    : 'skip'
-                  : report.kind,
-              reason: report.kind === 'decision' ? report.decision.reason : undefined,
-              allowed: outcome.allowed,
-              ms: Math.round(seconds * 1e5) / 100,
-            },
-            'admission',
-          );
-          res.json(admissionResponse(r.uid, outcome));
-        },
-        (e: unknown) => {
-          // The handler maps its own errors; this is a last resort that still answers.
-          log.error({ err: e }, 'admission handler threw');
-          res.json(
-            admissionResponse(r.uid, {
-              allowed: false,
-              code: 500,
-              message: `istio-lite sidecar injection failed: ${errorMessage(e)}`,
-              warnings: [],
-            }),
-          );
-        },
-      );
+      // A synchronous throw in admit is a rejection like any other.
+      Promise.resolve()
+        .then(() => handler.admit(r, { log, receivedAt: started }))
+        .then(
+          (outcome) => {
+            res.json(admissionResponse(r.uid, outcome));
+          },
+          (e: unknown) => {
+            // The handler maps its own errors; this is a last resort that still answers.
+            log.error({ err: e }, 'admission handler threw');
+            res.json(
+              admissionResponse(r.uid, {
+                allowed: false,
+                code: 500,
+                message: `istio-lite sidecar injection failed: ${errorMessage(e)}`,
+                warnings: [],
+              }),
+            );
+          },
+        );
     },
   );
 
@@ -139,23 +128,37 @@ export async function startWebhookServer(
     }
   });
 
-  const server = createServer(
-    { cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' },
-    app,
-  );
+  const context = (tls: TlsMaterial) => ({
+    cert: tls.cert,
+    key: tls.key,
+    minVersion: 'TLSv1.2' as const,
+  });
+  const server = createServer(context(opts.tls.current()), app);
   server.keepAliveTimeout = 65_000;
   server.on('clientError', (err, socket) => {
     logger.debug({ err }, 'client error');
     socket.destroy();
   });
-  const bound = await listenOn(server, port, host);
+  // Subscribed before listening, so a pair published meanwhile is not missed.
+  const unsubscribe = opts.tls.subscribe((tls) => {
+    try {
+      server.setSecureContext(context(tls));
+    } catch (e) {
+      logger.error({ error: errorMessage(e) }, 'serving certificate not usable; keeping the last');
+    }
+  });
+  let bound: number;
+  try {
+    bound = await listenOn(server, port, host);
+  } catch (e) {
+    unsubscribe();
+    throw e;
+  }
   return {
     server,
     port: bound,
-    setTls(tls) {
-      server.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
-    },
     close() {
+      unsubscribe();
       return new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

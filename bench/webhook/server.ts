@@ -14,6 +14,7 @@ import { defaultInjectorConfig } from '../../webhook/config.ts';
 import { createInjector } from '../../webhook/injector.ts';
 import { createWebhookMetrics } from '../../webhook/metrics.ts';
 import { startWebhookServer } from '../../webhook/server.ts';
+import { memoryTlsSource } from '../../webhook/tls-source.ts';
 
 const mode = process.argv[2];
 const certs = opensslServingCerts('bench');
@@ -40,19 +41,22 @@ if (mode === 'echo') {
   });
 } else if (mode === 'inject') {
   const registry = createRegistry('bench', false);
+  const logger = createLogger('bench', { level: 'warn' });
   const s = await startWebhookServer(
     {
-      handler: createInjector({
-        config: () => defaultInjectorConfig,
-        mesh: () => defaultMeshConfig,
-        namespaceLabels: () => Promise.resolve({ 'istio-injection': 'enabled' }),
-        kubernetesVersion: () => ({ major: 1, minor: 32 }),
-        failureMode: 'deny',
-      }),
-      tls: certs,
+      handler: createInjector(
+        {
+          config: () => defaultInjectorConfig,
+          mesh: () => defaultMeshConfig,
+          namespaceLabels: () => Promise.resolve({ 'istio-injection': 'enabled' }),
+          kubernetesVersion: () => ({ major: 1, minor: 32 }),
+          failureMode: 'deny',
+        },
+        createWebhookMetrics(registry),
+      ),
+      tls: memoryTlsSource(certs, logger),
       registry,
-      metrics: createWebhookMetrics(registry),
-      logger: createLogger('bench', { level: 'warn' }),
+      logger,
       ready: () => undefined,
     },
     0,
