@@ -29,7 +29,10 @@ export interface CaGrpcServerOptions {
 }
 
 export interface CaGrpcServer {
+  /** The bound port (0 until `listen` resolved). */
   readonly port: number;
+  /** Binds host:port (port 0 picks one); resolves to the bound port. */
+  listen(port: number, host?: string): Promise<number>;
   /** New serving certificate or trusted roots, for new connections. */
   updateTls(tls: ServingTls): void;
   /** Stops accepting and lets in-flight calls finish (forced after `graceMs`). */
@@ -53,11 +56,24 @@ function failureReason(e: unknown): string {
   return 'internal';
 }
 
+/** Binds a new server; one that cannot bind is shut down before the error is thrown. */
 export async function startCaGrpcServer(
   opts: CaGrpcServerOptions,
   port: number,
   host = '0.0.0.0',
 ): Promise<CaGrpcServer> {
+  const server = createCaGrpcServer(opts);
+  try {
+    await server.listen(port, host);
+  } catch (e) {
+    await server.close(0);
+    throw e;
+  }
+  return server;
+}
+
+/** The server with its services, not bound yet: register its `close` first, then `listen`. */
+export function createCaGrpcServer(opts: CaGrpcServerOptions): CaGrpcServer {
   const { authority, authenticate, metrics, logger } = opts;
   const services = caServices();
 
@@ -132,11 +148,16 @@ export async function startCaGrpcServer(
   });
 
   const creds = new OptionalClientCertCredentials(opts.tls);
-  const bound = await bindServer(server, grpcAddress(host, port), creds);
-  logger.info({ port: bound, host }, 'CA gRPC server listening');
-
+  let bound = 0;
   return {
-    port: bound,
+    get port() {
+      return bound;
+    },
+    async listen(port, host = '0.0.0.0') {
+      bound = await bindServer(server, grpcAddress(host, port), creds);
+      logger.info({ port: bound, host }, 'CA gRPC server listening');
+      return bound;
+    },
     updateTls(tls) {
       creds.update(tls);
     },

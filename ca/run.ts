@@ -1,12 +1,14 @@
 /**
  * `istio-lite ca`: loads (or creates) the root, serves the CSR API over TLS, runs the Secret
- * controller and the monitoring endpoints. Returns a handle whose `close` stops accepting, drains
- * in-flight calls and stops the watches, in that order.
+ * controller and the monitoring endpoints. Started with lib/lifecycle.ts: `close` (or a part that
+ * fails to start) stops the watches, then stops accepting and drains in-flight calls, then the
+ * monitoring port, each part in reverse start order.
  */
 import { createServer } from 'node:http';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { ErrorCode, IstioLiteError, errorMessage } from '../lib/errors.ts';
-import { listenOn } from '../lib/listen.ts';
+import { Lifecycle } from '../lib/lifecycle.ts';
+import { closeHttpServer, listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
 import { opsApp } from '../lib/ops-server.ts';
@@ -15,7 +17,7 @@ import { createAuthenticator } from './authn.ts';
 import { CertificateAuthority } from './authority.ts';
 import { parseBootstrapTokens, type BootstrapTokens } from './bootstrap-tokens.ts';
 import type { CaConfig } from './config.ts';
-import { startCaGrpcServer, type CaGrpcServer } from './grpc-server.ts';
+import { createCaGrpcServer } from './grpc-server.ts';
 import { createCaMetrics } from './metrics.ts';
 import { loadRoot } from './root-store.ts';
 import { watchRoot } from './root-watch.ts';
@@ -32,47 +34,36 @@ export interface RunningCa {
   readonly rootSource: string;
   /** Resolves when the Secret controller has no work queued or running. */
   idle(): Promise<void>;
+  /** Stops everything once, in reverse start order; later calls return the same promise. */
   close(): Promise<void>;
 }
 
-export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): Promise<RunningCa> {
-  const closers: { name: string; run: () => Promise<void> | void }[] = [];
-  const close = async () => {
-    for (const c of closers.reverse()) {
-      try {
-        await c.run();
-      } catch (e) {
-        logger.error({ step: c.name, err: errorMessage(e) }, 'close step failed');
-      }
-    }
-  };
-  try {
+/**
+ * Starts the CA. Each part is registered on the Lifecycle as it starts; if a later part fails (a
+ * port already taken, a root that cannot be loaded), what was started is stopped before the
+ * error is thrown.
+ */
+export function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): Promise<RunningCa> {
+  return Lifecycle.start(logger, async (life) => {
     const registry = createRegistry('istio_lite_ca');
     const metrics = createCaMetrics(registry);
     // Filled in as the parts start; /ready reads them.
-    const state: { grpc?: CaGrpcServer; controllerSynced: () => boolean } = {
-      controllerSynced: () => false,
-    };
+    const state = { grpcListening: false, controllerSynced: () => false };
 
-    // Monitoring first, so /healthz answers while the root loads and informers sync.
-    const opsServer = createServer(
-      opsApp(registry, () => {
-        if (state.grpc === undefined) return 'CA gRPC server not started';
-        if (!state.controllerSynced()) return 'Secret controller informers not synced';
-        return undefined;
-      }),
+    // Monitoring first, so /healthz answers while the root loads and informers sync. Each server
+    // is registered before it binds, so a port already taken still stops it.
+    const opsServer = life.add(
+      'monitoring server',
+      createServer(
+        opsApp(registry, () => {
+          if (!state.grpcListening) return 'CA gRPC server not started';
+          if (!state.controllerSynced()) return 'Secret controller informers not synced';
+          return undefined;
+        }),
+      ),
+      closeHttpServer,
     );
     const monitoringPort = await listenOn(opsServer, config.monitoringPort, config.monitoringHost);
-    closers.push({
-      name: 'monitoring server',
-      run: () =>
-        new Promise<void>((r) => {
-          opsServer.close(() => {
-            r();
-          });
-          opsServer.closeAllConnections();
-        }),
-    });
 
     const root = await loadRoot({
       core: kc.makeApiClient(CoreV1Api),
@@ -117,13 +108,10 @@ export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): P
           { cause: e },
         );
       });
-      tokens = () => watched.get();
-      closers.push({
-        name: 'bootstrap token watch',
-        run: () => {
-          watched.close();
-        },
+      life.add('bootstrap token watch', watched, (w) => {
+        w.close();
       });
+      tokens = () => watched.get();
     }
 
     const hosts = serviceHosts(config.namespace, config.grpcHostnames);
@@ -131,8 +119,9 @@ export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): P
     // previous root, so workloads can still renew with the certificates they hold.
     let previousRoots: string[] = [];
     let serving = issueServingCert(authority, hosts, config.serverCertTtlMs);
-    const server = await startCaGrpcServer(
-      {
+    const server = life.add(
+      'CA gRPC server',
+      createCaGrpcServer({
         authority,
         authenticate: createAuthenticator({
           trustDomain: config.trustDomain,
@@ -142,12 +131,11 @@ export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): P
         metrics,
         logger,
         tls: serving.tls,
-      },
-      config.grpcPort,
-      config.grpcHost,
+      }),
+      (s) => s.close(),
     );
-    state.grpc = server;
-    closers.push({ name: 'CA gRPC server', run: () => server.close() });
+    const grpcPort = await server.listen(config.grpcPort, config.grpcHost);
+    state.grpcListening = true;
 
     // Renew the serving certificate at half its life.
     let renewTimer: NodeJS.Timeout | undefined;
@@ -165,64 +153,66 @@ export async function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): P
       renewTimer.unref();
     };
     scheduleRenewal();
-    closers.push({
-      name: 'serving certificate renewal',
-      run: () => {
-        clearTimeout(renewTimer);
-      },
+    life.onStop('serving certificate renewal', () => {
+      clearTimeout(renewTimer);
     });
 
-    const controller = createSecretController({
-      kc,
-      authority,
-      trustDomain: config.trustDomain,
-      excludedNamespaces: config.excludedNamespaces,
-      ...(config.listenedNamespace === undefined
-        ? {}
-        : { listenedNamespace: config.listenedNamespace }),
-      ttlMs: config.workloadTtlMs,
-      graceRatio: config.graceRatio,
-      keyAlgorithm: config.workloadKeyAlgorithm,
-      metrics,
-      logger,
-    });
-    closers.push({ name: 'Secret controller', run: () => controller.stop() });
+    const controller = life.add(
+      'Secret controller',
+      createSecretController({
+        kc,
+        authority,
+        trustDomain: config.trustDomain,
+        excludedNamespaces: config.excludedNamespaces,
+        ...(config.listenedNamespace === undefined
+          ? {}
+          : { listenedNamespace: config.listenedNamespace }),
+        ttlMs: config.workloadTtlMs,
+        graceRatio: config.graceRatio,
+        keyAlgorithm: config.workloadKeyAlgorithm,
+        metrics,
+        logger,
+      }),
+      (c) => c.stop(),
+    );
     state.controllerSynced = () => controller.synced();
     await controller.start();
 
     if (config.signingFiles === undefined) {
-      const rootWatch = watchRoot({
-        kc,
-        namespace: config.namespace,
-        pluggedSecretName: config.pluggedSecretName,
-        current: () => authority.current,
-        onChange: (bundle, source) => {
-          previousRoots = [authority.rootPem];
-          authority.setBundle(bundle);
-          metrics.rootExpiry.set(bundle.root.validToDate.getTime() / 1000);
-          serving = issueServingCert(authority, hosts, config.serverCertTtlMs, previousRoots);
-          server.updateTls(serving.tls);
-          logger.info({ source, root: bundle.root.subject }, 'CA root changed; re-issuing Secrets');
-          controller.resyncAll();
-        },
-        logger,
-      });
-      closers.push({ name: 'root watch', run: () => rootWatch.stop() });
+      const rootWatch = life.add(
+        'root watch',
+        watchRoot({
+          kc,
+          namespace: config.namespace,
+          pluggedSecretName: config.pluggedSecretName,
+          current: () => authority.current,
+          onChange: (bundle, source) => {
+            previousRoots = [authority.rootPem];
+            authority.setBundle(bundle);
+            metrics.rootExpiry.set(bundle.root.validToDate.getTime() / 1000);
+            serving = issueServingCert(authority, hosts, config.serverCertTtlMs, previousRoots);
+            server.updateTls(serving.tls);
+            logger.info(
+              { source, root: bundle.root.subject },
+              'CA root changed; re-issuing Secrets',
+            );
+            controller.resyncAll();
+          },
+          logger,
+        }),
+        (w) => w.stop(),
+      );
       await rootWatch.start();
     }
 
-    logger.info({ grpcPort: server.port, monitoringPort }, 'CA ready');
+    logger.info({ grpcPort, monitoringPort }, 'CA ready');
     return {
-      grpcPort: server.port,
+      grpcPort,
       monitoringPort,
       authority,
       registry,
       rootSource: root.source,
       idle: () => controller.idle(),
-      close,
     };
-  } catch (e) {
-    await close();
-    throw e;
-  }
+  });
 }

@@ -9,10 +9,15 @@
  *   export function runThing(config: ThingConfig, logger: Logger): Promise<RunningThing> {
  *     return Lifecycle.start(logger, async (life) => {
  *       const informer = life.add('informer', startInformer(), (i) => i.stop());
- *       const port = await life.listen('grpc', server, (s) => s.close());
+ *       // A server is registered before it binds: a failed bind still stops it.
+ *       const server = life.add('gRPC server', new ThingServer(), (s) => s.close());
+ *       const port = await server.listen(config.host, config.port);
  *       return { port };
  *     });
  *   }
+ *
+ * A service's CLI command hands `runThing` to cli/serve.ts, which waits for SIGTERM or SIGINT and
+ * then calls `close()`.
  */
 import type { Logger } from './log.ts';
 

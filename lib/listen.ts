@@ -2,6 +2,7 @@
  * Listening as every istio-lite HTTP(S) server does: resolves to the bound port (0 picks one), or
  * rejects with an error naming the address and the reason (address in use, permission) instead of
  * leaving it unhandled. gRPC servers get the same error from lib/grpc/server-lifecycle.ts.
+ * `closeHttpServer` is the matching stop, safe on a server that never listened.
  */
 import type { AddressInfo, Server } from 'node:net';
 import { ErrorCode, IstioLiteError, errorMessage } from './errors.ts';
@@ -39,5 +40,24 @@ export function listenOn(server: Server, port: number, host: string): Promise<nu
       server.off('error', onError);
       resolve((server.address() as AddressInfo).port);
     });
+  });
+}
+
+/** What `closeHttpServer` needs of an HTTP or HTTPS server. */
+export interface ClosableHttpServer {
+  close(callback: () => void): unknown;
+  closeAllConnections(): void;
+}
+
+/**
+ * Stops an HTTP(S) server: no new connections, open ones (idle keep-alives included) closed now.
+ * Resolves also when the server never listened (a failed start stopping what it created).
+ */
+export function closeHttpServer(server: ClosableHttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+    server.closeAllConnections();
   });
 }

@@ -34,18 +34,36 @@ export type CallTracer = <T>(
 const untraced: CallTracer = (_m, _md, run) => run();
 
 export interface MixerGrpcServer {
+  /** The bound port (0 until `listen` resolved). */
   readonly port: number;
+  /** Binds host:port (port 0 picks one); resolves to the bound port. */
+  listen(port: number, host?: string): Promise<number>;
   /** Stops accepting and lets calls (and access log streams) finish, forced after `graceMs`. */
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startMixerGrpcServer(options: {
+export interface MixerGrpcServerOptions {
   readonly core: MixerCore;
   readonly logger: Logger;
-  readonly port: number;
-  readonly host?: string;
   readonly tracer?: CallTracer;
-}): Promise<MixerGrpcServer> {
+}
+
+/** Binds a new server; one that cannot bind is shut down before the error is thrown. */
+export async function startMixerGrpcServer(
+  options: MixerGrpcServerOptions & { readonly port: number; readonly host?: string },
+): Promise<MixerGrpcServer> {
+  const server = createMixerGrpcServer(options);
+  try {
+    await server.listen(options.port, options.host);
+  } catch (e) {
+    await server.close(0);
+    throw e;
+  }
+  return server;
+}
+
+/** The server with its services, not bound yet: register its `close` first, then `listen`. */
+export function createMixerGrpcServer(options: MixerGrpcServerOptions): MixerGrpcServer {
   const { core, logger } = options;
   const trace = options.tracer ?? untraced;
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
@@ -121,15 +139,16 @@ export async function startMixerGrpcServer(options: {
     },
   });
 
-  const host = options.host ?? '0.0.0.0';
-  const port = await bindServer(
-    server,
-    grpcAddress(host, options.port),
-    ServerCredentials.createInsecure(),
-  );
-  logger.info({ port, host }, 'Mixer gRPC server listening');
+  let bound = 0;
   return {
-    port,
+    get port() {
+      return bound;
+    },
+    async listen(port, host = '0.0.0.0') {
+      bound = await bindServer(server, grpcAddress(host, port), ServerCredentials.createInsecure());
+      logger.info({ port: bound, host }, 'Mixer gRPC server listening');
+      return bound;
+    },
     close(graceMs = 10_000) {
       return stopServer(server, graceMs);
     },

@@ -2,13 +2,15 @@
  * `istio-lite mixer`: wires Mixer together. Config comes from the API server (CRD informers) or,
  * without a cluster, from YAML files; the gRPC server (9091) serves Mixer v1 and Envoy's APIs; the
  * monitoring port (42422) serves `/metrics` (Mixer's own and the prometheus adapter's),
- * `/healthz` and `/ready` (ready once config is loaded). `close` drains calls, flushes what
- * adapters buffer, and stops watches.
+ * `/healthz` and `/ready` (ready once config is loaded). Started with lib/lifecycle.ts: `close`
+ * (or a part that fails to start) stops the monitoring port, drains calls, sends the last spans,
+ * stops the watches, and flushes what adapters buffer, in that order.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { listenOn } from '../lib/listen.ts';
+import { Lifecycle } from '../lib/lifecycle.ts';
+import { closeHttpServer, listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import { globalDictionaryVersion, globalWordCount } from '../lib/mixer/global-dictionary.ts';
@@ -20,7 +22,7 @@ import { ConfigController } from './config/controller.ts';
 import { configObjectsFromYaml } from './config/yaml-objects.ts';
 import { MixerCore } from './core.ts';
 import { defaultCheckPolicy, type FailPolicy } from './dispatch/check.ts';
-import { startMixerGrpcServer, type MixerGrpcServer } from './grpc-server.ts';
+import { createMixerGrpcServer } from './grpc-server.ts';
 import { watchConfig, type KubeConfigSource } from './kube/config-source.ts';
 import { mixerKinds } from './kube/crds.ts';
 import { watchPodWorkloads, type PodWorkloads } from './kube/pod-workloads.ts';
@@ -56,124 +58,124 @@ export interface RunningMixer {
   readonly monitoringPort: number;
   readonly core: MixerCore;
   ready(): Promise<void>;
+  /** Stops everything once, in reverse start order; later calls return the same promise. */
   close(): Promise<void>;
 }
 
-export async function runMixer(opts: MixerOptions): Promise<RunningMixer> {
+/**
+ * Starts Mixer. Each part is registered on the Lifecycle as it starts; if a later part fails (a
+ * port already taken), what was started is stopped before the error is thrown. `close` stops
+ * accepting calls, then flushes what adapters buffer and stops the watches.
+ */
+export function runMixer(opts: MixerOptions): Promise<RunningMixer> {
   const { logger } = opts;
-  const user: Adapter[] = [...(opts.extraAdapters ?? [])];
-  for (const m of opts.adapterModules) user.push(...(await loadAdapterModule(m)));
-  const registry = new AdapterRegistry([...builtinAdapters, ...user]);
-  if (user.length > 0) logger.info({ adapters: user.map((a) => a.name) }, 'user adapters loaded');
+  return Lifecycle.start(logger, async (life) => {
+    const user: Adapter[] = [...(opts.extraAdapters ?? [])];
+    for (const m of opts.adapterModules) user.push(...(await loadAdapterModule(m)));
+    const registry = new AdapterRegistry([...builtinAdapters, ...user]);
+    if (user.length > 0) logger.info({ adapters: user.map((a) => a.name) }, 'user adapters loaded');
 
-  const metrics = createRegistry('mixer');
-  const mixerMetrics = createMixerMetrics(metrics);
-  const controller = new ConfigController({
-    registry,
-    logger,
-    defaultNamespace: opts.configDefaultNamespace,
-    envFor: (name) => ({
-      name,
+    const metrics = createRegistry('mixer');
+    const mixerMetrics = createMixerMetrics(metrics);
+    const controller = new ConfigController({
+      registry,
       logger,
-      metrics,
-      now: Date.now,
-      stdout: process.stdout,
-      stderr: process.stderr,
-    }),
-    ...(opts.kc ? { sink: kubeProblemSink(opts.kc, logger, opts.instance) } : {}),
-  });
-  controller.onSnapshot((s) => {
-    mixerMetrics.configProblems.set(s.problems.length);
-    mixerMetrics.configSnapshot.set(s.id);
-  });
-
-  let isReady = false;
-  let source: KubeConfigSource | undefined;
-  const fileObjects = opts.configFiles.flatMap((f) =>
-    configObjectsFromYaml(readFileSync(f, 'utf8'), f, opts.configDefaultNamespace),
-  );
-  for (const o of fileObjects) controller.upsert(o);
-  if (opts.kc) {
-    const extraKinds = registry
-      .kinds()
-      .filter((k) => !(mixerKinds as readonly string[]).includes(k));
-    source = watchConfig({
-      kc: opts.kc,
-      kinds: [...mixerKinds, ...extraKinds],
-      controller,
-      logger,
+      defaultNamespace: opts.configDefaultNamespace,
+      envFor: (name) => ({
+        name,
+        logger,
+        metrics,
+        now: Date.now,
+        stdout: process.stdout,
+        stderr: process.stderr,
+      }),
+      ...(opts.kc ? { sink: kubeProblemSink(opts.kc, logger, opts.instance) } : {}),
     });
-  }
-  const workloads: PodWorkloads | undefined =
-    opts.kc && opts.workloadAttributes !== false
-      ? watchPodWorkloads({ kc: opts.kc, logger })
-      : undefined;
-  workloads?.start();
-  const readyPromise = (async () => {
-    await source?.synced();
-    await workloads?.synced();
-    await controller.rebuild();
-    isReady = true;
-    logger.info(
-      { snapshot: controller.snapshot().id, podIps: workloads?.size() },
-      'Mixer config loaded; ready',
+    // Stopped last: adapters flush what they buffered once no call is left.
+    life.add('config controller and adapters', controller, async (c) => {
+      await c.flush();
+      await c.close();
+    });
+    controller.onSnapshot((s) => {
+      mixerMetrics.configProblems.set(s.problems.length);
+      mixerMetrics.configSnapshot.set(s.id);
+    });
+
+    let isReady = false;
+    const fileObjects = opts.configFiles.flatMap((f) =>
+      configObjectsFromYaml(readFileSync(f, 'utf8'), f, opts.configDefaultNamespace),
     );
-  })();
-  readyPromise.catch(() => undefined);
+    for (const o of fileObjects) controller.upsert(o);
+    let source: KubeConfigSource | undefined;
+    if (opts.kc) {
+      const extraKinds = registry
+        .kinds()
+        .filter((k) => !(mixerKinds as readonly string[]).includes(k));
+      source = life.add(
+        'config informers',
+        watchConfig({
+          kc: opts.kc,
+          kinds: [...mixerKinds, ...extraKinds],
+          controller,
+          logger,
+        }),
+        (w) => w.stop(),
+      );
+    }
+    let workloads: PodWorkloads | undefined;
+    if (opts.kc && opts.workloadAttributes !== false) {
+      workloads = watchPodWorkloads({ kc: opts.kc, logger });
+      workloads.start();
+      life.add('pod informer', workloads, (w) => w.stop());
+    }
+    const readyPromise = (async () => {
+      await source?.synced();
+      await workloads?.synced();
+      await controller.rebuild();
+      isReady = true;
+      logger.info(
+        { snapshot: controller.snapshot().id, podIps: workloads?.size() },
+        'Mixer config loaded; ready',
+      );
+    })();
+    readyPromise.catch(() => undefined);
 
-  const tracer: Tracer = createTracer({
-    zipkinUrl: opts.zipkinUrl,
-    serviceName: 'istio-mixer',
-    logger,
-  });
-  const core = new MixerCore({
-    controller,
-    policy: { ...defaultCheckPolicy, failPolicy: opts.failPolicy },
-    metrics: mixerMetrics,
-    logger,
-    workloads,
-  });
-  const grpc: MixerGrpcServer = await startMixerGrpcServer({
-    core,
-    logger,
-    port: opts.port,
-    host: opts.host,
-    tracer: tracer.traceCall,
-  });
-  const ops: HttpServer = createServer(
-    opsApp(metrics, () => (isReady ? undefined : 'config not loaded yet')),
-  );
-  const monitoringPort = await listenOn(ops, opts.monitoringPort, opts.host);
-  logger.info(
-    {
-      grpcPort: grpc.port,
-      monitoringPort,
-      dictionary: globalDictionaryVersion,
-      words: globalWordCount,
-      failPolicy: opts.failPolicy,
-    },
-    'Mixer started',
-  );
+    const tracer: Tracer = life.add(
+      'tracer',
+      createTracer({ zipkinUrl: opts.zipkinUrl, serviceName: 'istio-mixer', logger }),
+      (t) => t.close(),
+    );
+    const core = new MixerCore({
+      controller,
+      policy: { ...defaultCheckPolicy, failPolicy: opts.failPolicy },
+      metrics: mixerMetrics,
+      logger,
+      workloads,
+    });
+    // Each server is registered before it binds, so a port already taken still stops it.
+    const grpc = life.add(
+      'gRPC server',
+      createMixerGrpcServer({ core, logger, tracer: tracer.traceCall }),
+      (g) => g.close(),
+    );
+    const grpcPort = await grpc.listen(opts.port, opts.host);
+    const ops = life.add(
+      'monitoring server',
+      createServer(opsApp(metrics, () => (isReady ? undefined : 'config not loaded yet'))),
+      closeHttpServer,
+    );
+    const monitoringPort = await listenOn(ops, opts.monitoringPort, opts.host);
+    logger.info(
+      {
+        grpcPort,
+        monitoringPort,
+        dictionary: globalDictionaryVersion,
+        words: globalWordCount,
+        failPolicy: opts.failPolicy,
+      },
+      'Mixer started',
+    );
 
-  return {
-    grpcPort: grpc.port,
-    monitoringPort,
-    core,
-    ready: () => readyPromise,
-    async close() {
-      await grpc.close();
-      await source?.stop();
-      await workloads?.stop();
-      await controller.flush();
-      await controller.close();
-      await tracer.close();
-      await new Promise<void>((resolve) => {
-        ops.close(() => {
-          resolve();
-        });
-        ops.closeAllConnections();
-      });
-      logger.info('Mixer stopped; buffers flushed');
-    },
-  };
+    return { grpcPort, monitoringPort, core, ready: () => readyPromise };
+  });
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
 import { pino } from 'pino';
+import { freePorts } from '../lib/free-ports.ts';
+import { listenOn } from '../lib/listen.ts';
 import { defaultMeshConfig } from '../lib/mesh-config.ts';
 import { TypeUrl } from '../lib/xds/type-urls.ts';
 import type { MemoryRegistry } from './model/memory-registry.ts';
@@ -96,4 +99,67 @@ describe('pilot HTTP: /ready, /metrics, /debug/*', () => {
       c.close();
     }
   });
+});
+
+describe('pilot start with a port already taken', () => {
+  let holder: Server;
+  let taken: number;
+
+  before(async () => {
+    holder = createServer();
+    taken = await listenOn(holder, 0, '127.0.0.1');
+  });
+
+  after(async () => {
+    await new Promise((r) => holder.close(r));
+  });
+
+  /** A registry that counts its live subscriptions (the discovery server's). */
+  function countingRegistry(): { registry: MemoryRegistry; subscribed: () => number } {
+    const registry = fixtureRegistry();
+    let subscribed = 0;
+    const onChange = registry.onChange.bind(registry);
+    registry.onChange = (listener) => {
+      subscribed++;
+      const off = onChange(listener);
+      return () => {
+        subscribed--;
+        off();
+      };
+    };
+    return { registry, subscribed: () => subscribed };
+  }
+
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+  for (const which of ['xdsPort', 'httpPort'] as const) {
+    it(`rejects naming the address when ${which} is taken, and leaves nothing running`, async () => {
+      const { registry, subscribed } = countingRegistry();
+      const [free] = await freePorts(1);
+      const before = timers();
+      await assert.rejects(
+        runPilot({
+          logger: pino({ level: 'silent' }),
+          mesh: defaultMeshConfig,
+          registry,
+          xdsHost: '127.0.0.1',
+          xdsPort: which === 'xdsPort' ? taken : (free ?? 0),
+          httpHost: '127.0.0.1',
+          httpPort: which === 'httpPort' ? taken : (free ?? 0),
+          debounceMs: 10,
+          debounceMaxMs: 50,
+          domain: 'cluster.local',
+        }),
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${String(taken)}: address already in use`),
+      );
+      // The discovery server stopped: unsubscribed, so a change schedules no push.
+      assert.equal(subscribed(), 0);
+      registry.notify();
+      assert.equal(timers(), before);
+      // The other server was stopped too: its port is free again.
+      const probe = createServer();
+      await listenOn(probe, free ?? 0, '127.0.0.1');
+      await new Promise((r) => probe.close(r));
+    });
+  }
 });
