@@ -5,17 +5,21 @@
  * ready when the certificate is loaded, Envoy ACKed a full config and Envoy is live. Envoy is
  * started with the bootstrap and supervised.
  *
- * Shutdown, in order: readiness turns false (the kubelet stops sending traffic), Envoy drains and
- * stops, waiting reports are flushed to Mixer, then every server and stream closes.
+ * Started with lib/lifecycle.ts, each part registered as it starts: Kubernetes Secret watches
+ * (router), the certificate source, the xDS proxy, the Mixer client and report batcher, the gRPC
+ * server on the sockets, the status and readiness ports, Envoy. `close` (SIGTERM through
+ * cli/serve.ts) runs them in reverse: readiness turns false (the kubelet stops sending traffic),
+ * Envoy drains and stops, waiting reports are flushed to Mixer, then every server, stream and watch
+ * closes. A part that fails to start stops those started before it.
  */
 import { lookup } from 'node:dns/promises';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../lib/errors.ts';
+import { Lifecycle } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
-import { Shutdown } from '../lib/shutdown.ts';
 import { buildBootstrap, type BootstrapInput } from './bootstrap/bootstrap.ts';
 import { nodeIdentity } from './bootstrap/node.ts';
 import type { CertificateSource } from './certs/certificate-source.ts';
@@ -73,9 +77,13 @@ export interface RunningAgent {
   readonly metrics: Registry;
   readonly batcher: ReportBatcher | undefined;
   readonly bootstrap: BootstrapInput;
-  /** Runs the shutdown steps (also what SIGTERM does when the CLI installed handlers). */
+  /** Logs why, then `close()`. */
   shutdown(reason: string): Promise<void>;
-  readonly shutdownSteps: Shutdown;
+  /**
+   * Stops once (later calls return the same promise), in reverse start order: readiness turns
+   * false, Envoy drains and stops, reports are flushed, then every server, stream and watch.
+   */
+  close(): Promise<void>;
 }
 
 async function writeAtomically(path: string, body: string): Promise<void> {
@@ -126,161 +134,208 @@ async function kubeSecretSource(
   return new KubeSecretSource({ kubeConfig: () => loadKubeConfig(kubeconfig), logger: log });
 }
 
-export async function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
+/**
+ * Starts the agent. Each part is registered on the Lifecycle as it starts (see the order at the
+ * top); if a later part fails (a port already taken), what was started is stopped before the error
+ * is thrown. Every stop step is bounded by the drain window plus 10 s.
+ */
+export function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
   const c = o.config;
   const log = o.logger;
-  const metrics = createRegistry('istio_agent');
-  const shutdown = new Shutdown(log, Math.max(c.drainMs, c.parentShutdownMs) + 10_000);
-  const readiness = new Readiness();
-  let draining = false;
+  const stepTimeoutMs = Math.max(c.drainMs, c.parentShutdownMs) + 10_000;
+  return Lifecycle.start(
+    log,
+    async (life) => {
+      const metrics = createRegistry('istio_agent');
+      const readiness = new Readiness();
+      let draining = false;
 
-  // Certificates → SDS.
-  const source = o.certificateSource ?? certificateSourceFor(c, log);
-  // Gateways also serve Ingress TLS Secrets (`kubernetes://<ns>/<name>`); sidecars never read them,
-  // so only router mode loads the Kubernetes client (about 70 MB of a sidecar's memory otherwise).
-  const kubeSecrets = c.mode === 'router' ? await kubeSecretSource(c.kubeconfig, log) : undefined;
-  const sds = new SdsServer({
-    source,
-    logger: log,
-    metrics,
-    ...(kubeSecrets ? { secrets: kubeSecrets } : {}),
-  });
-  source.start().then(
-    (cert) => {
-      sds.certificateReady(cert);
-    },
-    (e: unknown) => {
-      if (!draining)
-        log.error({ error: errorMessage(e) }, 'no workload certificate; SDS cannot serve');
-    },
-  );
+      // Certificates → SDS.
+      const source = o.certificateSource ?? certificateSourceFor(c, log);
+      // Gateways also serve Ingress TLS Secrets (`kubernetes://<ns>/<name>`); sidecars never read
+      // them, so only router mode loads the Kubernetes client (about 70 MB of a sidecar's memory
+      // otherwise).
+      const kubeSecrets =
+        c.mode === 'router'
+          ? life.add('Kubernetes Secret watches', await kubeSecretSource(c.kubeconfig, log), (k) =>
+              k.close(),
+            )
+          : undefined;
+      const sds = new SdsServer({
+        source,
+        logger: log,
+        metrics,
+        ...(kubeSecrets ? { secrets: kubeSecrets } : {}),
+      });
+      source.start().then(
+        (cert) => {
+          sds.certificateReady(cert);
+        },
+        (e: unknown) => {
+          if (!life.isClosing)
+            log.error({ error: errorMessage(e) }, 'no workload certificate; SDS cannot serve');
+        },
+      );
+      life.add('certificate source', source, (s) => {
+        s.close();
+      });
 
-  // ADS through the agent.
-  const tracker = new AckTracker();
-  const xds = new XdsProxy({ upstream: c.discoveryAddress, tracker, logger: log, metrics });
+      // ADS through the agent.
+      const tracker = new AckTracker();
+      const xds = life.add(
+        'xDS proxy',
+        new XdsProxy({ upstream: c.discoveryAddress, tracker, logger: log, metrics }),
+        (x) => {
+          x.close();
+        },
+      );
 
-  // Mixer client: ext_authz and ALS.
-  const mixer =
-    o.mixer ?? (c.mixerAddress === undefined ? undefined : createMixerClient(c.mixerAddress));
-  const checker = new Checker({
-    mixer,
-    cache: new CheckCache(),
-    failOpen: c.mixerFailOpen,
-    timeoutMs: c.mixerCheckTimeoutMs,
-    quotas: o.quotas ?? new Map(),
-    logger: log,
-    metrics,
-  });
-  const batcher =
-    mixer === undefined
-      ? undefined
-      : new ReportBatcher({
-          mixer,
-          logger: log,
-          metrics,
-          ...(o.reportDelayMs === undefined ? {} : { maxDelayMs: o.reportDelayMs }),
+      // Mixer client: ext_authz and ALS.
+      const mixer =
+        o.mixer ?? (c.mixerAddress === undefined ? undefined : createMixerClient(c.mixerAddress));
+      if (mixer) {
+        life.add('Mixer client', mixer, (m) => {
+          m.close();
         });
+      }
+      const checker = new Checker({
+        mixer,
+        cache: new CheckCache(),
+        failOpen: c.mixerFailOpen,
+        timeoutMs: c.mixerCheckTimeoutMs,
+        quotas: o.quotas ?? new Map(),
+        logger: log,
+        metrics,
+      });
+      const batcher =
+        mixer === undefined
+          ? undefined
+          : life.add(
+              'report batcher',
+              new ReportBatcher({
+                mixer,
+                logger: log,
+                metrics,
+                ...(o.reportDelayMs === undefined ? {} : { maxDelayMs: o.reportDelayMs }),
+              }),
+              (b) => {
+                b.close();
+              },
+            );
 
-  const grpc = new LocalGrpcServer();
-  grpc.add(SdsService, sds.handlers());
-  grpc.add(AdsService, xds.handlers());
-  grpc.add(AuthorizationService, authzHandlers(checker, log));
-  if (batcher) grpc.add(AccessLogService, alsHandlers(batcher, log));
-  await mkdir(c.configPath, { recursive: true });
-  for (const socket of [c.sockets.xds, c.sockets.sds, c.sockets.mixer]) await grpc.bind(socket);
+      // Registered before it binds, so a socket that cannot be bound still stops it. Its stop
+      // ends the SDS and ADS streams first, so the grace period does not wait on them.
+      const grpc = life.add('gRPC server', new LocalGrpcServer(), async (g) => {
+        sds.close();
+        xds.close();
+        await g.close();
+      });
+      grpc.add(SdsService, sds.handlers());
+      grpc.add(AdsService, xds.handlers());
+      grpc.add(AuthorizationService, authzHandlers(checker, log));
+      if (batcher) grpc.add(AccessLogService, alsHandlers(batcher, log));
+      await mkdir(c.configPath, { recursive: true });
+      for (const socket of [c.sockets.xds, c.sockets.sds, c.sockets.mixer]) {
+        await grpc.bind(socket);
+      }
 
-  const bootstrap = await bootstrapInput(c, log);
-  await writeAtomically(c.bootstrapPath, `${JSON.stringify(buildBootstrap(bootstrap), null, 2)}\n`);
+      const bootstrap = await bootstrapInput(c, log);
+      await writeAtomically(
+        c.bootstrapPath,
+        `${JSON.stringify(buildBootstrap(bootstrap), null, 2)}\n`,
+      );
 
-  readiness.add({
-    name: 'draining',
-    check: () => (draining ? 'the agent is shutting down' : undefined),
-  });
-  readiness.add({
-    name: 'certificate',
-    check: () => (source.current() ? undefined : 'no workload certificate yet'),
-  });
-  readiness.add({ name: 'config', check: () => tracker.notReady() });
+      readiness.add({
+        name: 'draining',
+        check: () => (draining ? 'the agent is shutting down' : undefined),
+      });
+      readiness.add({
+        name: 'certificate',
+        check: () => (source.current() ? undefined : 'no workload certificate yet'),
+      });
+      readiness.add({ name: 'config', check: () => tracker.notReady() });
 
-  let envoy: EnvoySupervisor | undefined;
-  if (c.startEnvoy) {
-    envoy = new EnvoySupervisor({
-      binaryPath: c.binaryPath,
-      args: envoyArgs(c),
-      adminPort: c.proxyAdminPort,
-      logger: log.child({ component: 'envoy-supervisor' }),
-      metrics,
-      drainMs: c.drainMs,
-      stopGraceMs: c.parentShutdownMs,
-      ...(o.envoy?.backoff ? { backoff: o.envoy.backoff } : {}),
-      ...(o.envoy?.pollMs === undefined ? {} : { pollMs: o.envoy.pollMs }),
-      ...(o.envoy?.env ? { env: o.envoy.env } : {}),
-      onExit: () => {
-        tracker.reset();
-      },
-    });
-    const e = envoy;
-    readiness.add({ name: 'envoy', check: () => e.live() });
-  }
+      let envoy: EnvoySupervisor | undefined;
+      if (c.startEnvoy) {
+        envoy = new EnvoySupervisor({
+          binaryPath: c.binaryPath,
+          args: envoyArgs(c),
+          adminPort: c.proxyAdminPort,
+          logger: log.child({ component: 'envoy-supervisor' }),
+          metrics,
+          drainMs: c.drainMs,
+          stopGraceMs: c.parentShutdownMs,
+          ...(o.envoy?.backoff ? { backoff: o.envoy.backoff } : {}),
+          ...(o.envoy?.pollMs === undefined ? {} : { pollMs: o.envoy.pollMs }),
+          ...(o.envoy?.env ? { env: o.envoy.env } : {}),
+          onExit: () => {
+            tracker.reset();
+          },
+        });
+        const e = envoy;
+        readiness.add({ name: 'envoy', check: () => e.live() });
+      }
 
-  const appHost = o.appHost ?? c.pod.ip;
-  const status = await listenHttp(
-    statusHandler({ probers: c.appProbers, appHost, readiness, metrics, logger: log }),
-    o.listenHost,
-    c.statusPort,
-  );
-  const ready = await listenHttp(readinessHandler(readiness), o.listenHost, c.readinessPort);
-  envoy?.start();
+      const appHost = o.appHost ?? c.pod.ip;
+      const status = life.add(
+        'status server',
+        await listenHttp(
+          statusHandler({ probers: c.appProbers, appHost, readiness, metrics, logger: log }),
+          o.listenHost,
+          c.statusPort,
+        ),
+        (l) => l.close(),
+      );
+      const ready = life.add(
+        'readiness server',
+        await listenHttp(readinessHandler(readiness), o.listenHost, c.readinessPort),
+        (l) => l.close(),
+      );
 
-  // Registered last-first: they run in the reverse order.
-  shutdown.add('close servers', async () => {
-    xds.close();
-    sds.close();
-    await kubeSecrets?.close();
-    await grpc.close();
-    await status.close();
-    await ready.close();
-    source.close();
-    batcher?.close();
-    mixer?.close();
-  });
-  if (batcher) {
-    shutdown.add('flush reports', async () => {
-      const left = await batcher.drain(5000);
-      if (left > 0)
-        log.error({ lost: left }, 'reports could not be delivered to Mixer before exit');
-    });
-  }
-  if (envoy) {
-    const e = envoy;
-    shutdown.add('drain Envoy', () => e.drainAndStop());
-  }
-  shutdown.add('stop being ready', () => {
-    draining = true;
-  });
+      // The drain, run first on close: readiness turns false, Envoy drains and stops (its last
+      // access logs arrive meanwhile), then waiting reports are flushed to Mixer.
+      if (batcher) {
+        life.onStop('flush reports', async () => {
+          const left = await batcher.drain(5000);
+          if (left > 0)
+            log.error({ lost: left }, 'reports could not be delivered to Mixer before exit');
+        });
+      }
+      if (envoy) {
+        envoy.start();
+        life.add('drain Envoy', envoy, (e) => e.drainAndStop());
+      }
+      life.onStop('stop being ready', () => {
+        draining = true;
+      });
 
-  log.info(
-    {
-      mode: c.mode,
-      node: bootstrap.node.id,
-      statusPort: status.port,
-      readinessPort: ready.port,
-      discovery: c.discoveryAddress,
-      mixer: c.mixerAddress,
-      certificates: c.caAddress === undefined ? join(c.certsDir) : `CSR to ${c.caAddress}`,
-      envoy: c.startEnvoy ? c.binaryPath : 'not started',
+      log.info(
+        {
+          mode: c.mode,
+          node: bootstrap.node.id,
+          statusPort: status.port,
+          readinessPort: ready.port,
+          discovery: c.discoveryAddress,
+          mixer: c.mixerAddress,
+          certificates: c.caAddress === undefined ? join(c.certsDir) : `CSR to ${c.caAddress}`,
+          envoy: c.startEnvoy ? c.binaryPath : 'not started',
+        },
+        'agent running',
+      );
+      return {
+        statusPort: status.port,
+        readinessPort: ready.port,
+        readiness,
+        tracker,
+        metrics,
+        batcher,
+        bootstrap,
+        shutdown: (reason: string) => {
+          if (!life.isClosing) log.info({ reason }, 'shutting down');
+          return life.close();
+        },
+      };
     },
-    'agent running',
+    stepTimeoutMs,
   );
-  return {
-    statusPort: status.port,
-    readinessPort: ready.port,
-    readiness,
-    tracker,
-    metrics,
-    batcher,
-    bootstrap,
-    shutdown: (reason) => shutdown.run(reason),
-    shutdownSteps: shutdown,
-  };
 }

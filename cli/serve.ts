@@ -27,5 +27,6 @@ export async function serve(
   const signal = await untilSignal();
   logger.info({ signal }, 'shutting down');
   await running.close();
+  logger.info('shutdown complete');
   return 0;
 }

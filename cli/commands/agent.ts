@@ -5,6 +5,7 @@
 import { agentOptions, agentSettings } from '../../agent/config.ts';
 import { option, usageError } from '../../lib/config/options.ts';
 import { defineCommand } from '../command.ts';
+import { serve } from '../serve.ts';
 
 /** The options of `agent wait` only. */
 const waitOptions = {
@@ -71,12 +72,7 @@ export const agent = defineCommand({
       import('../../lib/log.ts'),
     ]);
     const logger = createLogger(`agent-${role}`);
-    const running = await runAgent({ config, logger, listenHost: '0.0.0.0' });
-    await new Promise<void>((resolve) => {
-      running.shutdownSteps.installSignalHandlers(() => {
-        resolve();
-      });
-    });
-    return 0;
+    // SIGTERM: readiness false, Envoy drained, reports flushed, then everything else stopped.
+    return serve(logger, () => runAgent({ config, logger, listenHost: '0.0.0.0' }));
   },
 });
