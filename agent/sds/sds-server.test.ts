@@ -137,6 +137,16 @@ describe('SDS server (real gRPC client over a Unix socket)', function () {
     a.call.write(
       Buffer.from(encodeDiscoveryRequest({ typeUrl: TypeUrl.Cluster, resourceNames: [] })),
     );
-    assert.match(await a.q.end(), /serves .*Secret, not .*Cluster/);
+    assert.match(await a.q.end(), /INVALID_ARGUMENT: SDS serves .*Secret, not .*Cluster/);
+  });
+
+  it('refuses a request whose bytes are not a DiscoveryRequest, with INVALID_ARGUMENT', async () => {
+    const a = open();
+    a.call.write(Buffer.from([0xff, 0xff, 0xff]));
+    assert.match(await a.q.end(), /INVALID_ARGUMENT: the request could not be decoded/);
+    await assert.rejects(
+      client.fetch(Buffer.from([0xff, 0xff, 0xff])),
+      /INVALID_ARGUMENT: the request could not be decoded/,
+    );
   });
 });

@@ -7,23 +7,41 @@
  * In router mode, `secrets` also serves `kubernetes://<ns>/<name>` (agent/sds/kube-secrets.ts):
  * a change of one is pushed to the streams that asked for it; one not there yet is left out of
  * responses (Envoy waits for it), and a response with nothing to send is not sent.
+ * Errors map to gRPC statuses in lib/grpc/status.ts: a request for another type or one that does
+ * not decode is INVALID_ARGUMENT, FetchSecrets before the secrets exist UNAVAILABLE, anything
+ * unexpected INTERNAL (its detail logged).
  */
 import {
-  status,
   type ServerDuplexStream,
   type ServerUnaryCall,
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { errorMessage } from '../../lib/errors.ts';
+import { ErrorCode, IstioLiteError, errorMessage, isIstioLiteError } from '../../lib/errors.ts';
+import { failedCall } from '../../lib/grpc/status.ts';
 import type { Logger } from '../../lib/log.ts';
 import { Counter, Gauge, type Registry } from '../../lib/metrics.ts';
 import { encodeDiscoveryResponse } from '../../lib/xds/discovery-wire.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { CertificateSource, WorkloadCertificate } from '../certs/certificate-source.ts';
-import { peekRequest } from '../wire/discovery.ts';
+import { peekRequest, type RequestPeek } from '../wire/discovery.ts';
 import type { NamedSecretSource } from './kube-secrets.ts';
 import { secretAny, tlsSecretAny } from './secret-wire.ts';
+
+const internalMessage = "internal error in the agent's SDS";
+
+/** The request, or INVALID_ARGUMENT (lib/grpc/status.ts) when its bytes are not one. */
+function decodeRequest(bytes: Uint8Array): RequestPeek {
+  try {
+    return peekRequest(bytes);
+  } catch (e) {
+    throw new IstioLiteError(
+      ErrorCode.InvalidRequest,
+      `the request could not be decoded: ${errorMessage(e)}`,
+      { cause: e },
+    );
+  }
+}
 
 export interface SdsServerOptions {
   readonly source: CertificateSource;
@@ -135,9 +153,12 @@ export class SdsServer {
   }
 
   private onRequest(s: SdsStream, bytes: Uint8Array): void {
-    const req = peekRequest(bytes);
+    const req = decodeRequest(bytes);
     if (req.typeUrl !== '' && req.typeUrl !== TypeUrl.Secret) {
-      throw new Error(`SDS serves ${TypeUrl.Secret}, not ${req.typeUrl}`);
+      throw new IstioLiteError(
+        ErrorCode.InvalidRequest,
+        `SDS serves ${TypeUrl.Secret}, not ${req.typeUrl}`,
+      );
     }
     if (req.responseNonce !== '' && req.responseNonce !== s.lastNonce) return; // stale
     if (req.errorDetail) {
@@ -180,8 +201,11 @@ export class SdsServer {
           try {
             this.onRequest(s, b);
           } catch (e) {
+            if (isIstioLiteError(e)) {
+              this.o.logger.warn({ stream: s.id, err: errorMessage(e) }, 'SDS stream refused');
+            }
             done();
-            call.emit('error', { code: status.INVALID_ARGUMENT, details: errorMessage(e) });
+            call.emit('error', failedCall(e, internalMessage, this.o.logger, { stream: s.id }));
           }
         });
         call.on('end', () => {
@@ -193,10 +217,15 @@ export class SdsServer {
         call.on('close', done);
       },
       FetchSecrets: (call: ServerUnaryCall<Buffer, Uint8Array>, cb: sendUnaryData<Uint8Array>) => {
-        const req = peekRequest(call.request);
-        const bytes = this.response(req.resourceNames);
-        if (bytes) cb(null, bytes);
-        else cb({ code: status.UNAVAILABLE, details: 'none of these secrets is there yet' });
+        try {
+          const bytes = this.response(decodeRequest(call.request).resourceNames);
+          if (!bytes) {
+            throw new IstioLiteError(ErrorCode.External, 'none of these secrets is there yet');
+          }
+          cb(null, bytes);
+        } catch (e) {
+          cb(failedCall(e, internalMessage, this.o.logger, { call: 'FetchSecrets' }));
+        }
       },
     };
   }

@@ -1,11 +1,14 @@
 /**
  * The ADS gRPC service on @grpc/grpc-js: `envoy.service.discovery.v3.AggregatedDiscoveryService/
  * StreamAggregatedResources`, state of the world. Requests are decoded with Envoy's protos;
- * responses go out as bytes already encoded by the connection. Errors map to gRPC status here.
+ * responses go out as bytes already encoded by the connection. Errors map to gRPC status in
+ * lib/grpc/status.ts: a refused stream (no node id, an undecodable request) is INVALID_ARGUMENT
+ * with what was wrong; anything unexpected is INTERNAL, its detail logged.
  */
 import * as grpc from '@grpc/grpc-js';
-import { ErrorCode, errorMessage, isIstioLiteError } from '../../lib/errors.ts';
+import { ErrorCode, IstioLiteError, errorMessage, isIstioLiteError } from '../../lib/errors.ts';
 import { bindServer, grpcAddress, stopServer } from '../../lib/grpc/server-lifecycle.ts';
+import { failedCall } from '../../lib/grpc/status.ts';
 import type { Logger } from '../../lib/log.ts';
 import {
   decodeDiscoveryRequest,
@@ -53,13 +56,30 @@ export const adsService: grpc.ServiceDefinition = {
   },
 };
 
-function toStatus(e: unknown): Partial<grpc.StatusObject> {
-  const code =
-    isIstioLiteError(e) && (e.code === ErrorCode.InvalidInput || e.code === ErrorCode.InvalidObject)
-      ? grpc.status.INVALID_ARGUMENT
-      : grpc.status.INTERNAL;
-  return { code, details: errorMessage(e) };
+/**
+ * The server's side of `adsService`: requests arrive as bytes and are decoded in the handler, so
+ * an undecodable one is refused as INVALID_ARGUMENT (grpc-js would answer INTERNAL).
+ */
+const adsServerService: grpc.ServiceDefinition = Object.fromEntries(
+  Object.entries(adsService).map(([name, def]) => [
+    name,
+    { ...def, requestDeserialize: (b: Buffer) => b },
+  ]),
+);
+
+function decoded<Req>(decode: (bytes: Uint8Array) => Req, bytes: Buffer): Req {
+  try {
+    return decode(bytes);
+  } catch (e) {
+    throw new IstioLiteError(
+      ErrorCode.InvalidRequest,
+      `the request could not be decoded: ${errorMessage(e)}`,
+      { cause: e },
+    );
+  }
 }
+
+const internalMessage = 'internal error in Pilot';
 
 export interface AdsServerOptions {
   readonly discovery: DiscoveryServer;
@@ -78,26 +98,24 @@ export class AdsServer {
 
   constructor(o: AdsServerOptions) {
     this.o = o;
-    this.server.addService(adsService, {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, Uint8Array>) => {
-        this.handle(call, 'sotw', (conn, req) => {
-          conn.onRequest(req);
+    this.server.addService(adsServerService, {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => {
+        this.handle(call, 'sotw', (conn, bytes) => {
+          conn.onRequest(decoded(decodeDiscoveryRequest, bytes));
         });
       },
-      DeltaAggregatedResources: (
-        call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, Uint8Array>,
-      ) => {
-        this.handle(call, 'delta', (conn, req) => {
-          conn.onDeltaRequest(req);
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => {
+        this.handle(call, 'delta', (conn, bytes) => {
+          conn.onDeltaRequest(decoded(decodeDeltaDiscoveryRequest, bytes));
         });
       },
     });
   }
 
-  private handle<Req>(
-    call: grpc.ServerDuplexStream<Req, Uint8Array>,
+  private handle(
+    call: grpc.ServerDuplexStream<Buffer, Uint8Array>,
     mode: 'sotw' | 'delta',
-    onRequest: (conn: Connection, req: Req) => void,
+    onRequest: (conn: Connection, bytes: Buffer) => void,
   ): void {
     const conn = this.o.discovery.connect((bytes, flushed) => {
       call.write(bytes, flushed);
@@ -110,13 +128,17 @@ export class AdsServer {
       this.streams.delete(call);
       this.o.discovery.disconnect(conn);
     };
-    call.on('data', (req: Req) => {
+    call.on('data', (bytes: Buffer) => {
       try {
-        onRequest(conn, req);
+        onRequest(conn, bytes);
       } catch (e) {
-        this.o.logger.warn({ conn: conn.id, err: errorMessage(e) }, 'ADS stream refused');
+        // A refusal (bad node id, undecodable request) is the proxy's; anything else is logged
+        // with its detail by failedCall and the proxy reads only the generic message.
+        if (isIstioLiteError(e)) {
+          this.o.logger.warn({ conn: conn.id, err: errorMessage(e) }, 'ADS stream refused');
+        }
         finish();
-        call.emit('error', toStatus(e));
+        call.emit('error', failedCall(e, internalMessage, this.o.logger, { conn: conn.id }));
       }
     });
     call.on('end', () => {

@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { decodeMessage } from '../../lib/xds/protos.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { MemoryRegistry } from '../model/memory-registry.ts';
+import { AdsPath } from './ads-server.ts';
 import { endpoint, service } from '../testing/fixtures.ts';
 import { startHarness, type Harness } from '../testing/harness.ts';
 import { fixtureRegistry, fixtureServices } from '../testing/mesh-fixture.ts';
@@ -335,6 +336,27 @@ describe('ADS server (xDS v3 rules)', () => {
     const s = await c.ended();
     assert.equal(s.code, grpc.status.INVALID_ARGUMENT);
     assert.match(s.details, /node id/);
+  });
+
+  it('refuses a request whose bytes are not a DiscoveryRequest, with INVALID_ARGUMENT', async () => {
+    const raw = new grpc.Client(h.address, grpc.credentials.createInsecure());
+    try {
+      const call = raw.makeBidiStreamRequest(
+        AdsPath,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+      );
+      const ended = new Promise<grpc.StatusObject>((resolve) => {
+        call.on('status', resolve);
+      });
+      call.on('error', () => undefined);
+      call.write(Buffer.from([0xff, 0xff, 0xff]));
+      const s = await ended;
+      assert.equal(s.code, grpc.status.INVALID_ARGUMENT);
+      assert.match(s.details, /could not be decoded/);
+    } finally {
+      raw.close();
+    }
   });
 
   it('debounces a burst of changes into one push', async () => {
