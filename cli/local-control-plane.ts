@@ -5,7 +5,7 @@
  * API server has no controllers, creates one Pod from each workload's template as a controller
  * would, so the webhook injects them. Writes `.local/endpoints.json`.
  */
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { chartDir, helmTemplate } from '../lib/chart.ts';
@@ -15,6 +15,7 @@ import { applyObjects } from '../lib/kube/apply.ts';
 import { isAlreadyExists, loadKubeConfig } from '../lib/kube/client.ts';
 import { down, helmPath, up } from '../lib/local-cluster/cluster.ts';
 import { isAlive } from '../lib/local-cluster/processes.ts';
+import { Lifecycle } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import { parseYamlDocuments } from '../lib/yaml.ts';
 import { parseCaConfig } from '../ca/config.ts';
@@ -118,23 +119,17 @@ function nameOf(o: JsonObject): { name: string; namespace: string } {
 export async function startLocalControlPlane(o: StartOptions): Promise<LocalControlPlane> {
   const pidFile = join(o.stateDir, 'start.pid');
   const endpointsFile = join(o.stateDir, 'endpoints.json');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(o.stateDir, { recursive: true });
   claimPidFile(pidFile);
-  const cleanups: (() => Promise<unknown> | undefined)[] = [
-    () => {
+  // Every piece is stopped in reverse order on close(), or as soon as a later piece fails to start.
+  return Lifecycle.start(o.logger, async (life) => {
+    life.onStop('pid and endpoints files', () => {
       rmSync(pidFile, { force: true });
       rmSync(endpointsFile, { force: true });
-      return undefined;
-    },
-  ];
-  const close = async () => {
-    for (const c of cleanups.reverse()) await c();
-  };
-  try {
+    });
     o.progress('starting the local cluster (kube-apiserver + etcd on loopback)…');
     const cluster = await up(o.stateDir, { log: o.progress, progress: o.progress });
-    cleanups.push(() => down(o.stateDir));
+    life.onStop('local cluster', () => down(o.stateDir));
     const kc = loadKubeConfig(cluster.kubeconfig);
     const core = kc.makeApiClient(CoreV1Api);
     try {
@@ -160,7 +155,7 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       failureMode: 'deny',
       bodyLimitBytes: 6 * 1024 * 1024,
     });
-    cleanups.push(() => webhook.close());
+    life.add('webhook', webhook, (w) => w.close());
     await registerWebhook(kc, `https://127.0.0.1:${webhook.port}/inject`);
 
     // The CRDs (config.istio.io) Pilot and Mixer watch, from the chart.
@@ -182,7 +177,7 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       kc,
       o.logger,
     );
-    cleanups.push(() => ca.close());
+    life.add('ca', ca, (c) => c.close());
     const pilot = await runPilot({
       logger: o.logger,
       mesh: defaultMeshConfig,
@@ -195,7 +190,7 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       debounceMaxMs: 1000,
       domain: 'cluster.local',
     });
-    cleanups.push(() => pilot.close());
+    life.add('pilot', pilot, (p) => p.close());
     const mixer = await runMixer({
       logger: o.logger,
       port: 0,
@@ -208,7 +203,7 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       adapterModules: [],
       instance: 'local',
     });
-    cleanups.push(() => mixer.close());
+    life.add('mixer', mixer, (m) => m.close());
 
     o.progress('applying examples/ …');
     const objects = readExamples(o.examplesDir);
@@ -232,9 +227,6 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       mixerMetrics: `127.0.0.1:${mixer.monitoringPort}`,
     };
     writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
-    return { endpoints, pods, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
+    return { endpoints, pods };
+  });
 }
