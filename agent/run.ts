@@ -24,7 +24,7 @@ import { buildBootstrap, type BootstrapInput } from './bootstrap/bootstrap.ts';
 import { nodeIdentity } from './bootstrap/node.ts';
 import type { CertificateSource } from './certs/certificate-source.ts';
 import { certificateSourceFor } from './certs/from-config.ts';
-import type { AgentConfig } from './config.ts';
+import type { AgentConfig } from './settings.ts';
 import { envoyArgs } from './envoy/command-line.ts';
 import { EnvoySupervisor } from './envoy/supervisor.ts';
 import { LocalGrpcServer } from './grpc/local-server.ts';

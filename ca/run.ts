@@ -16,7 +16,7 @@ import { watchFiles } from '../lib/watched-files.ts';
 import { createAuthenticator } from './authn.ts';
 import { CertificateAuthority } from './authority.ts';
 import { parseBootstrapTokens, type BootstrapTokens } from './bootstrap-tokens.ts';
-import type { CaConfig } from './config.ts';
+import type { CaConfig } from './settings.ts';
 import { createCaGrpcServer } from './grpc-server.ts';
 import { createCaMetrics } from './metrics.ts';
 import { loadRoot } from './root-store.ts';

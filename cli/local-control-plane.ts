@@ -18,7 +18,7 @@ import { isAlive } from '../lib/local-cluster/processes.ts';
 import { Lifecycle } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import { parseYamlDocuments } from '../lib/yaml.ts';
-import { parseCaConfig } from '../ca/config.ts';
+import { parseCaConfig } from '../ca/settings.ts';
 import { runCa } from '../ca/run.ts';
 import { defaultMeshConfig } from '../lib/mesh-config.ts';
 import { runMixer } from '../mixer/run.ts';

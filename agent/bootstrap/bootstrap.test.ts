@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { encodeProtoJson } from '../../lib/xds/proto-json.ts';
 import { messageToJson } from '../../lib/xds/json-view.ts';
 import { AgentCluster } from '../../lib/xds/agent-clusters.ts';
-import { parseAgentConfig, type AgentMode } from '../config.ts';
+import { parseAgentConfig, type AgentMode } from '../settings.ts';
 import { loadAgentProtos } from '../testing/envoy-protos.ts';
 import { buildBootstrap, type BootstrapInput, type JsonObject } from './bootstrap.ts';
 import { nodeIdentity } from './node.ts';

@@ -5,7 +5,7 @@
  * `ISTIO_META_<KEY>` env var as `<KEY>`).
  */
 import { projectVersion } from '../../lib/package-info.ts';
-import type { AgentConfig } from '../config.ts';
+import type { AgentConfig } from '../settings.ts';
 
 export interface NodeIdentity {
   readonly id: string;

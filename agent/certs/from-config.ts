@@ -8,7 +8,7 @@ import { createCaClient, type CaClient } from '../../lib/ca/client.ts';
 import { ErrorCode, IstioLiteError, errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { spiffeId } from '../../lib/pki/spiffe.ts';
-import type { AgentConfig } from '../config.ts';
+import type { AgentConfig } from '../settings.ts';
 import type { CertificateSource } from './certificate-source.ts';
 import { CsrCertificateSource } from './csr-source.ts';
 import { FileCertificateSource } from './file-source.ts';

@@ -3,7 +3,7 @@
  * times, worker threads and log level. Hot restart is off (the agent restarts Envoy itself and
  * configuration changes arrive over xDS, never by a new bootstrap).
  */
-import type { AgentConfig } from '../config.ts';
+import type { AgentConfig } from '../settings.ts';
 
 export function envoyArgs(
   c: Pick<

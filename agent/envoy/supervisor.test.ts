@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { createRegistry } from '../../lib/metrics.ts';
 import { buildBootstrap } from '../bootstrap/bootstrap.ts';
 import { nodeIdentity } from '../bootstrap/node.ts';
-import { parseAgentConfig, type AgentConfig } from '../config.ts';
+import { parseAgentConfig, type AgentConfig } from '../settings.ts';
 import { writeFakeEnvoy, type FakeEnvoyEvent } from '../testing/fake-envoy.ts';
 import { envoyArgs } from './command-line.ts';
 import { EnvoySupervisor, type EnvoySupervisorOptions } from './supervisor.ts';

@@ -2,7 +2,7 @@
  * `istio-lite agent sidecar|router|wait`: the `istio-proxy` container (sidecar), gateways
  * (router), and the postStart hook that holds the application until the proxy is ready (wait).
  */
-import { agentOptions, agentSettings } from '../../agent/config.ts';
+import { agentOptions, agentSettings } from '../../agent/settings.ts';
 import { option, usageError } from '../../lib/config/options.ts';
 import { defineCommand } from '../command.ts';
 import { serve } from '../serve.ts';

@@ -1,5 +1,5 @@
 /** `istio-lite ca`: the certificate authority (CSR service on 8060, istio.<sa> Secrets). */
-import { caOptions, caSettings } from '../../ca/config.ts';
+import { caOptions, caSettings } from '../../ca/settings.ts';
 import { runCa } from '../../ca/run.ts';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
 import { createLogger } from '../../lib/log.ts';

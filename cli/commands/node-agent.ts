@@ -1,6 +1,6 @@
 /** `istio-lite node-agent`: certificates for a VM or machine outside Kubernetes (mesh expansion). */
 import { NodeAgent } from '../../ca/node-agent/agent.ts';
-import { nodeAgentOptions, parseNodeAgentConfig } from '../../ca/node-agent/config.ts';
+import { nodeAgentOptions, parseNodeAgentConfig } from '../../ca/node-agent/settings.ts';
 import { createLogger } from '../../lib/log.ts';
 import { defineCommand } from '../command.ts';
 import { untilSignal } from '../serve.ts';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { parseAgentConfig } from '../../agent/config.ts';
+import { parseAgentConfig } from '../../agent/settings.ts';
 import { runAgent, type RunningAgent } from '../../agent/run.ts';
 import { loadAgentProtos } from '../../agent/testing/envoy-protos.ts';
 import { SdsTestClient, secretRequest } from '../../agent/testing/sds-client.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { attributesFromAuthz } from '../../lib/mixer/envoy-attributes.ts';
 import { FileCertificateSource } from '../../agent/certs/file-source.ts';
-import { parseAgentConfig } from '../../agent/config.ts';
+import { parseAgentConfig } from '../../agent/settings.ts';
 import { decodeAuthzRequest } from '../../agent/mixer/envoy-wire.ts';
 import { createMixerClient } from '../../agent/mixer/mixer-client.ts';
 import { runAgent, type RunningAgent } from '../../agent/run.ts';

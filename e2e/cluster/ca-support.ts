@@ -1,6 +1,6 @@
 /** Helpers for the CA's cluster-tier suites: a CA on loopback, ports 0, one namespace. */
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
-import { parseCaConfig } from '../../ca/config.ts';
+import { parseCaConfig } from '../../ca/settings.ts';
 import { runCa, type RunningCa } from '../../ca/run.ts';
 import { isNotFound } from '../../lib/kube/client.ts';
 import { createLogger } from '../../lib/log.ts';

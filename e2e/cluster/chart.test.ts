@@ -18,7 +18,7 @@ import {
   KubernetesObjectApi,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { parseCaConfig } from '../../ca/config.ts';
+import { parseCaConfig } from '../../ca/settings.ts';
 import { runCa } from '../../ca/run.ts';
 import { chartDir, helmTemplate } from '../../lib/chart.ts';
 import { errorMessage } from '../../lib/errors.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { parseAgentConfig } from '../../agent/config.ts';
+import { parseAgentConfig } from '../../agent/settings.ts';
 import { runAgent, type RunningAgent } from '../../agent/run.ts';
 import { EnvoyMixerClient, type HttpCheck } from '../../agent/testing/envoy-mixer-client.ts';
 import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseAgentConfig, type AgentFlag } from './config.ts';
+import { parseAgentConfig, type AgentFlag } from './settings.ts';
 
 const env = {
   POD_NAME: 'reviews-1',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ErrorCode, isIstioLiteError } from '../lib/errors.ts';
-import { parseCaConfig } from './config.ts';
+import { parseCaConfig } from './settings.ts';
 
 describe('ca configuration', () => {
   it('has the documented defaults', () => {
