@@ -8,20 +8,12 @@ import { spkiDer } from '../lib/pki/keys.ts';
 import { pemEncode } from '../lib/pki/pem.ts';
 import { name, type SubjectAltNames } from '../lib/pki/x509-parts.ts';
 import { Oid } from '../lib/pki/oids.ts';
-import {
-  authorityKeyIdExtension,
-  basicConstraintsExtension,
-  buildCertificate,
-  extKeyUsageExtension,
-  keyUsageExtension,
-  leafExtensions,
-} from '../lib/pki/certificate-builder.ts';
+import { buildCertificate, serverExtensions } from '../lib/pki/certificate-builder.ts';
+import { WorkloadLeafWriter } from '../lib/pki/workload-leaf.ts';
 import { parseCsrPem } from './csr-parse.ts';
 import { checkIdentity, checkKey } from './csr-policy.ts';
 import type { KeyCertBundle } from './key-cert-bundle.ts';
 import { CaRefusal, RefusalReason } from './refusal.ts';
-import { KeyUsageBit } from '../lib/pki/oids.ts';
-import { subjectAltNameExtension } from '../lib/pki/x509-parts.ts';
 
 export interface AuthorityOptions {
   readonly bundle: KeyCertBundle;
@@ -45,14 +37,21 @@ function skewMs(ttlMs: number): number {
   return Math.min(60_000, Math.floor(ttlMs / 10));
 }
 
+function leafWriter(b: KeyCertBundle): WorkloadLeafWriter {
+  return new WorkloadLeafWriter(b.issuer.subject, b.issuer.keyId, b.signingKey);
+}
+
 export class CertificateAuthority {
   private bundle: KeyCertBundle;
+  /** Made once per bundle: the parts of a leaf that only the signing certificate decides. */
+  private leaves: WorkloadLeafWriter;
   private readonly defaultTtlMs: number;
   private readonly maxTtlMs: number;
   private readonly now: () => number;
 
   constructor(opts: AuthorityOptions) {
     this.bundle = opts.bundle;
+    this.leaves = leafWriter(opts.bundle);
     this.defaultTtlMs = opts.defaultTtlMs;
     this.maxTtlMs = opts.maxTtlMs;
     this.now = opts.now ?? Date.now;
@@ -67,6 +66,7 @@ export class CertificateAuthority {
   }
 
   setBundle(bundle: KeyCertBundle): void {
+    this.leaves = leafWriter(bundle);
     this.bundle = bundle;
   }
 
@@ -106,49 +106,38 @@ export class CertificateAuthority {
 
   /** Issues a workload leaf for `identity` (a SPIFFE URI) to the key `spki`; no policy checks. */
   issueWorkload(spki: Buffer, identity: string, ttlMs: number): IssuedCertificate {
-    const b = this.bundle;
-    return this.issue(
-      spki,
-      leafExtensions({
-        spki,
-        issuerKeyId: b.issuer.keyId,
-        sans: { uris: [identity] },
-        subjectEmpty: true,
-      }),
-      ttlMs,
-      name([]),
-    );
+    const validity = this.validity(ttlMs);
+    return this.issued(this.leaves.certificate({ ...validity, spki, identity }), validity);
   }
 
   /** The CA's own TLS serving certificate (server auth only). */
   issueServer(publicKey: KeyObject, sans: SubjectAltNames, ttlMs: number): IssuedCertificate {
-    const spki = spkiDer(publicKey);
-    const extensions = [
-      keyUsageExtension([KeyUsageBit.digitalSignature, KeyUsageBit.keyEncipherment]),
-      extKeyUsageExtension([Oid.serverAuth]),
-      basicConstraintsExtension(false),
-      authorityKeyIdExtension(this.bundle.issuer.keyId),
-      subjectAltNameExtension(sans, false),
-    ];
-    return this.issue(spki, extensions, ttlMs, name([{ oid: Oid.commonName, value: 'istio-ca' }]));
-  }
-
-  private issue(
-    spki: Buffer,
-    extensions: Buffer[],
-    ttlMs: number,
-    subject: Buffer,
-  ): IssuedCertificate {
     const b = this.bundle;
-    const now = this.now();
-    const notBefore = new Date(now - skewMs(ttlMs));
-    // Never outlive the signing certificate.
-    const notAfter = new Date(Math.min(now + ttlMs, b.signingCert.validToDate.getTime()));
+    const validity = this.validity(ttlMs);
     const der = buildCertificate(
-      { subject, issuer: b.issuer.subject, spki, notBefore, notAfter, extensions },
+      {
+        subject: name([{ oid: Oid.commonName, value: 'istio-ca' }]),
+        issuer: b.issuer.subject,
+        spki: spkiDer(publicKey),
+        ...validity,
+        extensions: serverExtensions(b.issuer.keyId, sans),
+      },
       b.signingKey,
     );
+    return this.issued(der, validity);
+  }
+
+  private validity(ttlMs: number): { notBefore: Date; notAfter: Date } {
+    const now = this.now();
+    return {
+      notBefore: new Date(now - skewMs(ttlMs)),
+      // Never outlive the signing certificate.
+      notAfter: new Date(Math.min(now + ttlMs, this.bundle.signingCert.validToDate.getTime())),
+    };
+  }
+
+  private issued(der: Buffer, v: { notBefore: Date; notAfter: Date }): IssuedCertificate {
     const certPem = pemEncode('CERTIFICATE', der);
-    return { certPem, chainPem: [certPem, ...this.caChainPem()], notBefore, notAfter };
+    return { certPem, chainPem: [certPem, ...this.caChainPem()], ...v };
   }
 }

@@ -2,7 +2,9 @@
  * Parsing a PKCS#10 certification request from untrusted PEM (RFC 2986): the key, the requested
  * SANs and basicConstraints, and a check of the request's own signature. Anything malformed is a
  * CaRefusal naming what was wrong. The subject and other requested extensions are read but never
- * copied into a certificate: the CA decides every field.
+ * copied into a certificate: the CA decides every field. Read with the hand-written DER reader of
+ * lib/pki/der.ts rather than @peculiar/x509: the library's parse alone costs more than the whole
+ * issuance does (see there); ca/csr-parse.test.ts holds this reader to the library's reading.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import {

@@ -20,6 +20,7 @@ import { name, type SubjectAltNames } from '../../lib/pki/x509-parts.ts';
 import { CertificateAuthority } from '../authority.ts';
 import { buildCertificate, caExtensions } from '../../lib/pki/certificate-builder.ts';
 import { issuerFields } from '../../lib/pki/cert-fields.ts';
+import type { x509 } from '../../lib/pki/x509.ts';
 import { createSelfSignedRoot, loadKeyCertBundle, type KeyCertPem } from '../key-cert-bundle.ts';
 
 export const day = 86_400_000;
@@ -72,7 +73,7 @@ export function identity(ns: string, sa: string): string {
 export async function csrFor(
   sans: SubjectAltNames,
   alg: KeyAlgorithm = 'ecdsa-p256',
-  extraExtensions: readonly Buffer[] = [],
+  extraExtensions: readonly x509.Extension[] = [],
 ): Promise<{ csr: string; keys: KeyPair }> {
   const keys = await generateKeys(alg);
   return { csr: createCsrPem({ ...keys, sans, extraExtensions }), keys };

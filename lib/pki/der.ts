@@ -1,9 +1,17 @@
 /**
- * A small DER (ASN.1 Distinguished Encoding Rules) encoder and reader: just what X.509
- * certificates and PKCS#10 requests need. The reader returns slices of the original bytes, so a
- * signed part (TBSCertificate, CertificationRequestInfo) is verified exactly as it was received;
- * re-encoding a parsed tree, as general ASN.1 libraries do, can change bytes and break signatures.
- * Input to the reader is untrusted: every length is checked against the buffer.
+ * The CA's hot path in DER, kept hand-written on purpose: reading PKCS#10 requests
+ * (ca/csr-parse.ts) and writing the variable parts of workload leaves (lib/pki/workload-leaf.ts).
+ * Everything else (roots, intermediates, serving certificates, CSRs, names, extensions) is
+ * @peculiar/x509's. Why not the library here too: its ASN.1 codec (asn1js under
+ * @peculiar/asn1-schema) builds an object tree per value; parsing one CSR with it costs more than
+ * this whole issuance path (parse, verify, policy, build, sign, PEM) does, and building a leaf
+ * with it costs several times more again, so the CA would issue several times fewer certificates
+ * per second (figures in docs/design/2026-11-23-ca.md, 2026-12-02 entry). The reader returns
+ * slices of the original bytes, so a signed part is verified exactly as it was received; input to
+ * the reader is untrusted and every length is checked against the buffer. Tests check both halves
+ * against the library: requests this reader accepts are parsed and verified by @peculiar/x509 to
+ * the same fields (ca/csr-parse.test.ts), and leaves are byte for byte the library's encoding
+ * (lib/pki/workload-leaf.test.ts).
  */
 
 export const Tag = {
@@ -11,11 +19,7 @@ export const Tag = {
   Integer: 0x02,
   BitString: 0x03,
   OctetString: 0x04,
-  Null: 0x05,
   Oid: 0x06,
-  Utf8String: 0x0c,
-  PrintableString: 0x13,
-  Ia5String: 0x16,
   UtcTime: 0x17,
   GeneralizedTime: 0x18,
   Sequence: 0x30,
@@ -40,29 +44,9 @@ export function sequence(...items: readonly Buffer[]): Buffer {
   return tlv(Tag.Sequence, Buffer.concat(items));
 }
 
-export function set(...items: readonly Buffer[]): Buffer {
-  return tlv(Tag.Set, Buffer.concat(items));
-}
-
 /** Context-specific tag [n]; constructed for EXPLICIT tagging and for constructed IMPLICIT types. */
 export function contextTag(n: number, content: Buffer, constructed: boolean): Buffer {
   return tlv(0x80 | (constructed ? 0x20 : 0) | n, content);
-}
-
-export function oid(dotted: string): Buffer {
-  const parts = dotted.split('.').map((p) => Number(p));
-  const [a, b, ...rest] = parts;
-  if (a === undefined || b === undefined || parts.some((p) => !Number.isSafeInteger(p) || p < 0)) {
-    throw new Error(`invalid OID ${dotted}`);
-  }
-  const out: number[] = [];
-  for (const v of [a * 40 + b, ...rest]) {
-    const chunk: number[] = [v & 0x7f];
-    for (let x = Math.floor(v / 128); x > 0; x = Math.floor(x / 128))
-      chunk.unshift(0x80 | (x & 0x7f));
-    out.push(...chunk);
-  }
-  return tlv(Tag.Oid, Buffer.from(out));
 }
 
 /** A non-negative INTEGER from unsigned big-endian bytes (adds the sign octet when needed). */
@@ -74,20 +58,6 @@ export function unsignedInteger(bytes: Buffer): Buffer {
   return tlv(Tag.Integer, needsPad ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed);
 }
 
-export function smallInteger(n: number): Buffer {
-  if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff)
-    throw new Error(`integer out of range: ${n}`);
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
-  return unsignedInteger(Buffer.from(bytes.length === 0 ? [0] : bytes));
-}
-
-export function boolean(v: boolean): Buffer {
-  return tlv(Tag.Boolean, Buffer.from([v ? 0xff : 0x00]));
-}
-
-export const nullValue: Buffer = Buffer.from([Tag.Null, 0]);
-
 export function octetString(content: Buffer): Buffer {
   return tlv(Tag.OctetString, content);
 }
@@ -95,10 +65,6 @@ export function octetString(content: Buffer): Buffer {
 /** BIT STRING with `unusedBits` padding bits in the last octet. */
 export function bitString(content: Buffer, unusedBits = 0): Buffer {
   return tlv(Tag.BitString, Buffer.concat([Buffer.from([unusedBits]), content]));
-}
-
-export function utf8String(s: string): Buffer {
-  return tlv(Tag.Utf8String, Buffer.from(s, 'utf8'));
 }
 
 function pad2(n: number): string {
@@ -235,28 +201,6 @@ export function readSmallInteger(node: DerNode): number {
 export function readBitStringBytes(node: DerNode): Buffer {
   expectTag(node, Tag.BitString, 'BIT STRING');
   if (node.content.length === 0) throw new DerError('empty BIT STRING');
+  if (node.content[0] !== 0) throw new DerError('BIT STRING has unused bits (must be 0 here)');
   return node.content.subarray(1);
-}
-
-/** Named bits of a BIT STRING (bit 0 is the most significant bit of the first octet). */
-export function readNamedBits(node: DerNode): Set<number> {
-  expectTag(node, Tag.BitString, 'BIT STRING');
-  const out = new Set<number>();
-  const bytes = node.content.subarray(1);
-  bytes.forEach((b, i) => {
-    for (let bit = 0; bit < 8; bit++) if (b & (0x80 >> bit)) out.add(i * 8 + bit);
-  });
-  return out;
-}
-
-/** Encodes named bits (digitalSignature = 0, keyEncipherment = 2, keyCertSign = 5, ...). */
-export function namedBits(bits: readonly number[]): Buffer {
-  const max = Math.max(...bits);
-  const bytes = Buffer.alloc(Math.floor(max / 8) + 1);
-  for (const bit of bits) {
-    const i = Math.floor(bit / 8);
-    bytes[i] = (bytes[i] ?? 0) | (0x80 >> (bit % 8));
-  }
-  const unused = 7 - (max % 8);
-  return bitString(bytes, unused);
 }

@@ -4,7 +4,6 @@
  */
 import { generateKeyPair, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { Oid } from './oids.ts';
-import { nullValue, oid, sequence } from './der.ts';
 
 export const KeyAlgorithm = [
   'ecdsa-p256',
@@ -89,25 +88,26 @@ export function keyText(d: KeyDescription): string {
 export interface SignatureAlgorithm {
   /** The hash passed to node:crypto sign/verify. */
   readonly hash: 'sha256' | 'sha384';
-  /** The AlgorithmIdentifier DER that names it in a certificate or request. */
-  readonly identifier: Buffer;
+  /** The signature algorithm's OID, as named in a certificate or request. */
   readonly oid: string;
+  /** Its AlgorithmIdentifier carries NULL parameters (RSA, RFC 4055) rather than none (ECDSA, RFC 5758). */
+  readonly nullParameters: boolean;
 }
 
 export const ecdsaSha256: SignatureAlgorithm = {
   hash: 'sha256',
   oid: Oid.ecdsaWithSha256,
-  identifier: sequence(oid(Oid.ecdsaWithSha256)),
+  nullParameters: false,
 };
 const ecdsaSha384: SignatureAlgorithm = {
   hash: 'sha384',
   oid: Oid.ecdsaWithSha384,
-  identifier: sequence(oid(Oid.ecdsaWithSha384)),
+  nullParameters: false,
 };
 const rsaSha256: SignatureAlgorithm = {
   hash: 'sha256',
   oid: Oid.sha256WithRsaEncryption,
-  identifier: sequence(oid(Oid.sha256WithRsaEncryption), nullValue),
+  nullParameters: true,
 };
 
 /** The signature algorithm a private key signs with: ECDSA with the curve's hash, RSA PKCS#1 v1.5 SHA-256. */

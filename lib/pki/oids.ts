@@ -26,11 +26,3 @@ export const Oid = {
   commonName: '2.5.4.3',
   organization: '2.5.4.10',
 } as const;
-
-/** KeyUsage named bits (RFC 5280 4.2.1.3). */
-export const KeyUsageBit = {
-  digitalSignature: 0,
-  keyEncipherment: 2,
-  keyCertSign: 5,
-  cRLSign: 6,
-} as const;

@@ -1,8 +1,8 @@
 /**
  * Small PKIs for infrastructure certificates (the injector's serving certificate, the local
  * cluster's API server and admin certificates): a self-signed CA and certificates it issues, with
- * ECDSA P-256 keys and native signing (lib/pki/certificate-builder.ts). Workload identities are
- * the CA service's job, not this.
+ * ECDSA P-256 keys, built by @peculiar/x509 and signed natively (lib/pki/certificate-builder.ts).
+ * Workload identities are the CA service's job, not this.
  */
 import { createPrivateKey } from 'node:crypto';
 import { issuerFields } from './cert-fields.ts';
@@ -16,8 +16,9 @@ import {
   subjectKeyIdExtension,
 } from './certificate-builder.ts';
 import { generateKeysSync, spkiDer } from './keys.ts';
-import { KeyUsageBit, Oid } from './oids.ts';
+import { Oid } from './oids.ts';
 import { pemDecodeOne, pemEncode } from './pem.ts';
+import { x509 } from './x509.ts';
 import { name, subjectAltNameExtension, type NameAttribute } from './x509-parts.ts';
 
 export interface PemPair {
@@ -97,7 +98,7 @@ export function issueCertificate(ca: PemPair, o: IssueOptions): PemPair {
       ...validity(o.lifetimeMs, o.now ?? new Date()),
       extensions: [
         basicConstraintsExtension(false),
-        keyUsageExtension([KeyUsageBit.digitalSignature, KeyUsageBit.keyEncipherment]),
+        keyUsageExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment),
         ...(usages.length > 0 ? [extKeyUsageExtension(usages)] : []),
         subjectKeyIdExtension(spki),
         authorityKeyIdExtension(issuer.keyId),
