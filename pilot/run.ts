@@ -12,7 +12,6 @@ import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
 import { Lifecycle } from '../lib/lifecycle.ts';
 import { closeHttpServer, listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
-import type { MeshConfig } from '../lib/mesh-config.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
 import { opsApp } from '../lib/ops-server.ts';
 import { mountDebug } from './debug.ts';
@@ -26,25 +25,17 @@ import type { ServiceRegistry } from './model/service.ts';
 import { AdsServer } from './xds/ads-server.ts';
 import { DiscoveryServer } from './xds/discovery.ts';
 import { createXdsMetrics } from './xds/metrics.ts';
+import type { PilotSettings } from './settings.ts';
 
-export interface PilotOptions {
+/** What Pilot runs with: its settings (pilot/settings.ts) and what it runs against. */
+export interface PilotOptions extends Omit<PilotSettings, 'kubeconfig'> {
   readonly logger: Logger;
-  readonly mesh: MeshConfig;
   /** The Kubernetes cluster to watch; ignored when `registry` is given. */
   readonly kc?: KubeConfig;
   /** A registry to serve instead of the Kubernetes one (tests, the bench). */
   readonly registry?: ServiceRegistry;
   /** Traffic config to serve instead of the Kubernetes CRDs and Ingresses (with `registry`). */
   readonly config?: ConfigSource;
-  readonly xdsHost: string;
-  /** ADS port (15010; 0 picks one). */
-  readonly xdsPort: number;
-  readonly httpHost: string;
-  /** Debug, readiness and metrics port (8080; 0 picks one). */
-  readonly httpPort: number;
-  readonly debounceMs: number;
-  readonly debounceMaxMs: number;
-  readonly domain: string;
 }
 
 export interface RunningPilot {

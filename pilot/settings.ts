@@ -29,10 +29,13 @@ export const pilotOptions = {
 
 export interface PilotSettings {
   readonly mesh: MeshConfig;
+  /** undefined: KUBECONFIG, in-cluster, ~/.kube/config. */
   readonly kubeconfig: string | undefined;
   readonly xdsHost: string;
+  /** ADS port (15010; 0 picks one). */
   readonly xdsPort: number;
   readonly httpHost: string;
+  /** Debug, readiness and metrics port (8080; 0 picks one). */
   readonly httpPort: number;
   readonly debounceMs: number;
   readonly debounceMaxMs: number;

@@ -17,33 +17,18 @@ import { parseMeshConfig, defaultMeshConfig } from '../lib/mesh-config.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import { watchFiles } from '../lib/watched-files.ts';
 import { defaultInjectorConfig, parseInjectorConfig } from './config.ts';
-import { createInjector, type FailureMode } from './injector.ts';
+import { createInjector } from './injector.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import { namespaceLabelsFromCluster } from './namespace-labels.ts';
 import { selfManagedTlsSource } from './self-managed-tls.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
+import type { WebhookSettings } from './settings.ts';
 import { fileTlsSource, type TlsSource } from './tls-source.ts';
 
-export interface WebhookOptions {
+/** What the webhook runs with: its settings (webhook/settings.ts) and the cluster. */
+export interface WebhookOptions extends Omit<WebhookSettings, 'kubeconfig'> {
   readonly kc: KubeConfig;
   readonly logger: Logger;
-  readonly port: number;
-  readonly host: string;
-  readonly injectConfigFile?: string | undefined;
-  readonly meshConfigFile?: string | undefined;
-  readonly tlsCertFile?: string | undefined;
-  readonly tlsKeyFile?: string | undefined;
-  /** The control plane's namespace (holds the certificate Secret). */
-  readonly namespace: string;
-  readonly secretName: string;
-  readonly webhookConfigName: string;
-  readonly webhookConfigLabel?: string | undefined;
-  readonly dnsNames: readonly string[];
-  readonly ipAddresses: readonly string[];
-  readonly caLifetimeMs: number;
-  readonly certLifetimeMs: number;
-  readonly failureMode: FailureMode;
-  readonly bodyLimitBytes: number;
 }
 
 export type RunningWebhook = Running<{
@@ -131,18 +116,7 @@ export function runWebhook(o: WebhookOptions): Promise<RunningWebhook> {
     } else {
       const managed = life.add(
         'self-managed certificates',
-        await selfManagedTlsSource({
-          kc: o.kc,
-          logger: log,
-          namespace: o.namespace,
-          secretName: o.secretName,
-          webhookConfigName: o.webhookConfigName,
-          webhookConfigLabel: o.webhookConfigLabel,
-          dnsNames: o.dnsNames,
-          ipAddresses: o.ipAddresses,
-          caLifetimeMs: o.caLifetimeMs,
-          certLifetimeMs: o.certLifetimeMs,
-        }),
+        await selfManagedTlsSource({ ...o, logger: log }),
         (s) => s.stop(),
       );
       tls = managed;

@@ -11,21 +11,22 @@ import { Lifecycle } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import { createCaBundlePatcher } from './ca-bundle.ts';
 import { CertStore } from './cert-store.ts';
+import type { WebhookSettings } from './settings.ts';
 import { tlsSubscribers, type TlsMaterial, type TlsSource } from './tls-source.ts';
 
-export interface SelfManagedTlsOptions {
+export interface SelfManagedTlsOptions extends Pick<
+  WebhookSettings,
+  | 'namespace'
+  | 'secretName'
+  | 'webhookConfigName'
+  | 'webhookConfigLabel'
+  | 'dnsNames'
+  | 'ipAddresses'
+  | 'caLifetimeMs'
+  | 'certLifetimeMs'
+> {
   readonly kc: KubeConfig;
   readonly logger: Logger;
-  /** Where the Secret lives (the control plane's namespace) and its name. */
-  readonly namespace: string;
-  readonly secretName: string;
-  /** The MutatingWebhookConfiguration(s) whose caBundle is kept: by name, and by label. */
-  readonly webhookConfigName: string;
-  readonly webhookConfigLabel?: string | undefined;
-  readonly dnsNames: readonly string[];
-  readonly ipAddresses: readonly string[];
-  readonly caLifetimeMs: number;
-  readonly certLifetimeMs: number;
   /** Wait after patching a new CA into caBundle before serving under it, ms (default 2000). */
   readonly caPropagationMs?: number;
 }

@@ -69,15 +69,20 @@ export const webhookOptions = {
 export interface WebhookSettings {
   readonly port: number;
   readonly host: string;
-  readonly injectConfigFile: string | undefined;
-  readonly meshConfigFile: string | undefined;
-  readonly tlsCertFile: string | undefined;
-  readonly tlsKeyFile: string | undefined;
-  readonly kubeconfig: string | undefined;
+  /** The mounted injector and mesh config files (reloaded on change); absent: the defaults. */
+  readonly injectConfigFile?: string | undefined;
+  readonly meshConfigFile?: string | undefined;
+  /** Mounted serving certificate and key (reloaded on change); absent: self-managed. */
+  readonly tlsCertFile?: string | undefined;
+  readonly tlsKeyFile?: string | undefined;
+  /** undefined: KUBECONFIG, in-cluster, ~/.kube/config. */
+  readonly kubeconfig?: string | undefined;
+  /** The control plane's namespace (holds the certificate Secret). */
   readonly namespace: string;
   readonly secretName: string;
+  /** The MutatingWebhookConfiguration(s) whose caBundle is kept: by name, and by label. */
   readonly webhookConfigName: string;
-  readonly webhookConfigLabel: string;
+  readonly webhookConfigLabel?: string | undefined;
   readonly dnsNames: readonly string[];
   readonly ipAddresses: readonly string[];
   readonly certLifetimeMs: number;

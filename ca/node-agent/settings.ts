@@ -4,7 +4,7 @@ import { option, usageError, type OptionValues } from '../../lib/config/options.
 import { errorMessage, type IstioLiteError } from '../../lib/errors.ts';
 import { KeyAlgorithm } from '../../lib/pki/keys.ts';
 import { parseSpiffeId, spiffeId } from '../../lib/pki/spiffe.ts';
-import type { CsrApiChoice } from './agent.ts';
+import type { NodeAgentOptions } from './agent.ts';
 
 export const nodeAgentOptions = {
   'ca-address': option.hostPort('the CA (required), e.g. istio-ca.istio-system:8060'),
@@ -36,19 +36,8 @@ export const nodeAgentOptions = {
   once: option.flag('get one certificate and exit'),
 };
 
-export interface NodeAgentConfig {
-  readonly caAddress: string;
-  readonly rootCertPem: string;
-  readonly serverName?: string;
-  readonly certDir: string;
-  readonly identity: string;
-  readonly tokenFile?: string;
-  readonly keyAlgorithm: KeyAlgorithm;
-  readonly ttlSeconds: number;
-  readonly graceRatio: number;
-  readonly api: CsrApiChoice;
-  readonly once: boolean;
-}
+/** What the node agent runs with (its logger comes from the command), and whether to stop after one. */
+export type NodeAgentConfig = Omit<NodeAgentOptions, 'logger'> & { readonly once: boolean };
 
 function bad(flag: string, message: string): IstioLiteError {
   return usageError(`--${flag}: ${message}`);

@@ -77,6 +77,17 @@ function valueOption<T>(
 
 const portRe = /^\d{1,5}$/;
 
+function durationValue(value: string, where: string, minMs: number | undefined): number {
+  if (!isDuration(value)) {
+    throw usageError(`${where}: "${value}" is not a duration like 30s, 10m or 24h`);
+  }
+  const ms = durationMs(value);
+  if (minMs !== undefined && ms < minMs) {
+    throw usageError(`${where}: "${value}" is shorter than ${String(minMs / 1000)}s`);
+  }
+  return ms;
+}
+
 /** Builders for the kinds of option every command uses. */
 export const option = {
   /** A string; undefined when absent and there is no default. */
@@ -117,32 +128,16 @@ export const option = {
 
   /** A Go-style duration (`45s`, `1m0s`, `8760h`), in milliseconds. */
   duration(def: string, help: string, extra: Extra & { minMs?: number } = {}) {
-    return valueOption<number>('DUR', help, def, extra, (v, where) => {
-      const value = v ?? def;
-      if (!isDuration(value)) {
-        throw usageError(`${where}: "${value}" is not a duration like 30s, 10m or 24h`);
-      }
-      const ms = durationMs(value);
-      if (extra.minMs !== undefined && ms < extra.minMs) {
-        throw usageError(`${where}: "${value}" is shorter than ${String(extra.minMs / 1000)}s`);
-      }
-      return ms;
-    });
+    return valueOption<number>('DUR', help, def, extra, (v, where) =>
+      durationValue(v ?? def, where, extra.minMs),
+    );
   },
 
   /** A duration with no default: undefined when absent. */
   optionalDuration(help: string, extra: Extra & { minMs?: number } = {}) {
-    return valueOption<number | undefined>('DUR', help, undefined, extra, (v, where) => {
-      if (v === undefined) return undefined;
-      if (!isDuration(v)) {
-        throw usageError(`${where}: "${v}" is not a duration like 30s, 10m or 24h`);
-      }
-      const ms = durationMs(v);
-      if (extra.minMs !== undefined && ms < extra.minMs) {
-        throw usageError(`${where}: "${v}" is shorter than ${String(extra.minMs / 1000)}s`);
-      }
-      return ms;
-    });
+    return valueOption<number | undefined>('DUR', help, undefined, extra, (v, where) =>
+      v === undefined ? undefined : durationValue(v, where, extra.minMs),
+    );
   },
 
   /** One of a fixed set of words. */
