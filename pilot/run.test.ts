@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
 import { pino } from 'pino';
 import { freePorts } from '../lib/free-ports.ts';
 import { listenOn } from '../lib/listen.ts';
 import { defaultMeshConfig } from '../lib/mesh-config.ts';
+import { holdPort } from '../lib/testing/held-port.ts';
 import { TypeUrl } from '../lib/xds/type-urls.ts';
 import type { MemoryRegistry } from './model/memory-registry.ts';
 import { runPilot, type RunningPilot } from './run.ts';
@@ -102,17 +103,7 @@ describe('pilot HTTP: /ready, /metrics, /debug/*', () => {
 });
 
 describe('pilot start with a port already taken', () => {
-  let holder: Server;
-  let taken: number;
-
-  before(async () => {
-    holder = createServer();
-    taken = await listenOn(holder, 0, '127.0.0.1');
-  });
-
-  after(async () => {
-    await new Promise((r) => holder.close(r));
-  });
+  const held = holdPort();
 
   /** A registry that counts its live subscriptions (the discovery server's). */
   function countingRegistry(): { registry: MemoryRegistry; subscribed: () => number } {
@@ -143,14 +134,14 @@ describe('pilot start with a port already taken', () => {
           mesh: defaultMeshConfig,
           registry,
           xdsHost: '127.0.0.1',
-          xdsPort: which === 'xdsPort' ? taken : (free ?? 0),
+          xdsPort: which === 'xdsPort' ? held.port : (free ?? 0),
           httpHost: '127.0.0.1',
-          httpPort: which === 'httpPort' ? taken : (free ?? 0),
+          httpPort: which === 'httpPort' ? held.port : (free ?? 0),
           debounceMs: 10,
           debounceMaxMs: 50,
           domain: 'cluster.local',
         }),
-        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${String(taken)}: address already in use`),
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${String(held.port)}: address already in use`),
       );
       // The discovery server stopped: unsubscribed, so a change schedules no push.
       assert.equal(subscribed(), 0);

@@ -7,9 +7,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { listenOn } from '../../lib/listen.ts';
+import { holdPort } from '../../lib/testing/held-port.ts';
 import { useLocalCluster } from './local-cluster.ts';
 
 const cli = join(import.meta.dirname, '../../cli/main.ts');
@@ -77,17 +76,7 @@ function withFlag(args: readonly string[], flag: string, value: string): string[
 describe('a service whose port is taken exits 1, naming the address', function () {
   this.timeout(60_000);
   const env = useLocalCluster({ namespacePrefix: 'port-taken' });
-  let holder: Server;
-  let taken: number;
-
-  before(async () => {
-    holder = createServer();
-    taken = await listenOn(holder, 0, '127.0.0.1');
-  });
-
-  after(async () => {
-    await new Promise((r) => holder.close(r));
-  });
+  const held = holdPort();
 
   for (const c of cases) {
     it(`istio-lite ${c.command} ${c.flag} <taken>`, async () => {
@@ -96,7 +85,7 @@ describe('a service whose port is taken exits 1, naming the address', function (
         c.command,
         '--kubeconfig',
         env.kubeconfig,
-        ...withFlag(c.args(env.namespace), c.flag, String(taken)),
+        ...withFlag(c.args(env.namespace), c.flag, String(held.port)),
       ];
       const p = spawn(process.execPath, args, {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,7 +106,7 @@ describe('a service whose port is taken exits 1, naming the address', function (
       const output = `stderr:\n${stderr}\nstdout:\n${stdout}`;
       assert.equal(killed, false, `still running after ${String(exitWithinMs)} ms\n${output}`);
       assert.equal(code, 1, output);
-      assert.ok(stderr.includes(`127.0.0.1:${String(taken)}`), output);
+      assert.ok(stderr.includes(`127.0.0.1:${String(held.port)}`), output);
       assert.match(stderr, /address already in use/, output);
     });
   }
