@@ -5,7 +5,7 @@ import { opensslServingCerts, type TestCerts } from '../lib/testing/openssl-cert
 import type { AdmissionHandler, RejectedRequest } from './admission-handler.ts';
 import type { AdmissionOutcome, AdmissionRequest } from './admission-review.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
-import { get, post, responseOf, review } from './test-client.ts';
+import { get, post, responseOf, review } from './testing/test-client.ts';
 import { memoryTlsSource } from './tls-source.ts';
 
 const logger = createLogger('webhook-test', { level: 'silent' });

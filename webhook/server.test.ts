@@ -9,7 +9,7 @@ import { defaultInjectorConfig } from './config.ts';
 import { createInjector, type FailureMode } from './injector.ts';
 import { createWebhookMetrics } from './metrics.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
-import { get, post, responseOf, review } from './test-client.ts';
+import { get, post, responseOf, review } from './testing/test-client.ts';
 import { memoryTlsSource, type MemoryTlsSource } from './tls-source.ts';
 import type { JsonObject } from '../lib/json.ts';
 

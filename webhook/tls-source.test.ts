@@ -11,7 +11,7 @@ import { createRegistry } from '../lib/metrics.ts';
 import { opensslServingCerts, type TestCerts } from '../lib/testing/openssl-certs.ts';
 import type { AdmissionHandler } from './admission-handler.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
-import { get } from './test-client.ts';
+import { get } from './testing/test-client.ts';
 import { fileTlsSource, memoryTlsSource, type TlsSource } from './tls-source.ts';
 
 const logger = createLogger('webhook-test', { level: 'silent' });

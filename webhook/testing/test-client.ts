@@ -5,7 +5,7 @@
  */
 import { request, type Agent } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { isObject, type JsonObject } from '../lib/json.ts';
+import { isObject, type JsonObject } from '../../lib/json.ts';
 
 export interface Reply {
   readonly status: number;
