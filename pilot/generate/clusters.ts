@@ -10,7 +10,12 @@ import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { toAny } from '../../lib/xds/protos.ts';
 import type { Cluster, HttpProtocolOptions } from '../../lib/xds/types.ts';
 import { isHttp2, type Protocol } from '../model/protocol.ts';
-import type { Endpoint, Service, ServicePort } from '../model/service.ts';
+import {
+  isKubernetesService,
+  type Endpoint,
+  type Service,
+  type ServicePort,
+} from '../model/service.ts';
 import { hasLabels, type DestinationPolicy } from '../config/model.ts';
 import {
   emptyHostTraffic,
@@ -94,8 +99,9 @@ function outboundCluster(o: ClusterOptions): Resource {
     ...protocolOptions(port.protocol, perConnection),
   };
   // Proxyless gRPC has no ORIGINAL_DST: a headless service is balanced over its pods by EDS, as
-  // is a version of one (ORIGINAL_DST cannot pick a subset).
-  if (svc.clusterIP === undefined && !forGrpc && subset === undefined) {
+  // is a version of one (ORIGINAL_DST cannot pick a subset). A service from another registry has
+  // no cluster IP either, but its clients dial its hostname: EDS too.
+  if (svc.clusterIP === undefined && isKubernetesService(svc) && !forGrpc && subset === undefined) {
     const tls =
       ctx.mesh.authPolicy === 'MUTUAL_TLS'
         ? {

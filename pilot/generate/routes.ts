@@ -7,7 +7,7 @@
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { Route, RouteConfiguration, VirtualHost } from '../../lib/xds/types.ts';
 import { isHttp } from '../model/protocol.ts';
-import type { RegistryState, Service } from '../model/service.ts';
+import { isKubernetesService, type RegistryState, type Service } from '../model/service.ts';
 import { targetPort } from '../traffic/resolve.ts';
 import {
   emptyHostTraffic,
@@ -20,10 +20,16 @@ import { ClusterName, outboundClusterName, outboundRouteName } from './names.ts'
 import { makeResource, type Resource } from './resource.ts';
 import { routeClusters, ruleRoutes, type RouteFlavor } from './rule-routes.ts';
 
-/** The names a client in `fromNamespace` may use for `svc`, each bare and with `:port`. */
+/**
+ * The names a client in `fromNamespace` may use for `svc`, each bare and with `:port`: a
+ * Kubernetes service's DNS names, or another registry's service's hostname alone.
+ */
 export function serviceDomains(svc: Service, port: number, fromNamespace: string): string[] {
-  const names = [svc.hostname, `${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}`];
-  if (svc.namespace === fromNamespace) names.push(svc.name);
+  const names = [svc.hostname];
+  if (isKubernetesService(svc)) {
+    names.push(`${svc.name}.${svc.namespace}.svc`, `${svc.name}.${svc.namespace}`);
+    if (svc.namespace === fromNamespace) names.push(svc.name);
+  }
   const out: string[] = [];
   for (const n of names) out.push(n, `${n}:${port}`);
   if (svc.clusterIP !== undefined) {

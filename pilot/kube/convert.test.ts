@@ -29,6 +29,7 @@ describe('Kubernetes objects to the service model', () => {
           { name: 'dns', port: 53, protocol: 'UDP' },
           { name: 'redis', port: 6379, protocol: 'REDIS' },
         ],
+        registry: 'Kubernetes',
       },
     },
     {
@@ -43,6 +44,7 @@ describe('Kubernetes objects to the service model', () => {
         namespace: 'a',
         clusterIP: undefined,
         ports: [{ name: '', port: 5432, protocol: 'TCP' }],
+        registry: 'Kubernetes',
       },
     },
     {

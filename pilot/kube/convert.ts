@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import { protocolOf } from '../model/protocol.ts';
 import {
+  KubernetesRegistry,
   serviceHostname,
   type Endpoint,
   type Service,
@@ -49,7 +50,14 @@ export function convertService(svc: V1Service, domain: string): Service | { skip
       protocol: protocolOf({ name: portName, appProtocol: p.appProtocol, transport: p.protocol }),
     });
   }
-  return { hostname: serviceHostname(name, namespace, domain), name, namespace, clusterIP, ports };
+  return {
+    hostname: serviceHostname(name, namespace, domain),
+    name,
+    namespace,
+    clusterIP,
+    ports,
+    registry: KubernetesRegistry,
+  };
 }
 
 /** What Pilot needs of a pod, kept small (the informer caches the whole object anyway). */

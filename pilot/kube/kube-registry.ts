@@ -15,7 +15,13 @@ import type { Logger } from '../../lib/log.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { BackoffOptions } from '../../lib/kube/object-store.ts';
 import { MemoryRegistry } from '../model/memory-registry.ts';
-import { serviceHostname, type RegistryState, type ServiceRegistry } from '../model/service.ts';
+import {
+  KubernetesRegistry,
+  serviceHostname,
+  type PlatformRegistry,
+  type RegistryState,
+  type RegistryStatus,
+} from '../model/service.ts';
 import {
   ServiceNameLabel,
   convertEndpoints,
@@ -35,7 +41,8 @@ export interface KubeRegistryOptions {
   readonly backoff?: Partial<BackoffOptions>;
 }
 
-export class KubeRegistry implements ServiceRegistry {
+export class KubeRegistry implements PlatformRegistry {
+  readonly name = KubernetesRegistry;
   private readonly store = new MemoryRegistry();
   private readonly domain: string;
   private readonly log: Logger;
@@ -49,6 +56,8 @@ export class KubeRegistry implements ServiceRegistry {
   private readonly servicesByPod = new Map<string, Set<string>>();
   private readonly podsByService = new Map<string, Set<string>>();
   private initialSyncDone = false;
+  /** When the informers last listed or delivered an event (ms since epoch). */
+  private lastEventMs: number | undefined;
 
   constructor(o: KubeRegistryOptions) {
     this.domain = o.domain ?? 'cluster.local';
@@ -88,6 +97,7 @@ export class KubeRegistry implements ServiceRegistry {
     this.slices.start();
     await Promise.all([this.pods.synced(), this.services.synced(), this.slices.synced()]);
     this.initialSyncDone = true;
+    this.lastEventMs = Date.now();
     this.log.info(
       {
         services: this.services.list().length,
@@ -116,6 +126,19 @@ export class KubeRegistry implements ServiceRegistry {
     return this.store.notSynced();
   }
 
+  status(): RegistryStatus {
+    return {
+      name: this.name,
+      source: undefined,
+      state: this.initialSyncDone ? 'synced' : 'syncing',
+      lastSyncMs: this.lastEventMs,
+      lastError: undefined,
+      lastErrorMs: undefined,
+      downSinceMs: undefined,
+      services: this.store.current().services.size,
+    };
+  }
+
   private syncProblem(): string | undefined {
     const waiting: string[] = [];
     if (!this.services.hasSynced()) waiting.push('services');
@@ -126,6 +149,14 @@ export class KubeRegistry implements ServiceRegistry {
   }
 
   private wire(): void {
+    const seen = () => {
+      if (this.initialSyncDone) this.lastEventMs = Date.now();
+    };
+    for (const informer of [this.services, this.slices, this.pods]) {
+      informer.on('add', seen);
+      informer.on('update', seen);
+      informer.on('delete', seen);
+    }
     const onService = (svc: V1Service) => {
       this.serviceChanged(svc);
     };

@@ -11,7 +11,7 @@ import type { EgressPorts } from '../generate/outbound-listener.ts';
 import type { Resource } from '../generate/resource.ts';
 import type { EgressHost } from '../generate/routes.ts';
 import { isHttp } from '../model/protocol.ts';
-import type { RegistryState, Service } from '../model/service.ts';
+import { isKubernetesService, type RegistryState, type Service } from '../model/service.ts';
 import { emptyHostTraffic, noSourceView, policyFor, type Traffic } from '../traffic/traffic.ts';
 
 export interface EgressSet {
@@ -38,7 +38,7 @@ export function egressGateway(
   name: string,
 ): { svc: Service; port: number } | undefined {
   const svc = [...state.services.values()]
-    .filter((s) => s.name === name)
+    .filter((s) => s.name === name && isKubernetesService(s))
     .sort((a, b) => (a.hostname < b.hostname ? -1 : 1))[0];
   const port = svc?.ports.find((p) => isHttp(p.protocol))?.port;
   return svc && port !== undefined ? { svc, port } : undefined;

@@ -7,7 +7,7 @@
  */
 import type { Proxy } from '../model/proxy.ts';
 import { isHttp, type Protocol } from '../model/protocol.ts';
-import type { RegistryState } from '../model/service.ts';
+import { isKubernetesService, type RegistryState } from '../model/service.ts';
 import { egressGatewayListener, egressGatewayRoutes } from '../generate/egress.ts';
 import { ingressListeners, ingressRouteConfig, type GatewayPort } from '../generate/ingress.ts';
 import type { Resource } from '../generate/resource.ts';
@@ -35,7 +35,8 @@ function portsAt(
 ): { protocol: Protocol; port: number }[] {
   const out: { protocol: Protocol; port: number }[] = [];
   for (const svc of state.services.values()) {
-    if (svc.name !== name) continue;
+    // The gateways run in Kubernetes: a Consul service named istio-ingress is not one.
+    if (svc.name !== name || !isKubernetesService(svc)) continue;
     for (const e of state.endpoints.get(svc.hostname) ?? []) {
       if (e.address !== ip) continue;
       const sp = svc.ports.find((p) => p.name === e.servicePortName);

@@ -1,6 +1,7 @@
 /** Small builders for services and endpoints in tests and the bench. */
 import { protocolOf } from '../model/protocol.ts';
 import {
+  KubernetesRegistry,
   emptyLocality,
   serviceHostname,
   type Endpoint,
@@ -25,6 +26,7 @@ export function service(
       port,
       protocol: protocolOf({ name: n }),
     })),
+    registry: KubernetesRegistry,
   };
 }
 

@@ -5,7 +5,7 @@
  * the previous build's are reused, so generators can skip unchanged services.
  */
 import { isHttp } from '../model/protocol.ts';
-import type { RegistryState, Service } from '../model/service.ts';
+import { isKubernetesService, type RegistryState, type Service } from '../model/service.ts';
 import {
   configKey,
   hasLabels,
@@ -244,7 +244,9 @@ function resolveEgress(
   problems: Problems,
 ): EgressRule[] {
   const claimed = new Map<string, ConfigMeta>();
-  const hasGateway = [...state.services.values()].some((s) => s.name === egressService);
+  const hasGateway = [...state.services.values()].some(
+    (s) => s.name === egressService && isKubernetesService(s),
+  );
   const out: EgressRule[] = [];
   for (const r of rules) {
     if (state.services.has(r.host)) {
