@@ -11,14 +11,24 @@ export interface ReadinessCheck {
   (): string | undefined;
 }
 
-export function mountOps(app: Express, registry: Registry, ready: ReadinessCheck): void {
+/** Lines `/ready` adds below `ready` while ready: what works in a degraded way. */
+export type ReadinessNotes = () => readonly string[];
+
+export function mountOps(
+  app: Express,
+  registry: Registry,
+  ready: ReadinessCheck,
+  notes?: ReadinessNotes,
+): void {
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
   });
   app.get('/ready', (_req, res) => {
     const why = ready();
-    if (why === undefined) res.type('text/plain').send('ready\n');
-    else res.status(503).type('text/plain').send(`not ready: ${why}\n`);
+    if (why === undefined) {
+      const lines = notes?.() ?? [];
+      res.type('text/plain').send(['ready', ...lines].map((l) => `${l}\n`).join(''));
+    } else res.status(503).type('text/plain').send(`not ready: ${why}\n`);
   });
   app.get('/metrics', (_req, res, next) => {
     registry.metrics().then((body) => {
@@ -27,9 +37,9 @@ export function mountOps(app: Express, registry: Registry, ready: ReadinessCheck
   });
 }
 
-export function opsApp(registry: Registry, ready: ReadinessCheck): Express {
+export function opsApp(registry: Registry, ready: ReadinessCheck, notes?: ReadinessNotes): Express {
   const app = express();
   app.disable('x-powered-by');
-  mountOps(app, registry, ready);
+  mountOps(app, registry, ready, notes);
   return app;
 }

@@ -6,6 +6,9 @@
  * - `/debug/configz`: the current mesh build (mesh config, services and endpoint counts, the
  *   traffic config applied, and one line per RouteRule & co. that could not be applied);
  *   `?proxy=<node id>` dumps that proxy's snapshot as JSON (`&type=CDS|EDS|LDS|RDS` to narrow).
+ * - `/debug/registryz`: each service registry in `--registries` order (state, source, last
+ *   successful sync, last error, services), the hostnames more than one has, and one status line
+ *   per registry not serving a fresh view and per clash.
  */
 import type { Express, Request } from 'express';
 import { anyToJson } from '../lib/xds/json-view.ts';
@@ -13,6 +16,7 @@ import { XdsTypeOrder, XdsTypeShort } from '../lib/xds/type-urls.ts';
 import { configKey } from './config/model.ts';
 import { parseProxy } from './model/proxy.ts';
 import { buildProxySnapshot } from './snapshot/proxy-snapshot.ts';
+import { conflictLine, statusLine, type RegistryReport } from './registry/aggregate.ts';
 import type { DiscoveryServer } from './xds/discovery.ts';
 
 function query(req: Request, name: string): string | undefined {
@@ -20,7 +24,38 @@ function query(req: Request, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function mountDebug(app: Express, discovery: DiscoveryServer): void {
+function iso(ms: number | undefined): string | null {
+  return ms === undefined ? null : new Date(ms).toISOString();
+}
+
+export function mountDebug(
+  app: Express,
+  discovery: DiscoveryServer,
+  registries: RegistryReport,
+): void {
+  app.get('/debug/registryz', (_req, res) => {
+    const now = Date.now();
+    const statuses = registries.statuses();
+    const conflicts = registries.conflicts();
+    res.json({
+      registries: statuses.map((s) => ({
+        name: s.name,
+        source: s.source ?? null,
+        state: s.state,
+        lastSync: iso(s.lastSyncMs),
+        lastError: s.lastError ?? null,
+        lastErrorAt: iso(s.lastErrorMs),
+        downSince: iso(s.downSinceMs),
+        services: s.services,
+      })),
+      conflicts,
+      status: [
+        ...statuses.flatMap((s) => statusLine(s, now) ?? []),
+        ...conflicts.map(conflictLine),
+      ],
+    });
+  });
+
   app.get('/debug/syncz', (_req, res) => {
     res.json(discovery.connections());
   });
@@ -53,6 +88,7 @@ export function mountDebug(app: Express, discovery: DiscoveryServer): void {
         const eps = build.state.endpoints.get(s.hostname) ?? [];
         return {
           hostname: s.hostname,
+          registry: s.registry,
           clusterIP: s.clusterIP ?? 'None',
           ports: s.ports,
           endpoints: eps.length,

@@ -1,9 +1,19 @@
 /**
- * `istio-lite pilot`: the registry and the traffic config (Kubernetes informers, or ones handed in
- * by a test), the discovery service, ADS on gRPC, the status writer (RouteRule & co. conditions),
- * and the HTTP port with /healthz, /ready, /metrics and /debug/*. `/ready` is 200 only once every
- * informer has synced and the first snapshot is built. Started with lib/lifecycle.ts: a part that
- * fails to start (a port already taken) stops the parts started before it.
+ * `istio-lite pilot`: the service registries of `--registries` (Kubernetes informers, Consul,
+ * Eureka; or a registry handed in by a test) merged by pilot/registry/aggregate.ts, the traffic
+ * config (the Kubernetes CRDs and Ingresses, or one handed in), the discovery service, ADS on
+ * gRPC, the status writer (RouteRule & co. conditions), and the HTTP port with /healthz, /ready,
+ * /metrics and /debug/*.
+ *
+ * `/ready` is 200 once every registry has had its first complete view and the first snapshot is
+ * built. A registry that goes down after that does not make Pilot unready: Pilot keeps serving its
+ * last good view (and says so in /ready's body, /debug/registryz and `pilot_registry_*`), since
+ * an unready Pilot would leave every sidecar without updates, Kubernetes ones included. Before its
+ * first sync it does: a Pilot that served without it would tell the sidecars connecting to it that
+ * the registry's services do not exist, while other replicas still serve them.
+ *
+ * Started with lib/lifecycle.ts: a part that fails to start (a port already taken) stops the parts
+ * started before it.
  */
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
@@ -18,24 +28,43 @@ import { mountDebug } from './debug.ts';
 import type { ConfigSource } from './config/model.ts';
 import { KubeConfigWatch } from './kube/config-watch.ts';
 import { KubeRegistry } from './kube/kube-registry.ts';
+import {
+  KubernetesRegistry,
+  type PlatformRegistry,
+  type ServiceRegistry,
+} from './model/service.ts';
+import { AggregateRegistry, conflictLine, standIn, statusLine } from './registry/aggregate.ts';
+import { ConsulRegistry } from './registry/consul.ts';
+import { EurekaRegistry } from './registry/eureka.ts';
+import { registerRegistryMetrics } from './registry/metrics.ts';
+import type { RetryOptions } from './registry/sync-tracker.ts';
 import { IngressStatusSync } from './kube/ingress-status.ts';
 import { StatusWriter } from './kube/status-writer.ts';
 import type { MeshBuild } from './snapshot/mesh-build.ts';
-import type { ServiceRegistry } from './model/service.ts';
 import { AdsServer } from './xds/ads-server.ts';
 import { DiscoveryServer } from './xds/discovery.ts';
 import { createXdsMetrics } from './xds/metrics.ts';
-import type { PilotSettings } from './settings.ts';
+import type { PilotSettings, RegistrySpec } from './settings.ts';
 
 /** What Pilot runs with: its settings (pilot/settings.ts) and what it runs against. */
-export interface PilotOptions extends Omit<PilotSettings, 'kubeconfig'> {
+export interface PilotOptions extends Omit<PilotSettings, 'kubeconfig' | 'registries'> {
   readonly logger: Logger;
-  /** The Kubernetes cluster to watch; ignored when `registry` is given. */
+  /**
+   * The Kubernetes cluster: the Kubernetes registry and the traffic config (RouteRules & co. and
+   * Ingresses come from it whatever the registries, as in Istio 0.2). Not needed with `registry`.
+   */
   readonly kc?: KubeConfig;
-  /** A registry to serve instead of the Kubernetes one (tests, the bench). */
+  /** The registries in `--registries` order (default: Kubernetes alone). */
+  readonly registries?: readonly RegistrySpec[];
+  /**
+   * A registry to serve as the Kubernetes one (tests, the bench); with it, no Kubernetes cluster
+   * is watched at all and the traffic config is `config` (none when absent).
+   */
   readonly registry?: ServiceRegistry;
-  /** Traffic config to serve instead of the Kubernetes CRDs and Ingresses (with `registry`). */
+  /** Traffic config to serve instead of the Kubernetes CRDs and Ingresses. */
   readonly config?: ConfigSource;
+  /** Retry timing of the registries that read a server (Consul, Eureka); tests shorten it. */
+  readonly registryRetry?: Partial<RetryOptions>;
 }
 
 export interface RunningPilot {
@@ -43,6 +72,8 @@ export interface RunningPilot {
   readonly httpPort: number;
   readonly discovery: DiscoveryServer;
   readonly metrics: Registry;
+  /** The registries as one, with their statuses and conflicts. */
+  readonly registries: AggregateRegistry;
   /** Stops everything once, in reverse start order; later calls return the same promise. */
   close(): Promise<void>;
 }
@@ -55,40 +86,44 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
   const log = o.logger;
   return Lifecycle.start(log, async (life) => {
     const metrics = createRegistry('pilot');
-    let kube: KubeRegistry | undefined;
     let watch: KubeConfigWatch | undefined;
     let status: StatusWriter | undefined;
     let ingressStatus: IngressStatusSync | undefined;
-    let registry = o.registry;
     let config = o.config;
-    if (registry === undefined) {
+    if (o.registry === undefined) {
       if (o.kc === undefined) {
         throw new IstioLiteError(ErrorCode.Internal, 'runPilot: either kc or registry is required');
       }
-      kube = new KubeRegistry({ kc: o.kc, logger: log, domain: o.domain });
-      registry = kube;
-      const w = new KubeConfigWatch({
-        kc: o.kc,
-        logger: log,
-        domain: o.domain,
-        ingressClass: o.mesh.ingressClass,
-      });
-      watch = w;
-      config = w;
-      status = new StatusWriter({
-        kc: o.kc,
-        logger: log,
-        raw: (kind, ns, name) => w.raw(kind, ns, name),
-        instance: process.env['POD_NAME'] ?? hostname(),
-      });
+      const kc = o.kc;
+      if (config === undefined) {
+        const w = new KubeConfigWatch({
+          kc,
+          logger: log,
+          domain: o.domain,
+          ingressClass: o.mesh.ingressClass,
+        });
+        watch = w;
+        config = w;
+        status = new StatusWriter({
+          kc,
+          logger: log,
+          raw: (kind, ns, name) => w.raw(kind, ns, name),
+          instance: process.env['POD_NAME'] ?? hostname(),
+        });
+      }
       ingressStatus = new IngressStatusSync({
-        kc: o.kc,
+        kc,
         logger: log,
         ingressService: o.mesh.ingressService,
       });
     }
+    const members = (o.registries ?? [{ kind: 'Kubernetes' }]).map((spec) =>
+      platformRegistry(spec, o),
+    );
+    const registries = new AggregateRegistry(members, log);
+    registerRegistryMetrics(metrics, registries);
     const discovery = new DiscoveryServer({
-      registry,
+      registry: registries,
       ...(config ? { config } : {}),
       ...(status
         ? {
@@ -109,12 +144,12 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
     life.add('discovery', discovery, (d) => {
       d.stop();
     });
-    // Informers sync in the background; /ready says when.
-    if (kube) {
-      kube.start().catch((e: unknown) => {
-        if (!life.isClosing) log.error({ err: e }, 'registry failed to start');
+    // Registries and informers sync in the background; /ready says when.
+    for (const r of members) {
+      r.start().catch((e: unknown) => {
+        if (!life.isClosing) log.error({ err: e, registry: r.name }, 'registry failed to start');
       });
-      life.add('service registry informers', kube, (k) => k.stop());
+      life.add(`${r.name} registry`, r, (x) => x.stop());
     }
     if (watch) {
       watch.start().catch((e: unknown) => {
@@ -131,12 +166,50 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
     const ads = life.add('ADS server', new AdsServer({ discovery, logger: log }), (a) => a.close());
     const xdsPort = await ads.listen(o.xdsHost, o.xdsPort);
 
-    const app = opsApp(metrics, () => discovery.notReady());
-    mountDebug(app, discovery);
+    const app = opsApp(
+      metrics,
+      () => discovery.notReady(),
+      () => registryNotes(registries),
+    );
+    mountDebug(app, discovery, registries);
     const http = life.add('HTTP server', createServer(app), closeHttpServer);
     const httpPort = await listenOn(http, o.httpPort, o.httpHost);
-    log.info({ xdsPort, httpPort, authPolicy: o.mesh.authPolicy }, 'pilot serving');
+    log.info(
+      {
+        xdsPort,
+        httpPort,
+        authPolicy: o.mesh.authPolicy,
+        registries: members.map((m) => m.name),
+      },
+      'pilot serving',
+    );
 
-    return { xdsPort, httpPort, discovery, metrics };
+    return { xdsPort, httpPort, discovery, metrics, registries };
   });
+}
+
+/** One registry of `--registries`, ready to start. */
+function platformRegistry(spec: RegistrySpec, o: PilotOptions): PlatformRegistry {
+  const retry = o.registryRetry ? { retry: o.registryRetry } : {};
+  switch (spec.kind) {
+    case 'Kubernetes':
+      if (o.registry !== undefined) return standIn(o.registry, KubernetesRegistry);
+      if (o.kc === undefined) {
+        throw new IstioLiteError(ErrorCode.Internal, 'runPilot: the Kubernetes registry needs kc');
+      }
+      return new KubeRegistry({ kc: o.kc, logger: o.logger, domain: o.domain });
+    case 'Consul':
+      return new ConsulRegistry({ url: spec.url, logger: o.logger, ...retry });
+    case 'Eureka':
+      return new EurekaRegistry({ url: spec.url, logger: o.logger, pollMs: spec.pollMs, ...retry });
+  }
+}
+
+/** Lines /ready adds while ready: registries serving a last good view, hostname clashes. */
+function registryNotes(r: AggregateRegistry): string[] {
+  const now = Date.now();
+  return [
+    ...r.statuses().flatMap((s) => statusLine(s, now) ?? []),
+    ...r.conflicts().map(conflictLine),
+  ];
 }

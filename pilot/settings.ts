@@ -3,11 +3,15 @@
  * file they name, parsed once into a readonly object. A bad value is an error naming the flag.
  */
 import { resolve } from 'node:path';
-import { dnsName } from '../lib/config/checks.ts';
+import { dnsName, httpUrl } from '../lib/config/checks.ts';
 import { option, usageError, type OptionValues } from '../lib/config/options.ts';
 import { readConfigFile } from '../lib/config-file.ts';
 import { defaultMeshConfig, parseMeshConfig, type MeshConfig } from '../lib/mesh-config.ts';
 import { Port } from '../lib/ports.ts';
+
+/** The registries `--registries` may name, as Istio 0.2 spelled them. */
+export const RegistryNames = ['Kubernetes', 'Consul', 'Eureka'] as const;
+export type RegistryName = (typeof RegistryNames)[number];
 
 export const pilotOptions = {
   port: option.port(Port.PilotXds, 'ADS gRPC port'),
@@ -25,7 +29,63 @@ export const pilotOptions = {
   }),
   debounce: option.duration('100ms', 'quiet time before a push'),
   debounceMax: option.duration('1s', 'longest a change waits for its push'),
+  registries: option.list(
+    ['Kubernetes'],
+    `service registries to read (${RegistryNames.join(', ')}); a hostname in two is served from the first`,
+  ),
+  consulserverURL: option.string('the Consul HTTP API, for --registries Consul', {
+    placeholder: 'URL',
+    check: httpUrl,
+  }),
+  eurekaserverURL: option.string(
+    'the Eureka server, for --registries Eureka (a path, e.g. /eureka, is its base path)',
+    { placeholder: 'URL', check: httpUrl },
+  ),
+  eurekaPollInterval: option.duration('2s', 'how often Eureka is read', { minMs: 100 }),
 };
+
+/** One registry to read, with what it needs. */
+export type RegistrySpec =
+  | { readonly kind: 'Kubernetes' }
+  | { readonly kind: 'Consul'; readonly url: string }
+  | { readonly kind: 'Eureka'; readonly url: string; readonly pollMs: number };
+
+/** `--registries` and the URLs it needs, checked: known names, each once, each with its URL. */
+export function registrySpecs(v: {
+  readonly registries: readonly string[];
+  readonly consulserverURL: string | undefined;
+  readonly eurekaserverURL: string | undefined;
+  readonly eurekaPollInterval: number;
+}): RegistrySpec[] {
+  if (v.registries.length === 0) {
+    throw usageError(`--registries: name at least one of ${RegistryNames.join(', ')}`);
+  }
+  const seen = new Set<RegistryName>();
+  return v.registries.map((raw): RegistrySpec => {
+    const name = RegistryNames.find((n) => n.toLowerCase() === raw.toLowerCase());
+    if (name === undefined) {
+      throw usageError(
+        `--registries: "${raw}" is not a registry Pilot knows (${RegistryNames.join(', ')})`,
+      );
+    }
+    if (seen.has(name)) throw usageError(`--registries: ${name} is named twice`);
+    seen.add(name);
+    switch (name) {
+      case 'Kubernetes':
+        return { kind: name };
+      case 'Consul':
+        if (v.consulserverURL === undefined) {
+          throw usageError('--registries Consul needs --consulserverURL (e.g. http://consul:8500)');
+        }
+        return { kind: name, url: v.consulserverURL };
+      case 'Eureka':
+        if (v.eurekaserverURL === undefined) {
+          throw usageError('--registries Eureka needs --eurekaserverURL (e.g. http://eureka:8761)');
+        }
+        return { kind: name, url: v.eurekaserverURL, pollMs: v.eurekaPollInterval };
+    }
+  });
+}
 
 export interface PilotSettings {
   readonly mesh: MeshConfig;
@@ -40,6 +100,8 @@ export interface PilotSettings {
   readonly debounceMs: number;
   readonly debounceMaxMs: number;
   readonly domain: string;
+  /** The service registries, in `--registries` order (the first wins a hostname clash). */
+  readonly registries: readonly RegistrySpec[];
 }
 
 export async function pilotSettings(
@@ -63,5 +125,6 @@ export async function pilotSettings(
     debounceMs: v.debounce,
     debounceMaxMs: v.debounceMax,
     domain: v.domain,
+    registries: registrySpecs(v),
   };
 }
