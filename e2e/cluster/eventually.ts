@@ -1,20 +1,2 @@
-/**
- * Polling for the cluster tier: `eventually` retries an assertion until it passes or the deadline
- * passes (then rethrows its last failure, so the message says what was still wrong).
- */
-import { setTimeout as sleep } from 'node:timers/promises';
-
-export async function eventually<R>(
-  check: () => R | Promise<R>,
-  options: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<R> {
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-    }
-    await sleep(options.intervalMs ?? 50);
-  }
-}
+/** Polling for the cluster tier: lib/testing/eventually.ts. */
+export { eventually } from '../../lib/testing/eventually.ts';

@@ -12,6 +12,7 @@ import type { ConfigState } from '../config/model.ts';
 import { genContext } from '../generate/context.ts';
 import { MemoryRegistry } from '../model/memory-registry.ts';
 import { parseProxy, type Proxy } from '../model/proxy.ts';
+import type { ServiceRegistry } from '../model/service.ts';
 import { MeshBuilder, type MeshBuild } from '../snapshot/mesh-build.ts';
 import { buildProxySnapshot, type ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
 import { endpoint, service } from './fixtures.ts';
@@ -118,7 +119,7 @@ export function configOf(objects: readonly object[]): ConfigState {
 
 export function trafficBuild(
   objects: readonly object[],
-  registry = trafficRegistry(),
+  registry: Pick<ServiceRegistry, 'current'> = trafficRegistry(),
   builder = new MeshBuilder(),
 ): MeshBuild {
   return builder.build(
