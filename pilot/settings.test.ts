@@ -32,6 +32,8 @@ describe('pilot settings: --registries and the registries’ URLs', () => {
       t.registries.map((r) => r.kind),
       ['Eureka', 'Consul'],
     );
+    const bare = await settings({ registries: 'Consul', consulserverURL: '127.0.0.1:8500' });
+    assert.deepEqual(bare.registries, [{ kind: 'Consul', url: 'http://127.0.0.1:8500' }]);
     assert.deepEqual(t.registries[0], {
       kind: 'Eureka',
       url: 'http://eureka:8761/eureka',
@@ -61,8 +63,8 @@ describe('pilot settings: --registries and the registries’ URLs', () => {
     );
     await assert.rejects(settings({ registries: ',' }), /--registries: name at least one/);
     await assert.rejects(
-      settings({ registries: 'Consul', consulserverURL: 'consul:8500' }),
-      /--consulserverURL: "consul:8500" is not an http\(s\) URL/,
+      settings({ registries: 'Consul', consulserverURL: 'consul' }),
+      /--consulserverURL: "consul" is not an http\(s\) URL/,
     );
     await assert.rejects(
       settings({ eurekaPollInterval: '10ms' }),

@@ -33,16 +33,21 @@ export const pilotOptions = {
     ['Kubernetes'],
     `service registries to read (${RegistryNames.join(', ')}); a hostname in two is served from the first`,
   ),
-  consulserverURL: option.string('the Consul HTTP API, for --registries Consul', {
-    placeholder: 'URL',
-    check: httpUrl,
-  }),
+  consulserverURL: option.string(
+    'the Consul HTTP API, for --registries Consul (http://HOST:8500, or HOST:8500 as 0.2 took it)',
+    { placeholder: 'URL', check: consulAddress },
+  ),
   eurekaserverURL: option.string(
     'the Eureka server, for --registries Eureka (a path, e.g. /eureka, is its base path)',
     { placeholder: 'URL', check: httpUrl },
   ),
   eurekaPollInterval: option.duration('2s', 'how often Eureka is read', { minMs: 100 }),
 };
+
+/** An http(s) URL, or `host:port` (Consul's API client took its address without a scheme). */
+function consulAddress(v: string): string | undefined {
+  return /^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(v) ? undefined : httpUrl(v);
+}
 
 /** One registry to read, with what it needs. */
 export type RegistrySpec =
@@ -77,7 +82,12 @@ export function registrySpecs(v: {
         if (v.consulserverURL === undefined) {
           throw usageError('--registries Consul needs --consulserverURL (e.g. http://consul:8500)');
         }
-        return { kind: name, url: v.consulserverURL };
+        return {
+          kind: name,
+          url: /^https?:\/\//.test(v.consulserverURL)
+            ? v.consulserverURL
+            : `http://${v.consulserverURL}`,
+        };
       case 'Eureka':
         if (v.eurekaserverURL === undefined) {
           throw usageError('--registries Eureka needs --eurekaserverURL (e.g. http://eureka:8761)');
