@@ -95,6 +95,35 @@ describe('Helm chart', function () {
     });
   }
 
+  it('passes pilot.registries and the registries’ addresses to Pilot, and refuses a missing one', async () => {
+    const template = (...set: string[]) =>
+      exec(helm, [
+        'template',
+        'istio-lite',
+        chartDir,
+        '--show-only',
+        'templates/pilot.yaml',
+        ...set.flatMap((s) => ['--set', s]),
+      ]);
+    const { stdout } = await template(
+      'pilot.registries={Kubernetes,Consul,Eureka}',
+      'pilot.consulAddress=http://consul.example:8500',
+      'pilot.eurekaAddress=http://eureka.example:8761/eureka',
+    );
+    for (const arg of [
+      '--registries=Kubernetes,Consul,Eureka',
+      '--consulserverURL=http://consul.example:8500',
+      '--eurekaserverURL=http://eureka.example:8761/eureka',
+      '--eurekaPollInterval=2s',
+    ]) {
+      assert.ok(stdout.includes(`- ${arg}\n`), arg);
+    }
+    await assert.rejects(
+      template('pilot.registries={Kubernetes,Eureka}'),
+      /pilot.registries has Eureka: set pilot.eurekaAddress/,
+    );
+  });
+
   it('has every rendered object accepted by a server-side dry run', async () => {
     const core = env.kc.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: ns } } });
