@@ -23,6 +23,7 @@ import { runCa } from '../ca/run.ts';
 import { defaultMeshConfig } from '../lib/mesh-config.ts';
 import { runMixer } from '../mixer/run.ts';
 import { runPilot } from '../pilot/run.ts';
+import type { RegistrySpec } from '../pilot/settings.ts';
 import { runWebhook, type RunningWebhook } from '../webhook/run.ts';
 import { findPodTemplates } from '../webhook/workloads.ts';
 
@@ -31,6 +32,8 @@ export interface Endpoints {
   readonly webhook: string;
   readonly pilotXds: string;
   readonly pilotHttp: string;
+  /** Pilot's service registries, in order. */
+  readonly registries: readonly string[];
   readonly caGrpc: string;
   readonly mixerGrpc: string;
   readonly mixerMetrics: string;
@@ -45,6 +48,8 @@ export interface LocalControlPlane {
 export interface StartOptions {
   readonly stateDir: string;
   readonly examplesDir: string;
+  /** Pilot's service registries (default: Kubernetes alone). */
+  readonly registries?: readonly RegistrySpec[];
   readonly logger: Logger;
   readonly progress: (line: string) => void;
 }
@@ -189,6 +194,7 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       debounceMs: 100,
       debounceMaxMs: 1000,
       domain: 'cluster.local',
+      ...(o.registries ? { registries: o.registries } : {}),
     });
     life.add('pilot', pilot, (p) => p.close());
     const mixer = await runMixer({
@@ -222,6 +228,9 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       webhook: `127.0.0.1:${webhook.port}`,
       pilotXds: `127.0.0.1:${pilot.xdsPort}`,
       pilotHttp: `127.0.0.1:${pilot.httpPort}`,
+      registries: (o.registries ?? [{ kind: 'Kubernetes' }]).map((r) =>
+        r.kind === 'Kubernetes' ? r.kind : `${r.kind} ${r.url}`,
+      ),
       caGrpc: `127.0.0.1:${ca.grpcPort}`,
       mixerGrpc: `127.0.0.1:${mixer.grpcPort}`,
       mixerMetrics: `127.0.0.1:${mixer.monitoringPort}`,

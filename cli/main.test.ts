@@ -130,13 +130,17 @@ describe('istio-lite command line', () => {
     );
   });
 
-  it('refuses pilot --registries naming a registry without its URL, or one it does not know', async () => {
+  it('refuses pilot (and start) --registries naming a registry without its URL, or one it does not know', async () => {
     const r = await run(['pilot', '--registries', 'Kubernetes,Consul']);
     assert.equal(r.code, 2);
     assert.match(r.err, /--registries Consul needs --consulserverURL/);
     const u = await run(['pilot', '--registries', 'Kubernetes,Nacos']);
     assert.equal(u.code, 2);
     assert.match(u.err, /--registries: "Nacos" is not a registry Pilot knows/);
+    // npm start takes the same flags, checked before anything starts.
+    const s = await run(['start', '--registries', 'Kubernetes,Eureka']);
+    assert.equal(s.code, 2);
+    assert.match(s.err, /--registries Eureka needs --eurekaserverURL/);
   });
 
   it('exits 2 as a real process on an unknown flag', async () => {

@@ -7,6 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { createTerminalLogger } from '../../lib/terminal-log.ts';
 import { option } from '../../lib/config/options.ts';
+import { pilotOptions, registrySpecs } from '../../pilot/settings.ts';
 import { defineCommand } from '../command.ts';
 import { untilSignal } from '../serve.ts';
 import { startLocalControlPlane, type Endpoints } from '../local-control-plane.ts';
@@ -27,6 +28,9 @@ function describeEndpoints(e: Endpoints, endpointsFile: string): string {
     `ready (addresses also in ${endpointsFile}):`,
     `  webhook  https://${e.webhook}/inject`,
     `  pilot    xDS ${e.pilotXds}   debug http://${e.pilotHttp}/debug/configz`,
+    ...(e.registries.length > 1 || e.registries[0] !== 'Kubernetes'
+      ? [`           registries ${e.registries.join(', ')}: http://${e.pilotHttp}/debug/registryz`]
+      : []),
     `  ca       ${e.caGrpc}`,
     `  mixer    ${e.mixerGrpc}   metrics http://${e.mixerMetrics}/metrics`,
   ].join('\n');
@@ -35,7 +39,8 @@ function describeEndpoints(e: Endpoints, endpointsFile: string): string {
 export const start = defineCommand({
   name: 'start',
   summary: 'Run the local control plane on an embedded local cluster (npm start).',
-  usage: 'start [--state-dir DIR] [--examples DIR]',
+  usage:
+    'start [--state-dir DIR] [--examples DIR] [--registries Kubernetes,Consul,Eureka --consulserverURL URL --eurekaserverURL URL]',
   options: {
     'state-dir': option.text('.local', 'local cluster state, endpoints.json and logs/', {
       placeholder: 'DIR',
@@ -43,8 +48,14 @@ export const start = defineCommand({
     examples: option.text('examples', 'manifests to apply in namespace demo', {
       placeholder: 'DIR',
     }),
+    // Pilot's registries, as `istio-lite pilot` takes them.
+    registries: pilotOptions.registries,
+    consulserverURL: pilotOptions.consulserverURL,
+    eurekaserverURL: pilotOptions.eurekaserverURL,
+    eurekaPollInterval: pilotOptions.eurekaPollInterval,
   },
   async run(values, _pos, io) {
+    const registries = registrySpecs(values);
     const stateDir = resolve(io.cwd, values['state-dir']);
     const shown = (path: string) => {
       const rel = relative(io.cwd, path);
@@ -62,6 +73,7 @@ export const start = defineCommand({
     const plane = await startLocalControlPlane({
       stateDir,
       examplesDir: resolve(io.cwd, values.examples),
+      registries,
       logger,
       progress: say,
     });
