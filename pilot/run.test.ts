@@ -9,7 +9,9 @@ import { TypeUrl } from '../lib/xds/type-urls.ts';
 import type { MemoryRegistry } from './model/memory-registry.ts';
 import { runPilot, type RunningPilot } from './run.ts';
 import { fixtureRegistry } from './testing/mesh-fixture.ts';
-import { RawAdsClient } from './testing/raw-ads-client.ts';
+import { eventually } from '../lib/testing/eventually.ts';
+import { FakeConsul, FakeEureka } from './testing/fake-registries.ts';
+import { RawAdsClient, names } from './testing/raw-ads-client.ts';
 
 describe('pilot HTTP: /ready, /metrics, /debug/*', () => {
   let registry: MemoryRegistry;
@@ -99,6 +101,164 @@ describe('pilot HTTP: /ready, /metrics, /debug/*', () => {
     } finally {
       c.close();
     }
+  });
+});
+
+describe('pilot with Kubernetes, Consul and Eureka registries', () => {
+  let consul: FakeConsul;
+  let eureka: FakeEureka;
+  let pilot: RunningPilot;
+  let base: string;
+
+  interface Registryz {
+    registries: {
+      name: string;
+      state: string;
+      lastSync: string | null;
+      lastError: string | null;
+      services: number;
+    }[];
+    conflicts: { hostname: string; served: string; ignored: string[] }[];
+    status: string[];
+  }
+  const registryz = async () =>
+    (await (await fetch(`${base}/debug/registryz`)).json()) as Registryz;
+
+  before(async () => {
+    consul = new FakeConsul();
+    eureka = new FakeEureka();
+    await consul.start();
+    await consul.stop();
+    await eureka.start();
+    consul.register('reviews', { id: 'reviews-1', port: 9080, tags: ['version|v1'] });
+    // The Kubernetes fixture has reviews.shop.svc.cluster.local: Eureka has it too.
+    eureka.put({
+      app: 'REVIEWS',
+      hostName: 'reviews.shop.svc.cluster.local',
+      ipAddr: '10.7.0.1',
+      port: 9080,
+      metadata: { 'istio.protocol': 'http' },
+    });
+    eureka.put({ app: 'RATINGS', hostName: 'ratings.eureka', ipAddr: '10.7.0.2', port: 9080 });
+    pilot = await runPilot({
+      logger: pino({ level: 'silent' }),
+      mesh: defaultMeshConfig,
+      registry: fixtureRegistry(),
+      registries: [
+        { kind: 'Kubernetes' },
+        { kind: 'Consul', url: consul.url },
+        { kind: 'Eureka', url: eureka.url, pollMs: 50 },
+      ],
+      registryRetry: { initialMs: 20, maxMs: 100 },
+      xdsHost: '127.0.0.1',
+      xdsPort: 0,
+      httpHost: '127.0.0.1',
+      httpPort: 0,
+      debounceMs: 10,
+      debounceMaxMs: 50,
+      domain: 'cluster.local',
+    });
+    base = `http://127.0.0.1:${pilot.httpPort}`;
+  });
+
+  after(async () => {
+    await pilot.close();
+    await consul.stop();
+    await eureka.stop();
+  });
+
+  it('is not ready before every registry’s first sync, and says which and why', async () => {
+    await eventually(async () => {
+      const r = await fetch(`${base}/ready`);
+      assert.equal(r.status, 503);
+      assert.match(await r.text(), /not ready: Consul registry not synced yet: .*cannot connect/);
+    });
+    const z = await registryz();
+    assert.deepEqual(
+      z.registries.map((r) => [r.name, r.state]),
+      [
+        ['Kubernetes', 'synced'],
+        ['Consul', 'down'],
+        ['Eureka', 'synced'],
+      ],
+    );
+    await consul.start();
+    await eventually(async () => {
+      assert.equal((await fetch(`${base}/ready`)).status, 200);
+    });
+  });
+
+  it('serves all three; a hostname two have comes from the first, and is reported', async () => {
+    const c = new RawAdsClient(
+      `127.0.0.1:${pilot.xdsPort}`,
+      'sidecar~10.1.0.1~r.shop~shop.svc.cluster.local',
+    );
+    try {
+      c.send({ typeUrl: TypeUrl.Cluster });
+      const clusters = names(await c.next());
+      for (const want of [
+        'outbound|9080||reviews.service.consul',
+        'outbound|9080||ratings.eureka',
+        'outbound|9080||reviews.shop.svc.cluster.local',
+      ]) {
+        assert.ok(clusters.includes(want), want);
+      }
+      const configz = (await (await fetch(`${base}/debug/configz`)).json()) as {
+        services: { hostname: string; registry: string }[];
+      };
+      const by = new Map(configz.services.map((s) => [s.hostname, s.registry]));
+      assert.equal(by.get('reviews.service.consul'), 'Consul');
+      assert.equal(by.get('ratings.eureka'), 'Eureka');
+      assert.equal(by.get('reviews.shop.svc.cluster.local'), 'Kubernetes');
+    } finally {
+      c.close();
+    }
+    const z = await registryz();
+    assert.deepEqual(z.conflicts, [
+      { hostname: 'reviews.shop.svc.cluster.local', served: 'Kubernetes', ignored: ['Eureka'] },
+    ]);
+    assert.match(
+      z.status.join('\n'),
+      /reviews.shop.svc.cluster.local: in Kubernetes and Eureka; Kubernetes's is served/,
+    );
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /pilot_registry_conflicts 1/);
+    assert.match(metrics, /pilot_registry_up\{registry="Consul"\} 1/);
+    assert.match(metrics, /pilot_registry_last_sync_seconds\{registry="Eureka"\} \d/);
+    assert.match(metrics, /pilot_registry_services\{registry="Consul"\} 1/);
+  });
+
+  it('stays ready with a registry down, says so, serves its last view, and catches up', async () => {
+    await consul.stop();
+    await eventually(async () => {
+      const c = (await registryz()).registries[1];
+      assert.ok(c);
+      assert.equal(c.state, 'down');
+      assert.match(c.lastError ?? '', /cannot connect/);
+    });
+    const ready = await fetch(`${base}/ready`);
+    assert.equal(ready.status, 200);
+    assert.match(
+      await ready.text(),
+      /^ready\nConsul \(http:\/\/127\.0\.0\.1:\d+\): down for \d+ s, serving its last good view \(1 service\): /,
+    );
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /pilot_registry_up\{registry="Consul"\} 0/);
+    const configz = (await (await fetch(`${base}/debug/configz`)).json()) as {
+      services: { hostname: string }[];
+    };
+    assert.ok(configz.services.some((s) => s.hostname === 'reviews.service.consul'));
+
+    consul.register('details', { id: 'details-1', port: 9080 });
+    await consul.start();
+    await eventually(async () => {
+      const z = await registryz();
+      assert.equal(z.registries[1]?.state, 'synced');
+      const c = (await (await fetch(`${base}/debug/configz`)).json()) as {
+        services: { hostname: string }[];
+      };
+      assert.ok(c.services.some((s) => s.hostname === 'details.service.consul'));
+    });
   });
 });
 

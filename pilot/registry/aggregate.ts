@@ -57,6 +57,10 @@ export function standIn(registry: ServiceRegistry, name: string): PlatformRegist
   };
 }
 
+export function plural(n: number, what: string): string {
+  return `${String(n)} ${what}${n === 1 ? '' : 's'}`;
+}
+
 /** A one-line summary of a registry that is not serving a fresh view, or undefined. */
 export function statusLine(s: RegistryStatus, now = Date.now()): string | undefined {
   const where = s.source === undefined ? s.name : `${s.name} (${s.source})`;
@@ -68,7 +72,7 @@ export function statusLine(s: RegistryStatus, now = Date.now()): string | undefi
     const served =
       s.lastSyncMs === undefined
         ? 'no view yet'
-        : `serving its last good view (${String(s.services)} services)`;
+        : `serving its last good view (${plural(s.services, 'service')})`;
     return `${where}: down${since}, ${served}: ${s.lastError ?? 'unknown error'}`;
   }
   if (s.state === 'syncing') return `${where}: not synced yet`;

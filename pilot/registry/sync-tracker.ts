@@ -145,7 +145,7 @@ export class SyncTracker {
     this.log.warn(
       fields,
       this.synced
-        ? `${this.name} registry failing: serving its last good view (${String(this.services)} services) and retrying`
+        ? `${this.name} registry failing: serving its last good view (${String(this.services)} service(s)) and retrying`
         : `${this.name} registry failing before its first sync: retrying`,
     );
   }
