@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
-# Builds the binaries the local cluster and the tests run (kube-apiserver, etcd, helm) with Go from
-# their modules into a cache folder, the way envtest ships them. Never committed; rebuilt only when
+# Builds the binaries the local cluster and the tests run into a cache folder: kube-apiserver, etcd,
+# helm and consul with Go from their modules (the way envtest ships them), and the tests' Eureka
+# server (a Spring Boot jar) with Maven from e2e/eureka-server. Never committed; rebuilt only when
 # missing. `npm test` runs this (through scripts/test-setup.sh) before the first test; `npm start`
 # runs it when a binary is missing. Progress goes to stderr: a line per step, and a line a minute
 # while Go works; Go's own output is kept in a log that is printed if the step fails.
-#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|etcd|helm ...]
-# Versions can be overridden with KUBE_VERSION, ETCD_VERSION, HELM_VERSION.
+#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|etcd|helm|consul|eureka ...]
+# Versions can be overridden with KUBE_VERSION, ETCD_VERSION, HELM_VERSION, CONSUL_VERSION and
+# EUREKA_VERSION (the Spring Cloud release train whose Eureka server is built).
 set -euo pipefail
 
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
+CONSUL_VERSION=${CONSUL_VERSION:-v1.14.11}
+EUREKA_VERSION=${EUREKA_VERSION:-2025.1.4}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${ISTIO_LITE_CACHE:-$root/.cache/bin}}
 shift || true
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(etcd helm kube-apiserver)
+[ ${#wanted[@]} -gt 0 ] || wanted=(etcd helm kube-apiserver consul eureka)
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
@@ -124,12 +128,72 @@ GO
   log "kube-apiserver done"
 }
 
+# Consul 1.14 is the last MPL-2.0 line. `go install github.com/hashicorp/consul@v1.14.11` is
+# refused (its go.mod has replace directives), so a wrapper module requires it, with the one
+# replace that matters outside Consul's own tree (the others point at its submodules' folders,
+# whose required versions are used instead).
+build_consul() {
+  local out="$cache/consul-$CONSUL_VERSION"
+  [ -x "$out" ] && { log "consul $CONSUL_VERSION cached"; return; }
+  log "consul $CONSUL_VERSION: downloading modules"
+  local d="$work/consul"; mkdir -p "$d"; cd "$d"
+  cat > go.mod <<GOMOD
+module istio-lite.local/consul
+
+go 1.20
+
+require github.com/hashicorp/consul $CONSUL_VERSION
+
+replace launchpad.net/gocheck => github.com/go-check/check v0.0.0-20140225173054-eb6ee6f84d0a
+GOMOD
+  step "downloading consul's modules" go list -deps github.com/hashicorp/consul
+  log "consul $CONSUL_VERSION: compiling"
+  step "compiling consul" go build -trimpath -o "$out.tmp" github.com/hashicorp/consul
+  mv "$out.tmp" "$out"
+  log "consul done"
+}
+
+# The Eureka server is a small Spring Boot app in the repository (e2e/eureka-server), built with
+# Maven (~/.m2 as its repository). Its cache name carries a hash of its pom.xml and sources, so an
+# edit there builds it again.
+eureka_src=$root/e2e/eureka-server
+eureka_hash() {
+  (
+    cd "$eureka_src"
+    { echo pom.xml; find src -type f; } | LC_ALL=C sort | while read -r f; do
+      printf '%s\n' "$f"; cat "$f"
+    done
+  ) | sha256sum | cut -c1-8
+}
+
+build_eureka() {
+  if [ ! -f "$eureka_src/pom.xml" ]; then
+    echo "build-binaries: eureka is built from e2e/eureka-server, which is not here" >&2; return 1
+  fi
+  local out
+  out="$cache/eureka-server-$EUREKA_VERSION-$(eureka_hash).jar"
+  [ -f "$out" ] && { log "eureka server (Spring Cloud $EUREKA_VERSION) cached"; return; }
+  if ! command -v mvn >/dev/null 2>&1; then
+    echo "build-binaries: eureka needs Maven and a JDK 17 (e.g. apt-get install -y maven openjdk-17-jdk-headless)" >&2
+    return 1
+  fi
+  log "eureka server (Spring Cloud $EUREKA_VERSION): building with Maven"
+  local d="$work/eureka"; mkdir -p "$d"
+  cp -R "$eureka_src/pom.xml" "$eureka_src/src" "$d/"; cd "$d"
+  step "building the Eureka server" mvn -B -ntp package -DskipTests "-Dspring-cloud.version=$EUREKA_VERSION"
+  cp target/eureka-server.jar "$out.tmp"
+  mv "$out.tmp" "$out"
+  log "eureka done"
+}
+
 for w in "${wanted[@]}"; do
   case "$w" in
     etcd) build_etcd ;;
     helm) build_helm ;;
     kube-apiserver) build_kube_apiserver ;;
-    *) echo "build-binaries: unknown binary '$w' (want etcd, helm or kube-apiserver)" >&2; exit 2 ;;
+    consul) build_consul ;;
+    eureka) build_eureka ;;
+    *) echo "build-binaries: unknown binary '$w' (want etcd, helm, kube-apiserver, consul or eureka)" >&2; exit 2 ;;
   esac
 done
 log "all built in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"

@@ -5,9 +5,10 @@
 # 1. System commands the tests run for real. Missing ones are installed with apt-get when this
 #    runs as root on a Debian-like system; otherwise it stops at once with one line naming the
 #    packages to install.
-# 2. The binaries built from source (scripts/build-binaries.sh: kube-apiserver, etcd, helm), built
-#    into .cache/bin with their progress shown. Found already (cache, PATH or the KUBE_APISERVER,
-#    ETCD, HELM variables), they are not built again.
+# 2. The binaries built from source (scripts/build-binaries.sh: kube-apiserver, etcd, helm and
+#    consul with Go, the tests' Eureka server jar with Maven), built into .cache/bin with their
+#    progress shown. Found already (cache, PATH or the KUBE_APISERVER, ETCD, HELM, CONSUL,
+#    EUREKA_JAR variables), they are not built again.
 #
 # ISTIO_LITE_SKIP_TEST_SETUP=1 skips both (for a machine prepared by other means).
 set -euo pipefail
@@ -28,6 +29,8 @@ needed=(
   "ip iproute2"                  # the network namespaces and veth pairs
   "openssl openssl"              # every certificate chain is verified by openssl
   "python3 python3"              # the capture test's peer (connects with a chosen uid)
+  "java openjdk-17-jdk-headless" # runs the Eureka server the Eureka registry's tests talk to
+  "mvn maven"                    # builds that Eureka server (e2e/eureka-server) once
 )
 
 missing=()
@@ -50,7 +53,7 @@ fi
 
 # The binaries: build the ones nothing provides yet.
 build=()
-for pair in "kube-apiserver KUBE_APISERVER" "etcd ETCD" "helm HELM"; do
+for pair in "kube-apiserver KUBE_APISERVER" "etcd ETCD" "helm HELM" "consul CONSUL" "eureka EUREKA_JAR"; do
   read -r name var <<<"$pair"
   [ -n "${!var:-}" ] && continue
   node -e '
@@ -62,11 +65,13 @@ for pair in "kube-apiserver KUBE_APISERVER" "etcd ETCD" "helm HELM"; do
 done
 
 if [ ${#build[@]} -gt 0 ]; then
-  if ! command -v go >/dev/null 2>&1; then
-    echo "npm test needs Go (1.25 or later) to build ${build[*]} once; install it, or point ${build[*]} at existing binaries with KUBE_APISERVER, ETCD, HELM" >&2
+  with_go=()
+  for name in "${build[@]}"; do [ "$name" = eureka ] || with_go+=("$name"); done
+  if [ ${#with_go[@]} -gt 0 ] && ! command -v go >/dev/null 2>&1; then
+    echo "npm test needs Go (1.25 or later) to build ${with_go[*]} once; install it, or point at existing binaries with KUBE_APISERVER, ETCD, HELM, CONSUL" >&2
     exit 1
   fi
-  say "building ${build[*]} from their Go modules into .cache/bin (once; about 10 minutes on 2 cores with empty Go caches)"
+  say "building ${build[*]} into .cache/bin (once; up to 45 minutes on 2 cores with empty Go and Maven caches)"
   bash scripts/build-binaries.sh "${ISTIO_LITE_CACHE:-.cache/bin}" "${build[@]}"
 fi
 say "ready"

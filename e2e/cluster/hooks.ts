@@ -1,10 +1,16 @@
 /**
  * Root hooks of the cluster tier (loaded by .mocharc.cluster.json). Nothing is built inside a test
- * or a hook: `npm test` builds kube-apiserver, etcd and helm first (scripts/test-setup.sh), and
- * here a missing one fails the run at once, naming what to run, instead of a build timing out in
- * some suite's `before`. At the end, the shared local cluster is stopped.
+ * or a hook: `npm test` builds kube-apiserver, etcd, helm, consul and the Eureka server jar first
+ * (scripts/test-setup.sh), and here a missing one fails the run at once, naming what to run,
+ * instead of a build timing out in some suite's `before`. At the end, the shared local cluster is
+ * stopped.
  */
-import { missingBinaryError, noBuildVar, findBinary } from '../../lib/local-cluster/binaries.ts';
+import {
+  BinaryName,
+  findBinary,
+  missingBinaryError,
+  noBuildVar,
+} from '../../lib/local-cluster/binaries.ts';
 import { stopSharedCluster } from './local-cluster.ts';
 
 // Also reaches the processes the suites spawn (the CLI, the agent), which inherit the environment.
@@ -12,7 +18,7 @@ process.env[noBuildVar] = '1';
 
 export const mochaHooks = {
   beforeAll(): void {
-    for (const name of ['kube-apiserver', 'etcd', 'helm'] as const) {
+    for (const name of Object.values(BinaryName)) {
       if (findBinary(name) === undefined) throw missingBinaryError(name, process.env);
     }
   },

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -14,8 +15,12 @@ import { ErrorCode, isIstioLiteError } from '../errors.ts';
 import {
   buildScript,
   cacheDir,
+  cacheFileName,
   ensureBinary,
+  eurekaSourceDir,
+  eurekaSourceHash,
   findBinary,
+  missingBinaryError,
   parseEtcdVersion,
   pinnedVersions,
 } from './binaries.ts';
@@ -42,6 +47,8 @@ describe('local cluster binaries', () => {
     assert.match(v['kube-apiserver'], /^v1\.\d+\.\d+$/);
     assert.match(v.etcd, /^v3\.\d+\.\d+$/);
     assert.match(v.helm, /^v3\.\d+\.\d+$/);
+    assert.match(v.consul, /^v1\.14\.\d+$/);
+    assert.match(v.eureka, /^\d{4}\.\d+\.\d+$/);
     assert.throws(() => pinnedVersions('ETCD_VERSION=v3\n'), /KUBE_VERSION/);
   });
 
@@ -82,6 +89,64 @@ describe('local cluster binaries', () => {
         e.code === ErrorCode.InvalidConfig &&
         /KUBE_APISERVER/.test(e.message),
     );
+  });
+
+  it('names the Eureka jar by its Spring Cloud release and a hash of its sources', () => {
+    const hash = eurekaSourceHash();
+    assert.match(hash ?? '', /^[0-9a-f]{8}$/);
+    assert.equal(cacheFileName('eureka', '2025.1.4'), `eureka-server-2025.1.4-${hash ?? ''}.jar`);
+    assert.equal(cacheFileName('consul', 'v1.14.11'), 'consul-v1.14.11');
+    // An edit to the sources is another jar; no sources (an installed package), no cached jar.
+    const copy = join(dir, 'eureka-src');
+    mkdirSync(join(copy, 'src', 'main'), { recursive: true });
+    writeFileSync(join(copy, 'pom.xml'), readFileSync(join(eurekaSourceDir, 'pom.xml')));
+    writeFileSync(join(copy, 'src', 'main', 'App.java'), 'class App {}\n');
+    const first = eurekaSourceHash(copy);
+    writeFileSync(join(copy, 'src', 'main', 'App.java'), 'class App { }\n');
+    assert.notEqual(eurekaSourceHash(copy), first);
+    assert.equal(eurekaSourceHash(join(dir, 'nowhere')), undefined);
+    assert.equal(cacheFileName('eureka', '2025.1.4', join(dir, 'nowhere')), undefined);
+  });
+
+  it('finds the Eureka jar under the name scripts/build-binaries.sh gives it', () => {
+    const cache = join(dir, 'eureka-cache');
+    mkdirSync(cache);
+    const name = cacheFileName('eureka', '2025.1.4');
+    assert.ok(name !== undefined);
+    writeFileSync(join(cache, name), 'not really a jar');
+    // Maven cannot start: had the script computed another name, it would try to build and fail.
+    const r = spawnSync('bash', [buildScript, cache, 'eureka'], {
+      encoding: 'utf8',
+      env: { ...process.env, EUREKA_VERSION: '2025.1.4', MAVEN_OPTS: '-XX:+NoSuchOption' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /eureka server \(Spring Cloud 2025\.1\.4\) cached/);
+    const env = { PATH: '/usr/bin:/bin', ISTIO_LITE_CACHE: cache, EUREKA_VERSION: '2025.1.4' };
+    assert.equal(findBinary('eureka', env), join(cache, name), 'a jar needs no execute bit');
+    assert.equal(findBinary('eureka', { ...env, EUREKA_VERSION: '2025.1.0' }), undefined);
+  });
+
+  it('takes EUREKA_JAR as a readable file, and never looks for a jar on PATH', () => {
+    const jar = join(dir, 'mine.jar');
+    writeFileSync(jar, '');
+    const path = join(dir, 'path-eureka');
+    mkdirSync(path);
+    fakeBinary(join(path, 'eureka'));
+    const env = { PATH: path, ISTIO_LITE_CACHE: join(dir, 'cache'), EUREKA_VERSION: 'x' };
+    assert.equal(findBinary('eureka', env), undefined);
+    assert.equal(findBinary('eureka', { ...env, EUREKA_JAR: jar }), jar);
+    assert.throws(
+      () => findBinary('eureka', { ...env, EUREKA_JAR: join(dir, 'nope.jar') }),
+      (e) =>
+        isIstioLiteError(e) &&
+        e.code === ErrorCode.InvalidConfig &&
+        /EUREKA_JAR=.*not a readable file/.test(e.message),
+    );
+    assert.match(
+      missingBinaryError('eureka', env).message,
+      /eureka x is not built: .*set EUREKA_JAR to the jar/,
+    );
+    assert.match(missingBinaryError('consul', { CONSUL_VERSION: 'v1' }).message, /set CONSUL /);
   });
 
   it('skips an etcd on PATH older than 3.5', () => {

@@ -1,14 +1,17 @@
 /**
- * Finds the local cluster's binaries: the env var (`KUBE_APISERVER`, `ETCD`, `HELM`), then PATH,
- * then the cache folder (`ISTIO_LITE_CACHE`, else `.cache/bin` under the project root) where
- * scripts/build-binaries.sh puts `<name>-<version>`. When none is found, runs that script (Go and
- * the module proxy needed, minutes the first time), printing its progress, under a lock so two
- * processes never build the same binary at once. With `ISTIO_LITE_NO_BUILD=1` (set by the test
- * tiers: `npm test` builds everything before the first test) a missing binary is an error instead.
+ * Finds the binaries the local cluster and the cluster tests run: the env var (`KUBE_APISERVER`,
+ * `ETCD`, `HELM`, `CONSUL`, `EUREKA_JAR`), then PATH (not for the Eureka jar), then the cache folder
+ * (`ISTIO_LITE_CACHE`, else `.cache/bin` under the project root) where scripts/build-binaries.sh
+ * puts `<name>-<version>` (the Eureka server: `eureka-server-<version>-<source hash>.jar`). When
+ * none is found, runs that script (Go and the module proxy needed, or Maven for the Eureka server;
+ * minutes the first time), printing its progress, under a lock so two processes never build the
+ * same binary at once. With `ISTIO_LITE_NO_BUILD=1` (set by the test tiers: `npm test` builds
+ * everything before the first test) a missing binary is an error instead.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
-import { delimiter, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ErrorCode, IstioLiteError } from '../errors.ts';
 import { projectRoot } from '../package-info.ts';
@@ -18,20 +21,110 @@ export const BinaryName = {
   KubeApiserver: 'kube-apiserver',
   Etcd: 'etcd',
   Helm: 'helm',
+  /** Consul 1.14, for the Consul registry's cluster tests. */
+  Consul: 'consul',
+  /** The tests' Eureka server: a Spring Boot jar built from e2e/eureka-server. */
+  Eureka: 'eureka',
 } as const;
 export type BinaryName = (typeof BinaryName)[keyof typeof BinaryName];
 
-const envVarOf: Readonly<Record<BinaryName, string>> = {
-  'kube-apiserver': 'KUBE_APISERVER',
-  etcd: 'ETCD',
-  helm: 'HELM',
+interface BinarySpec {
+  /** The variable that points at an existing binary. */
+  readonly envVar: string;
+  /** The build script's version variable (its default is the pin). */
+  readonly versionVar: string;
+  /** Looked up on PATH as `name` (not the Eureka jar). */
+  readonly onPath: boolean;
+  /** Run as a program (the jar is run by java: readable is enough). */
+  readonly executable: boolean;
+  /** What builds it, for the progress and error lines. */
+  readonly builtWith: string;
+}
+
+const specOf: Readonly<Record<BinaryName, BinarySpec>> = {
+  'kube-apiserver': {
+    envVar: 'KUBE_APISERVER',
+    versionVar: 'KUBE_VERSION',
+    onPath: true,
+    executable: true,
+    builtWith: 'Go',
+  },
+  etcd: {
+    envVar: 'ETCD',
+    versionVar: 'ETCD_VERSION',
+    onPath: true,
+    executable: true,
+    builtWith: 'Go',
+  },
+  helm: {
+    envVar: 'HELM',
+    versionVar: 'HELM_VERSION',
+    onPath: true,
+    executable: true,
+    builtWith: 'Go',
+  },
+  consul: {
+    envVar: 'CONSUL',
+    versionVar: 'CONSUL_VERSION',
+    onPath: true,
+    executable: true,
+    builtWith: 'Go',
+  },
+  eureka: {
+    envVar: 'EUREKA_JAR',
+    versionVar: 'EUREKA_VERSION',
+    onPath: false,
+    executable: false,
+    builtWith: 'Maven',
+  },
 };
 
-const versionVarOf: Readonly<Record<BinaryName, string>> = {
-  'kube-apiserver': 'KUBE_VERSION',
-  etcd: 'ETCD_VERSION',
-  helm: 'HELM_VERSION',
-};
+/** The variable that points at an existing `name` (`HELM`, `EUREKA_JAR`, …). */
+export function envVarOf(name: BinaryName): string {
+  return specOf[name].envVar;
+}
+
+/** The Eureka server's sources: a change there gives the jar another cache name. */
+export const eurekaSourceDir = join(projectRoot, 'e2e', 'eureka-server');
+
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(p));
+    else if (entry.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * The first 8 hex digits of the SHA-256 over pom.xml and every file under src/, in byte order of
+ * their relative paths, each as `path\n` then its bytes: what scripts/build-binaries.sh's
+ * eureka_hash computes. Undefined when the sources are not here (an installed package).
+ */
+export function eurekaSourceHash(dir: string = eurekaSourceDir): string | undefined {
+  if (!existsSync(join(dir, 'pom.xml'))) return undefined;
+  const src = join(dir, 'src');
+  const rel = ['pom.xml', ...(existsSync(src) ? filesUnder(src) : []).map((f) => relative(dir, f))];
+  rel.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const h = createHash('sha256');
+  for (const f of rel) {
+    h.update(`${f}\n`);
+    h.update(readFileSync(join(dir, f)));
+  }
+  return h.digest('hex').slice(0, 8);
+}
+
+/** The name scripts/build-binaries.sh gives `name` at `version` in the cache folder. */
+export function cacheFileName(
+  name: BinaryName,
+  version: string,
+  eurekaDir: string = eurekaSourceDir,
+): string | undefined {
+  if (name !== 'eureka') return `${name}-${version}`;
+  const hash = eurekaSourceHash(eurekaDir);
+  return hash === undefined ? undefined : `eureka-server-${version}-${hash}.jar`;
+}
 
 export const buildScript = join(projectRoot, 'scripts', 'build-binaries.sh');
 
@@ -48,7 +141,7 @@ export interface BinaryOptions {
 export function pinnedVersions(scriptText: string): Readonly<Record<BinaryName, string>> {
   const out: Partial<Record<BinaryName, string>> = {};
   for (const name of Object.values(BinaryName)) {
-    const v = versionVarOf[name];
+    const v = specOf[name].versionVar;
     const m = new RegExp(`^${v}=\\$\\{${v}:-([^}]+)\\}`, 'm').exec(scriptText);
     if (m?.[1] === undefined) {
       throw new IstioLiteError(ErrorCode.Internal, `build script has no ${v} default`);
@@ -60,7 +153,7 @@ export function pinnedVersions(scriptText: string): Readonly<Record<BinaryName, 
 
 /** The version wanted for `name`: the env override the build script also reads, else its pin. */
 export function wantedVersion(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
-  const override = env[versionVarOf[name]];
+  const override = env[specOf[name].versionVar];
   if (override !== undefined && override !== '') return override;
   return pinnedVersions(readFileSync(buildScript, 'utf8'))[name];
 }
@@ -73,7 +166,16 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
-    return true;
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
   } catch {
     return false;
   }
@@ -107,21 +209,27 @@ export function findBinary(
   name: BinaryName,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  const explicit = env[envVarOf[name]];
+  const spec = specOf[name];
+  const usable = spec.executable ? isExecutable : isReadableFile;
+  const explicit = env[spec.envVar];
   if (explicit !== undefined && explicit !== '') {
     const p = resolve(explicit);
-    if (!isExecutable(p)) {
+    if (!usable(p)) {
       throw new IstioLiteError(
         ErrorCode.InvalidConfig,
-        `${envVarOf[name]}=${explicit}: not an executable file`,
+        `${spec.envVar}=${explicit}: not ${spec.executable ? 'an executable' : 'a readable'} file`,
       );
     }
     return p;
   }
-  const fromPath = onPath(name, env);
-  if (fromPath !== undefined && usableFromPath(name, fromPath)) return fromPath;
-  const cached = join(cacheDir(env), `${name}-${wantedVersion(name, env)}`);
-  return isExecutable(cached) ? cached : undefined;
+  if (spec.onPath) {
+    const fromPath = onPath(name, env);
+    if (fromPath !== undefined && usableFromPath(name, fromPath)) return fromPath;
+  }
+  const file = cacheFileName(name, wantedVersion(name, env));
+  if (file === undefined) return undefined;
+  const cached = join(cacheDir(env), file);
+  return usable(cached) ? cached : undefined;
 }
 
 /** The variable that forbids building (tests: a build inside a timed hook would time out). */
@@ -132,7 +240,7 @@ export function missingBinaryError(name: BinaryName, env: NodeJS.ProcessEnv): Is
   return new IstioLiteError(
     ErrorCode.External,
     `${name} ${wantedVersion(name, env)} is not built: run \`bash scripts/build-binaries.sh\` ` +
-      `(npm test does it before the first test), or set ${envVarOf[name]} to the binary`,
+      `(npm test does it before the first test), or set ${envVarOf(name)} to the ${name === 'eureka' ? 'jar' : 'binary'}`,
   );
 }
 
@@ -178,10 +286,11 @@ async function runBuild(
   if (!existsSync(script)) {
     throw new IstioLiteError(
       ErrorCode.External,
-      `${name} not found and ${script} is missing; set ${envVarOf[name]} to the binary`,
+      `${name} not found and ${script} is missing; set ${envVarOf(name)} to the binary`,
     );
   }
-  progress(`[istio-lite] ${name} not found; building it into ${dir} (Go, several minutes)`);
+  const tool = specOf[name].builtWith;
+  progress(`[istio-lite] ${name} not found; building it into ${dir} (${tool}, several minutes)`);
   const child = spawn('bash', [script, dir, name], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -199,7 +308,7 @@ async function runBuild(
   if (code !== 0) {
     throw new IstioLiteError(
       ErrorCode.External,
-      `building ${name} failed (${script} exited ${String(code)}); it needs Go and the module proxy, or set ${envVarOf[name]}`,
+      `building ${name} failed (${script} exited ${String(code)}); it needs ${tool === 'Go' ? 'Go and the module proxy' : 'Maven and a JDK'}, or set ${envVarOf(name)}`,
     );
   }
 }
