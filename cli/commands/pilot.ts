@@ -9,7 +9,8 @@ import { serve } from '../serve.ts';
 export const pilot = defineCommand({
   name: 'pilot',
   summary: 'Run Pilot: Envoy (and proxyless gRPC) configuration over xDS v3 ADS.',
-  usage: 'pilot [--port 15010] [--httpPort 8080] [--meshConfig FILE] [--kubeconfig FILE]',
+  usage:
+    'pilot [--port 15010] [--httpPort 8080] [--meshConfig FILE] [--kubeconfig FILE] [--registries Kubernetes,Consul,Eureka]',
   options: pilotOptions,
   async run(values, _pos, io) {
     const settings = await pilotSettings(values, io.cwd);
