@@ -4,6 +4,8 @@
  * ports, and is gone when stopped.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { closeHttpServer, listenOn } from '../../lib/listen.ts';
 import { TestConsul } from './consul-server.ts';
 import { eventually } from './eventually.ts';
 import { TestEureka } from './eureka-server.ts';
@@ -78,6 +80,36 @@ describe('a real Consul agent for the registry tests', function () {
     });
     await consul.deregisterAgentService('ratings-1');
     assert.deepEqual(await consul.healthService('ratings'), []);
+  });
+
+  it('runs an HTTP check against a loopback endpoint', async () => {
+    let code = 200;
+    const srv = createServer((_req, res) => {
+      res.writeHead(code).end();
+    });
+    const port = await listenOn(srv, 0, '127.0.0.1');
+    try {
+      await consul.registerAgentService(
+        { name: 'web', address: '127.0.0.1', port },
+        { http: `http://127.0.0.1:${String(port)}/health`, interval: '1s' },
+      );
+      const status = async (): Promise<string | undefined> =>
+        (await consul.healthService('web'))[0]?.Checks.find((c) => c.CheckID === 'service:web')
+          ?.Status;
+      await eventually(async () => {
+        assert.equal(await status(), 'passing');
+      });
+      code = 503;
+      await eventually(
+        async () => {
+          assert.equal(await status(), 'critical');
+        },
+        { timeoutMs: 15_000 },
+      );
+      await consul.deregisterAgentService('web');
+    } finally {
+      await closeHttpServer(srv);
+    }
   });
 
   it('restarts on the same port with an empty catalog, then stops', async () => {
