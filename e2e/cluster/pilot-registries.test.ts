@@ -24,6 +24,7 @@ import type { RegistrySpec } from '../../pilot/settings.ts';
 import { RawAdsClient, names, type RawResponse } from '../../pilot/testing/raw-ads-client.ts';
 import { TestConsul } from './consul-server.ts';
 import { eventually } from './eventually.ts';
+import { XdsClientProcess, startBackend } from './grpc-xds.ts';
 import { TestEureka, hasJava } from './eureka-server.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { ensurePilotCrds } from './pilot-crds.ts';
@@ -284,6 +285,44 @@ describe('pilot with real Consul and Eureka registries, beside Kubernetes', func
         ],
       );
     });
+  });
+
+  it('a proxyless gRPC client calls a gRPC service registered in Consul', async () => {
+    const backend = await startBackend('consul-echo', '127.0.0.1');
+    let client: XdsClientProcess | undefined;
+    try {
+      await consul.registerCatalog({
+        node: 'vm-echo',
+        nodeAddress: '127.0.0.1',
+        service: {
+          name: 'echo',
+          id: 'echo-1',
+          address: '127.0.0.1',
+          port: backend.port,
+          meta: { protocol: 'grpc' },
+        },
+      });
+      client = new XdsClientProcess({
+        xdsPort: pilot.xdsPort,
+        target: `xds:///echo.service.consul:${String(backend.port)}`,
+        nodeId: `sidecar~127.0.0.1~grpc-client.${env.namespace}~${env.namespace}.svc.cluster.local`,
+        intervalMs: 20,
+      });
+      const c = client;
+      await eventually(
+        () => {
+          assert.ok(
+            c.results.some((r) => r.ok && r.backend === 'consul-echo'),
+            c.stderr.slice(-5).join('\n'),
+          );
+        },
+        { timeoutMs: 20_000 },
+      );
+    } finally {
+      await client?.stop();
+      await backend.close();
+      await consul.deregisterCatalog('vm-echo');
+    }
   });
 
   it('Eureka’s UP instances reach the sidecar; out of service or cancelled, they leave', async () => {
