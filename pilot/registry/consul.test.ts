@@ -321,6 +321,38 @@ describe('Consul registry against a Consul HTTP API', () => {
     assert.match(registry.status().lastError ?? '', /./, 'the last error stays on record');
   });
 
+  it('logs one warning when Consul goes down, however many services, and one line when back', async () => {
+    for (const name of ['a', 'b', 'c', 'd']) consul.register(name, { id: `${name}-1`, port: 80 });
+    const lines: { level: number; msg: string }[] = [];
+    registry = new ConsulRegistry({
+      url: consul.url,
+      logger: pino(
+        { level: 'info' },
+        { write: (l: string) => lines.push(JSON.parse(l) as { level: number; msg: string }) },
+      ),
+      waitMs: 2000,
+      retry: { initialMs: 20, maxMs: 100 },
+    });
+    void registry.start();
+    await eventually(() => {
+      assert.equal(registry.notSynced(), undefined);
+    });
+    await consul.stop();
+    await eventually(() => {
+      assert.equal(registry.status().state, 'down');
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    await consul.start();
+    await eventually(() => {
+      assert.equal(registry.status().state, 'synced');
+    });
+    const warnings = lines.filter((l) => l.level === 40).map((l) => l.msg);
+    assert.deepEqual(warnings, [
+      'Consul registry failing: serving its last good view (4 service(s)) and retrying',
+    ]);
+    assert.equal(lines.filter((l) => /registry is back after/.test(l.msg)).length, 1);
+  });
+
   it('backs off while Consul fails, never faster than the first delay and capped', async () => {
     consul.mode = 'http500';
     start();

@@ -271,6 +271,7 @@ export class ConsulRegistry implements PlatformRegistry {
     const signal = this.stopping.signal;
     const backoff = new Backoff(this.retry);
     let index = 0;
+    let failing = false;
     while (!aborted(signal)) {
       try {
         const r = await this.read('/v1/catalog/services', index, signal);
@@ -278,8 +279,10 @@ export class ConsulRegistry implements PlatformRegistry {
         const asked = index;
         index = nextIndex(index, r.got);
         backoff.reset();
-        // Back after an outage: the service loops stop waiting and read everything again.
-        if (this.tracker.ok()) this.waker.wakeAll();
+        this.tracker.ok();
+        // Consul answers again: the service loops stop waiting and read everything again.
+        if (failing) this.waker.wakeAll();
+        failing = false;
         this.setServices(names);
         this.catalogRead = true;
         this.checkSynced();
@@ -287,6 +290,7 @@ export class ConsulRegistry implements PlatformRegistry {
       } catch (e) {
         if (aborted(signal)) break;
         index = 0;
+        failing = true;
         const delay = backoff.next();
         this.tracker.failed(e, delay);
         await this.waker.wait(delay, signal);
@@ -302,6 +306,7 @@ export class ConsulRegistry implements PlatformRegistry {
       if (keep.has(name)) continue;
       w.abort.abort();
       this.watches.delete(name);
+      this.tracker.forget(name);
       gone.push(name);
     }
     if (gone.length > 0) {
@@ -335,7 +340,7 @@ export class ConsulRegistry implements PlatformRegistry {
         index = nextIndex(index, r.got);
         backoff.reset();
         if (aborted(signal)) break;
-        this.tracker.ok();
+        this.tracker.ok(name);
         this.apply(name, entries);
         if (!w.fetched) {
           w.fetched = true;
@@ -346,7 +351,7 @@ export class ConsulRegistry implements PlatformRegistry {
         if (aborted(signal)) break;
         index = 0;
         const delay = backoff.next();
-        this.tracker.failed(e, delay);
+        this.tracker.failed(e, delay, name);
         await this.waker.wait(delay, signal);
       }
     }

@@ -80,6 +80,8 @@ export class SyncTracker {
   private lastErrorMs: number | undefined;
   private downSinceMs: number | undefined;
   private services = 0;
+  /** The loops whose last request failed, with their error. */
+  private readonly failing = new Map<string, string>();
 
   constructor(name: string, source: string, logger: Logger) {
     this.name = name;
@@ -95,9 +97,22 @@ export class SyncTracker {
     return this.synced;
   }
 
-  /** A request succeeded. Returns true when this ends an outage. */
-  ok(now = Date.now()): boolean {
+  /**
+   * A request of the loop `loop` ('' for the registry's main one) succeeded. Returns true when
+   * this ends an outage (no loop is failing any more).
+   */
+  ok(loop = '', now = Date.now()): boolean {
     this.lastSyncMs = now;
+    if (!this.failing.delete(loop) || this.failing.size > 0) return false;
+    return this.recovered(now);
+  }
+
+  /** A loop that no longer runs (its service left the catalog) is not failing any more. */
+  forget(loop: string, now = Date.now()): void {
+    if (this.failing.delete(loop) && this.failing.size === 0) this.recovered(now);
+  }
+
+  private recovered(now: number): boolean {
     const down = this.downSinceMs;
     if (down === undefined) return false;
     this.downSinceMs = undefined;
@@ -122,12 +137,17 @@ export class SyncTracker {
   }
 
   /**
-   * A request failed; `retryMs` is when this loop tries again. Logs a warning when the registry
-   * goes down or fails in a new way, and at debug level while it keeps failing the same way.
+   * A request of the loop `loop` failed; `retryMs` is when it tries again. Logs one warning when
+   * the registry goes down (a Consul outage fails every service's loop at once: one warning, not
+   * one per service), a line when its main loop then fails in another way (refused, then garbage),
+   * and the rest at debug level.
    */
-  failed(e: unknown, retryMs: number, now = Date.now()): void {
+  failed(e: unknown, retryMs: number, loop = '', now = Date.now()): void {
     const message = errorMessage(e);
-    const fresh = this.downSinceMs === undefined || message !== this.lastError;
+    const wentDown = this.downSinceMs === undefined;
+    const before = this.failing.get(loop);
+    const changed = !wentDown && loop === '' && before !== message;
+    this.failing.set(loop, message);
     this.downSinceMs ??= now;
     this.lastError = message;
     this.lastErrorMs = now;
@@ -138,7 +158,11 @@ export class SyncTracker {
       retryInMs: retryMs,
       services: this.services,
     };
-    if (!fresh) {
+    if (changed) {
+      this.log.info(fields, `${this.name} registry still failing, now with another error`);
+      return;
+    }
+    if (!wentDown) {
       this.log.debug(fields, 'registry still failing');
       return;
     }
