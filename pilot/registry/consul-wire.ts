@@ -1,12 +1,12 @@
 /**
  * Consul's HTTP API as Pilot reads it (Consul 1.x; checked against 1.14): the catalog's service
- * names, each service's instances with their node and health checks, and the blocking-query
- * index. Every field Pilot uses is narrowed here; anything else is ignored. A body of the wrong
+ * names and tags, its nodes, every health check, each service's instances with their node and
+ * health checks, and the blocking-query index. Every field Pilot uses is narrowed here; anything else is ignored. A body of the wrong
  * shape is a FieldError naming the field (`[0].Service.Port: must be an integer ...`), prefixed
  * with what was read (`Consul http://consul:8500/v1/health/service/web`).
  *
- * Source: Consul docs, "Catalog HTTP API" (`GET /v1/catalog/services`), "Health HTTP API"
- * (`GET /v1/health/service/:service`), "Blocking Queries" (`index`, `wait`, `X-Consul-Index`).
+ * Source: Consul docs, "Catalog HTTP API" (`GET /v1/catalog/services`, `GET /v1/catalog/nodes`),
+ * "Health HTTP API" (`GET /v1/health/service/:service`, `GET /v1/health/state/any`), "Blocking Queries" (`index`, `wait`, `X-Consul-Index`).
  */
 import { FieldError, FieldReader } from '../../lib/config/field-reader.ts';
 import { describe } from '../../lib/config/values.ts';
@@ -55,6 +55,58 @@ export function parseCatalogServices(body: unknown, what: string): string[] {
   return names.sort();
 }
 
+/** The catalog's services and their tags (`{"web": ["tag", ...], ...}`), by name. */
+export function parseCatalogServiceTags(
+  body: unknown,
+  what: string,
+): Map<string, readonly string[]> {
+  const r = new FieldReader(body, { what });
+  const out = new Map<string, readonly string[]>();
+  for (const name of r.keys().sort()) {
+    if (name === '') r.fail('""', 'a service name must not be empty');
+    out.set(name, r.stringList(name));
+  }
+  return out;
+}
+
+/** One health check of `/v1/health/state/any`; a node's own checks have ServiceID "". */
+export interface ConsulHealthCheck {
+  readonly node: string;
+  readonly checkId: string;
+  readonly status: ConsulCheckStatus;
+  readonly serviceId: string;
+  readonly serviceName: string;
+  readonly modifyIndex: number;
+}
+
+function listOf<T>(body: unknown, what: string, each: (r: FieldReader) => T): T[] {
+  if (!Array.isArray(body)) {
+    throw new FieldError('(root)', `must be a list, got ${describe(body)}`, what);
+  }
+  return body.map((x, i) => {
+    const path = `[${String(i)}]`;
+    if (!isObject(x)) throw new FieldError(path, `must be an object, got ${describe(x)}`, what);
+    return each(new FieldReader(x, { what, path }));
+  });
+}
+
+/** Every check in the datacenter: `/v1/health/state/any`. */
+export function parseHealthChecks(body: unknown, what: string): ConsulHealthCheck[] {
+  return listOf(body, what, (r) => ({
+    node: r.requiredString('Node'),
+    checkId: r.string('CheckID', ''),
+    status: r.oneOf('Status', ConsulCheckStatus, 'critical'),
+    serviceId: r.string('ServiceID', ''),
+    serviceName: r.string('ServiceName', ''),
+    modifyIndex: r.integer('ModifyIndex', 0),
+  }));
+}
+
+/** The catalog's nodes: `/v1/catalog/nodes` (name, address, metadata). */
+export function parseCatalogNodes(body: unknown, what: string): ConsulNode[] {
+  return listOf(body, what, node);
+}
+
 function node(r: FieldReader): ConsulNode {
   return {
     node: r.requiredString('Node'),
@@ -84,19 +136,11 @@ function check(r: FieldReader): ConsulCheck {
 
 /** The entries of `/v1/health/service/<name>`: a list of {Node, Service, Checks}. */
 export function parseHealthService(body: unknown, what: string): ConsulHealthEntry[] {
-  if (!Array.isArray(body)) {
-    throw new FieldError('(root)', `must be a list, got ${describe(body)}`, what);
-  }
-  return body.map((x, i) => {
-    const path = `[${String(i)}]`;
-    if (!isObject(x)) throw new FieldError(path, `must be an object, got ${describe(x)}`, what);
-    const r = new FieldReader(x, { what, path });
-    return {
-      node: node(r.object('Node')),
-      service: service(r.object('Service')),
-      checks: r.list('Checks').map(check),
-    };
-  });
+  return listOf(body, what, (r) => ({
+    node: node(r.object('Node')),
+    service: service(r.object('Service')),
+    checks: r.list('Checks').map(check),
+  }));
 }
 
 /**

@@ -353,6 +353,83 @@ describe('Consul registry against a Consul HTTP API', () => {
     assert.equal(lines.filter((l) => /registry is back after/.test(l.msg)).length, 1);
   });
 
+  it('holds a few connections however many services: 3 watches + the read concurrency', async () => {
+    for (let i = 0; i < 300; i++) {
+      consul.register(`svc-${String(i)}`, {
+        id: `svc-${String(i)}-1`,
+        node: `node-${String(i % 20)}`,
+        nodeAddress: `10.1.0.${String(i % 20)}`,
+        port: 8000 + (i % 50),
+      });
+    }
+    registry = new ConsulRegistry({
+      url: consul.url,
+      logger: silent,
+      waitMs: 2000,
+      concurrency: 8,
+      retry: { initialMs: 20, maxMs: 200 },
+    });
+    void registry.start();
+    await eventually(() => {
+      assert.equal(registry.notSynced(), undefined);
+    });
+    assert.equal(registry.current().services.size, 300);
+    const reads = () => consul.requests.filter((r) => r.startsWith('/v1/health/service/')).length;
+    assert.equal(reads(), 300);
+
+    // A failing check: that service alone is read again.
+    const before = reads();
+    const eps = registry.current().endpoints.get('svc-1.service.consul');
+    consul.register('svc-7', {
+      id: 'svc-7-1',
+      node: 'node-7',
+      nodeAddress: '10.1.0.7',
+      port: 8007,
+      checks: ['critical'],
+    });
+    await eventually(() => {
+      assert.deepEqual(
+        registry
+          .current()
+          .endpoints.get('svc-7.service.consul')
+          ?.map((e) => e.ready),
+        [false],
+      );
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(reads() - before, 1);
+    assert.equal(registry.current().endpoints.get('svc-1.service.consul'), eps);
+
+    // An instance registered without checks: no signature shows it, so every service is read.
+    consul.register('svc-3', {
+      id: 'svc-3-2',
+      node: 'node-9',
+      nodeAddress: '10.1.0.99',
+      port: 8003,
+      checks: [],
+    });
+    await eventually(() => {
+      assert.equal(registry.current().endpoints.get('svc-3.service.consul')?.length, 2);
+    });
+    assert.equal(registry.current().endpoints.get('svc-1.service.consul'), eps);
+
+    // An outage: everything is read again on recovery, with no more connections.
+    await consul.stop();
+    await eventually(() => {
+      assert.equal(registry.status().state, 'down');
+    });
+    consul.register('svc-299', { id: 'svc-299-2', node: 'node-5', port: 8049 });
+    await consul.start();
+    await eventually(() => {
+      assert.equal(registry.status().state, 'synced');
+      assert.equal(registry.current().endpoints.get('svc-299.service.consul')?.length, 2);
+    });
+    assert.ok(
+      consul.maxConnections <= 3 + 8,
+      `${String(consul.maxConnections)} connections at once`,
+    );
+  });
+
   it('backs off while Consul fails, never faster than the first delay and capped', async () => {
     consul.mode = 'http500';
     start();

@@ -7,19 +7,42 @@
  * meta, else node meta as in 0.2; absent: http; a word 0.2 did not know: tcp); the address is the
  * instance's own, else its node's; a port is named by its number. There are no service accounts.
  *
- * Watching: Consul's blocking queries. One loop blocks on `/v1/catalog/services` (services
- * registered or gone); one loop per service blocks on `/v1/health/service/<name>` (its instances
- * and their checks), so a registration, a deregistration or a failing check arrives as soon as
- * Consul has it and costs one small read of that service. An instance is ready (in EDS) only
- * while all its checks pass. Each loop retries with a capped backoff; when the catalog loop gets
- * an answer again after an outage it wakes the others, and all read again from index 0.
+ * Watching: a small, fixed number of connections, however large the catalog. Three blocking
+ * queries cover everything a service's view is made of:
+ *  - `/v1/catalog/services` (names and tags): its index moves on any instance registered,
+ *    deregistered or changed (Consul's services table), and on a service check's change;
+ *  - `/v1/health/state/any` (every check: node, service, id, status, ModifyIndex): moves on any
+ *    check change;
+ *  - `/v1/catalog/nodes` (address and metadata per node, which give an instance its address and
+ *    its protocol): moves on a node registered or changed.
+ * Each service has a signature made of what those say about it: its tags, its checks (node,
+ * service id, check id, status, ModifyIndex), and for each node it has an instance on (as last
+ * read, or named by one of its checks) the node's address, metadata and node-level checks (an
+ * instance is ready only while all its checks pass, its node's too, e.g. serfHealth: what
+ * `/v1/health/service/<name>` returns). When an answer brings a new index, one round reads
+ * `/v1/health/service/<name>` (not blocking) for the services that are new or whose signature
+ * changed, at most `concurrency` (16) at a time over keep-alive connections; services gone from
+ * the catalog are dropped. What a signature cannot see (an instance registered without a check, an
+ * address changed without its check being written again) still moves the catalog's index: when it
+ * moved and none of the services read in the round carries that index (Consul's per-service index
+ * of `/v1/health/service/<name>` is the last write touching the service), every service is read
+ * again. When the catalog moved past the checks' index the checks are read once more (not
+ * blocking) first, so a round never compares new tags with old checks. Answers arriving while a
+ * round runs are merged into one next round. Unchanged services and endpoint lists keep their
+ * objects (`putService`), and a round is one store update.
  *
- * Why a loop per service: it is what Consul's own tools do (consul-template, Consul's agent
- * cache), each answer holds one service, and health changes (which do not move the catalog's
- * index) arrive without reading the whole catalog. The cost is one open connection per service:
- * Consul's `limits.http_max_conns_per_client` (default 200) bounds the catalog a Pilot can watch
- * from one address; raise it for larger catalogs.
+ * Connections: 3 blocking queries + at most `concurrency` reads (19 by default), well inside
+ * Consul's `limits.http_max_conns_per_client` (200), whatever the number of services. The price
+ * is reading every check in the datacenter on each check change (a few hundred bytes per check;
+ * Consul's anti-entropy does not write output-only changes of agent checks more often than every
+ * `check_update_interval`, 5 min), and a read of every service after a change the signatures
+ * cannot see (rare: a registration without checks).
+ *
+ * Failures: each query and each service read retries with a capped backoff; the registry keeps
+ * its last good view, logs one warning per outage (the tracker knows which loops fail), and when
+ * a query answers again after failing, the others are woken and every service is read again.
  */
+import type { Agent } from 'node:http';
 import type { Logger } from '../../lib/log.ts';
 import { MemoryRegistry } from '../model/memory-registry.ts';
 import type { Protocol } from '../model/protocol.ts';
@@ -34,11 +57,15 @@ import {
 import {
   consulIndex,
   nextIndex,
-  parseCatalogServices,
+  parseCatalogNodes,
+  parseCatalogServiceTags,
+  parseHealthChecks,
   parseHealthService,
+  type ConsulHealthCheck,
   type ConsulHealthEntry,
+  type ConsulNode,
 } from './consul-wire.ts';
-import { getJson } from './http.ts';
+import { boundedAgent, getJson } from './http.ts';
 import { WarnOnce, isIpAddress, protocolWord, type Warn } from './mapping.ts';
 import {
   Backoff,
@@ -169,15 +196,112 @@ export interface ConsulRegistryOptions {
   readonly waitMs?: number;
   /** Deadline of a request that does not block (default 10 s). */
   readonly timeoutMs?: number;
+  /** How many services are read at once (default 16). */
+  readonly concurrency?: number;
   readonly retry?: Partial<RetryOptions>;
 }
 
-/** A per-service loop: its stop switch and whether its first answer is in. */
-interface ServiceWatch {
-  readonly abort: AbortController;
-  done: Promise<void>;
-  fetched: boolean;
+const servicesPath = '/v1/catalog/services';
+const checksPath = '/v1/health/state/any';
+const nodesPath = '/v1/catalog/nodes';
+
+function servicePath(name: string): string {
+  return `/v1/health/service/${encodeURIComponent(name)}`;
 }
+
+/** What was last read of a service: its signature then, and the nodes of its instances. */
+interface Held {
+  readonly sig: Signature;
+  readonly nodes: readonly string[];
+}
+
+/** What blocking queries say of a service: of itself (tags, checks), and of its nodes. */
+export interface Signature {
+  readonly own: string;
+  readonly nodes: string;
+}
+
+/** The checks of one round, by service and (node-level ones) by node. */
+interface CheckIndex {
+  readonly byService: ReadonlyMap<string, readonly ConsulHealthCheck[]>;
+  readonly byNode: ReadonlyMap<string, readonly ConsulHealthCheck[]>;
+}
+
+function indexChecks(checks: readonly ConsulHealthCheck[]): CheckIndex {
+  const byService = new Map<string, ConsulHealthCheck[]>();
+  const byNode = new Map<string, ConsulHealthCheck[]>();
+  for (const c of checks) {
+    const [map, key] = c.serviceId === '' ? [byNode, c.node] : [byService, c.serviceName];
+    let list = map.get(key);
+    if (!list) map.set(key, (list = []));
+    list.push(c);
+  }
+  return { byService, byNode };
+}
+
+function checkWords(checks: readonly ConsulHealthCheck[] | undefined): string[] {
+  return (checks ?? [])
+    .map((c) => JSON.stringify([c.node, c.serviceId, c.checkId, c.status, c.modifyIndex]))
+    .sort();
+}
+
+/**
+ * A service's signature: its tags and its checks, and for every node it has (or had) an instance
+ * on, the node's address, metadata and node-level checks. Equal signatures: nothing a blocking
+ * query can see changed for it.
+ */
+export function consulSignature(
+  tags: readonly string[],
+  name: string,
+  checks: CheckIndex,
+  nodes: ReadonlyMap<string, ConsulNode>,
+  instanceNodes: readonly string[],
+): Signature {
+  const own = checks.byService.get(name);
+  const nodeNames = [...new Set([...instanceNodes, ...(own ?? []).map((c) => c.node)])].sort();
+  return {
+    own: JSON.stringify([[...tags].sort(), checkWords(own)]),
+    nodes: JSON.stringify(
+      nodeNames.map((n) => {
+        const node = nodes.get(n);
+        return [
+          n,
+          node?.address ?? null,
+          node === undefined ? [] : [...node.meta].sort(),
+          checkWords(checks.byNode.get(n)),
+        ];
+      }),
+    ),
+  };
+}
+
+/** Wakes a loop waiting for work; kicks while it works are kept as one. */
+class Kick {
+  private pending = false;
+  private wake: (() => void) | undefined;
+
+  kick(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
+  async next(signal: AbortSignal): Promise<void> {
+    while (!this.pending && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          this.wake = undefined;
+          resolve();
+        };
+        this.wake = done;
+        signal.addEventListener('abort', done);
+      });
+    }
+    this.pending = false;
+  }
+}
+
+type Read = { entries: ConsulHealthEntry[] } | { error: unknown };
 
 export class ConsulRegistry implements PlatformRegistry {
   readonly name = ConsulRegistryName;
@@ -186,14 +310,41 @@ export class ConsulRegistry implements PlatformRegistry {
   private readonly log: Logger;
   private readonly waitMs: number;
   private readonly timeoutMs: number;
+  private readonly concurrency: number;
+  /** Keep-alive, at most 3 watches + `concurrency` reads: the connections Consul sees. */
+  private readonly agent: Agent;
   private readonly retry: RetryOptions;
   private readonly tracker: SyncTracker;
   private readonly waker = new Waker();
+  private readonly kick = new Kick();
   private readonly warned = new WarnOnce();
   private readonly stopping = new AbortController();
-  private readonly watches = new Map<string, ServiceWatch>();
-  private catalogRead = false;
-  private catalogLoop: Promise<void> | undefined;
+  private loops: Promise<void>[] = [];
+  private started = false;
+  private watchingChecks = false;
+  /** The latest answers of the three queries, and their indexes. */
+  private services: ReadonlyMap<string, readonly string[]> | undefined;
+  private servicesIndex = 0;
+  private checks: readonly ConsulHealthCheck[] | undefined;
+  private checksIndex = 0;
+  /** The catalog index the checks were last read (not blocking) to be at least as new as. */
+  private checksFreshFor = 0;
+  private nodes: ReadonlyMap<string, ConsulNode> | undefined;
+  /** The catalog index the last round acted on. */
+  private doneServicesIndex = 0;
+  /**
+   * The highest index carried by a read of a service that was new or whose own signature changed,
+   * since the catalog index last went backwards: a catalog index up to it is explained (Consul's
+   * index of `/v1/health/service/<name>` is the last write touching that service). Reads made
+   * only because a node changed do not count: a node's write moves the index of every service on
+   * it.
+   */
+  private seenIndex = 0;
+  private readonly held = new Map<string, Held>();
+  /** Services whose last read failed: read again next round. */
+  private readonly dirty = new Set<string>();
+  /** Read every service next round (after an outage, or Consul's state was reset). */
+  private readAll = false;
   private resolveSynced: () => void = () => undefined;
   private readonly synced = new Promise<void>((resolve) => {
     this.resolveSynced = resolve;
@@ -204,21 +355,52 @@ export class ConsulRegistry implements PlatformRegistry {
     this.log = o.logger.child({ component: 'consul-registry' });
     this.waitMs = o.waitMs ?? 30_000;
     this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.concurrency = Math.max(1, o.concurrency ?? 16);
+    this.agent = boundedAgent(this.url, 3 + this.concurrency);
     this.retry = { ...defaultRetry, ...o.retry };
     this.tracker = new SyncTracker(this.name, this.url, this.log);
     this.store.setSyncCheck(() => this.tracker.notSynced());
   }
 
   start(): Promise<void> {
-    this.catalogLoop ??= this.watchCatalog();
+    if (!this.started) {
+      this.started = true;
+      this.loops.push(
+        this.watch(servicesPath, '', (body, what, got) => {
+          const services = parseCatalogServiceTags(body, what);
+          if (got < this.servicesIndex) {
+            // Consul's state was reset (a restarted agent): compare nothing with the past.
+            this.readAll = true;
+            this.seenIndex = 0;
+          }
+          this.services = services;
+          this.servicesIndex = got;
+          // The checks and nodes are watched once the catalog answers (so that, before that, the
+          // registry's error is the catalog's).
+          if (!this.watchingChecks) {
+            this.watchingChecks = true;
+            this.loops.push(
+              this.watch(checksPath, checksPath, (b, w, g) => {
+                this.checks = parseHealthChecks(b, w);
+                this.checksIndex = g;
+              }),
+              this.watch(nodesPath, nodesPath, (b, w) => {
+                this.nodes = new Map(parseCatalogNodes(b, w).map((n) => [n.node, n]));
+              }),
+            );
+          }
+        }),
+        this.syncLoop(),
+      );
+    }
     return this.synced;
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
     this.resolveSynced();
-    for (const w of this.watches.values()) w.abort.abort();
-    await Promise.all([this.catalogLoop, ...[...this.watches.values()].map((w) => w.done)]);
+    await Promise.all(this.loops);
+    this.agent.destroy();
   }
 
   current(): RegistryState {
@@ -251,7 +433,7 @@ export class ConsulRegistry implements PlatformRegistry {
     // Consul may wait up to wait + wait/16 before answering.
     const timeoutMs = index > 0 ? this.waitMs + this.waitMs / 16 + this.timeoutMs : this.timeoutMs;
     const started = Date.now();
-    const res = await getJson(url, { registry: this.name, timeoutMs, signal });
+    const res = await getJson(url, { registry: this.name, timeoutMs, signal, agent: this.agent });
     const what = `${this.name} ${url}`;
     const got = consulIndex(res.headers.get('x-consul-index'), what);
     return { body: res.body, what, got, tookMs: Date.now() - started };
@@ -267,112 +449,173 @@ export class ConsulRegistry implements PlatformRegistry {
     }
   }
 
-  private async watchCatalog(): Promise<void> {
+  /**
+   * One blocking query, forever: `take` parses an answer and keeps it (throwing on a bad one);
+   * every answer kicks the sync loop. `loop` names it to the tracker ('' for the catalog's).
+   */
+  private async watch(
+    path: string,
+    loop: string,
+    take: (body: unknown, what: string, got: number) => void,
+  ): Promise<void> {
     const signal = this.stopping.signal;
     const backoff = new Backoff(this.retry);
     let index = 0;
     let failing = false;
     while (!aborted(signal)) {
       try {
-        const r = await this.read('/v1/catalog/services', index, signal);
-        const names = parseCatalogServices(r.body, r.what);
+        const r = await this.read(path, index, signal);
+        if (aborted(signal)) break;
+        take(r.body, r.what, r.got);
         const asked = index;
         index = nextIndex(index, r.got);
         backoff.reset();
-        this.tracker.ok();
-        // Consul answers again: the service loops stop waiting and read everything again.
-        if (failing) this.waker.wakeAll();
-        failing = false;
-        this.setServices(names);
-        this.catalogRead = true;
-        this.checkSynced();
+        this.tracker.ok(loop);
+        if (failing) {
+          // Consul answers again: the other loops stop waiting, and every service is read again.
+          failing = false;
+          this.readAll = true;
+          this.waker.wakeAll();
+        }
+        this.kick.kick();
         await this.pace(asked, r.got, r.tookMs, signal);
       } catch (e) {
         if (aborted(signal)) break;
         index = 0;
         failing = true;
         const delay = backoff.next();
-        this.tracker.failed(e, delay);
+        this.tracker.failed(e, delay, loop);
         await this.waker.wait(delay, signal);
       }
     }
   }
 
-  /** Starts a loop for each new service, stops (and forgets) those no longer in the catalog. */
-  private setServices(names: readonly string[]): void {
-    const keep = new Set(names);
-    const gone: string[] = [];
-    for (const [name, w] of this.watches) {
-      if (keep.has(name)) continue;
-      w.abort.abort();
-      this.watches.delete(name);
-      this.tracker.forget(name);
-      gone.push(name);
-    }
-    if (gone.length > 0) {
-      this.store.batch((b) => {
-        for (const name of gone) b.deleteService(consulHostname(name));
-      });
-    }
-    for (const name of names) {
-      if (this.watches.has(name)) continue;
-      const w: ServiceWatch = {
-        abort: new AbortController(),
-        done: Promise.resolve(),
-        fetched: false,
-      };
-      this.watches.set(name, w);
-      w.done = this.watchService(name, w);
-    }
-    this.tracker.setServices(this.store.current().services.size);
-  }
-
-  private async watchService(name: string, w: ServiceWatch): Promise<void> {
-    const signal = AbortSignal.any([this.stopping.signal, w.abort.signal]);
+  /** Runs a round whenever a query answered (merged while one runs); failed reads back off. */
+  private async syncLoop(): Promise<void> {
+    const signal = this.stopping.signal;
     const backoff = new Backoff(this.retry);
-    const path = `/v1/health/service/${encodeURIComponent(name)}`;
-    let index = 0;
     while (!aborted(signal)) {
-      try {
-        const r = await this.read(path, index, signal);
-        const entries = parseHealthService(r.body, r.what);
-        const asked = index;
-        index = nextIndex(index, r.got);
+      await this.kick.next(signal);
+      if (aborted(signal)) break;
+      const failures = await this.round(signal);
+      if (aborted(signal)) break;
+      if (failures.length === 0) {
         backoff.reset();
-        if (aborted(signal)) break;
-        this.tracker.ok(name);
-        this.apply(name, entries);
-        if (!w.fetched) {
-          w.fetched = true;
-          this.checkSynced();
-        }
-        await this.pace(asked, r.got, r.tookMs, signal);
-      } catch (e) {
-        if (aborted(signal)) break;
-        index = 0;
-        const delay = backoff.next();
-        this.tracker.failed(e, delay, name);
-        await this.waker.wait(delay, signal);
+        continue;
       }
+      const delay = backoff.next();
+      for (const f of failures) this.tracker.failed(f.error, delay, f.loop);
+      await this.waker.wait(delay, signal);
+      this.kick.kick();
     }
   }
 
-  private apply(name: string, entries: readonly ConsulHealthEntry[]): void {
-    const view = consulServiceView(name, entries, this.warn);
+  /** Reads `names` (at most `concurrency` at a time) into `out`; `explain`: see `seenIndex`. */
+  private async readServices(
+    names: readonly string[],
+    explain: ReadonlySet<string>,
+    out: Map<string, Read>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length && !aborted(signal)) {
+        const name = names[next++] ?? '';
+        try {
+          const r = await this.read(servicePath(name), 0, signal);
+          const entries = parseHealthService(r.body, r.what);
+          if (explain.has(name)) this.seenIndex = Math.max(this.seenIndex, r.got);
+          out.set(name, { entries });
+        } catch (error) {
+          out.set(name, { error });
+        }
+      }
+    };
+    const n = Math.min(this.concurrency, names.length);
+    await Promise.all(Array.from({ length: n }, worker));
+  }
+
+  /**
+   * One round: reads the services whose signature changed (all of them when the catalog moved and
+   * nothing read explains it), drops those gone, writes the store once. Returns the failed reads.
+   */
+  private async round(signal: AbortSignal): Promise<{ loop: string; error: unknown }[]> {
+    const services = this.services;
+    const nodes = this.nodes;
+    if (services === undefined || this.checks === undefined || nodes === undefined) return [];
+    const catalogIndex = this.servicesIndex;
+    const moved = catalogIndex !== this.doneServicesIndex;
+    if (moved && this.checksIndex < catalogIndex && this.checksFreshFor < catalogIndex) {
+      // The catalog is ahead of the checks: read them now, so both say the same moment.
+      try {
+        const r = await this.read(checksPath, 0, signal);
+        this.checks = parseHealthChecks(r.body, r.what);
+        this.checksFreshFor = catalogIndex;
+        this.tracker.ok(checksPath);
+      } catch (error) {
+        return aborted(signal) ? [] : [{ loop: checksPath, error }];
+      }
+    }
+    const checks = indexChecks(this.checks);
+    const readAll = this.readAll;
+    this.readAll = false;
+    const gone = [...this.held.keys()].filter((n) => !services.has(n));
+    const sig = (name: string, instanceNodes: readonly string[]) =>
+      consulSignature(services.get(name) ?? [], name, checks, nodes, instanceNodes);
+    const changed: string[] = [];
+    const explain = new Set<string>();
+    for (const name of services.keys()) {
+      const h = this.held.get(name);
+      const now = h === undefined ? undefined : sig(name, h.nodes);
+      if (readAll || h === undefined || now === undefined || now.own !== h.sig.own) {
+        explain.add(name);
+        changed.push(name);
+      } else if (this.dirty.has(name) || now.nodes !== h.sig.nodes) {
+        changed.push(name);
+      }
+    }
+    const reads = new Map<string, Read>();
+    await this.readServices(changed, explain, reads, signal);
+    if (moved && gone.length === 0 && this.seenIndex < catalogIndex) {
+      // A write no signature shows (an instance without checks, or an address changed): read the
+      // rest.
+      const rest = [...services.keys()].filter((n) => !reads.has(n));
+      await this.readServices(rest, explain, reads, signal);
+    }
+    if (aborted(signal)) return [];
+    this.doneServicesIndex = catalogIndex;
+
+    const failures: { loop: string; error: unknown }[] = [];
     const held = this.store.current();
     this.store.batch((b) => {
-      if (view === undefined) b.deleteService(consulHostname(name));
-      else putService(b, held, view);
+      for (const name of gone) {
+        b.deleteService(consulHostname(name));
+        this.held.delete(name);
+        this.dirty.delete(name);
+        this.tracker.forget(servicePath(name));
+      }
+      for (const [name, r] of reads) {
+        if ('error' in r) {
+          this.dirty.add(name);
+          failures.push({ loop: servicePath(name), error: r.error });
+          continue;
+        }
+        this.dirty.delete(name);
+        this.tracker.ok(servicePath(name));
+        const instanceNodes = [...new Set(r.entries.map((e) => e.node.node))].sort();
+        this.held.set(name, { sig: sig(name, instanceNodes), nodes: instanceNodes });
+        const view = consulServiceView(name, r.entries, this.warn);
+        if (view === undefined) b.deleteService(consulHostname(name));
+        else putService(b, held, view);
+      }
     });
     this.tracker.setServices(this.store.current().services.size);
-  }
-
-  /** The first view is complete once the catalog and every service in it have been read. */
-  private checkSynced(): void {
-    if (this.tracker.hasSynced || !this.catalogRead) return;
-    for (const w of this.watches.values()) if (!w.fetched) return;
-    this.tracker.firstSync(this.store.current().services.size);
-    this.store.notify();
-    this.resolveSynced();
+    if (failures.length === 0 && !this.tracker.hasSynced) {
+      // The first complete view: the catalog and every service in it read.
+      this.tracker.firstSync(this.store.current().services.size);
+      this.store.notify();
+      this.resolveSynced();
+    }
+    return failures;
   }
 }

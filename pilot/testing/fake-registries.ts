@@ -1,7 +1,8 @@
 /**
  * Small node:http stand-ins for a Consul agent and a Eureka server, for the registries' unit tests:
- * only the reads Pilot makes (Consul's `/v1/catalog/services` and `/v1/health/service/<name>` with
- * blocking queries, Eureka's `{base}/apps`), state the test sets, and switches to make them answer
+ * only the reads Pilot makes (Consul's `/v1/catalog/services`, `/v1/catalog/nodes`,
+ * `/v1/health/state/any` and `/v1/health/service/<name>` with blocking queries, Eureka's
+ * `{base}/apps`), state the test sets, and switches to make them answer
  * garbage, fail, or go away and come back on the same port. The cluster tier runs the real servers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,8 +17,15 @@ abstract class FakeServer {
   mode: FakeMode = 'ok';
   /** Requests seen, as `path?query`. */
   readonly requests: string[] = [];
+  /** The most connections open at once since `start()` (or since set to 0). */
+  maxConnections = 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+
+  /** Connections open now (idle keep-alive ones too). */
+  get connections(): number {
+    return this.sockets.size;
+  }
 
   get url(): string {
     return `http://127.0.0.1:${String(this.port)}`;
@@ -31,6 +39,7 @@ abstract class FakeServer {
     });
     server.on('connection', (s) => {
       this.sockets.add(s);
+      this.maxConnections = Math.max(this.maxConnections, this.sockets.size);
       s.on('close', () => {
         this.sockets.delete(s);
       });
@@ -90,24 +99,37 @@ export interface FakeConsulInstance {
 
 /**
  * A Consul agent's catalog and health reads, with blocking queries: a request whose `index` is
- * the current one waits until something changes or its `wait` ends. One index for everything.
+ * the current one waits until something changes or its `wait` ends. One index moves on every
+ * change; as in Consul, a check's ModifyIndex is the index its instance was registered at, and
+ * `/v1/health/service/<name>` answers with the index of the service's last change.
  */
 export class FakeConsul extends FakeServer {
   index = 10;
   private readonly services = new Map<string, Map<string, FakeConsulInstance>>();
+  private readonly modified = new Map<FakeConsulInstance, number>();
+  private readonly serviceIndex = new Map<string, number>();
   private readonly blocked = new Set<() => void>();
 
   register(service: string, i: FakeConsulInstance): void {
     let m = this.services.get(service);
     if (!m) this.services.set(service, (m = new Map<string, FakeConsulInstance>()));
     m.set(i.id, i);
+    this.modified.set(i, this.index + 1);
+    this.serviceIndex.set(service, this.index + 1);
     this.changed();
+  }
+
+  private instances(): [string, FakeConsulInstance][] {
+    return [...this.services].flatMap(([name, m]) =>
+      [...m.values()].map((i): [string, FakeConsulInstance] => [name, i]),
+    );
   }
 
   deregister(service: string, id: string): void {
     const m = this.services.get(service);
     m?.delete(id);
     if (m?.size === 0) this.services.delete(service);
+    this.serviceIndex.set(service, this.index + 1);
     this.changed();
   }
 
@@ -135,8 +157,38 @@ export class FakeConsul extends FakeServer {
       }
       if (u.pathname === '/v1/catalog/services') {
         const out: Record<string, string[]> = {};
-        for (const name of this.services.keys()) out[name] = [];
+        for (const [name, m] of this.services) {
+          out[name] = [...new Set([...m.values()].flatMap((i) => i.tags ?? []))].sort();
+        }
         res.end(JSON.stringify(out));
+        return;
+      }
+      if (u.pathname === '/v1/catalog/nodes') {
+        const nodes = new Map<string, unknown>();
+        for (const [, i] of this.instances()) {
+          const node = i.node ?? 'node-1';
+          nodes.set(node, {
+            Node: node,
+            Address: i.nodeAddress ?? '10.0.0.1',
+            Datacenter: 'dc1',
+            Meta: i.nodeMeta ?? null,
+          });
+        }
+        res.end(JSON.stringify([...nodes.values()]));
+        return;
+      }
+      if (u.pathname === '/v1/health/state/any') {
+        const checks = this.instances().flatMap(([name, i]) =>
+          (i.checks ?? ['passing']).map((status, n) => ({
+            Node: i.node ?? 'node-1',
+            CheckID: `check-${String(n)}`,
+            Status: status,
+            ServiceID: i.id,
+            ServiceName: name,
+            ModifyIndex: this.modified.get(i) ?? 0,
+          })),
+        );
+        res.end(JSON.stringify(checks));
         return;
       }
       const m = /^\/v1\/health\/service\/(.+)$/.exec(u.pathname);
@@ -145,6 +197,7 @@ export class FakeConsul extends FakeServer {
         return;
       }
       const name = decodeURIComponent(m[1] ?? '');
+      res.setHeader('x-consul-index', String(this.serviceIndex.get(name) ?? this.index));
       const entries = [...(this.services.get(name)?.values() ?? [])].map((i) => ({
         Node: {
           Node: i.node ?? 'node-1',
