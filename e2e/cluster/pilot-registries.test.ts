@@ -482,13 +482,14 @@ describe('pilot with a registry that answers garbage', function () {
 
   it('logs a line naming the registry, the URL and what was wrong, and keeps running', async () => {
     let garbage = true;
-    const server = createServer((_req, res) => {
+    const server = createServer((req, res) => {
       if (garbage) {
         res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>proxy error</body>');
         return;
       }
+      // An empty Consul: no services (an object), no checks and no nodes (lists).
       res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': '5' });
-      res.end('{}');
+      res.end(req.url?.startsWith('/v1/catalog/services') === true ? '{}' : '[]');
     });
     const port = await listenOn(server, 0, '127.0.0.1');
     const lines: Json[] = [];
