@@ -45,15 +45,7 @@
 import type { Agent } from 'node:http';
 import type { Logger } from '../../lib/log.ts';
 import { MemoryRegistry } from '../model/memory-registry.ts';
-import type { Protocol } from '../model/protocol.ts';
-import {
-  emptyLocality,
-  type Endpoint,
-  type PlatformRegistry,
-  type RegistryState,
-  type RegistryStatus,
-  type ServicePort,
-} from '../model/service.ts';
+import type { PlatformRegistry, RegistryState, RegistryStatus } from '../model/service.ts';
 import {
   consulIndex,
   nextIndex,
@@ -66,7 +58,7 @@ import {
   type ConsulNode,
 } from './consul-wire.ts';
 import { boundedAgent, getJson } from './http.ts';
-import { WarnOnce, isIpAddress, protocolWord, type Warn } from './mapping.ts';
+import { WarnOnce, type Warn } from './mapping.ts';
 import {
   Backoff,
   SyncTracker,
@@ -75,118 +67,17 @@ import {
   defaultRetry,
   type RetryOptions,
 } from './sync-tracker.ts';
-import { putService, type ServiceView } from './view.ts';
+import { putService } from './view.ts';
+import { ConsulRegistryName, consulHostname, consulServiceView } from './consul-mapping.ts';
 
-export const ConsulRegistryName = 'Consul';
-
-/** The mesh host of a Consul service (Consul's DNS name for it, without a datacenter). */
-export function consulHostname(name: string): string {
-  return `${name}.service.consul`;
-}
-
-/** Labels from tags written `key|value` (split at the first `|`); other tags are not labels. */
-export function consulLabels(tags: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const tag of tags) {
-    const i = tag.indexOf('|');
-    if (i <= 0) continue;
-    out[tag.slice(0, i)] = tag.slice(i + 1);
-  }
-  return out;
-}
-
-function nonEmpty(v: string | undefined): string | undefined {
-  return v === undefined || v === '' ? undefined : v;
-}
-
-/** The protocol of an instance's port: metadata `protocol`, service meta first, else http. */
-export function consulProtocol(e: ConsulHealthEntry, warn: Warn): Protocol {
-  const word =
-    nonEmpty(e.service.meta.get('protocol')) ?? nonEmpty(e.node.meta.get('protocol')) ?? 'http';
-  const p = protocolWord(word);
-  if (p !== undefined) return p;
-  warn(
-    `protocol|${word}`,
-    `protocol "${word}" (instance ${e.service.id}) is not one of tcp, udp, grpc, http, http2, https, mongo, redis: tcp`,
-  );
-  return 'TCP';
-}
-
-/**
- * One Consul service as a mesh service and its endpoints; undefined when no instance has a port
- * and an IP address. Instances are taken in (node, id) order, so when two disagree on a port's
- * protocol the same one wins every time.
- */
-export function consulServiceView(
-  name: string,
-  entries: readonly ConsulHealthEntry[],
-  warn: Warn,
-): ServiceView | undefined {
-  const hostname = consulHostname(name);
-  const sorted = [...entries].sort((a, b) =>
-    a.node.node !== b.node.node
-      ? a.node.node < b.node.node
-        ? -1
-        : 1
-      : a.service.id < b.service.id
-        ? -1
-        : a.service.id > b.service.id
-          ? 1
-          : 0,
-  );
-  const ports = new Map<number, ServicePort>();
-  const endpoints: Endpoint[] = [];
-  for (const e of sorted) {
-    const s = e.service;
-    const where = `instance ${s.id} of ${hostname} on node ${e.node.node}`;
-    if (s.port === 0) {
-      warn(`noport|${hostname}|${s.id}`, `${where} has no port: left out`);
-      continue;
-    }
-    const address = s.address !== '' ? s.address : e.node.address;
-    if (!isIpAddress(address)) {
-      warn(
-        `address|${hostname}|${s.id}|${address}`,
-        `${where}: "${address}" is not an IP: left out`,
-      );
-      continue;
-    }
-    const protocol = consulProtocol(e, warn);
-    const had = ports.get(s.port);
-    if (had === undefined) {
-      ports.set(s.port, { name: String(s.port), port: s.port, protocol });
-    } else if (had.protocol !== protocol) {
-      warn(
-        `conflict|${hostname}|${String(s.port)}|${protocol}`,
-        `${where} says port ${String(s.port)} is ${protocol}, an earlier instance ${had.protocol}: ${had.protocol} kept`,
-      );
-    }
-    endpoints.push({
-      address,
-      port: s.port,
-      servicePortName: String(s.port),
-      ready: e.checks.every((c) => c.status === 'passing'),
-      locality: emptyLocality,
-      weight: 1,
-      labels: consulLabels(s.tags),
-      serviceAccount: undefined,
-      tlsMode: 'disabled',
-      pod: undefined,
-    });
-  }
-  if (ports.size === 0) return undefined;
-  return {
-    service: {
-      hostname,
-      name,
-      namespace: '',
-      clusterIP: undefined,
-      ports: [...ports.values()].sort((a, b) => a.port - b.port),
-      registry: ConsulRegistryName,
-    },
-    endpoints,
-  };
-}
+export {
+  ConsulRegistryName,
+  consulHostname,
+  consulLabels,
+  consulProtocol,
+  consulServiceView,
+} from './consul-mapping.ts';
+import { consulSignature, indexChecks, type Signature } from './consul-signature.ts';
 
 export interface ConsulRegistryOptions {
   /** The Consul HTTP API (`http://consul:8500`). */
@@ -213,66 +104,6 @@ function servicePath(name: string): string {
 interface Held {
   readonly sig: Signature;
   readonly nodes: readonly string[];
-}
-
-/** What blocking queries say of a service: of itself (tags, checks), and of its nodes. */
-export interface Signature {
-  readonly own: string;
-  readonly nodes: string;
-}
-
-/** The checks of one round, by service and (node-level ones) by node. */
-interface CheckIndex {
-  readonly byService: ReadonlyMap<string, readonly ConsulHealthCheck[]>;
-  readonly byNode: ReadonlyMap<string, readonly ConsulHealthCheck[]>;
-}
-
-function indexChecks(checks: readonly ConsulHealthCheck[]): CheckIndex {
-  const byService = new Map<string, ConsulHealthCheck[]>();
-  const byNode = new Map<string, ConsulHealthCheck[]>();
-  for (const c of checks) {
-    const [map, key] = c.serviceId === '' ? [byNode, c.node] : [byService, c.serviceName];
-    let list = map.get(key);
-    if (!list) map.set(key, (list = []));
-    list.push(c);
-  }
-  return { byService, byNode };
-}
-
-function checkWords(checks: readonly ConsulHealthCheck[] | undefined): string[] {
-  return (checks ?? [])
-    .map((c) => JSON.stringify([c.node, c.serviceId, c.checkId, c.status, c.modifyIndex]))
-    .sort();
-}
-
-/**
- * A service's signature: its tags and its checks, and for every node it has (or had) an instance
- * on, the node's address, metadata and node-level checks. Equal signatures: nothing a blocking
- * query can see changed for it.
- */
-export function consulSignature(
-  tags: readonly string[],
-  name: string,
-  checks: CheckIndex,
-  nodes: ReadonlyMap<string, ConsulNode>,
-  instanceNodes: readonly string[],
-): Signature {
-  const own = checks.byService.get(name);
-  const nodeNames = [...new Set([...instanceNodes, ...(own ?? []).map((c) => c.node)])].sort();
-  return {
-    own: JSON.stringify([[...tags].sort(), checkWords(own)]),
-    nodes: JSON.stringify(
-      nodeNames.map((n) => {
-        const node = nodes.get(n);
-        return [
-          n,
-          node?.address ?? null,
-          node === undefined ? [] : [...node.meta].sort(),
-          checkWords(checks.byNode.get(n)),
-        ];
-      }),
-    ),
-  };
 }
 
 /** Wakes a loop waiting for work; kicks while it works are kept as one. */
