@@ -14,12 +14,11 @@ import {
 import type { Logger } from '../../lib/log.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { BackoffOptions } from '../../lib/kube/object-store.ts';
-import { MemoryRegistry } from '../model/memory-registry.ts';
+import { StoreRegistry } from '../model/memory-registry.ts';
 import {
   KubernetesRegistry,
   serviceHostname,
   type PlatformRegistry,
-  type RegistryState,
   type RegistryStatus,
 } from '../model/service.ts';
 import {
@@ -41,9 +40,8 @@ export interface KubeRegistryOptions {
   readonly backoff?: Partial<BackoffOptions>;
 }
 
-export class KubeRegistry implements PlatformRegistry {
+export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
   readonly name = KubernetesRegistry;
-  private readonly store = new MemoryRegistry();
   private readonly domain: string;
   private readonly log: Logger;
   private readonly services: Informer<V1Service>;
@@ -60,6 +58,7 @@ export class KubeRegistry implements PlatformRegistry {
   private lastEventMs: number | undefined;
 
   constructor(o: KubeRegistryOptions) {
+    super();
     this.domain = o.domain ?? 'cluster.local';
     this.log = o.logger.child({ component: 'kube-registry' });
     const core = o.kc.makeApiClient(CoreV1Api);
@@ -112,18 +111,6 @@ export class KubeRegistry implements PlatformRegistry {
 
   async stop(): Promise<void> {
     await Promise.all([this.services.stop(), this.slices.stop(), this.pods.stop()]);
-  }
-
-  current(): RegistryState {
-    return this.store.current();
-  }
-
-  onChange(listener: () => void): () => void {
-    return this.store.onChange(listener);
-  }
-
-  notSynced(): string | undefined {
-    return this.store.notSynced();
   }
 
   status(): RegistryStatus {

@@ -97,3 +97,24 @@ export interface MemoryRegistryBatch {
   deleteService(hostname: string): void;
   setEndpoints(hostname: string, eps: readonly Endpoint[]): void;
 }
+
+/**
+ * The read side every platform registry shares: its view lives in a MemoryRegistry (`store`),
+ * which `current()`, `onChange()` and `notSynced()` answer from. A registry extends it and fills
+ * the store from its source.
+ */
+export class StoreRegistry implements ServiceRegistry {
+  protected readonly store = new MemoryRegistry();
+
+  current(): RegistryState {
+    return this.store.current();
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.store.onChange(listener);
+  }
+
+  notSynced(): string | undefined {
+    return this.store.notSynced();
+  }
+}

@@ -44,8 +44,8 @@
  */
 import type { Agent } from 'node:http';
 import type { Logger } from '../../lib/log.ts';
-import { MemoryRegistry } from '../model/memory-registry.ts';
-import type { PlatformRegistry, RegistryState, RegistryStatus } from '../model/service.ts';
+import { StoreRegistry } from '../model/memory-registry.ts';
+import type { PlatformRegistry, RegistryStatus } from '../model/service.ts';
 import {
   consulIndex,
   nextIndex,
@@ -134,9 +134,8 @@ class Kick {
 
 type Read = { entries: ConsulHealthEntry[] } | { error: unknown };
 
-export class ConsulRegistry implements PlatformRegistry {
+export class ConsulRegistry extends StoreRegistry implements PlatformRegistry {
   readonly name = ConsulRegistryName;
-  private readonly store = new MemoryRegistry();
   private readonly url: string;
   private readonly log: Logger;
   private readonly waitMs: number;
@@ -182,6 +181,7 @@ export class ConsulRegistry implements PlatformRegistry {
   });
 
   constructor(o: ConsulRegistryOptions) {
+    super();
     this.url = o.url.replace(/\/+$/, '');
     this.log = o.logger.child({ component: 'consul-registry' });
     this.waitMs = o.waitMs ?? 30_000;
@@ -232,18 +232,6 @@ export class ConsulRegistry implements PlatformRegistry {
     this.resolveSynced();
     await Promise.all(this.loops);
     this.agent.destroy();
-  }
-
-  current(): RegistryState {
-    return this.store.current();
-  }
-
-  onChange(listener: () => void): () => void {
-    return this.store.onChange(listener);
-  }
-
-  notSynced(): string | undefined {
-    return this.store.notSynced();
   }
 
   status(): RegistryStatus {

@@ -13,13 +13,12 @@
  * capped backoff.
  */
 import type { Logger } from '../../lib/log.ts';
-import { MemoryRegistry } from '../model/memory-registry.ts';
+import { StoreRegistry } from '../model/memory-registry.ts';
 import type { Protocol } from '../model/protocol.ts';
 import {
   emptyLocality,
   type Endpoint,
   type PlatformRegistry,
-  type RegistryState,
   type RegistryStatus,
   type ServicePort,
 } from '../model/service.ts';
@@ -167,9 +166,8 @@ export interface EurekaRegistryOptions {
   readonly retry?: Partial<RetryOptions>;
 }
 
-export class EurekaRegistry implements PlatformRegistry {
+export class EurekaRegistry extends StoreRegistry implements PlatformRegistry {
   readonly name = EurekaRegistryName;
-  private readonly store = new MemoryRegistry();
   private readonly url: string;
   private readonly base: string;
   private readonly candidates: readonly string[];
@@ -190,6 +188,7 @@ export class EurekaRegistry implements PlatformRegistry {
   });
 
   constructor(o: EurekaRegistryOptions) {
+    super();
     this.url = o.url.replace(/\/+$/, '');
     const { base, paths } = eurekaAppsPaths(this.url);
     this.base = base;
@@ -211,18 +210,6 @@ export class EurekaRegistry implements PlatformRegistry {
     this.stopping.abort();
     this.resolveSynced();
     await this.loop;
-  }
-
-  current(): RegistryState {
-    return this.store.current();
-  }
-
-  onChange(listener: () => void): () => void {
-    return this.store.onChange(listener);
-  }
-
-  notSynced(): string | undefined {
-    return this.store.notSynced();
   }
 
   status(): RegistryStatus {
