@@ -7,16 +7,7 @@
  * a mesh without the chart's CRDs; the informer keeps retrying and picks the kind up once the CRD
  * appears. The raw objects stay in the informers' caches for the status writer.
  */
-import {
-  CustomObjectsApi,
-  NetworkingV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type V1Ingress,
-} from '@kubernetes/client-node';
-import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
-import { isNotFound } from '../../lib/kube/client.ts';
+import { NetworkingV1Api, type KubeConfig, type V1Ingress } from '@kubernetes/client-node';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { BackoffOptions } from '../../lib/kube/object-store.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -25,11 +16,10 @@ import type { ConfigSource, ConfigState } from '../config/model.ts';
 import { ConfigKind, configKey } from '../config/model.ts';
 import { CrdKinds, parseCrdObject, parseIngressObject, type CrdKind } from '../config/parse.ts';
 import { ConfigStore } from '../config/store.ts';
+import { customObjectInformer, type RawObject } from './custom-objects.ts';
 
 export const ConfigGroup = 'config.istio.io';
 export const ConfigVersion = 'v1alpha2';
-
-export type RawObject = KubernetesObject & { spec?: unknown; status?: unknown };
 
 export interface KubeConfigWatchOptions {
   readonly kc: KubeConfig;
@@ -40,55 +30,23 @@ export interface KubeConfigWatchOptions {
   readonly backoff?: Partial<BackoffOptions>;
 }
 
-function asList(v: unknown, what: string): KubernetesListObject<RawObject> {
-  if (typeof v !== 'object' || v === null || !Array.isArray((v as { items?: unknown }).items)) {
-    throw new IstioLiteError(ErrorCode.External, `list ${what}: the response has no items`);
-  }
-  return v as KubernetesListObject<RawObject>;
-}
-
 export class KubeConfigWatch implements ConfigSource {
   private readonly store = new ConfigStore();
   private readonly crds = new Map<CrdKind, Informer<RawObject>>();
   private readonly ingresses: Informer<V1Ingress>;
   private readonly log: Logger;
-  private readonly missing = new Set<CrdKind>();
 
   constructor(o: KubeConfigWatchOptions) {
     this.log = o.logger.child({ component: 'config-watch' });
-    const api = o.kc.makeApiClient(CustomObjectsApi);
     const common = { kc: o.kc, logger: o.logger, ...(o.backoff ? { backoff: o.backoff } : {}) };
     for (const kind of Object.keys(CrdKinds) as CrdKind[]) {
       const plural = CrdKinds[kind];
-      const informer = createInformer<RawObject>({
+      const informer = customObjectInformer({
         ...common,
-        path: `/apis/${ConfigGroup}/${ConfigVersion}/${plural}`,
-        list: async (opts) => {
-          try {
-            const list = asList(
-              await api.listClusterCustomObject({
-                group: ConfigGroup,
-                version: ConfigVersion,
-                plural,
-                ...opts,
-              }),
-              plural,
-            );
-            if (this.missing.delete(kind)) this.log.info({ kind }, 'CRD installed; watching it');
-            return list;
-          } catch (e) {
-            if (!isNotFound(e)) throw e;
-            if (!this.missing.has(kind)) {
-              this.missing.add(kind);
-              this.log.info(
-                { kind, crd: `${plural}.${ConfigGroup}` },
-                'CRD not installed: no objects of this kind until it is',
-              );
-            }
-            // Synced and empty; the failing watch relists (with backoff) until the CRD exists.
-            return { items: [], metadata: { resourceVersion: '' } };
-          }
-        },
+        logger: this.log,
+        group: ConfigGroup,
+        version: ConfigVersion,
+        plural,
         name: `pilot-${plural}`,
       });
       const upsert = (obj: RawObject) => {

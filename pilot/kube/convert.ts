@@ -139,12 +139,14 @@ export function convertEndpoints(
       }
     }
   }
-  out.sort((a, b) =>
-    a.address === b.address
-      ? a.port - b.port || (a.servicePortName < b.servicePortName ? -1 : 1)
-      : a.address < b.address
-        ? -1
-        : 1,
-  );
+  out.sort(byAddressAndPort);
   return out;
+}
+
+/** The order endpoints are kept in, so an unchanged list compares equal. */
+export function byAddressAndPort(a: Endpoint, b: Endpoint): number {
+  if (a.address !== b.address) return a.address < b.address ? -1 : 1;
+  if (a.port !== b.port) return a.port - b.port;
+  if (a.servicePortName === b.servicePortName) return 0;
+  return a.servicePortName < b.servicePortName ? -1 : 1;
 }

@@ -1,7 +1,9 @@
 /**
- * The service registry fed by Kubernetes: informers on Services, EndpointSlices and Pods (all
- * namespaces), folded into a MemoryRegistry one change at a time. A pod change (labels, service
- * account, sidecar) recomputes only the services whose slices point at that pod.
+ * The service registry fed by Kubernetes: informers on Services, EndpointSlices, Pods and
+ * WorkloadEntries (all namespaces), folded into a MemoryRegistry one change at a time. A pod
+ * change (labels, service account, sidecar) recomputes only the services whose slices point at
+ * that pod; a WorkloadEntry change, the selecting services of its namespace
+ * (workload-entries.ts: a Service selects entries by its label selector, as it selects pods).
  */
 import {
   CoreV1Api,
@@ -11,7 +13,13 @@ import {
   type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
+import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
+import {
+  WorkloadEntryGroup,
+  WorkloadEntryPlural,
+  WorkloadEntryVersion,
+} from '../../lib/workload-entry.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { BackoffOptions } from '../../lib/kube/object-store.ts';
 import { StoreRegistry } from '../model/memory-registry.ts';
@@ -30,7 +38,16 @@ import {
   podInfo,
   samePodInfo,
   type PodInfo,
+  byAddressAndPort,
 } from './convert.ts';
+import { customObjectInformer, type RawObject } from './custom-objects.ts';
+import {
+  parseWorkloadEntryObject,
+  selectingService,
+  workloadEntryEndpoints,
+  type SelectingService,
+  type WorkloadEntryInfo,
+} from './workload-entries.ts';
 
 export interface KubeRegistryOptions {
   readonly kc: KubeConfig;
@@ -47,6 +64,11 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
   private readonly services: Informer<V1Service>;
   private readonly slices: Informer<V1EndpointSlice>;
   private readonly pods: Informer<V1Pod>;
+  private readonly entries: Informer<RawObject>;
+  /** Services with a selector (`ns/name` →), the ones WorkloadEntries can join. */
+  private readonly selecting = new Map<string, SelectingService>();
+  /** Namespace → its valid WorkloadEntries by name. */
+  private readonly entriesByNamespace = new Map<string, Map<string, WorkloadEntryInfo>>();
   /** Service key (`ns/name`) → its slices by name. */
   private readonly slicesByService = new Map<string, Map<string, V1EndpointSlice>>();
   private readonly podInfos = new Map<string, PodInfo>();
@@ -85,8 +107,16 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
       objectType: 'V1Pod',
       name: 'pilot-pods',
     });
+    this.entries = customObjectInformer({
+      ...common,
+      group: WorkloadEntryGroup,
+      version: WorkloadEntryVersion,
+      plural: WorkloadEntryPlural,
+      name: 'pilot-workloadentries',
+    });
     this.store.setSyncCheck(() => this.syncProblem());
     this.wire();
+    this.wireEntries();
   }
 
   /** Starts the informers; resolves once all three have synced and the registry is complete. */
@@ -94,7 +124,13 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
     this.pods.start();
     this.services.start();
     this.slices.start();
-    await Promise.all([this.pods.synced(), this.services.synced(), this.slices.synced()]);
+    this.entries.start();
+    await Promise.all([
+      this.pods.synced(),
+      this.services.synced(),
+      this.slices.synced(),
+      this.entries.synced(),
+    ]);
     this.initialSyncDone = true;
     this.lastEventMs = Date.now();
     this.log.info(
@@ -102,6 +138,7 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
         services: this.services.list().length,
         slices: this.slices.list().length,
         pods: this.podInfos.size,
+        workloadEntries: this.entries.list().length,
       },
       'registry synced',
     );
@@ -110,7 +147,12 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.services.stop(), this.slices.stop(), this.pods.stop()]);
+    await Promise.all([
+      this.services.stop(),
+      this.slices.stop(),
+      this.pods.stop(),
+      this.entries.stop(),
+    ]);
   }
 
   status(): RegistryStatus {
@@ -131,6 +173,7 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
     if (!this.services.hasSynced()) waiting.push('services');
     if (!this.slices.hasSynced()) waiting.push('endpointslices');
     if (!this.pods.hasSynced()) waiting.push('pods');
+    if (!this.entries.hasSynced()) waiting.push('workloadentries');
     if (waiting.length > 0) return `informers not synced: ${waiting.join(', ')}`;
     return this.initialSyncDone ? undefined : 'registry not built yet';
   }
@@ -139,7 +182,7 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
     const seen = () => {
       if (this.initialSyncDone) this.lastEventMs = Date.now();
     };
-    for (const informer of [this.services, this.slices, this.pods]) {
+    for (const informer of [this.services, this.slices, this.pods, this.entries]) {
       informer.on('add', seen);
       informer.on('update', seen);
       informer.on('delete', seen);
@@ -152,6 +195,7 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
     this.services.on('delete', (svc) => {
       const name = svc.metadata?.name ?? '';
       const ns = svc.metadata?.namespace ?? '';
+      this.selecting.delete(objectKey(ns, name));
       this.store.deleteService(serviceHostname(name, ns, this.domain));
     });
     const onSlice = (slice: V1EndpointSlice, deleted: boolean) => {
@@ -203,6 +247,9 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
   private serviceChanged(obj: V1Service): void {
     const svc = convertService(obj, this.domain);
     const key = objectKey(obj.metadata?.namespace, obj.metadata?.name);
+    const selecting = selectingService(obj);
+    if (selecting) this.selecting.set(key, selecting);
+    else this.selecting.delete(key);
     if ('skip' in svc) {
       this.log.debug({ service: key, reason: svc.skip }, 'service skipped');
       const [ns = '', name = ''] = key.split('/');
@@ -243,6 +290,45 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
     }
     if (pods.size > 0) this.podsByService.set(key, pods);
     else this.podsByService.delete(key);
-    return convertEndpoints(slices, (k) => this.podInfos.get(k));
+    const fromSlices = convertEndpoints(slices, (k) => this.podInfos.get(k));
+    const selecting = this.selecting.get(key);
+    const entries = selecting && this.entriesByNamespace.get(selecting.namespace);
+    if (!selecting || !entries || entries.size === 0) return fromSlices;
+    return [...fromSlices, ...workloadEntryEndpoints(selecting, entries.values())].sort(
+      byAddressAndPort,
+    );
+  }
+
+  private wireEntries(): void {
+    const changed = (ns: string) => {
+      for (const [key, svc] of this.selecting) if (svc.namespace === ns) this.recompute(key);
+    };
+    const upsert = (obj: RawObject) => {
+      const ns = obj.metadata?.namespace ?? '';
+      const name = obj.metadata?.name ?? '';
+      let m = this.entriesByNamespace.get(ns);
+      try {
+        const info = parseWorkloadEntryObject(obj);
+        if (!m) this.entriesByNamespace.set(ns, (m = new Map<string, WorkloadEntryInfo>()));
+        m.set(name, info);
+      } catch (e) {
+        // The CRD's schema refuses most of this; an entry that still gets here is left out.
+        this.log.warn(
+          { workloadEntry: `${ns}/${name}`, err: errorMessage(e) },
+          'WorkloadEntry skipped',
+        );
+        if (!m?.delete(name)) return;
+      }
+      changed(ns);
+    };
+    this.entries.on('add', upsert);
+    this.entries.on('update', upsert);
+    this.entries.on('delete', (obj) => {
+      const ns = obj.metadata?.namespace ?? '';
+      const m = this.entriesByNamespace.get(ns);
+      if (!m?.delete(obj.metadata?.name ?? '')) return;
+      if (m.size === 0) this.entriesByNamespace.delete(ns);
+      changed(ns);
+    });
   }
 }

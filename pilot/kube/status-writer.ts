@@ -20,7 +20,8 @@ import type { Logger } from '../../lib/log.ts';
 import { ConfigKind, configKey, type ConfigMeta } from '../config/model.ts';
 import { CrdKinds, type CrdKind } from '../config/parse.ts';
 import type { Traffic } from '../traffic/traffic.ts';
-import { ConfigGroup, ConfigVersion, type RawObject } from './config-watch.ts';
+import { ConfigGroup, ConfigVersion } from './config-watch.ts';
+import type { RawObject } from './custom-objects.ts';
 
 export const AppliedCondition = 'Applied';
 export const NotAppliedReason = 'RuleNotApplied';
