@@ -18,6 +18,7 @@ COPY pilot ./pilot
 COPY mixer ./mixer
 COPY ca ./ca
 COPY agent ./agent
+COPY vm ./vm
 # The image's own Node runs the compiler (npm ci --ignore-scripts leaves the `node` package unpacked).
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 

@@ -20,6 +20,8 @@ export const commands: readonly CommandEntry[] = [
   { name: 'node-agent', load: async () => (await import('./commands/node-agent.ts')).nodeAgent },
   { name: 'init', load: async () => (await import('./commands/init.ts')).init },
   { name: 'agent', load: async () => (await import('./commands/agent.ts')).agent },
+  { name: 'register', load: async () => (await import('./commands/register.ts')).register },
+  { name: 'deregister', load: async () => (await import('./commands/register.ts')).deregister },
   { name: 'local', load: async () => (await import('./commands/local.ts')).local },
   { name: 'version', load: async () => (await import('./commands/version.ts')).version },
 ];
