@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { parseSpiffeId, spiffeId } from '../lib/pki/spiffe.ts';
-import { lookupBootstrapToken, type BootstrapTokens } from './bootstrap-tokens.ts';
+import { isConflict, lookupBootstrapToken, type BootstrapTokens } from './bootstrap-tokens.ts';
 import { CaRefusal, RefusalReason } from './refusal.ts';
 import type { TokenReviewer } from './token-review.ts';
 
@@ -34,7 +34,7 @@ export interface AuthenticatorOptions {
   readonly trustDomain: string;
   /** Checks ServiceAccount tokens; absent when the CA runs without Kubernetes. */
   readonly tokenReviewer?: TokenReviewer;
-  /** The current bootstrap tokens (re-read when their file changes). */
+  /** The current bootstrap tokens (the file's and the Secrets', merged). */
   readonly bootstrapTokens?: () => BootstrapTokens;
   readonly now?: () => Date;
 }
@@ -91,9 +91,19 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       const boot = opts.bootstrapTokens
         ? lookupBootstrapToken(opts.bootstrapTokens(), token)
         : undefined;
+      if (boot && isConflict(boot)) throw unauthenticated(boot.conflict);
+      if (boot?.expiresAt !== undefined && now() >= boot.expiresAt) {
+        throw unauthenticated(
+          `bootstrap token of node ${boot.node}${boot.source === undefined ? '' : ` (${boot.source})`} expired at ${boot.expiresAt.toISOString()}`,
+        );
+      }
       if (boot) {
         return {
-          identity: spiffeId({ trustDomain: opts.trustDomain, ...boot }),
+          identity: spiffeId({
+            trustDomain: opts.trustDomain,
+            namespace: boot.namespace,
+            serviceAccount: boot.serviceAccount,
+          }),
           method: AuthMethod.BootstrapToken,
           detail: boot.node,
         };

@@ -13,6 +13,7 @@ describe('bootstrap tokens', () => {
       node: 'vm-1',
       namespace: 'legacy',
       serviceAccount: 'db',
+      source: 'file tokens.yaml',
     });
     assert.equal(lookupBootstrapToken(tokens, 'other'), undefined);
     assert.ok(!JSON.stringify([...tokens]).includes('secret-token'));

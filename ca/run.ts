@@ -15,7 +15,12 @@ import { opsApp } from '../lib/ops-server.ts';
 import { watchFiles } from '../lib/watched-files.ts';
 import { createAuthenticator } from './authn.ts';
 import { CertificateAuthority } from './authority.ts';
-import { parseBootstrapTokens, type BootstrapTokens } from './bootstrap-tokens.ts';
+import { watchBootstrapTokenSecrets } from './bootstrap-token-secrets.ts';
+import {
+  mergedBootstrapTokens,
+  parseBootstrapTokens,
+  type BootstrapToken,
+} from './bootstrap-tokens.ts';
 import type { CaConfig } from './settings.ts';
 import { createCaGrpcServer } from './grpc-server.ts';
 import { createCaMetrics } from './metrics.ts';
@@ -93,7 +98,8 @@ export function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): Promise
       'CA root loaded',
     );
 
-    let tokens: () => BootstrapTokens = () => new Map();
+    // Bootstrap tokens for VMs: the file's and the Secrets', merged (bootstrap-tokens.ts).
+    const tokenSources: (() => Iterable<readonly [string, BootstrapToken]>)[] = [];
     if (config.bootstrapTokenFile !== undefined) {
       const file = config.bootstrapTokenFile;
       const watched = await watchFiles({
@@ -111,8 +117,18 @@ export function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): Promise
       life.add('bootstrap token watch', watched, (w) => {
         w.close();
       });
-      tokens = () => watched.get();
+      tokenSources.push(() => watched.get());
     }
+    if (config.bootstrapTokenSecrets) {
+      const secrets = life.add(
+        'bootstrap token Secret watch',
+        watchBootstrapTokenSecrets({ kc, namespace: config.namespace, logger }),
+        (w) => w.stop(),
+      );
+      await secrets.start();
+      tokenSources.push(() => secrets.current());
+    }
+    const tokens = mergedBootstrapTokens(tokenSources, logger);
 
     const hosts = serviceHosts(config.namespace, config.grpcHostnames);
     // Roots trusted for client certificates besides the current one: after a root change, the

@@ -39,6 +39,8 @@ export interface CaConfig {
   /** Only this namespace gets istio.<sa> Secrets (0.2's --listened-namespace); all when absent. */
   readonly listenedNamespace?: string;
   readonly bootstrapTokenFile?: string;
+  /** Watch bootstrap token Secrets in `namespace` (ca/bootstrap-token-secrets.ts). */
+  readonly bootstrapTokenSecrets: boolean;
   readonly tokenAudiences: readonly string[];
   readonly serverCertTtlMs: number;
 }
@@ -107,6 +109,10 @@ export const caOptions = {
   'bootstrap-token-file': option.string(
     'per-node bootstrap tokens for VMs (YAML; see ca/bootstrap-tokens.ts)',
     { placeholder: 'FILE' },
+  ),
+  'bootstrap-token-secrets': option.bool(
+    true,
+    'also take VM bootstrap tokens from Secrets of type istio-lite.io/bootstrap-token in --namespace',
   ),
   'token-audiences': option.list(
     [],
@@ -186,6 +192,7 @@ export function caSettings(v: OptionValues<typeof caOptions>): CaConfig {
     excludedNamespaces: v['exclude-namespaces'],
     ...(listenedNamespace === undefined ? {} : { listenedNamespace }),
     ...(bootstrapTokenFile === undefined ? {} : { bootstrapTokenFile }),
+    bootstrapTokenSecrets: v['bootstrap-token-secrets'],
     tokenAudiences: v['token-audiences'],
     serverCertTtlMs: v['server-cert-ttl'],
   };
