@@ -1,7 +1,7 @@
 /**
- * Pilot's CRDs (RouteRule, DestinationPolicy, EgressRule) from the chart, installed once per
- * process with server-side apply (idempotent, so suites sharing a cluster may all ask) and
- * waited on until the API server serves them.
+ * Pilot's CRDs from the chart (RouteRule, DestinationPolicy, EgressRule; WorkloadEntry and
+ * WorkloadGroup), installed once per process with server-side apply (idempotent, so suites
+ * sharing a cluster may all ask) and waited on until the API server serves them.
  *
  * lib/kube/apply.ts sends the chart file's JSON as it is, so the CRDs keep their `enum` and
  * `x-kubernetes-validations` (client-node's models would drop them).
@@ -14,11 +14,36 @@ import type { JsonObject } from '../../lib/json.ts';
 import { parseYamlDocuments } from '../../lib/yaml.ts';
 import { eventually } from './eventually.ts';
 
-export const pilotCrdFiles = ['routerules', 'destinationpolicies', 'egressrules'] as const;
+export interface PilotCrd {
+  /** The chart's `crds/<file>.yaml`. */
+  readonly file: string;
+  readonly plural: string;
+  readonly group: string;
+  /** A version the API server must serve before the CRD counts as installed (the stored one). */
+  readonly version: string;
+}
+
+export const pilotCrdList: readonly PilotCrd[] = [
+  { file: 'routerules', plural: 'routerules', group: 'config.istio.io', version: 'v1alpha2' },
+  {
+    file: 'destinationpolicies',
+    plural: 'destinationpolicies',
+    group: 'config.istio.io',
+    version: 'v1alpha2',
+  },
+  { file: 'egressrules', plural: 'egressrules', group: 'config.istio.io', version: 'v1alpha2' },
+  {
+    file: 'workloadentries',
+    plural: 'workloadentries',
+    group: 'networking.istio.io',
+    version: 'v1',
+  },
+  { file: 'workloadgroups', plural: 'workloadgroups', group: 'networking.istio.io', version: 'v1' },
+];
 
 export function pilotCrds(): JsonObject[] {
-  return pilotCrdFiles.flatMap((f) =>
-    parseYamlDocuments(readFileSync(`${chartDir}/crds/${f}.yaml`, 'utf8')).map(
+  return pilotCrdList.flatMap(({ file }) =>
+    parseYamlDocuments(readFileSync(`${chartDir}/crds/${file}.yaml`, 'utf8')).map(
       (d) => d.value as JsonObject,
     ),
   );
@@ -41,15 +66,11 @@ async function install(kc: KubeConfig): Promise<void> {
   const custom = kc.makeApiClient(CustomObjectsApi);
   await eventually(
     async () => {
-      for (const plural of pilotCrdFiles) {
-        const crd = await ext.readCustomResourceDefinition({ name: `${plural}.config.istio.io` });
+      for (const { plural, group, version } of pilotCrdList) {
+        const crd = await ext.readCustomResourceDefinition({ name: `${plural}.${group}` });
         const established = crd.status?.conditions?.find((c) => c.type === 'Established');
-        if (established?.status !== 'True') throw new Error(`${plural} not established`);
-        await custom.listClusterCustomObject({
-          group: 'config.istio.io',
-          version: 'v1alpha2',
-          plural,
-        });
+        if (established?.status !== 'True') throw new Error(`${plural}.${group} not established`);
+        await custom.listClusterCustomObject({ group, version, plural });
       }
     },
     { timeoutMs: 20_000, intervalMs: 100 },
