@@ -161,6 +161,9 @@ describe('Helm chart', function () {
     assert.equal(first.failurePolicy, 'Fail');
     const crds = await env.kc.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition();
     assert.ok(crds.items.some((c) => c.spec.group === 'config.istio.io'));
+    const names = crds.items.map((c) => c.metadata?.name);
+    assert.ok(names.includes('workloadentries.networking.istio.io'), names.join(', '));
+    assert.ok(names.includes('workloadgroups.networking.istio.io'), names.join(', '));
   });
 
   const canI: [string, string, boolean][] = [
@@ -176,6 +179,16 @@ describe('Helm chart', function () {
     ['istio-pilot', 'watch routerules.config.istio.io', true],
     ['istio-pilot', 'patch routerules.config.istio.io --subresource=status -n default', true],
     ['istio-pilot', 'create routerules.config.istio.io -n default', false],
+    ['istio-pilot', 'watch workloadentries.networking.istio.io', true],
+    ['istio-pilot', 'create workloadentries.networking.istio.io -n default', true],
+    ['istio-pilot', 'delete workloadentries.networking.istio.io -n default', true],
+    [
+      'istio-pilot',
+      'patch workloadentries.networking.istio.io --subresource=status -n default',
+      true,
+    ],
+    ['istio-pilot', 'list workloadgroups.networking.istio.io', true],
+    ['istio-pilot', 'create workloadgroups.networking.istio.io -n default', false],
     ['istio-pilot', 'get secrets -n default', false],
     ['istio-pilot', 'delete services -n default', false],
     ['istio-ca', 'create secrets -n default', true],
@@ -183,6 +196,7 @@ describe('Helm chart', function () {
     ['istio-ca', 'create tokenreviews.authentication.k8s.io', true],
     ['istio-ca', 'delete pods -n default', false],
     ['istio-ca', 'patch mutatingwebhookconfigurations', false],
+    ['istio-ca', 'create workloadentries.networking.istio.io -n default', false],
     ['istio-mixer', 'watch rules.config.istio.io', true],
     ['istio-mixer', 'list deniers.config.istio.io', true],
     ['istio-mixer', 'create events -n default', true],
