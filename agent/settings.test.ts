@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { parseAgentConfig, type AgentFlag } from './settings.ts';
+import { hostname } from 'node:os';
+import { hostAddress, parseAgentConfig, type AgentFlag } from './settings.ts';
 
 const env = {
   POD_NAME: 'reviews-1',
@@ -72,6 +73,65 @@ describe('agent config', () => {
     assert.equal(c.appProbers.get('/app-health/app/livez')?.kind, 'tcp');
     assert.equal(c.appProbers.get('/app-health/grpc-app/startupz')?.kind, 'grpc');
     assert.deepEqual(c.extraMetadata, { DNS_CAPTURE: 'true' });
+  });
+
+  it('on a VM, takes the host name and the first non-loopback address when POD_NAME and INSTANCE_IP are unset', () => {
+    const vm: Record<string, string> = { ...env };
+    delete vm['POD_NAME'];
+    delete vm['INSTANCE_IP'];
+    const c = parseAgentConfig('sidecar', injected, vm);
+    assert.equal(c.pod.name, hostname());
+    assert.equal(c.pod.ip, hostAddress());
+    assert.equal(
+      hostAddress({
+        lo: [
+          {
+            address: '127.0.0.1',
+            family: 'IPv4',
+            internal: true,
+            netmask: '',
+            mac: '',
+            cidr: null,
+          },
+        ],
+        eth0: [
+          {
+            address: 'fe80::1',
+            family: 'IPv6',
+            internal: false,
+            netmask: '',
+            mac: '',
+            cidr: null,
+            scopeid: 2,
+          },
+          {
+            address: '10.9.0.4',
+            family: 'IPv4',
+            internal: false,
+            netmask: '',
+            mac: '',
+            cidr: null,
+          },
+        ],
+      }),
+      '10.9.0.4',
+    );
+    assert.throws(
+      () =>
+        hostAddress({
+          lo: [
+            {
+              address: '127.0.0.1',
+              family: 'IPv4',
+              internal: true,
+              netmask: '',
+              mac: '',
+              cidr: null,
+            },
+          ],
+        }),
+      /INSTANCE_IP is not set and this host has no address but loopback/,
+    );
   });
 
   const bad: {

@@ -5,6 +5,7 @@
  * nothing falls back to a default silently.
  */
 import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { option, parseOptions, usageError, type OptionValues } from '../lib/config/options.ts';
 import { errorMessage, type IstioLiteError } from '../lib/errors.ts';
@@ -146,6 +147,24 @@ function requireEnv(env: NodeJS.ProcessEnv, name: string, fallback?: string): st
   return v;
 }
 
+/**
+ * A VM's address when INSTANCE_IP is not set: its first IPv4 address that is not loopback (else
+ * its first global IPv6 address), as the interfaces list them.
+ */
+export function hostAddress(
+  interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces(),
+): string {
+  const all = Object.values(interfaces).flatMap((list) => list ?? []);
+  const external = all.filter((a) => !a.internal);
+  const found =
+    external.find((a) => a.family === 'IPv4') ??
+    external.find((a) => a.family === 'IPv6' && !a.address.startsWith('fe80:'));
+  if (found === undefined) {
+    throw usage('INSTANCE_IP is not set and this host has no address but loopback: set it');
+  }
+  return found.address;
+}
+
 /** Parses flags (absent = default) and env into the agent's configuration. */
 export function parseAgentConfig(
   mode: AgentMode,
@@ -161,11 +180,12 @@ export function agentSettings(
   v: OptionValues<typeof agentOptions>,
   env: NodeJS.ProcessEnv,
 ): AgentConfig {
-  const ip = requireEnv(env, 'INSTANCE_IP');
+  // In a pod the injector sets both; on a VM (docs/vm.md) they may be left out.
+  const ip = env['INSTANCE_IP'] === undefined ? hostAddress() : requireEnv(env, 'INSTANCE_IP');
   if (isIP(ip) === 0) throw usage(`INSTANCE_IP: "${ip}" is not an IP address`);
   const namespace = requireEnv(env, 'POD_NAMESPACE');
   const pod: PodIdentity = {
-    name: requireEnv(env, 'POD_NAME'),
+    name: env['POD_NAME'] === undefined ? hostname() : requireEnv(env, 'POD_NAME'),
     namespace,
     ip,
     hostIp: env['HOST_IP'] ?? '',
