@@ -85,3 +85,16 @@ export function workloadEntryTlsMode(spec: WorkloadEntrySpec): 'istio' | 'disabl
 export function workloadEntryName(prefix: string, ip: string): string {
   return `${prefix}-${ip.replace(/[.:]/g, '-')}`.replace(/-+$/, '').toLowerCase();
 }
+
+/** The spec as the API server takes it: fields left at their zero value are left out. */
+export function workloadEntrySpecJson(spec: WorkloadEntrySpec): Record<string, unknown> {
+  return {
+    ...(spec.address === '' ? {} : { address: spec.address }),
+    ...(Object.keys(spec.ports).length === 0 ? {} : { ports: { ...spec.ports } }),
+    ...(Object.keys(spec.labels).length === 0 ? {} : { labels: { ...spec.labels } }),
+    ...(spec.network === '' ? {} : { network: spec.network }),
+    ...(spec.locality === '' ? {} : { locality: spec.locality }),
+    ...(spec.weight === 0 ? {} : { weight: spec.weight }),
+    ...(spec.serviceAccount === '' ? {} : { serviceAccount: spec.serviceAccount }),
+  };
+}

@@ -26,6 +26,7 @@ import { createRegistry, type Registry } from '../lib/metrics.ts';
 import { opsApp } from '../lib/ops-server.ts';
 import { mountDebug } from './debug.ts';
 import type { ConfigSource } from './config/model.ts';
+import { AutoRegistration } from './kube/auto-register.ts';
 import { KubeConfigWatch } from './kube/config-watch.ts';
 import { KubeRegistry } from './kube/kube-registry.ts';
 import {
@@ -47,7 +48,10 @@ import { createXdsMetrics } from './xds/metrics.ts';
 import type { PilotSettings, RegistrySpec } from './settings.ts';
 
 /** What Pilot runs with: its settings (pilot/settings.ts) and what it runs against. */
-export interface PilotOptions extends Omit<PilotSettings, 'kubeconfig' | 'registries'> {
+export interface PilotOptions extends Omit<
+  PilotSettings,
+  'kubeconfig' | 'registries' | 'workloadEntryGraceMs'
+> {
   readonly logger: Logger;
   /**
    * The Kubernetes cluster: the Kubernetes registry and the traffic config (RouteRules & co. and
@@ -63,6 +67,8 @@ export interface PilotOptions extends Omit<PilotSettings, 'kubeconfig' | 'regist
   readonly registry?: ServiceRegistry;
   /** Traffic config to serve instead of the Kubernetes CRDs and Ingresses. */
   readonly config?: ConfigSource;
+  /** How long an auto-registered WorkloadEntry outlives its proxy's connection (default 10 s). */
+  readonly workloadEntryGraceMs?: number;
   /** Retry timing of the registries that read a server (Consul, Eureka); tests shorten it. */
   readonly registryRetry?: Partial<RetryOptions>;
 }
@@ -89,6 +95,7 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
     let watch: KubeConfigWatch | undefined;
     let status: StatusWriter | undefined;
     let ingressStatus: IngressStatusSync | undefined;
+    let autoRegistration: AutoRegistration | undefined;
     let config = o.config;
     if (o.registry === undefined) {
       if (o.kc === undefined) {
@@ -111,6 +118,12 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
           instance: process.env['POD_NAME'] ?? hostname(),
         });
       }
+      autoRegistration = new AutoRegistration({
+        kc,
+        logger: log,
+        instance: process.env['POD_NAME'] ?? hostname(),
+        gracePeriodMs: o.workloadEntryGraceMs ?? 10_000,
+      });
       ingressStatus = new IngressStatusSync({
         kc,
         logger: log,
@@ -139,7 +152,12 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
       debounceMs: o.debounceMs,
       debounceMaxMs: o.debounceMaxMs,
       domain: o.domain,
+      ...(autoRegistration ? { proxies: autoRegistration } : {}),
     });
+    if (autoRegistration) {
+      autoRegistration.start();
+      life.add('workload auto-registration', autoRegistration, (a) => a.stop());
+    }
     discovery.start();
     life.add('discovery', discovery, (d) => {
       d.stop();

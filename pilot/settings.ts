@@ -42,6 +42,11 @@ export const pilotOptions = {
     { placeholder: 'URL', check: httpUrl },
   ),
   eurekaPollInterval: option.duration('2s', 'how often Eureka is read', { minMs: 100 }),
+  workloadEntryGracePeriod: option.duration(
+    '10s',
+    'an auto-registered WorkloadEntry is removed this long after its proxy disconnects',
+    { minMs: 100 },
+  ),
 };
 
 /** An http(s) URL, or `host:port` (Consul's API client took its address without a scheme). */
@@ -112,6 +117,8 @@ export interface PilotSettings {
   readonly domain: string;
   /** The service registries, in `--registries` order (the first wins a hostname clash). */
   readonly registries: readonly RegistrySpec[];
+  /** How long an auto-registered WorkloadEntry outlives its proxy's connection. */
+  readonly workloadEntryGraceMs: number;
 }
 
 export async function pilotSettings(
@@ -136,5 +143,6 @@ export async function pilotSettings(
     debounceMaxMs: v.debounceMax,
     domain: v.domain,
     registries: registrySpecs(v),
+    workloadEntryGraceMs: v.workloadEntryGracePeriod,
   };
 }

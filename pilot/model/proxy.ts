@@ -75,3 +75,12 @@ export function parseProxy(id: string, metadata: Readonly<Record<string, unknown
   }
   return { id, kind: p.type, ip: p.ip, pod: p.pod, namespace: p.namespace, metadata };
 }
+
+/**
+ * Told when a proxy identifies itself on an ADS stream and when that stream ends (WorkloadEntry
+ * auto-registration). Called once each per stream; must not throw.
+ */
+export interface ProxyObserver {
+  connected(proxy: Proxy): void;
+  disconnected(proxy: Proxy): void;
+}

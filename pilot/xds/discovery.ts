@@ -7,7 +7,7 @@
 import type { Logger } from '../../lib/log.ts';
 import { errorMessage } from '../../lib/errors.ts';
 import type { MeshConfig } from '../../lib/mesh-config.ts';
-import type { Proxy } from '../model/proxy.ts';
+import type { Proxy, ProxyObserver } from '../model/proxy.ts';
 import type { ServiceRegistry } from '../model/service.ts';
 import { emptyConfig, type ConfigSource } from '../config/model.ts';
 import { genContext, type GenContext } from '../generate/context.ts';
@@ -39,6 +39,8 @@ export interface DiscoveryOptions {
   readonly domain?: string;
   /** Bytes of responses written but not yet flushed, across streams (default 16 MiB). */
   readonly sendBudgetBytes?: number;
+  /** Told of each proxy's streams (auto-registration). */
+  readonly proxies?: ProxyObserver;
 }
 
 export class DiscoveryServer {
@@ -110,7 +112,10 @@ export class DiscoveryServer {
       id: `ads-${++this.connCounter}`,
       write,
       gate: this.gate,
-      identify: (p) => (this.build ? this.snapshotFor(this.build, p, new Map()) : undefined),
+      identify: (p) => {
+        this.o.proxies?.connected(p);
+        return this.build ? this.snapshotFor(this.build, p, new Map()) : undefined;
+      },
       logger: this.o.logger,
       metrics: this.o.metrics,
       ackTimeoutMs: this.o.ackTimeoutMs ?? 5000,
@@ -123,6 +128,7 @@ export class DiscoveryServer {
   }
 
   disconnect(conn: Connection): void {
+    if (this.conns.has(conn) && conn.proxy) this.o.proxies?.disconnected(conn.proxy);
     conn.close();
     this.conns.delete(conn);
     this.o.metrics.connected.set(this.conns.size);
