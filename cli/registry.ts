@@ -22,6 +22,7 @@ export const commands: readonly CommandEntry[] = [
   { name: 'agent', load: async () => (await import('./commands/agent.ts')).agent },
   { name: 'register', load: async () => (await import('./commands/register.ts')).register },
   { name: 'deregister', load: async () => (await import('./commands/register.ts')).deregister },
+  { name: 'vm', load: async () => (await import('./commands/vm.ts')).vm },
   { name: 'local', load: async () => (await import('./commands/local.ts')).local },
   { name: 'version', load: async () => (await import('./commands/version.ts')).version },
 ];

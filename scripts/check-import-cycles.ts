@@ -17,6 +17,7 @@ const folders = [
   'mixer',
   'ca',
   'agent',
+  'vm',
   'cli',
   'e2e',
   'bench',
