@@ -32,6 +32,12 @@ export class EnvoyLikeClient {
   private closed = false;
   /** Resource names held, by type (what Envoy would have in its config dump). */
   readonly config = new Map<string, readonly string[]>();
+  /**
+   * The resources held, by type and name. CDS and LDS responses replace the whole set; EDS and
+   * RDS ones carry only what changed (as Pilot sends them), so they update it by name, and names
+   * no longer subscribed are dropped, as Envoy keeps them.
+   */
+  readonly resources = new Map<string, Map<string, { typeUrl: string; value: Uint8Array }>>();
   readonly acked = new Map<string, string>();
   readonly nacked: string[] = [];
   /** The names subscribed, by type (empty = wildcard). */
@@ -91,11 +97,20 @@ export class EnvoyLikeClient {
         return;
       }
       this.config.set(r.typeUrl, names);
+      const wildcard = r.typeUrl === TypeUrl.Cluster || r.typeUrl === TypeUrl.Listener;
+      const held = wildcard
+        ? new Map<string, { typeUrl: string; value: Uint8Array }>()
+        : (this.resources.get(r.typeUrl) ??
+          new Map<string, { typeUrl: string; value: Uint8Array }>());
+      r.resources.forEach((x, i) => held.set(names[i] ?? '', x));
+      this.resources.set(r.typeUrl, held);
       this.acked.set(r.typeUrl, r.versionInfo);
       send(r.typeUrl, self, r.nonce, r.versionInfo);
       const next = this.followUp(r.typeUrl, r.resources);
       if (next) {
         this.subs.set(next.typeUrl, next.names);
+        const kept = this.resources.get(next.typeUrl);
+        for (const name of kept?.keys() ?? []) if (!next.names.includes(name)) kept?.delete(name);
         send(next.typeUrl, next.names, '', this.acked.get(next.typeUrl) ?? '');
       }
     });

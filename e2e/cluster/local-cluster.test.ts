@@ -7,10 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
 import { main } from '../../cli/main.ts';
-import type { CommandIO } from '../../cli/command.ts';
+import { captureIo } from '../../cli/testing/capture-io.ts';
 import { isIstioLiteError } from '../../lib/errors.ts';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
 import { down, env, status, up } from '../../lib/local-cluster/cluster.ts';
@@ -45,23 +44,7 @@ async function namespaces(kubeconfig: string): Promise<string[]> {
   return (await core.listNamespace()).items.map((n) => n.metadata?.name ?? '');
 }
 
-function io(cwd: string): CommandIO & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let o = '';
-  let e = '';
-  stdout.on('data', (d: Buffer) => (o += d.toString()));
-  stderr.on('data', (d: Buffer) => (e += d.toString()));
-  return {
-    stdout,
-    stderr,
-    stdin: new PassThrough(),
-    env: process.env,
-    cwd,
-    out: () => o,
-    err: () => e,
-  };
-}
+const io = (cwd: string) => captureIo(cwd);
 
 describe('local cluster', function () {
   let root: string;

@@ -5,9 +5,13 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { defaultMeshConfig } from '../../lib/mesh-config.ts';
-import { runPilot, type RunningPilot } from '../../pilot/run.ts';
+import { runPilot, type PilotOptions, type RunningPilot } from '../../pilot/run.ts';
 
-export function startKubePilot(kc: KubeConfig, xdsPort = 0): Promise<RunningPilot> {
+export function startKubePilot(
+  kc: KubeConfig,
+  xdsPort = 0,
+  more: Partial<PilotOptions> = {},
+): Promise<RunningPilot> {
   return runPilot({
     logger: pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }),
     mesh: defaultMeshConfig,
@@ -19,5 +23,6 @@ export function startKubePilot(kc: KubeConfig, xdsPort = 0): Promise<RunningPilo
     debounceMs: 20,
     debounceMaxMs: 200,
     domain: 'cluster.local',
+    ...more,
   });
 }
