@@ -145,8 +145,9 @@ describe('control plane addresses for a VM', () => {
     },
     {
       name: 'a LoadBalancer still waiting for its address',
-      over: { service: svc('istio-ca-ilb', 'LoadBalancer', { port: 8060 }) },
-      message: /LoadBalancer with no address yet.*--ca-address/,
+      over: { service: svc('istio-ca-ilb', 'LoadBalancer', { port: 8060, nodePort: 30860 }) },
+      message:
+        /LoadBalancer with no address yet: wait for one \(or use meshExpansion\.type=NodePort\), or pass --ca-address/,
     },
     {
       name: 'a NodePort Service and no node with an InternalIP',

@@ -102,9 +102,9 @@ function fromService(
     const ingress = svc.status?.loadBalancer?.ingress?.find((i) => i.ip ?? i.hostname);
     const host = ingress?.ip ?? ingress?.hostname;
     if (host !== undefined) return { host, port: port.port, from: `${where} (LoadBalancer)` };
-    if (port.nodePort === undefined) {
-      throw fail(`${where} is a LoadBalancer with no address yet: wait for one${instead}`);
-    }
+    throw fail(
+      `${where} is a LoadBalancer with no address yet: wait for one (or use meshExpansion.type=NodePort)${instead}`,
+    );
   } else if (type !== 'NodePort') {
     throw fail(
       `${where} is of type ${type}, which a VM cannot reach: make it LoadBalancer or NodePort (meshExpansion.type)${instead}`,

@@ -131,7 +131,7 @@ export async function createVmBundle(
     const c = ControlPlane[name];
     const service = flag === undefined ? await cluster.service(cpns, c.ilb) : undefined;
     // Nodes are listed only for a NodePort Service.
-    if (service?.spec?.type !== undefined && service.spec.type !== 'ClusterIP') await nodeList();
+    if (service?.spec?.type === 'NodePort') await nodeList();
     const got = resolveReach(c, {
       flag,
       service,
