@@ -205,7 +205,7 @@ describe('mixer gRPC server (real clients, mixer/examples config)', function () 
           assert.equal(e.code, status.INVALID_ARGUMENT);
           assert.match(
             e.details,
-            /global_word_count is \d+ but this Mixer's global dictionary \(istio-lite\/1\) has \d+ words/,
+            /global_word_count is \d+ but this Mixer's global dictionary \(istio-lite\/2\) has \d+ words/,
           );
           return true;
         },

@@ -64,9 +64,14 @@ describe('lib/mixer attributes', () => {
   describe('global dictionary', () => {
     it('is pinned for its version (append a word: bump the version and this hash)', () => {
       const hash = createHash('sha256').update(globalDictionary.join('\n')).digest('hex');
-      assert.equal(globalDictionaryVersion, 'istio-lite/1');
-      assert.equal(globalWordCount, 120);
-      assert.equal(hash.slice(0, 16), HASH_V1);
+      assert.equal(globalDictionaryVersion, 'istio-lite/2');
+      assert.equal(globalWordCount, 122);
+      assert.equal(hash.slice(0, 16), HASH_V2);
+      // istio-lite/1 is its first 120 words, unchanged.
+      const v1 = createHash('sha256')
+        .update(globalDictionary.slice(0, 120).join('\n'))
+        .digest('hex');
+      assert.equal(v1.slice(0, 16), HASH_V1);
     });
 
     it('has no duplicates, holds every vocabulary name, and word 0 is no map key', () => {
@@ -111,9 +116,9 @@ describe('lib/mixer attributes', () => {
   describe('decompression refuses bad input, naming the field', () => {
     const cases: { name: string; req: object; want: RegExp }[] = [
       {
-        name: 'a global dictionary of another size',
-        req: { attributes: {}, global_word_count: 99 },
-        want: /global_word_count is 99 .*istio-lite\/1.* has 120 words/,
+        name: 'a newer global dictionary than this Mixer has',
+        req: { attributes: {}, global_word_count: 999 },
+        want: /global_word_count is 999 .*istio-lite\/2.* has 122 words: the client's dictionary is newer/,
       },
       {
         name: 'a message word that does not exist',
@@ -158,10 +163,30 @@ describe('lib/mixer attributes', () => {
       });
     }
 
-    it('accepts its own count and 0, nothing else', () => {
+    it('accepts its own count, an older prefix and 0; refuses a newer dictionary', () => {
       assert.equal(usableGlobalWords(globalWordCount), globalWordCount);
+      assert.equal(usableGlobalWords(120), 120, 'an istio-lite/1 client');
       assert.equal(usableGlobalWords(0), 0);
-      rejects(() => usableGlobalWords(globalWordCount + 1), /must use the same dictionary/);
+      rejects(() => usableGlobalWords(globalWordCount + 1), /client's dictionary is newer/);
+      rejects(() => usableGlobalWords(-1), /is -1/);
+    });
+
+    it('an istio-lite/1 client (120 words) is understood; a word past its count is refused', () => {
+      const set = sampleSet();
+      const t = new WordTable();
+      const c = compress(set, t);
+      // sampleSet uses only words of the first 120.
+      assert.deepEqual(
+        decompressCheck(overWire('Check', { attributes: c, global_word_count: 120 })),
+        set,
+      );
+      rejects(
+        () =>
+          decompressCheck(
+            overWire('Check', { attributes: { strings: { '121': 3 } }, global_word_count: 120 }),
+          ),
+        /word index 121 is outside the global dictionary \(120 words\)/,
+      );
     });
   });
 
@@ -274,3 +299,4 @@ describe('lib/mixer attributes', () => {
 });
 
 const HASH_V1 = 'fe1bf12b87ee774c';
+const HASH_V2 = '248e531875ba799d';

@@ -27,17 +27,18 @@ export function bad(message: string): IstioLiteError {
 }
 
 /**
- * How many global words a request may use: all of them when the client's count equals ours,
- * none when the client sends 0 (it spells every word in the message). Anything else is refused.
+ * How many global words a request may use: the client's count when it is at most ours (words are
+ * only appended, so an older client's dictionary is a prefix of ours: Istio's Mixer allowed it
+ * too), none when the client sends 0 (it spells every word in the message). A client that knows
+ * more words than we do is refused.
  */
 export function usableGlobalWords(clientCount: unknown, field = 'global_word_count'): number {
   const n = clientCount ?? 0;
-  if (n === globalWordCount) return globalWordCount;
-  if (n === 0) return 0;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= globalWordCount) return n;
   throw bad(
     `${field} is ${typeof n === 'number' ? String(n) : 'not a number'} but this Mixer's global dictionary (${globalDictionaryVersion}) has ` +
-      `${String(globalWordCount)} words: client and server must use the same dictionary ` +
-      `(or send 0 and spell every word in the message)`,
+      `${String(globalWordCount)} words: the client's dictionary is newer than this Mixer's ` +
+      `(upgrade Mixer first, or send 0 and spell every word in the message)`,
   );
 }
 

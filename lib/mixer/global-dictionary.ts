@@ -1,7 +1,8 @@
 /**
  * The global dictionary: words both sides know, so a compressed attribute set names them by index
  * instead of spelling them. istio-lite's own list (not Istio's), versioned: words are only ever
- * appended, and a client and server agree when their `global_word_count`s are equal.
+ * appended, so a client whose `global_word_count` is at most the server's uses a prefix of the
+ * server's list (as Istio's Mixer allowed: an older sidecar keeps working with a newer Mixer).
  *
  * The list is spelled out (not derived from the vocabulary) so that no edit elsewhere can renumber
  * it; a test pins its hash per version.
@@ -10,7 +11,8 @@
  * can mean "the whole map" without ambiguity.
  */
 /** Bumped with every append; logged by both sides and named in mismatch errors. */
-export const globalDictionaryVersion = 'istio-lite/1';
+/** Words per version: `istio-lite/1` had 120; `/2` appended `origin.ip` and `context.reporter.uid`. */
+export const globalDictionaryVersion = 'istio-lite/2';
 
 const attributeNames = [
   'source.ip',
@@ -141,11 +143,15 @@ const values = [
   'unknown',
 ];
 
+/** Appended in `istio-lite/2` (gateway reports, docs/reference/mixer.md "Who reports"). */
+const appendedV2 = ['origin.ip', 'context.reporter.uid'];
+
 /** Every word, index = position. */
 export const globalDictionary: readonly string[] = Object.freeze([
   ...attributeNames,
   ...headers,
   ...values,
+  ...appendedV2,
 ]);
 
 export const globalWordCount = globalDictionary.length;

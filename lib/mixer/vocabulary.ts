@@ -62,6 +62,9 @@ export const vocabulary: ReadonlyMap<string, ValueType> = new Map<string, ValueT
   ['check.error_message', STRING],
   ['check.cache_hit', BOOL],
   ['quota.cache_hit', BOOL],
+  // From later Istio, for gateway reports (docs/reference/mixer.md "Who reports").
+  ['origin.ip', IP_ADDRESS],
+  ['context.reporter.uid', STRING],
 ]);
 
 export function attributeType(name: string): ValueType | undefined {

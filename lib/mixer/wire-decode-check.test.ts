@@ -129,7 +129,7 @@ describe('lib/mixer wire decoder (CheckRequest bytes)', () => {
 
   describe('refuses bad requests with the errors decompress.ts gives', () => {
     const cases: { name: string; req: object }[] = [
-      { name: 'another global dictionary', req: { attributes: {}, global_word_count: 99 } },
+      { name: 'a newer global dictionary', req: { attributes: {}, global_word_count: 999 } },
       {
         name: 'a message word that does not exist',
         req: { attributes: { words: ['a'], strings: { '-1': -2 } }, global_word_count: 120 },

@@ -213,9 +213,9 @@ describe('lib/mixer wire decoder (ReportRequest bytes to attribute sets)', () =>
     };
     const cases: { name: string; bytes: () => Uint8Array; want: RegExp }[] = [
       {
-        name: 'another global dictionary',
-        bytes: () => encodeReport({ ...good, global_word_count: 99 }),
-        want: /global_word_count is 99 .*has 120 words/,
+        name: 'a newer global dictionary',
+        bytes: () => encodeReport({ ...good, global_word_count: 999 }),
+        want: /global_word_count is 999 .*has 122 words/,
       },
       {
         name: 'a message word that does not exist',
