@@ -39,6 +39,7 @@ import { Checker } from './mixer/checker.ts';
 import { alsHandlers, authzHandlers } from './mixer/mixer-servers.ts';
 import { createMixerClient, type MixerApi } from './mixer/mixer-client.ts';
 import { ReportBatcher } from './mixer/report-batcher.ts';
+import { reporterFor } from './mixer/reporter.ts';
 import type { NamedSecretSource } from './sds/kube-secrets.ts';
 import { SdsServer } from './sds/sds-server.ts';
 import { Readiness } from './status/readiness.ts';
@@ -232,8 +233,9 @@ export function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
       });
       grpc.add(SdsService, sds.handlers());
       grpc.add(AdsService, xds.handlers());
-      grpc.add(AuthorizationService, authzHandlers(checker, log));
-      if (batcher) grpc.add(AccessLogService, alsHandlers(batcher, log));
+      const reporter = reporterFor(c.mode, c.pod);
+      grpc.add(AuthorizationService, authzHandlers(checker, reporter, log));
+      if (batcher) grpc.add(AccessLogService, alsHandlers(batcher, reporter, log));
       await mkdir(c.configPath, { recursive: true });
       for (const socket of [c.sockets.xds, c.sockets.sds, c.sockets.mixer]) {
         await grpc.bind(socket);

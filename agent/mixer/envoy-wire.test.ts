@@ -3,6 +3,9 @@ import {
   attributesFromAuthz,
   attributesFromHttpLog,
   attributesFromTcpLog,
+  gatewayAttributesFromAuthz,
+  gatewayAttributesFromHttpLog,
+  gatewayAttributesFromTcpLog,
 } from '../../lib/mixer/envoy-attributes.ts';
 import { assertNoUnknownFields, decodeMessage, encodeMessage } from '../../lib/xds/protos.ts';
 import { loadAgentProtos } from '../testing/envoy-protos.ts';
@@ -66,6 +69,7 @@ const alsHttp = {
           downstream_local_address: sock('10.1.0.2', 9080),
           start_time: { seconds: 1_700_000_000, nanos: 0 },
           time_to_last_downstream_tx_byte: { seconds: 0, nanos: 25_000_000 },
+          upstream_remote_address: sock('10.1.0.9', 9080),
           upstream_cluster: 'outbound|9080||reviews.shop.svc.cluster.local',
           tls_properties: {
             peer_certificate_properties: {
@@ -104,6 +108,7 @@ const alsTcp = {
       {
         common_properties: {
           downstream_remote_address: sock('10.1.0.3', 5000),
+          upstream_remote_address: sock('10.1.0.8', 27017),
           upstream_cluster: 'outbound|27017||db.shop.svc.cluster.local',
           duration: { seconds: 2, nanos: 0 },
         },
@@ -123,6 +128,10 @@ describe("Envoy messages on the agent's small decoders", () => {
     const mine = attributesFromAuthz(decodeAuthzRequest(bytes));
     const full = attributesFromAuthz(decodeMessage(CheckRequest, bytes));
     assert.deepEqual(mine, full);
+    assert.deepEqual(
+      gatewayAttributesFromAuthz(decodeAuthzRequest(bytes)),
+      gatewayAttributesFromAuthz(decodeMessage(CheckRequest, bytes)),
+    );
     assert.equal(mine.get('request.path'), '/reviews/1?x=1');
     assert.equal(mine.get('destination.service'), 'reviews.shop.svc.cluster.local');
     assert.equal((mine.get('request.headers') as Map<string, string>).get('x-user'), 'jason');
@@ -158,6 +167,16 @@ describe("Envoy messages on the agent's small decoders", () => {
         mine.tcp.map(attributesFromTcpLog),
         (full.tcp_logs?.log_entry ?? []).map(attributesFromTcpLog),
       );
+      // A gateway's view reads upstream_remote_address too.
+      const gw = [
+        ...mine.http.map(gatewayAttributesFromHttpLog),
+        ...mine.tcp.map(gatewayAttributesFromTcpLog),
+      ];
+      assert.deepEqual(gw, [
+        ...(full.http_logs?.log_entry ?? []).map(gatewayAttributesFromHttpLog),
+        ...(full.tcp_logs?.log_entry ?? []).map(gatewayAttributesFromTcpLog),
+      ]);
+      assert.ok(gw.every((b) => b.has('destination.ip') && b.has('origin.ip')));
     }
     const http = attributesFromHttpLog(
       decodeAlsMessage(encodeMessage(AlsMessage, alsHttp)).http[0],

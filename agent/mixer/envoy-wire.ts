@@ -105,6 +105,7 @@ const common: Schema = {
   },
   5: { name: 'start_time', kind: { message: time } },
   12: { name: 'time_to_last_downstream_tx_byte', kind: { message: time } },
+  13: { name: 'upstream_remote_address', kind: { message: address } },
   15: { name: 'upstream_cluster', kind: 'string' },
   22: { name: 'custom_tags', kind: { map: 'string' } },
   23: { name: 'duration', kind: { message: time } },

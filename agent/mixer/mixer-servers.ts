@@ -5,6 +5,7 @@
  *   HTTP filter gets a response whose status says why (403, 429 for quota, 401, 503).
  * - ALS (`envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs`): every HTTP and TCP
  *   entry becomes an attribute set for the ReportBatcher.
+ * Both say who reports (./reporter.ts: the pod, and at a gateway the gateway as the source).
  */
 import {
   status as grpcStatus,
@@ -15,11 +16,6 @@ import {
 } from '@grpc/grpc-js';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import {
-  attributesFromAuthz,
-  attributesFromHttpLog,
-  attributesFromTcpLog,
-} from '../../lib/mixer/envoy-attributes.ts';
 import type { Checker } from './checker.ts';
 import {
   decodeAlsMessage,
@@ -29,6 +25,7 @@ import {
   type AuthzDecision,
 } from './envoy-wire.ts';
 import type { ReportBatcher } from './report-batcher.ts';
+import type { Reporter } from './reporter.ts';
 
 const codeNames: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(grpcStatus)
@@ -57,7 +54,11 @@ export function authzDecision(code: number, message: string): AuthzDecision {
   };
 }
 
-export function authzHandlers(checker: Checker, logger: Logger): UntypedServiceImplementation {
+export function authzHandlers(
+  checker: Checker,
+  reporter: Reporter,
+  logger: Logger,
+): UntypedServiceImplementation {
   return {
     Check: (call: ServerUnaryCall<Buffer, Uint8Array>, cb: sendUnaryData<Uint8Array>) => {
       let request: Record<string, unknown>;
@@ -67,7 +68,7 @@ export function authzHandlers(checker: Checker, logger: Logger): UntypedServiceI
         cb({ code: grpcStatus.INVALID_ARGUMENT, details: `CheckRequest: ${errorMessage(e)}` });
         return;
       }
-      checker.check(attributesFromAuthz(request)).then(
+      checker.check(reporter.fromAuthz(request)).then(
         (d) => {
           cb(null, encodeAuthzResponse(authzDecision(d.code, d.message), isHttpAuthz(request)));
         },
@@ -80,7 +81,11 @@ export function authzHandlers(checker: Checker, logger: Logger): UntypedServiceI
   };
 }
 
-export function alsHandlers(batcher: ReportBatcher, logger: Logger): UntypedServiceImplementation {
+export function alsHandlers(
+  batcher: ReportBatcher,
+  reporter: Reporter,
+  logger: Logger,
+): UntypedServiceImplementation {
   return {
     StreamAccessLogs: (
       call: ServerReadableStream<Buffer, Uint8Array>,
@@ -89,8 +94,8 @@ export function alsHandlers(batcher: ReportBatcher, logger: Logger): UntypedServ
       call.on('data', (b: Buffer) => {
         try {
           const m = decodeAlsMessage(b);
-          for (const e of m.http) batcher.add(attributesFromHttpLog(e));
-          for (const e of m.tcp) batcher.add(attributesFromTcpLog(e));
+          for (const e of m.http) batcher.add(reporter.fromHttpLog(e));
+          for (const e of m.tcp) batcher.add(reporter.fromTcpLog(e));
         } catch (e) {
           logger.warn({ error: errorMessage(e) }, 'unreadable access log message dropped');
         }

@@ -8,6 +8,13 @@
  * `context_extensions`, access log `custom_tags`, and rate limit descriptor entries. A key that is
  * an attribute name sets that attribute (`destination.service`, `destination.port: "9080"`); a key
  * `<map attribute>.<key>` sets one entry (`source.labels.app: reviews`).
+ *
+ * Where Envoy runs decides what its addresses are. In a sidecar the downstream peer is the source
+ * and the local address the destination. At a gateway (the `gateway*` variants) the gateway itself
+ * is the source (its agent adds who it is, agent/mixer/reporter.ts): the downstream peer, a client
+ * outside the mesh or a sidecar, is the origin (`origin.ip`), and the destination is the upstream
+ * host the request went to (access logs only: a check comes before routing, so only the
+ * `destination.service` the route carries is known).
  */
 import { durationMs, isDuration } from '../config/values.ts';
 import { Duration, IpAddress, ValueType, type Value } from './value.ts';
@@ -50,11 +57,12 @@ function setIf(bag: Map<string, Value>, name: string, v: Value | undefined): voi
 }
 
 /** `address.socket_address.{address, port_value}` → `<prefix>.ip` and `<prefix>.port`. */
-function address(bag: Map<string, Value>, prefix: string, v: unknown): void {
+function address(bag: Map<string, Value>, prefix: string, v: unknown, withPort = true): void {
   const sa = rec(rec(v)?.['socket_address']);
   if (!sa) return;
   const ip = str(sa['address']);
   setIf(bag, `${prefix}.ip`, ip === undefined ? undefined : IpAddress.parse(ip));
+  if (!withPort) return;
   const port = num(sa['port_value']);
   if (port !== undefined && port > 0) bag.set(`${prefix}.port`, port);
 }
@@ -115,23 +123,36 @@ function protocolOf(headers: ReadonlyMap<string, string> | undefined): string {
   return headers?.get('content-type')?.startsWith('application/grpc') ? 'grpc' : 'http';
 }
 
-/** An ext_authz v3 CheckRequest → the attributes of the request it asks about. */
+/** An ext_authz v3 CheckRequest from a sidecar → the attributes of the request it asks about. */
 export function attributesFromAuthz(request: unknown): Map<string, Value> {
+  return fromAuthz(request, false);
+}
+
+/** An ext_authz v3 CheckRequest from a gateway: the downstream peer is `origin.ip`. */
+export function gatewayAttributesFromAuthz(request: unknown): Map<string, Value> {
+  return fromAuthz(request, true);
+}
+
+function fromAuthz(request: unknown, gateway: boolean): Map<string, Value> {
   const bag = new Map<string, Value>();
   const attrs = rec(rec(request)?.['attributes']);
   const source = rec(attrs?.['source']);
   const dest = rec(attrs?.['destination']);
-  address(bag, 'source', source?.['address']);
-  address(bag, 'destination', dest?.['address']);
-  setIf(bag, 'source.principal', str(source?.['principal']));
-  setIf(bag, 'source.user', str(source?.['principal']));
-  setIf(bag, 'source.service', str(source?.['service']));
-  setIf(bag, 'destination.principal', str(dest?.['principal']));
-  setIf(bag, 'destination.service', str(dest?.['service']));
-  const sl = stringMap(source?.['labels']);
-  if (sl && sl.size > 0) bag.set('source.labels', sl);
-  const dl = stringMap(dest?.['labels']);
-  if (dl && dl.size > 0) bag.set('destination.labels', dl);
+  if (gateway) {
+    address(bag, 'origin', source?.['address'], false);
+  } else {
+    address(bag, 'source', source?.['address']);
+    address(bag, 'destination', dest?.['address']);
+    setIf(bag, 'source.principal', str(source?.['principal']));
+    setIf(bag, 'source.user', str(source?.['principal']));
+    setIf(bag, 'source.service', str(source?.['service']));
+    setIf(bag, 'destination.principal', str(dest?.['principal']));
+    setIf(bag, 'destination.service', str(dest?.['service']));
+    const sl = stringMap(source?.['labels']);
+    if (sl && sl.size > 0) bag.set('source.labels', sl);
+    const dl = stringMap(dest?.['labels']);
+    if (dl && dl.size > 0) bag.set('destination.labels', dl);
+  }
   const sni = str(rec(attrs?.['tls_session'])?.['sni']);
   setIf(bag, 'connection.requested_server_name', sni);
   bag.set(
@@ -178,9 +199,14 @@ export function serviceOfCluster(cluster: string | undefined): string | undefine
   return parts.length === 4 && parts[3] !== '' ? parts[3] : undefined;
 }
 
-function common(bag: Map<string, Value>, c: Rec | undefined): void {
-  address(bag, 'source', c?.['downstream_remote_address']);
-  address(bag, 'destination', c?.['downstream_local_address']);
+function common(bag: Map<string, Value>, c: Rec | undefined, gateway: boolean): void {
+  if (gateway) {
+    address(bag, 'origin', c?.['downstream_remote_address'], false);
+    address(bag, 'destination', c?.['upstream_remote_address']);
+  } else {
+    address(bag, 'source', c?.['downstream_remote_address']);
+    address(bag, 'destination', c?.['downstream_local_address']);
+  }
   const start = protoMs(c?.['start_time']);
   if (start !== undefined) {
     bag.set('request.time', new Date(start));
@@ -194,7 +220,8 @@ function common(bag: Map<string, Value>, c: Rec | undefined): void {
   setIf(bag, 'destination.service', serviceOfCluster(str(c?.['upstream_cluster'])));
   const peer = rec(rec(c?.['tls_properties'])?.['peer_certificate_properties']);
   const sans = peer?.['subject_alt_name'];
-  if (Array.isArray(sans)) {
+  // At a gateway the peer's certificate names the origin, not the source.
+  if (Array.isArray(sans) && !gateway) {
     const uri = sans.map((s) => str(rec(s)?.['uri'])).find((u) => u !== undefined);
     if (uri !== undefined) {
       bag.set('source.principal', uri);
@@ -210,8 +237,17 @@ function common(bag: Map<string, Value>, c: Rec | undefined): void {
     );
 }
 
-/** One ALS HTTPAccessLogEntry → the attributes of the request it logs. */
+/** One ALS HTTPAccessLogEntry from a sidecar → the attributes of the request it logs. */
 export function attributesFromHttpLog(entry: unknown): Map<string, Value> {
+  return fromHttpLog(entry, false);
+}
+
+/** One ALS HTTPAccessLogEntry from a gateway: origin and upstream destination. */
+export function gatewayAttributesFromHttpLog(entry: unknown): Map<string, Value> {
+  return fromHttpLog(entry, true);
+}
+
+function fromHttpLog(entry: unknown, gateway: boolean): Map<string, Value> {
   const bag = new Map<string, Value>();
   const e = rec(entry);
   const req = rec(e?.['request']);
@@ -237,14 +273,23 @@ export function attributesFromHttpLog(entry: unknown): Map<string, Value> {
   const rh = stringMap(res?.['response_headers']);
   if (rh) bag.set('response.headers', rh);
   bag.set('context.protocol', protocolOf(headers));
-  common(bag, rec(e?.['common_properties']));
+  common(bag, rec(e?.['common_properties']), gateway);
   if (!bag.has('destination.service') && host !== undefined)
     bag.set('destination.service', host.replace(/:\d+$/, ''));
   return bag;
 }
 
-/** One ALS TCPAccessLogEntry → connection attributes. */
+/** One ALS TCPAccessLogEntry from a sidecar → connection attributes. */
 export function attributesFromTcpLog(entry: unknown): Map<string, Value> {
+  return fromTcpLog(entry, false);
+}
+
+/** One ALS TCPAccessLogEntry from a gateway: origin and upstream destination. */
+export function gatewayAttributesFromTcpLog(entry: unknown): Map<string, Value> {
+  return fromTcpLog(entry, true);
+}
+
+function fromTcpLog(entry: unknown, gateway: boolean): Map<string, Value> {
   const bag = new Map<string, Value>();
   const e = rec(entry);
   const conn = rec(e?.['connection_properties']);
@@ -252,7 +297,7 @@ export function attributesFromTcpLog(entry: unknown): Map<string, Value> {
   bag.set('connection.sent.bytes_total', num(conn?.['sent_bytes']) ?? 0);
   bag.set('context.protocol', 'tcp');
   bag.set('connection.event', 'close');
-  common(bag, rec(e?.['common_properties']));
+  common(bag, rec(e?.['common_properties']), gateway);
   const d = bag.get('response.duration');
   if (d instanceof Duration) bag.set('connection.duration', d);
   return bag;

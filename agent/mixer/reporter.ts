@@ -1,0 +1,61 @@
+/**
+ * Who reports: what the agent adds to every attribute set it checks or reports, since Envoy does
+ * not know it and Pilot's config is shared by every replica (docs/reference/mixer.md, "Who
+ * reports").
+ *
+ * - Every proxy: `context.reporter.uid`, `kubernetes://<pod>.<namespace>` (Pilot's listener config
+ *   already carries `context.reporter.kind`).
+ * - A gateway (router mode) is the client of the request it forwards, as later Istio's gateways
+ *   report (`context.reporter.kind` `outbound`): it is the source, so `source.ip`, `source.uid`,
+ *   `source.name` and `source.namespace` name its pod, and Mixer adds the pod's labels from
+ *   `source.ip`; Envoy's downstream peer becomes `origin.ip` (lib/mixer/envoy-attributes.ts).
+ */
+import {
+  attributesFromAuthz,
+  attributesFromHttpLog,
+  attributesFromTcpLog,
+  gatewayAttributesFromAuthz,
+  gatewayAttributesFromHttpLog,
+  gatewayAttributesFromTcpLog,
+} from '../../lib/mixer/envoy-attributes.ts';
+import { IpAddress, type Value } from '../../lib/mixer/value.ts';
+import type { AgentMode, PodIdentity } from '../settings.ts';
+
+export interface Reporter {
+  /** An ext_authz CheckRequest (decoded) → the attributes to check. */
+  fromAuthz(request: unknown): Map<string, Value>;
+  /** One HTTP access log entry → the attributes to report. */
+  fromHttpLog(entry: unknown): Map<string, Value>;
+  /** One TCP access log entry → the attributes to report. */
+  fromTcpLog(entry: unknown): Map<string, Value>;
+}
+
+export function podUid(pod: Pick<PodIdentity, 'name' | 'namespace'>): string {
+  return `kubernetes://${pod.name}.${pod.namespace}`;
+}
+
+export function reporterFor(mode: AgentMode, pod: PodIdentity): Reporter {
+  const uid = podUid(pod);
+  if (mode === 'sidecar') {
+    const stamp = (bag: Map<string, Value>) => bag.set('context.reporter.uid', uid);
+    return {
+      fromAuthz: (r) => stamp(attributesFromAuthz(r)),
+      fromHttpLog: (e) => stamp(attributesFromHttpLog(e)),
+      fromTcpLog: (e) => stamp(attributesFromTcpLog(e)),
+    };
+  }
+  const ip = IpAddress.parse(pod.ip);
+  const stamp = (bag: Map<string, Value>) => {
+    bag.set('context.reporter.uid', uid);
+    bag.set('source.uid', uid);
+    bag.set('source.name', pod.name);
+    bag.set('source.namespace', pod.namespace);
+    if (ip !== undefined) bag.set('source.ip', ip);
+    return bag;
+  };
+  return {
+    fromAuthz: (r) => stamp(gatewayAttributesFromAuthz(r)),
+    fromHttpLog: (e) => stamp(gatewayAttributesFromHttpLog(e)),
+    fromTcpLog: (e) => stamp(gatewayAttributesFromTcpLog(e)),
+  };
+}
