@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { units, VmPaths } from './units.ts';
@@ -14,6 +14,12 @@ const byName = (name: string) => {
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
 describe('VM systemd units', () => {
+  it('are shown in docs/vm.md exactly as the bundle writes them', () => {
+    const doc = readFileSync(new URL('../docs/vm.md', import.meta.url), 'utf8');
+    for (const u of units)
+      assert.ok(doc.includes(`\`${u.name}\`:\n\n\`\`\`ini\n${u.text}\`\`\``), u.name);
+  });
+
   it('all read cluster.env and install into multi-user.target', () => {
     assert.deepEqual(
       units.map((u) => u.name),

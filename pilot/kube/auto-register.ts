@@ -10,7 +10,7 @@
  * - `istio.io/connectedAt` / `istio.io/disconnectedAt`: RFC 3339 times.
  *
  * When the proxy's last stream to this Pilot ends, the entry is marked disconnected and deleted
- * once the grace period (`--workload-entry-grace-period`, 10 s) has passed without a
+ * once the grace period (`--workloadEntryGracePeriod`, 10 s) has passed without a
  * reconnection (to any Pilot: a reconnection clears `disconnectedAt`). A sweep every grace period
  * deletes entries left disconnected past it (this Pilot restarted meanwhile) and marks
  * disconnected the entries this instance holds for proxies it no longer has. Writes for one entry
