@@ -19,6 +19,16 @@ import type { Logger } from '../lib/log.ts';
 import type { Registry } from '../lib/metrics.ts';
 import type { Value } from '../lib/mixer/value.ts';
 import { FieldReader } from '../lib/config/field-reader.ts';
+import type { TemplateInstance } from './template.ts';
+
+/** Templates a module adds (mixer/template.ts). */
+export type {
+  FieldType,
+  Template,
+  TemplateField,
+  TemplateInstance,
+  TemplateVariety,
+} from './template.ts';
 
 /**
  * The reader `create` gets its spec in (lib/config/field-reader.ts) and the error its accessors
@@ -98,6 +108,7 @@ export interface LogEntryInstance {
   readonly timestamp: Date;
   readonly variables: ReadonlyMap<string, Value>;
   readonly monitoredResourceType: string;
+  readonly monitoredResourceDimensions?: ReadonlyMap<string, Value>;
 }
 
 export interface MetricInstance {
@@ -106,6 +117,7 @@ export interface MetricInstance {
   readonly value: Value;
   readonly dimensions: ReadonlyMap<string, Value>;
   readonly monitoredResourceType: string;
+  readonly monitoredResourceDimensions?: ReadonlyMap<string, Value>;
 }
 
 export interface QuotaInstance {
@@ -146,8 +158,9 @@ export interface QuotaResult {
 /** What a handler learns about an instance config before any request (for config-time checks). */
 export interface InstanceInfo {
   readonly name: string;
-  readonly template: TemplateName;
-  /** Dimension or variable names, in config order. */
+  /** A built-in TemplateName or a template a module added. */
+  readonly template: string;
+  /** Dimension or variable names, in config order (a module's template: its configured fields). */
   readonly keys: readonly string[];
 }
 
@@ -168,6 +181,10 @@ export interface Handler {
   check?(instance: CheckInstance): CheckResult | Promise<CheckResult>;
   quota?(instance: QuotaInstance, args: QuotaArgs): QuotaResult | Promise<QuotaResult>;
   report?(instances: readonly ReportInstance[]): void | Promise<void>;
+  /** Instances of templates a module added (mixer/template.ts), by the template's variety. */
+  checkCustom?(instance: TemplateInstance): CheckResult | Promise<CheckResult>;
+  quotaCustom?(instance: TemplateInstance, args: QuotaArgs): QuotaResult | Promise<QuotaResult>;
+  reportCustom?(instances: readonly TemplateInstance[]): void | Promise<void>;
   /** Why this handler cannot take the instance (checked when config arrives), or undefined. */
   validateInstance?(instance: InstanceInfo): string | undefined;
   flush?(): void | Promise<void>;
@@ -178,6 +195,7 @@ export interface Adapter {
   /** The config kind (`denier`); also the CRD kind in config.istio.io/v1alpha2. */
   readonly name: string;
   readonly description: string;
-  readonly templates: readonly TemplateName[];
+  /** The templates it takes: built-in TemplateNames or ones a module added. */
+  readonly templates: readonly string[];
   create(spec: FieldReader, env: HandlerEnv): Handler;
 }

@@ -15,7 +15,7 @@ import type { Logger } from '../lib/log.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import { globalDictionaryVersion, globalWordCount } from '../lib/mixer/global-dictionary.ts';
 import { opsApp } from '../lib/ops-server.ts';
-import type { Adapter } from './adapter.ts';
+import type { Adapter, Template } from './adapter.ts';
 import { AdapterRegistry, loadAdapterModule } from './adapter-registry.ts';
 import { builtinAdapters } from './adapters/index.ts';
 import { ConfigController } from './config/controller.ts';
@@ -46,6 +46,8 @@ export interface MixerOptions {
   /** This replica's name (Events' reportingInstance). */
   readonly instance: string;
   readonly extraAdapters?: readonly Adapter[];
+  /** Templates to add besides the modules' (tests). */
+  readonly extraTemplates?: readonly Template[];
   /**
    * Fill source/destination name, namespace, labels, uid and serviceAccount from the pod at their
    * IP when a request lacks them (needs `kc`; default true).
@@ -71,9 +73,19 @@ export function runMixer(opts: MixerOptions): Promise<RunningMixer> {
   const { logger } = opts;
   return Lifecycle.start(logger, async (life) => {
     const user: Adapter[] = [...(opts.extraAdapters ?? [])];
-    for (const m of opts.adapterModules) user.push(...(await loadAdapterModule(m)));
-    const registry = new AdapterRegistry([...builtinAdapters, ...user]);
-    if (user.length > 0) logger.info({ adapters: user.map((a) => a.name) }, 'user adapters loaded');
+    const templates: Template[] = [...(opts.extraTemplates ?? [])];
+    for (const m of opts.adapterModules) {
+      const mod = await loadAdapterModule(m);
+      user.push(...mod.adapters);
+      templates.push(...mod.templates);
+    }
+    const registry = new AdapterRegistry([...builtinAdapters, ...user], templates);
+    if (user.length + templates.length > 0) {
+      logger.info(
+        { adapters: user.map((a) => a.name), templates: templates.map((t) => t.name) },
+        'user adapters and templates loaded',
+      );
+    }
 
     const metrics = createRegistry('mixer');
     const mixerMetrics = createMixerMetrics(metrics);
@@ -109,7 +121,7 @@ export function runMixer(opts: MixerOptions): Promise<RunningMixer> {
     let source: KubeConfigSource | undefined;
     if (opts.kc) {
       const extraKinds = registry
-        .kinds()
+        .configKinds()
         .filter((k) => !(mixerKinds as readonly string[]).includes(k));
       source = life.add(
         'config informers',

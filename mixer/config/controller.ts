@@ -10,7 +10,6 @@ import type { AdapterRegistry } from '../adapter-registry.ts';
 import { HandlerTable } from './handler-table.ts';
 import { fullName, type ConfigObject, type ConfigProblem } from './objects.ts';
 import { buildSnapshot, emptySnapshot, type Snapshot } from './snapshot.ts';
-import { isTemplate } from './templates.ts';
 
 export interface ProblemSink {
   /** Called after each rebuild with every current problem (new and old). */
@@ -54,7 +53,11 @@ export class ConfigController {
 
   /** Whether a kind is Mixer config (a rule, a template or a registered adapter). */
   knows(kind: string): boolean {
-    return kind === 'rule' || isTemplate(kind) || this.opts.registry.get(kind) !== undefined;
+    return (
+      kind === 'rule' ||
+      this.opts.registry.templates.has(kind) ||
+      this.opts.registry.get(kind) !== undefined
+    );
   }
 
   onSnapshot(listener: (s: Snapshot) => void): void {
@@ -103,6 +106,7 @@ export class ConfigController {
       handlers: update.handlers,
       handlerProblems: update.problems,
       defaultNamespace: this.opts.defaultNamespace,
+      templates: this.opts.registry.templates,
     });
     this.current = snapshot;
     await update.commit();

@@ -21,7 +21,8 @@ import { ExpressionError } from '../expr/ast.ts';
 import { compileExpression, type CompiledExpression } from '../expr/compile.ts';
 import type { LiveHandler } from './handler-table.ts';
 import { fullName, resolveRef, type ConfigObject, type ConfigProblem } from './objects.ts';
-import { compileInstance, isTemplate, type CompiledInstance, type Variety } from './templates.ts';
+import type { CompiledInstance, Variety } from './instance-fields.ts';
+import type { TemplateRegistry } from './template-registry.ts';
 
 export interface CompiledAction {
   readonly handlerName: string;
@@ -69,6 +70,7 @@ export function buildSnapshot(options: {
   readonly handlers: ReadonlyMap<string, LiveHandler>;
   readonly handlerProblems: readonly ConfigProblem[];
   readonly defaultNamespace: string;
+  readonly templates: TemplateRegistry;
 }): Snapshot {
   const problems: ConfigProblem[] = [...options.handlerProblems];
   const instances = new Map<string, CompiledInstance>();
@@ -77,10 +79,10 @@ export function buildSnapshot(options: {
   const count = (kind: string) => (counts[kind] = (counts[kind] ?? 0) + 1);
 
   for (const o of options.objects) {
-    if (!isTemplate(o.kind)) continue;
+    if (!options.templates.has(o.kind)) continue;
     const name = fullName(o);
     try {
-      instances.set(name, compileInstance(name, o.kind, specReader(o.spec)));
+      instances.set(name, options.templates.compile(name, o.kind, specReader(o.spec)));
       count(o.kind);
     } catch (e) {
       problems.push(problem(o, errorMessage(e)));

@@ -20,11 +20,15 @@ import {
   okStatus,
   type CheckInstance,
   type CheckResult,
+  type Handler,
+  type QuotaArgs,
   type QuotaInstance,
+  type QuotaResult,
   type Status,
+  type TemplateInstance,
 } from '../adapter.ts';
 import type { CompiledAction, Snapshot } from '../config/snapshot.ts';
-import { InstanceError } from '../config/templates.ts';
+import { InstanceError } from '../config/instance-fields.ts';
 import { TrackingReader } from '../expr/reader.ts';
 import { matchingRules } from './scope.ts';
 
@@ -109,6 +113,48 @@ async function timed<T>(acc: Acc, a: CompiledAction, run: () => T | Promise<T>):
   }
 }
 
+/**
+ * The handler's call for an instance: `check` for the built-in templates, `checkCustom` for the
+ * ones modules add; undefined when the handler has no such method.
+ */
+function checkCall(
+  handler: Handler,
+  custom: boolean,
+  instance: CheckInstance | TemplateInstance,
+): (() => CheckResult | Promise<CheckResult>) | undefined {
+  if (custom) {
+    if (!handler.checkCustom) return undefined;
+    return () =>
+      (handler.checkCustom as NonNullable<Handler['checkCustom']>).call(
+        handler,
+        instance as TemplateInstance,
+      );
+  }
+  if (!handler.check) return undefined;
+  return () =>
+    (handler.check as NonNullable<Handler['check']>).call(handler, instance as CheckInstance);
+}
+
+function quotaCall(
+  handler: Handler,
+  custom: boolean,
+  instance: QuotaInstance | TemplateInstance,
+  args: QuotaArgs,
+): (() => QuotaResult | Promise<QuotaResult>) | undefined {
+  if (custom) {
+    if (!handler.quotaCustom) return undefined;
+    return () =>
+      (handler.quotaCustom as NonNullable<Handler['quotaCustom']>).call(
+        handler,
+        instance as TemplateInstance,
+        args,
+      );
+  }
+  if (!handler.quota) return undefined;
+  return () =>
+    (handler.quota as NonNullable<Handler['quota']>).call(handler, instance as QuotaInstance, args);
+}
+
 export async function dispatchCheck(
   snapshot: Snapshot,
   bag: ReadonlyMap<string, Value>,
@@ -132,9 +178,9 @@ export async function dispatchCheck(
   for (const rule of preconditions ? rules : []) {
     for (const a of rule.actions.check) {
       for (const ci of a.instances) {
-        let instance: CheckInstance;
+        let instance: CheckInstance | TemplateInstance;
         try {
-          instance = ci.build(reader) as CheckInstance;
+          instance = ci.build(reader) as CheckInstance | TemplateInstance;
         } catch (e) {
           if (!(e instanceof InstanceError)) throw e;
           pending.push(
@@ -146,12 +192,10 @@ export async function dispatchCheck(
           );
           continue;
         }
-        const handler = a.handler;
-        if (!handler.check) continue;
+        const call = checkCall(a.handler, ci.custom, instance);
+        if (!call) continue;
         pending.push(
-          timed(acc, a, () =>
-            (handler.check as NonNullable<typeof handler.check>).call(handler, instance),
-          ).catch((e: unknown) => failed(acc, policy, a.handlerName, e)),
+          timed(acc, a, call).catch((e: unknown) => failed(acc, policy, a.handlerName, e)),
         );
       }
     }
@@ -195,27 +239,25 @@ async function runQuotas(
       let granted = ask.amount;
       let validMs = policy.defaultValidMs;
       for (const a of actions) {
-        const handler = a.handler;
-        if (!handler.quota) continue;
         for (const ci of a.instances) {
           if (ci.name !== quotaName && ci.name.split('.')[0] !== quotaName) continue;
-          let instance: QuotaInstance;
+          let instance: QuotaInstance | TemplateInstance;
           try {
-            instance = ci.build(reader) as QuotaInstance;
+            instance = ci.build(reader) as QuotaInstance | TemplateInstance;
           } catch (e) {
             if (!(e instanceof InstanceError)) throw e;
             acc.failures.push({ handler: a.handlerName, error: e.message });
             granted = 0;
             continue;
           }
+          const call = quotaCall(a.handler, ci.custom, instance, {
+            amount: ask.amount,
+            bestEffort: ask.bestEffort,
+            deduplicationId,
+          });
+          if (!call) continue;
           try {
-            const r = await timed(acc, a, () =>
-              (handler.quota as NonNullable<typeof handler.quota>).call(handler, instance, {
-                amount: ask.amount,
-                bestEffort: ask.bestEffort,
-                deduplicationId,
-              }),
-            );
+            const r = await timed(acc, a, call);
             granted = Math.min(granted, r.granted);
             validMs = Math.min(validMs, r.validDurationMs > 0 ? r.validDurationMs : validMs);
           } catch (e) {

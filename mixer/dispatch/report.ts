@@ -6,9 +6,9 @@
  */
 import { errorMessage } from '../../lib/errors.ts';
 import type { AttributeSets } from '../../lib/mixer/decompress.ts';
-import type { ReportInstance } from '../adapter.ts';
+import type { ReportInstance, TemplateInstance } from '../adapter.ts';
 import type { CompiledAction, Snapshot } from '../config/snapshot.ts';
-import { InstanceError } from '../config/templates.ts';
+import { InstanceError } from '../config/instance-fields.ts';
 import { BagReader } from '../expr/reader.ts';
 import { matchingRules } from './scope.ts';
 
@@ -23,7 +23,10 @@ export async function dispatchReport(
   snapshot: Snapshot,
   bags: AttributeSets,
 ): Promise<ReportOutcome> {
-  const batches = new Map<string, { action: CompiledAction; instances: ReportInstance[] }>();
+  const batches = new Map<
+    string,
+    { action: CompiledAction; instances: ReportInstance[]; custom: TemplateInstance[] }
+  >();
   const instanceErrors: string[] = [];
   let count = 0;
   for (const bag of bags) {
@@ -33,12 +36,13 @@ export async function dispatchReport(
         let batch = batches.get(a.handlerName);
         for (const ci of a.instances) {
           try {
-            const inst = ci.build(reader) as ReportInstance;
+            const inst = ci.build(reader);
             if (!batch) {
-              batch = { action: a, instances: [] };
+              batch = { action: a, instances: [], custom: [] };
               batches.set(a.handlerName, batch);
             }
-            batch.instances.push(inst);
+            if (ci.custom) batch.custom.push(inst as TemplateInstance);
+            else batch.instances.push(inst as ReportInstance);
             count++;
           } catch (e) {
             if (!(e instanceof InstanceError)) throw e;
@@ -51,11 +55,13 @@ export async function dispatchReport(
   const failures: { handler: string; error: string }[] = [];
   const calls: { handler: string; adapter: string; ms: number; ok: boolean }[] = [];
   await Promise.all(
-    [...batches.values()].map(async ({ action, instances }) => {
+    [...batches.values()].map(async ({ action, instances, custom }) => {
       const t0 = performance.now();
       let ok = false;
       try {
-        await action.handler.report?.(instances);
+        const h = action.handler;
+        if (instances.length > 0) await h.report?.(instances);
+        if (custom.length > 0) await h.reportCustom?.(custom);
         ok = true;
       } catch (e) {
         failures.push({ handler: action.handlerName, error: errorMessage(e) });

@@ -4,7 +4,7 @@
  * Check's referenced attributes include what scoping looked at).
  */
 import type { CompiledRule, Snapshot } from '../config/snapshot.ts';
-import type { Variety } from '../config/templates.ts';
+import type { Variety } from '../config/instance-fields.ts';
 import type { AttributeReader } from '../expr/reader.ts';
 
 export function destinationNamespace(r: AttributeReader): string | undefined {

@@ -6,7 +6,8 @@
  */
 import { stringify } from 'yaml';
 import { ConfigGroup, ConfigVersion } from '../config/objects.ts';
-import { specSchemas, type Schema } from './crd-schemas.ts';
+import type { Template } from '../template.ts';
+import { obj, specSchemas, type Schema } from './crd-schemas.ts';
 
 export const mixerKinds = [
   'rule',
@@ -71,6 +72,26 @@ export function mixerCrd(kind: string, spec?: Schema): Record<string, unknown> {
       ],
     },
   };
+}
+
+/**
+ * The CRD of a template a module adds, with a schema made from its fields: each an expression (a
+ * string), a map field an object of them; fields without a default that are not optional are
+ * required. The API server then refuses a malformed instance config naming the field.
+ */
+export function templateCrd(t: Template): Record<string, unknown> {
+  const expression: Schema = { type: 'string', description: 'An expression over attributes.' };
+  const properties: Record<string, Schema> = {};
+  const required: string[] = [];
+  for (const [name, f] of Object.entries(t.fields)) {
+    const doc = f.description === undefined ? {} : { description: f.description };
+    properties[name] =
+      f.map === true
+        ? { type: 'object', additionalProperties: expression, ...doc }
+        : { ...expression, ...doc };
+    if (f.map !== true && f.optional !== true && f.default === undefined) required.push(name);
+  }
+  return mixerCrd(t.name, obj(properties, required));
 }
 
 /** Every CRD object, in kind order. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { createLogger, type Logger } from '../../lib/log.ts';
 import { createRegistry, type Registry } from '../../lib/metrics.ts';
-import type { Adapter, HandlerEnv } from '../adapter.ts';
+import type { Adapter, HandlerEnv, Template } from '../adapter.ts';
 import { AdapterRegistry } from '../adapter-registry.ts';
 import { builtinAdapters } from '../adapters/index.ts';
 import { ConfigController } from '../config/controller.ts';
@@ -60,7 +60,11 @@ export function silentLogger(): Logger {
 }
 
 export function harness(
-  options: { extraAdapters?: readonly Adapter[]; now?: () => number } = {},
+  options: {
+    extraAdapters?: readonly Adapter[];
+    extraTemplates?: readonly Template[];
+    now?: () => number;
+  } = {},
 ): Harness {
   const metrics = createRegistry('mixer_test', false);
   const stdout = new Capture();
@@ -75,7 +79,10 @@ export function harness(
     stderr,
   });
   const controller = new ConfigController({
-    registry: new AdapterRegistry([...builtinAdapters, ...(options.extraAdapters ?? [])]),
+    registry: new AdapterRegistry(
+      [...builtinAdapters, ...(options.extraAdapters ?? [])],
+      options.extraTemplates ?? [],
+    ),
     logger,
     defaultNamespace: 'istio-system',
     envFor,
