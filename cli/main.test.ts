@@ -3,11 +3,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { CommandIO } from './command.ts';
 import { main } from './main.ts';
+import { captureIo } from './testing/capture-io.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -15,15 +15,9 @@ async function run(
   argv: string[],
   stdin = '',
 ): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const io: CommandIO = { stdout, stderr, stdin: Readable.from([stdin]), env: {}, cwd: root };
+  const io = { ...captureIo(root, {}), stdin: Readable.from([stdin]) };
   const code = await main(argv, io);
-  return { code, out, err };
+  return { code, out: io.out(), err: io.err() };
 }
 
 describe('istio-lite command line', () => {

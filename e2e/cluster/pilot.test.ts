@@ -15,9 +15,8 @@ import { encodeAny } from '../../lib/xds/discovery-wire.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { RunningPilot } from '../../pilot/run.ts';
 import { RawAdsClient, names, type RawResponse } from '../../pilot/testing/raw-ads-client.ts';
-import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
-import { startKubePilot } from './pilot-support.ts';
+import { pilotReady, startKubePilot } from './pilot-support.ts';
 
 function json(r: { typeUrl: string; value: Uint8Array }): Record<string, unknown> {
   return anyToJson(encodeAny(r.typeUrl, r.value));
@@ -62,10 +61,7 @@ describe('pilot on a real API server', function () {
     core = env.kc.makeApiClient(CoreV1Api);
     discovery = env.kc.makeApiClient(DiscoveryV1Api);
     pilot = await startKubePilot(env.kc);
-    await eventually(async () => {
-      const r = await fetch(`http://127.0.0.1:${pilot.httpPort}/ready`);
-      assert.equal(r.status, 200, await r.text());
-    });
+    await pilotReady(pilot);
   });
 
   after(async () => {

@@ -20,7 +20,7 @@ import type { RunningPilot } from '../../pilot/run.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { ensurePilotCrds } from './pilot-crds.ts';
-import { startKubePilot } from './pilot-support.ts';
+import { pilotReady, startKubePilot } from './pilot-support.ts';
 
 interface SeenEndpoint {
   readonly address: string;
@@ -76,10 +76,7 @@ describe('VMs as workloads (register, WorkloadEntry, auto-registration) with Pil
     custom = env.kc.makeApiClient(CustomObjectsApi);
     await ensurePilotCrds(env.kc);
     pilot = await startKubePilot(env.kc, 0, { workloadEntryGraceMs: 1000 });
-    await eventually(async () => {
-      const r = await fetch(`http://127.0.0.1:${pilot.httpPort}/ready`);
-      assert.equal(r.status, 200, await r.text());
-    });
+    await pilotReady(pilot);
   });
 
   after(async () => {
