@@ -8,8 +8,11 @@
  * - Sidecars get a virtual host per rule host on the port's outbound route configuration, to
  *   that cluster, or with `useEgressProxy` to the egress gateway, marked with the port.
  * - The egress gateway gets the clusters of the proxied rules and one route configuration that
- *   picks the cluster by host and port marker.
+ *   picks the cluster by host and port marker. With Mixer, it checks and reports every request as
+ *   its client (`context.reporter.kind` `outbound`, see mixer.ts), each virtual host carrying its
+ *   external host as `destination.service`.
  */
+import { AgentHttpExtAuthzName, agentExtAuthzPerRoute } from '../../lib/xds/agent-filters.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { toAny } from '../../lib/xds/protos.ts';
 import type {
@@ -23,6 +26,7 @@ import type {
 import type { DestinationPolicy, EgressPort, EgressRule } from '../config/model.ts';
 import type { GenContext } from './context.ts';
 import { duration, hcmFilter } from './filters.ts';
+import { noMixer, reporter, type MixerFilters } from './mixer.ts';
 import { outboundClusterName } from './names.ts';
 import { withPolicy } from './policy.ts';
 import { makeResource, type Resource } from './resource.ts';
@@ -158,7 +162,10 @@ export function sidecarEgressHosts(
 }
 
 /** The egress gateway's route configuration: by host, then by the port marker. */
-export function egressGatewayRoutes(rules: readonly EgressRule[]): Resource {
+export function egressGatewayRoutes(
+  rules: readonly EgressRule[],
+  mixer: MixerFilters = noMixer,
+): Resource {
   // One virtual host per host (rules for one host on different ports merge).
   const byHost = new Map<string, EgressPort[]>();
   for (const r of rules) byHost.set(r.host, [...(byHost.get(r.host) ?? []), ...r.ports]);
@@ -174,6 +181,15 @@ export function egressGatewayRoutes(rules: readonly EgressRule[]): Resource {
       route: { cluster: outboundClusterName(p.port, host), timeout: duration(0) },
     })),
     request_headers_to_remove: [EgressPortHeader],
+    ...(mixer.check
+      ? {
+          typed_per_filter_config: {
+            [AgentHttpExtAuthzName]: agentExtAuthzPerRoute(
+              reporter('outbound', { 'destination.service': host }),
+            ),
+          },
+        }
+      : {}),
   }));
   const rc: RouteConfiguration = {
     name: EgressGatewayRoute,
@@ -185,7 +201,7 @@ export function egressGatewayRoutes(rules: readonly EgressRule[]): Resource {
 }
 
 /** The egress gateway's listener on the port its service sends HTTP to. */
-export function egressGatewayListener(port: number): Resource {
+export function egressGatewayListener(port: number, mixer: MixerFilters = noMixer): Resource {
   const name = `${EgressGatewayRoute}_${port}`;
   const l: Listener = {
     name,
@@ -194,7 +210,14 @@ export function egressGatewayListener(port: number): Resource {
     filter_chains: [
       {
         name,
-        filters: [hcmFilter({ statPrefix: name, routes: { rds: EgressGatewayRoute } })],
+        filters: [
+          hcmFilter({
+            statPrefix: name,
+            routes: { rds: EgressGatewayRoute },
+            check: mixer.check,
+            accessLog: mixer.report ? reporter('outbound') : undefined,
+          }),
+        ],
       },
     ],
   };

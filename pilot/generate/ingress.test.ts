@@ -249,7 +249,7 @@ describe('Ingress to the ingress gateway', () => {
       ) as Json[];
       assert.deepEqual(
         filters.map((f) => f['name']),
-        ['envoy.filters.http.fault', 'envoy.filters.http.router'],
+        ['envoy.filters.http.fault', 'envoy.filters.http.ext_authz', 'envoy.filters.http.router'],
       );
     });
   });

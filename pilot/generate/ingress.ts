@@ -16,7 +16,12 @@
  * A rule's `uri` match becomes a `:path` header match (its query string allowed), since the path
  * specifier is the Ingress's. Rules with a `source` selector never apply here: the gateway is not
  * a workload they name.
+ *
+ * Mixer (mesh `mixerCheckServer` / `mixerReportServer`): the gateway checks every request
+ * (ext_authz, each route carrying its backend as `destination.service`) and reports it (an access
+ * log), as the client of what it forwards: `context.reporter.kind` `outbound` (see mixer.ts).
  */
+import { AgentHttpExtAuthzName, agentExtAuthzPerRoute } from '../../lib/xds/agent-filters.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import { toAny } from '../../lib/xds/protos.ts';
 import type {
@@ -34,6 +39,7 @@ import { configKey, type Ingress, type IngressBackend, type IngressPath } from '
 import type { RegistryState } from '../model/service.ts';
 import { emptyHostTraffic, noSourceView, type Traffic } from '../traffic/traffic.ts';
 import { duration, httpConnectionManager, tlsInspectorFilter } from './filters.ts';
+import { noMixer, reporter, type MixerFilters } from './mixer.ts';
 import { outboundClusterName } from './names.ts';
 import { makeResource, type Resource } from './resource.ts';
 import { clusterForTarget } from './routes.ts';
@@ -62,6 +68,20 @@ function clusterOf(services: RegistryState['services'], b: IngressBackend): stri
   return outboundClusterName(portOf(services, b), b.host);
 }
 
+/** A route with the ext_authz context the gateway checks it with: who checks, and the backend. */
+function withCheckContext(mixer: MixerFilters, backend: string, route: Route): Route {
+  if (!mixer.check) return route;
+  return {
+    ...route,
+    typed_per_filter_config: {
+      ...route.typed_per_filter_config,
+      [AgentHttpExtAuthzName]: agentExtAuthzPerRoute(
+        reporter('outbound', { 'destination.service': backend }),
+      ),
+    },
+  };
+}
+
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A rule's path match as a `:path` header matcher (the path specifier is the Ingress's). */
@@ -87,6 +107,7 @@ function backendRuleRoutes(
   from: string,
   traffic: Traffic,
   services: RegistryState['services'],
+  mixer: MixerFilters,
 ): Route[] {
   const rules = (traffic.hosts.get(p.backend.host) ?? emptyHostTraffic).rules;
   if (rules.length === 0) return [];
@@ -100,11 +121,11 @@ function backendRuleRoutes(
   return routes.map((r) => {
     const uri = pathHeader(r.match);
     const headers = [...(r.match?.headers ?? []), ...(uri ? [uri] : [])];
-    return {
+    return withCheckContext(mixer, p.backend.host, {
       ...r,
       name: `${from}/${r.name ?? ''}`,
       match: { ...pathMatch(p), ...(headers.length > 0 ? { headers } : {}) },
-    };
+    });
   });
 }
 
@@ -129,6 +150,7 @@ export function ingressRouteConfig(
   ingresses: readonly Ingress[],
   services: RegistryState['services'],
   traffic: Traffic,
+  mixer: MixerFilters = noMixer,
 ): Resource {
   const paths = new Map<string, { path: IngressPath; from: string }[]>();
   let fallback: IngressBackend | undefined;
@@ -144,11 +166,11 @@ export function ingressRouteConfig(
   if (fallback && !paths.has('*')) paths.set('*', []);
   const last: Route[] = fallback
     ? [
-        {
+        withCheckContext(mixer, fallback.host, {
           name: 'default-backend',
           match: { prefix: '/' },
           route: { cluster: clusterOf(services, fallback), timeout: duration(0) },
-        },
+        }),
       ]
     : [];
   const hosts: VirtualHost[] = [...paths]
@@ -160,12 +182,12 @@ export function ingressRouteConfig(
         ...[...list]
           .sort((a, b) => order(a.path, b.path))
           .flatMap(({ path, from }): Route[] => [
-            ...backendRuleRoutes(path, from, traffic, services),
-            {
+            ...backendRuleRoutes(path, from, traffic, services, mixer),
+            withCheckContext(mixer, path.backend.host, {
               name: from,
               match: pathMatch(path),
               route: { cluster: clusterOf(services, path.backend), timeout: duration(0) },
-            },
+            }),
           ]),
         ...last,
       ],
@@ -179,13 +201,15 @@ export function ingressRouteConfig(
   return makeResource(TypeUrl.RouteConfiguration, IngressRouteName, rc, { clusters });
 }
 
-function hcm(port: number): Filter[] {
+function hcm(port: number, mixer: MixerFilters): Filter[] {
   const m = {
     ...httpConnectionManager({
       statPrefix: `ingress_${port}`,
       routes: { rds: IngressRouteName },
       // Backends' RouteRules may inject faults.
       faults: true,
+      check: mixer.check,
+      accessLog: mixer.report ? reporter('outbound') : undefined,
     }),
     // Hosts are matched without the port clients put in Host.
     strip_any_host_port: true,
@@ -198,7 +222,11 @@ function hcm(port: number): Filter[] {
   ];
 }
 
-function tlsChains(ingresses: readonly Ingress[], port: number): FilterChain[] {
+function tlsChains(
+  ingresses: readonly Ingress[],
+  port: number,
+  mixer: MixerFilters,
+): FilterChain[] {
   // A name (or "any name", for an entry without hosts) is served by the first entry claiming it.
   const taken = new Set<string>();
   const chains: FilterChain[] = [];
@@ -218,7 +246,7 @@ function tlsChains(ingresses: readonly Ingress[], port: number): FilterChain[] {
       chains.push({
         name: `${configKey(ing.meta)}/${t.secretName}`,
         filter_chain_match: names[0] === '*' ? {} : { server_names: names },
-        filters: hcm(port),
+        filters: hcm(port, mixer),
         transport_socket: {
           name: 'envoy.transport_sockets.tls',
           typed_config: toAny(TypeUrl.DownstreamTlsContext, ctx),
@@ -233,11 +261,14 @@ function tlsChains(ingresses: readonly Ingress[], port: number): FilterChain[] {
 export function ingressListeners(
   ports: readonly GatewayPort[],
   ingresses: readonly Ingress[],
+  mixer: MixerFilters = noMixer,
 ): Resource[] {
   const out: Resource[] = [];
   for (const p of ports) {
     const name = `ingress_${p.port}`;
-    const chains = p.tls ? tlsChains(ingresses, p.port) : [{ name, filters: hcm(p.port) }];
+    const chains = p.tls
+      ? tlsChains(ingresses, p.port, mixer)
+      : [{ name, filters: hcm(p.port, mixer) }];
     if (chains.length === 0) continue;
     const l: Listener = {
       name,

@@ -192,7 +192,7 @@ describe('Mixer client filters in sidecar listeners', () => {
     assert.match(outbound(defaultMeshConfig), /access_log/);
   });
 
-  it('gateways and proxyless clients get the same resources with or without Mixer', () => {
+  it('a gateway serving neither Ingress nor EgressRule, and proxyless clients, get the same resources with or without Mixer', () => {
     for (const kind of ['router', 'grpc'] as const) {
       const bytes = (mesh: MeshConfig): string[] =>
         allResources(snapshot(mesh, fixtureProxies[kind])).map(

@@ -3,13 +3,15 @@
  * the ingress service (mesh config `ingressService`, `istio-ingress`) it is the ingress gateway
  * and listens on that service's HTTP and HTTPS target ports; behind `istio-egress` it is the
  * egress gateway and listens on its HTTP target port for proxied EgressRules. A gateway behind
- * neither gets clusters and endpoints only.
+ * neither gets clusters and endpoints only. Both get Mixer's filters when the mesh has Mixer
+ * (generate/mixer.ts).
  */
 import type { Proxy } from '../model/proxy.ts';
 import { isHttp, type Protocol } from '../model/protocol.ts';
 import { isKubernetesService, type RegistryState } from '../model/service.ts';
 import { egressGatewayListener, egressGatewayRoutes } from '../generate/egress.ts';
 import { ingressListeners, ingressRouteConfig, type GatewayPort } from '../generate/ingress.ts';
+import { noMixer, type MixerFilters } from '../generate/mixer.ts';
 import type { Resource } from '../generate/resource.ts';
 import type { Traffic } from '../traffic/traffic.ts';
 import type { EgressSet } from './egress-set.ts';
@@ -76,20 +78,21 @@ export function gatewayResources(
   traffic: Traffic,
   services: RegistryState['services'],
   egress: EgressSet,
+  mixer: MixerFilters = noMixer,
 ): GatewayResources {
   const clusters: Resource[] = [];
   const listeners: Resource[] = [];
   const routes: Resource[] = [];
   if (ports.ingress.length > 0 && traffic.ingresses.length > 0) {
-    const l = ingressListeners(ports.ingress, traffic.ingresses);
+    const l = ingressListeners(ports.ingress, traffic.ingresses, mixer);
     if (l.length > 0) {
       listeners.push(...l);
-      routes.push(ingressRouteConfig(traffic.ingresses, services, traffic));
+      routes.push(ingressRouteConfig(traffic.ingresses, services, traffic, mixer));
     }
   }
   if (ports.egress !== undefined && egress.proxied.length > 0) {
-    listeners.push(egressGatewayListener(ports.egress));
-    routes.push(egressGatewayRoutes(egress.proxied));
+    listeners.push(egressGatewayListener(ports.egress, mixer));
+    routes.push(egressGatewayRoutes(egress.proxied, mixer));
     clusters.push(...egress.gatewayClusters);
   }
   return { clusters, listeners, routes };

@@ -18,7 +18,7 @@ import type { GenContext } from '../generate/context.ts';
 import { grpcRouteConfigs } from '../generate/grpc.ts';
 import type { InboundPort } from '../generate/inbound.ts';
 import { outboundListener, type EgressPorts } from '../generate/outbound-listener.ts';
-import { mixerFilters, sameMixer, type MixerFilters } from '../generate/mixer.ts';
+import { mixerFilters, mixerKey, sameMixer, type MixerFilters } from '../generate/mixer.ts';
 import { proxylessNotes } from '../generate/policy.ts';
 import type { Resource } from '../generate/resource.ts';
 import { httpPorts, outboundRouteConfig, type RouteInputs } from '../generate/routes.ts';
@@ -256,11 +256,12 @@ class Build implements MeshBuild {
 
   gatewayFor(proxy: Proxy): GatewayResources {
     const ports = gatewayPorts(this.state, proxy, this.ctx.mesh.ingressService, EgressServiceName);
-    const key = gatewayKey(ports);
+    const mixer = mixerFilters(this.ctx.mesh);
+    const key = `${gatewayKey(ports)}|${mixerKey(mixer)}`;
     const cache = this.caches.gateways;
     let g = cache.get(key);
     if (!g) {
-      g = gatewayResources(ports, this.traffic, this.state.services, this.caches.egress);
+      g = gatewayResources(ports, this.traffic, this.state.services, this.caches.egress, mixer);
       cache.set(key, g);
     }
     return g;
