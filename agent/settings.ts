@@ -43,6 +43,10 @@ export const agentOptions = {
   concurrency: option.number(2, 'Envoy worker threads', { min: 0, max: 256, integer: true }),
   proxyLogLevel: option.oneOf(ProxyLogLevel, 'warning', 'Envoy log level'),
   zipkinAddress: option.hostPort('Zipkin collector (tracing on when set)'),
+  traceSampling: option.number(1, 'percent of traces started without a caller decision', {
+    min: 0,
+    max: 100,
+  }),
   statsdUdpAddress: option.hostPort('statsd sink'),
   mixerAddress: option.hostPort('Mixer (ext_authz/ALS answered locally, cached); none: allow all'),
   mixerFailOpen: option.bool(true, 'allow when Mixer is unreachable'),
@@ -105,6 +109,8 @@ export interface AgentConfig {
   readonly concurrency: number;
   readonly proxyLogLevel: string;
   readonly zipkinAddress: string | undefined;
+  /** Percent (0–100) of traces the agent starts itself (Report flushes, checks without context). */
+  readonly traceSampling: number;
   readonly statsdUdpAddress: string | undefined;
   /** Mixer's gRPC address; undefined = no Mixer client (ext_authz allows, ALS drops). */
   readonly mixerAddress: string | undefined;
@@ -218,6 +224,7 @@ export function agentSettings(
     concurrency: v.concurrency,
     proxyLogLevel: v.proxyLogLevel,
     zipkinAddress: v.zipkinAddress,
+    traceSampling: v.traceSampling,
     statsdUdpAddress: v.statsdUdpAddress,
     mixerAddress: v.mixerAddress,
     mixerFailOpen: v.mixerFailOpen,

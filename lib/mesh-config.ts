@@ -20,10 +20,23 @@ export interface ProxyConfig {
   readonly connectTimeout: string;
   readonly proxyAdminPort: number;
   readonly statusPort: number;
+  /**
+   * The Zipkin collector (host:port) proxies send spans to; empty = no tracing. Istio 0.2's field;
+   * modern Istio's `tracing.zipkin.address` is read into it too.
+   */
   readonly zipkinAddress: string;
+  readonly tracing: TracingConfig;
   readonly statsdUdpAddress: string;
   readonly holdApplicationUntilProxyStarts: boolean;
   readonly concurrency: number;
+}
+
+export interface TracingConfig {
+  /**
+   * Percent of requests (0–100) a proxy starts a trace for when the request carries no decision:
+   * modern Istio's `tracing.sampling`, default 1 as there (100 traces every request).
+   */
+  readonly sampling: number;
 }
 
 export interface MeshConfig {
@@ -40,6 +53,10 @@ export interface MeshConfig {
    * projected ServiceAccount token for audience `istio-ca` (the key never leaves the pod).
    */
   readonly caAddress: string;
+  /**
+   * Whether proxies' HTTP connection managers trace (Istio 0.2's switch, default true as there);
+   * spans are sent only where `defaultConfig.zipkinAddress` names a collector.
+   */
   readonly enableTracing: boolean;
   readonly defaultConfig: ProxyConfig;
 }
@@ -52,7 +69,7 @@ export const defaultMeshConfig: MeshConfig = {
   mixerCheckServer: 'istio-mixer.istio-system:9091',
   mixerReportServer: 'istio-mixer.istio-system:9091',
   caAddress: '',
-  enableTracing: false,
+  enableTracing: true,
   defaultConfig: {
     configPath: '/etc/istio/proxy',
     binaryPath: '/usr/local/bin/envoy',
@@ -64,6 +81,7 @@ export const defaultMeshConfig: MeshConfig = {
     proxyAdminPort: 15000,
     statusPort: 15020,
     zipkinAddress: '',
+    tracing: { sampling: 1 },
     statsdUdpAddress: '',
     holdApplicationUntilProxyStarts: false,
     concurrency: 2,
@@ -86,6 +104,27 @@ function hostPort(r: FieldReader, key: string, def: string, optional: boolean): 
 }
 
 /**
+ * `tracing` (modern Istio's ProxyConfig.Tracing, the parts istio-lite uses): `sampling` and
+ * `zipkin.address`, which must agree with 0.2's `zipkinAddress` when both are set.
+ */
+function tracing(
+  p: FieldReader,
+  zipkinAddress: string,
+  pd: ProxyConfig,
+): { zipkinAddress: string; tracing: TracingConfig } {
+  const t = p.object('tracing');
+  const sampling = t.number('sampling', pd.tracing.sampling, 0, 100);
+  const z = t.object('zipkin');
+  const address = hostPort(z, 'address', '', true);
+  z.done();
+  t.done();
+  if (address !== '' && p.has('zipkinAddress') && address !== zipkinAddress) {
+    z.fail('address', `is "${address}" but zipkinAddress is "${zipkinAddress}"; set one of them`);
+  }
+  return { zipkinAddress: address !== '' ? address : zipkinAddress, tracing: { sampling } };
+}
+
+/**
  * Reads ProxyConfig fields over `defaults`: the mesh's `defaultConfig`, and per pod the
  * `proxy.istio.io/config` annotation. Unknown fields are errors.
  */
@@ -100,7 +139,7 @@ export function parseProxyConfig(p: FieldReader, pd: ProxyConfig): ProxyConfig {
     connectTimeout: duration(p, 'connectTimeout', pd.connectTimeout),
     proxyAdminPort: p.integer('proxyAdminPort', pd.proxyAdminPort, 1, 65535),
     statusPort: p.integer('statusPort', pd.statusPort, 1, 65535),
-    zipkinAddress: hostPort(p, 'zipkinAddress', pd.zipkinAddress, true),
+    ...tracing(p, hostPort(p, 'zipkinAddress', pd.zipkinAddress, true), pd),
     statsdUdpAddress: hostPort(p, 'statsdUdpAddress', pd.statsdUdpAddress, true),
     holdApplicationUntilProxyStarts: p.boolean(
       'holdApplicationUntilProxyStarts',

@@ -78,7 +78,9 @@ function agentArgs(input: SidecarInput): string[] {
   ];
   if (input.mixerAddress !== '') args.push('--mixerAddress', input.mixerAddress);
   if (input.trustDomain !== 'cluster.local') args.push('--trustDomain', input.trustDomain);
-  if (p.zipkinAddress !== '') args.push('--zipkinAddress', p.zipkinAddress);
+  if (p.zipkinAddress !== '') {
+    args.push('--zipkinAddress', p.zipkinAddress, '--traceSampling', String(p.tracing.sampling));
+  }
   if (p.statsdUdpAddress !== '') args.push('--statsdUdpAddress', p.statsdUdpAddress);
   if (input.caAddress !== '') {
     // The key stays in the pod; the Secret's root-cert.pem (the CA writes one for every account)

@@ -26,6 +26,7 @@ import type {
 import type { DestinationPolicy, EgressPort, EgressRule } from '../config/model.ts';
 import type { GenContext } from './context.ts';
 import { duration, hcmFilter } from './filters.ts';
+import type { HcmTracing } from './tracing.ts';
 import { noMixer, reporter, type MixerFilters } from './mixer.ts';
 import { outboundClusterName } from './names.ts';
 import { withPolicy } from './policy.ts';
@@ -201,7 +202,11 @@ export function egressGatewayRoutes(
 }
 
 /** The egress gateway's listener on the port its service sends HTTP to. */
-export function egressGatewayListener(port: number, mixer: MixerFilters = noMixer): Resource {
+export function egressGatewayListener(
+  port: number,
+  tracing?: HcmTracing,
+  mixer: MixerFilters = noMixer,
+): Resource {
   const name = `${EgressGatewayRoute}_${port}`;
   const l: Listener = {
     name,
@@ -216,6 +221,7 @@ export function egressGatewayListener(port: number, mixer: MixerFilters = noMixe
             routes: { rds: EgressGatewayRoute },
             check: mixer.check,
             accessLog: mixer.report ? reporter('outbound') : undefined,
+            tracing,
           }),
         ],
       },

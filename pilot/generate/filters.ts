@@ -17,6 +17,7 @@ import type {
   TcpProxy,
 } from '../../lib/xds/types.ts';
 import { FaultFilterName } from './names.ts';
+import { tracingField, type HcmTracing } from './tracing.ts';
 
 type HttpFilter = NonNullable<HttpConnectionManager['http_filters']>[number];
 
@@ -39,6 +40,8 @@ interface HcmOptions {
   readonly check?: boolean;
   /** A gRPC access log to the agent with these custom tags. */
   readonly accessLog?: Carrier | undefined;
+  /** Spans for sampled requests (tracing.ts); none when undefined. */
+  readonly tracing?: HcmTracing | undefined;
 }
 
 /** An HTTP connection manager: HTTP/1.1 and HTTP/2 (so gRPC) downstream, WebSocket upgrades. */
@@ -62,6 +65,7 @@ export function httpConnectionManager(o: HcmOptions): HttpConnectionManager {
       routerFilter(),
     ],
     ...(o.accessLog === undefined ? {} : { access_log: [agentHttpAccessLog(o.accessLog)] }),
+    ...(o.tracing === undefined ? {} : { tracing: tracingField(o.tracing) }),
     upgrade_configs: [{ upgrade_type: 'websocket' }],
     normalize_path: { value: true },
   };

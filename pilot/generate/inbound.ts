@@ -29,6 +29,7 @@ import { mixerFilters, reporter } from './mixer.ts';
 import { ClusterName, ListenerName, inboundClusterName } from './names.ts';
 import { makeResource, type Resource } from './resource.ts';
 import { MeshAlpn, downstreamTlsSocket } from './tls.ts';
+import { hcmTracing } from './tracing.ts';
 
 /** A port the proxy's own workload serves, with the protocol its service declares. */
 export interface InboundPort {
@@ -46,6 +47,7 @@ function chainFilters(ctx: GenContext, p: InboundPort): Filter[] {
         statPrefix: `inbound_0.0.0.0_${p.port}`,
         check: mixer.check,
         accessLog: tags,
+        tracing: hcmTracing(ctx.mesh),
         routes: {
           inline: {
             name: cluster,

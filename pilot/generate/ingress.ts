@@ -45,6 +45,7 @@ import { makeResource, type Resource } from './resource.ts';
 import { clusterForTarget } from './routes.ts';
 import { routeClusters, ruleRoutes } from './rule-routes.ts';
 import { sdsConfig } from './tls.ts';
+import type { HcmTracing } from './tracing.ts';
 
 export const IngressRouteName = 'ingress';
 
@@ -201,7 +202,7 @@ export function ingressRouteConfig(
   return makeResource(TypeUrl.RouteConfiguration, IngressRouteName, rc, { clusters });
 }
 
-function hcm(port: number, mixer: MixerFilters): Filter[] {
+function hcm(port: number, tracing: HcmTracing | undefined, mixer: MixerFilters): Filter[] {
   const m = {
     ...httpConnectionManager({
       statPrefix: `ingress_${port}`,
@@ -210,6 +211,7 @@ function hcm(port: number, mixer: MixerFilters): Filter[] {
       faults: true,
       check: mixer.check,
       accessLog: mixer.report ? reporter('outbound') : undefined,
+      tracing,
     }),
     // Hosts are matched without the port clients put in Host.
     strip_any_host_port: true,
@@ -225,6 +227,7 @@ function hcm(port: number, mixer: MixerFilters): Filter[] {
 function tlsChains(
   ingresses: readonly Ingress[],
   port: number,
+  tracing: HcmTracing | undefined,
   mixer: MixerFilters,
 ): FilterChain[] {
   // A name (or "any name", for an entry without hosts) is served by the first entry claiming it.
@@ -246,7 +249,7 @@ function tlsChains(
       chains.push({
         name: `${configKey(ing.meta)}/${t.secretName}`,
         filter_chain_match: names[0] === '*' ? {} : { server_names: names },
-        filters: hcm(port, mixer),
+        filters: hcm(port, tracing, mixer),
         transport_socket: {
           name: 'envoy.transport_sockets.tls',
           typed_config: toAny(TypeUrl.DownstreamTlsContext, ctx),
@@ -261,14 +264,15 @@ function tlsChains(
 export function ingressListeners(
   ports: readonly GatewayPort[],
   ingresses: readonly Ingress[],
+  tracing?: HcmTracing,
   mixer: MixerFilters = noMixer,
 ): Resource[] {
   const out: Resource[] = [];
   for (const p of ports) {
     const name = `ingress_${p.port}`;
     const chains = p.tls
-      ? tlsChains(ingresses, p.port, mixer)
-      : [{ name, filters: hcm(p.port, mixer) }];
+      ? tlsChains(ingresses, p.port, tracing, mixer)
+      : [{ name, filters: hcm(p.port, tracing, mixer) }];
     if (chains.length === 0) continue;
     const l: Listener = {
       name,

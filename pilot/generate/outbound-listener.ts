@@ -27,6 +27,7 @@ import {
 import { noMixer, reporter, type MixerFilters } from './mixer.ts';
 import { ClusterName, ListenerName, outboundClusterName, outboundRouteName } from './names.ts';
 import { makeResource, type Resource } from './resource.ts';
+import type { HcmTracing } from './tracing.ts';
 
 function cidr(ip: string): { address_prefix: string; prefix_len: { value: number } } {
   return { address_prefix: ip, prefix_len: { value: isIPv6(ip) ? 128 : 32 } };
@@ -90,6 +91,7 @@ export function outboundListener(
   state: RegistryState,
   egress: EgressPorts = noEgress,
   mixer: MixerFilters = noMixer,
+  tracing?: HcmTracing,
 ): Resource {
   const services = [...state.services.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
   const chains: FilterChain[] = [];
@@ -129,6 +131,7 @@ export function outboundListener(
           routes: { rds: route },
           faults: true,
           accessLog: mixer.report ? reporter('outbound') : undefined,
+          tracing,
         }),
       ],
     });

@@ -13,6 +13,7 @@ import { egressGatewayListener, egressGatewayRoutes } from '../generate/egress.t
 import { ingressListeners, ingressRouteConfig, type GatewayPort } from '../generate/ingress.ts';
 import { noMixer, type MixerFilters } from '../generate/mixer.ts';
 import type { Resource } from '../generate/resource.ts';
+import type { HcmTracing } from '../generate/tracing.ts';
 import type { Traffic } from '../traffic/traffic.ts';
 import type { EgressSet } from './egress-set.ts';
 
@@ -78,20 +79,21 @@ export function gatewayResources(
   traffic: Traffic,
   services: RegistryState['services'],
   egress: EgressSet,
+  tracing?: HcmTracing,
   mixer: MixerFilters = noMixer,
 ): GatewayResources {
   const clusters: Resource[] = [];
   const listeners: Resource[] = [];
   const routes: Resource[] = [];
   if (ports.ingress.length > 0 && traffic.ingresses.length > 0) {
-    const l = ingressListeners(ports.ingress, traffic.ingresses, mixer);
+    const l = ingressListeners(ports.ingress, traffic.ingresses, tracing, mixer);
     if (l.length > 0) {
       listeners.push(...l);
       routes.push(ingressRouteConfig(traffic.ingresses, services, traffic, mixer));
     }
   }
   if (ports.egress !== undefined && egress.proxied.length > 0) {
-    listeners.push(egressGatewayListener(ports.egress, mixer));
+    listeners.push(egressGatewayListener(ports.egress, tracing, mixer));
     routes.push(egressGatewayRoutes(egress.proxied, mixer));
     clusters.push(...egress.gatewayClusters);
   }

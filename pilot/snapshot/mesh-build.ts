@@ -34,6 +34,7 @@ import {
 import { egressSet, type EgressSet } from './egress-set.ts';
 import { gatewayKey, gatewayPorts, gatewayResources, type GatewayResources } from './gateways.ts';
 import { serviceEntry, type ServiceEntry } from './service-entry.ts';
+import { hcmTracing, sameTracing, type HcmTracing } from '../generate/tracing.ts';
 
 /** The egress gateway's service name (0.2's `istio-egress`). */
 export const EgressServiceName = 'istio-egress';
@@ -102,6 +103,7 @@ export class MeshBuilder {
         readonly services: RegistryState['services'];
         readonly egress: EgressPorts;
         readonly mixer: MixerFilters;
+        readonly tracing: HcmTracing | undefined;
         readonly headless: readonly (readonly Endpoint[])[];
         readonly resource: Resource;
       }
@@ -143,12 +145,22 @@ export class MeshBuilder {
       ctx,
       changedAt,
       entries,
-      outboundListener: this.listenerFor(state, caches.egress.ports, mixerFilters(ctx.mesh)),
+      outboundListener: this.listenerFor(
+        state,
+        caches.egress.ports,
+        mixerFilters(ctx.mesh),
+        hcmTracing(ctx.mesh),
+      ),
     });
   }
 
   /** The outbound listener, reused while services and headless services' endpoints are unchanged. */
-  private listenerFor(state: RegistryState, egress: EgressPorts, mixer: MixerFilters): Resource {
+  private listenerFor(
+    state: RegistryState,
+    egress: EgressPorts,
+    mixer: MixerFilters,
+    tracing: HcmTracing | undefined,
+  ): Resource {
     const headless: (readonly Endpoint[])[] = [];
     for (const svc of state.services.values()) {
       if (svc.clusterIP === undefined)
@@ -159,13 +171,14 @@ export class MeshBuilder {
       l?.services === state.services &&
       l.egress === egress &&
       sameMixer(l.mixer, mixer) &&
+      sameTracing(l.tracing, tracing) &&
       l.headless.length === headless.length &&
       l.headless.every((e, i) => e === headless[i])
     ) {
       return l.resource;
     }
-    const resource = outboundListener(state, egress, mixer);
-    this.listener = { services: state.services, egress, mixer, headless, resource };
+    const resource = outboundListener(state, egress, mixer, tracing);
+    this.listener = { services: state.services, egress, mixer, tracing, headless, resource };
     return resource;
   }
 }
@@ -261,7 +274,14 @@ class Build implements MeshBuild {
     const cache = this.caches.gateways;
     let g = cache.get(key);
     if (!g) {
-      g = gatewayResources(ports, this.traffic, this.state.services, this.caches.egress, mixer);
+      g = gatewayResources(
+        ports,
+        this.traffic,
+        this.state.services,
+        this.caches.egress,
+        hcmTracing(this.ctx.mesh),
+        mixer,
+      );
       cache.set(key, g);
     }
     return g;
