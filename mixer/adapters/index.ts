@@ -5,6 +5,7 @@ import { listchecker } from './listchecker.ts';
 import { memquota } from './memquota.ts';
 import { prometheus } from './prometheus.ts';
 import { redisquota } from './redisquota.ts';
+import { stackdriver } from './stackdriver.ts';
 import { stdio } from './stdio.ts';
 import { statsd } from './statsd.ts';
 
@@ -16,4 +17,5 @@ export const builtinAdapters: readonly Adapter[] = [
   prometheus,
   stdio,
   statsd,
+  stackdriver,
 ];

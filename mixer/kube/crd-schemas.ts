@@ -58,6 +58,72 @@ const quotaOverride = (withDuration: boolean): Schema =>
     ...(withDuration ? { validDuration: duration } : {}),
   });
 
+/** An enum by name or by number, as jsonpb reads it (0.2's stackdriver config wrote numbers). */
+const enumOrNumber = (...values: string[]): Schema => ({
+  'x-kubernetes-int-or-string': true,
+  anyOf: [
+    { type: 'integer', minimum: 0, maximum: values.length - 1 },
+    { type: 'string', enum: values },
+  ],
+});
+
+const stackdriverBuckets = obj({
+  linearBuckets: obj({ numFiniteBuckets: int(1), width: num, offset: num }),
+  exponentialBuckets: obj({ numFiniteBuckets: int(1), growthFactor: num, scale: num }),
+  explicitBuckets: obj({ bounds: list(num) }),
+});
+
+const stackdriver = obj(
+  {
+    endpoint: str,
+    projectId: str,
+    pushInterval: duration,
+    appCredentials: bool,
+    apiKey: str,
+    serviceAccountPath: str,
+    metricInfo: {
+      type: 'object',
+      additionalProperties: obj({
+        kind: enumOrNumber('METRIC_KIND_UNSPECIFIED', 'GAUGE', 'DELTA', 'CUMULATIVE'),
+        value: enumOrNumber(
+          'VALUE_TYPE_UNSPECIFIED',
+          'BOOL',
+          'INT64',
+          'DOUBLE',
+          'STRING',
+          'DISTRIBUTION',
+          'MONEY',
+        ),
+        buckets: stackdriverBuckets,
+      }),
+    },
+    logInfo: {
+      type: 'object',
+      additionalProperties: obj({
+        labelNames: strList,
+        payloadTemplate: str,
+        httpMapping: obj(
+          Object.fromEntries(
+            [
+              'status',
+              'requestSize',
+              'responseSize',
+              'latency',
+              'localIp',
+              'remoteIp',
+              'url',
+              'method',
+              'userAgent',
+              'referer',
+            ].map((k) => [k, str]),
+          ),
+        ),
+      }),
+    },
+  },
+  ['projectId'],
+);
+
 export const specSchemas: Readonly<Record<string, Schema>> = {
   rule: obj(
     {
@@ -192,4 +258,5 @@ export const specSchemas: Readonly<Record<string, Schema>> = {
     },
     ['address'],
   ),
+  stackdriver,
 };

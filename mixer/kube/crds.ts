@@ -24,6 +24,7 @@ export const mixerKinds = [
   'prometheus',
   'stdio',
   'statsd',
+  'stackdriver',
 ] as const;
 
 /** Plurals as Istio's CRDs spell them, so `kubectl get logentries` works as users know it. */
