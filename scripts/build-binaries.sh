@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
-# Builds the binaries the local cluster and the tests run into a cache folder: kube-apiserver, etcd,
-# helm and consul with Go from their modules (the way envtest ships them), and the tests' Eureka
-# server (a Spring Boot jar) with Maven from e2e/eureka-server. Never committed; rebuilt only when
+# Builds the binaries the local cluster and the tests run into a cache folder: kube-apiserver,
+# kube-controller-manager, kube-scheduler, kwok, etcd, helm and consul with Go from their modules
+# (the way envtest ships them), and the tests' Eureka server (a Spring Boot jar) with Maven from
+# e2e/eureka-server. Never committed; rebuilt only when
 # missing. `npm test` runs this (through scripts/test-setup.sh) before the first test; `npm start`
 # runs it when a binary is missing. Progress goes to stderr: a line per step, and a line a minute
 # while Go works; Go's own output is kept in a log that is printed if the step fails.
-#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|etcd|helm|consul|eureka ...]
-# Versions can be overridden with KUBE_VERSION, ETCD_VERSION, HELM_VERSION, CONSUL_VERSION and
-# EUREKA_VERSION (the Spring Cloud release train whose Eureka server is built).
+#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|kube-controller-manager|kube-scheduler|kwok|etcd|helm|consul|eureka ...]
+# Versions can be overridden with KUBE_VERSION (the three Kubernetes binaries), KWOK_VERSION,
+# ETCD_VERSION, HELM_VERSION, CONSUL_VERSION and EUREKA_VERSION (the Spring Cloud release train
+# whose Eureka server is built).
 set -euo pipefail
 
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 CONSUL_VERSION=${CONSUL_VERSION:-v1.14.11}
+KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 EUREKA_VERSION=${EUREKA_VERSION:-2025.1.4}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${ISTIO_LITE_CACHE:-$root/.cache/bin}}
 shift || true
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(etcd helm kube-apiserver consul eureka)
+[ ${#wanted[@]} -gt 0 ] || wanted=(etcd helm kube-apiserver kube-controller-manager kube-scheduler kwok consul eureka)
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
@@ -96,11 +99,14 @@ build_helm() {
   log "helm done"
 }
 
-build_kube_apiserver() {
-  local out="$cache/kube-apiserver-$KUBE_VERSION"
-  [ -x "$out" ] && { log "kube-apiserver $KUBE_VERSION cached"; return; }
-  log "kube-apiserver $KUBE_VERSION: downloading modules (the longest step)"
-  local d="$work/kube"; mkdir -p "$d"; cd "$d"
+# kube-apiserver, kube-controller-manager and kube-scheduler come from one wrapper module that
+# requires k8s.io/kubernetes (its staging replaces turned into the published k8s.io/* versions),
+# set up once per run: the second and third binaries reuse its modules and Go's build cache.
+kube_module() {
+  local d="$work/kube"
+  [ -f "$d/tools.go" ] && { cd "$d"; return; }
+  log "Kubernetes $KUBE_VERSION: downloading modules (the longest step)"
+  mkdir -p "$d"; cd "$d"
   go mod init istio-lite.local/kube >/dev/null 2>&1
   local gomod
   gomod=$(go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
@@ -110,22 +116,48 @@ build_kube_apiserver() {
   mods=$(sed -n 's#^[[:space:]]*\(k8s.io/[^[:space:]]*\)[[:space:]]*=>[[:space:]]*\./staging/.*#\1#p' "$gomod")
   for m in $mods; do go mod edit "-replace=$m=$m@$staging"; done
   go mod edit "-require=k8s.io/kubernetes@$KUBE_VERSION"
-  cat > tools.go <<'GO'
+  cat > tools.go.tmp <<'GO'
 //go:build tools
 
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
 GO
-  step "resolving kube-apiserver's modules" bash -c 'go mod tidy -e || true'
+  mv tools.go.tmp tools.go
+  step "resolving Kubernetes' modules" bash -c 'go mod tidy -e || true'
+}
+
+# build_kube NAME: k8s.io/kubernetes/cmd/NAME at KUBE_VERSION.
+build_kube() {
+  local name=$1
+  local out="$cache/$name-$KUBE_VERSION"
+  [ -x "$out" ] && { log "$name $KUBE_VERSION cached"; return; }
+  kube_module
   local minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
   local pkg=k8s.io/component-base/version
-  log "kube-apiserver $KUBE_VERSION: compiling"
-  step "compiling kube-apiserver" go build -trimpath -o "$out.tmp" \
+  log "$name $KUBE_VERSION: compiling"
+  step "compiling $name" go build -trimpath -o "$out.tmp" \
     -ldflags "-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor" \
-    k8s.io/kubernetes/cmd/kube-apiserver
+    "k8s.io/kubernetes/cmd/$name"
   mv "$out.tmp" "$out"
-  log "kube-apiserver done"
+  log "$name done"
+}
+
+# kwok simulates the local cluster's nodes and their pods' lifecycles; it installs as it is.
+build_kwok() {
+  local out="$cache/kwok-$KWOK_VERSION"
+  [ -x "$out" ] && { log "kwok $KWOK_VERSION cached"; return; }
+  log "kwok $KWOK_VERSION: downloading modules and compiling"
+  local d="$work/kwok"; mkdir -p "$d"
+  step "building kwok" env GOBIN="$d" go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  mv "$d/kwok" "$out.tmp"
+  mv "$out.tmp" "$out"
+  log "kwok done"
 }
 
 # Consul 1.14 is the last MPL-2.0 line. `go install github.com/hashicorp/consul@v1.14.11` is
@@ -190,10 +222,11 @@ for w in "${wanted[@]}"; do
   case "$w" in
     etcd) build_etcd ;;
     helm) build_helm ;;
-    kube-apiserver) build_kube_apiserver ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler) build_kube "$w" ;;
+    kwok) build_kwok ;;
     consul) build_consul ;;
     eureka) build_eureka ;;
-    *) echo "build-binaries: unknown binary '$w' (want etcd, helm, kube-apiserver, consul or eureka)" >&2; exit 2 ;;
+    *) echo "build-binaries: unknown binary '$w' (want etcd, helm, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, consul or eureka)" >&2; exit 2 ;;
   esac
 done
 log "all built in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"

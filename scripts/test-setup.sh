@@ -5,10 +5,11 @@
 # 1. System commands the tests run for real. Missing ones are installed with apt-get when this
 #    runs as root on a Debian-like system; otherwise it stops at once with one line naming the
 #    packages to install.
-# 2. The binaries built from source (scripts/build-binaries.sh: kube-apiserver, etcd, helm and
-#    consul with Go, the tests' Eureka server jar with Maven), built into .cache/bin with their
-#    progress shown. Found already (cache, PATH or the KUBE_APISERVER, ETCD, HELM, CONSUL,
-#    EUREKA_JAR variables), they are not built again.
+# 2. The binaries built from source (scripts/build-binaries.sh: kube-apiserver,
+#    kube-controller-manager, kube-scheduler, kwok, etcd, helm and consul with Go, the tests'
+#    Eureka server jar with Maven), built into .cache/bin with their progress shown. Found already
+#    (cache, PATH or the KUBE_APISERVER, KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER, KWOK, ETCD, HELM,
+#    CONSUL, EUREKA_JAR variables), they are not built again.
 #
 # ISTIO_LITE_SKIP_TEST_SETUP=1 skips both (for a machine prepared by other means).
 set -euo pipefail
@@ -53,7 +54,8 @@ fi
 
 # The binaries: build the ones nothing provides yet.
 build=()
-for pair in "kube-apiserver KUBE_APISERVER" "etcd ETCD" "helm HELM" "consul CONSUL" "eureka EUREKA_JAR"; do
+for pair in "kube-apiserver KUBE_APISERVER" "kube-controller-manager KUBE_CONTROLLER_MANAGER" \
+  "kube-scheduler KUBE_SCHEDULER" "kwok KWOK" "etcd ETCD" "helm HELM" "consul CONSUL" "eureka EUREKA_JAR"; do
   read -r name var <<<"$pair"
   [ -n "${!var:-}" ] && continue
   node -e '
@@ -68,7 +70,7 @@ if [ ${#build[@]} -gt 0 ]; then
   with_go=()
   for name in "${build[@]}"; do [ "$name" = eureka ] || with_go+=("$name"); done
   if [ ${#with_go[@]} -gt 0 ] && ! command -v go >/dev/null 2>&1; then
-    echo "npm test needs Go (1.25 or later) to build ${with_go[*]} once; install it, or point at existing binaries with KUBE_APISERVER, ETCD, HELM, CONSUL" >&2
+    echo "npm test needs Go (1.26 or later: kwok needs it) to build ${with_go[*]} once; install it, or point at existing binaries with KUBE_APISERVER, KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER, KWOK, ETCD, HELM, CONSUL" >&2
     exit 1
   fi
   say "building ${build[*]} into .cache/bin (once; up to 45 minutes on 2 cores with empty Go and Maven caches)"

@@ -45,6 +45,10 @@ describe('local cluster binaries', () => {
   it('reads the pinned versions from the build script', () => {
     const v = pinnedVersions(readFileSync(buildScript, 'utf8'));
     assert.match(v['kube-apiserver'], /^v1\.\d+\.\d+$/);
+    // The three Kubernetes binaries are built from one module at one version.
+    assert.equal(v['kube-controller-manager'], v['kube-apiserver']);
+    assert.equal(v['kube-scheduler'], v['kube-apiserver']);
+    assert.match(v.kwok, /^v0\.\d+\.\d+$/);
     assert.match(v.etcd, /^v3\.\d+\.\d+$/);
     assert.match(v.helm, /^v3\.\d+\.\d+$/);
     assert.match(v.consul, /^v1\.14\.\d+$/);

@@ -1,6 +1,7 @@
 /**
  * Finds the binaries the local cluster and the cluster tests run: the env var (`KUBE_APISERVER`,
- * `ETCD`, `HELM`, `CONSUL`, `EUREKA_JAR`), then PATH (not for the Eureka jar), then the cache folder
+ * `KUBE_CONTROLLER_MANAGER`, `KUBE_SCHEDULER`, `KWOK`, `ETCD`, `HELM`, `CONSUL`, `EUREKA_JAR`),
+ * then PATH (not for the Eureka jar), then the cache folder
  * (`ISTIO_LITE_CACHE`, else `.cache/bin` under the project root) where scripts/build-binaries.sh
  * puts `<name>-<version>` (the Eureka server: `eureka-server-<version>-<source hash>.jar`). When
  * none is found, runs that script (Go and the module proxy needed, or Maven for the Eureka server;
@@ -19,6 +20,10 @@ import { withLock } from './lock.ts';
 
 export const BinaryName = {
   KubeApiserver: 'kube-apiserver',
+  KubeControllerManager: 'kube-controller-manager',
+  KubeScheduler: 'kube-scheduler',
+  /** Simulates the local cluster's nodes: pods scheduled there turn Running, Ready, Succeeded. */
+  Kwok: 'kwok',
   Etcd: 'etcd',
   Helm: 'helm',
   /** Consul 1.14, for the Consul registry's cluster tests. */
@@ -45,6 +50,27 @@ const specOf: Readonly<Record<BinaryName, BinarySpec>> = {
   'kube-apiserver': {
     envVar: 'KUBE_APISERVER',
     versionVar: 'KUBE_VERSION',
+    onPath: true,
+    executable: true,
+    builtWith: 'Go',
+  },
+  'kube-controller-manager': {
+    envVar: 'KUBE_CONTROLLER_MANAGER',
+    versionVar: 'KUBE_VERSION',
+    onPath: true,
+    executable: true,
+    builtWith: 'Go',
+  },
+  'kube-scheduler': {
+    envVar: 'KUBE_SCHEDULER',
+    versionVar: 'KUBE_VERSION',
+    onPath: true,
+    executable: true,
+    builtWith: 'Go',
+  },
+  kwok: {
+    envVar: 'KWOK',
+    versionVar: 'KWOK_VERSION',
     onPath: true,
     executable: true,
     builtWith: 'Go',
