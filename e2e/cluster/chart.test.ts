@@ -199,6 +199,7 @@ describe('Helm chart', function () {
     ['istio-ca', 'create workloadentries.networking.istio.io -n default', false],
     ['istio-mixer', 'watch rules.config.istio.io', true],
     ['istio-mixer', 'list deniers.config.istio.io', true],
+    ['istio-mixer', 'watch stackdrivers.config.istio.io', true],
     ['istio-mixer', 'create events -n default', true],
     ['istio-mixer', 'watch pods', true],
     ['istio-mixer', 'delete pods -n default', false],

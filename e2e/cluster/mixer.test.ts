@@ -113,6 +113,44 @@ describe('mixer on a real API server', function () {
     );
   });
 
+  it('takes a stackdriver handler as Istio 0.2 wrote it (enums as numbers) and refuses a bad kind', async () => {
+    const api = env.kc.makeApiClient(CustomObjectsApi);
+    const create = (name: string, kind: unknown) =>
+      api.createNamespacedCustomObject({
+        group: 'config.istio.io',
+        version: 'v1alpha2',
+        namespace: env.namespace,
+        plural: 'stackdrivers',
+        fieldValidation: 'Strict',
+        body: {
+          apiVersion: 'config.istio.io/v1alpha2',
+          kind: 'stackdriver',
+          metadata: { name },
+          spec: {
+            project_id: 'my-project',
+            metricInfo: {
+              'requestcount.metric.istio-system': { kind, value: 2 },
+              'requestduration.metric.istio-system': {
+                kind: 'DELTA',
+                value: 'DISTRIBUTION',
+                buckets: { explicit_buckets: { bounds: [0.005, 0.01] } },
+              },
+            },
+          },
+        },
+      });
+    await create('numbers', 2);
+    await create('names', 'CUMULATIVE');
+    await assert.rejects(create('bad', 9), (e: unknown) => {
+      assert.equal(apiErrorCode(e), 422);
+      assert.match(
+        String((e as { body?: unknown }).body),
+        /spec\.metricInfo\.requestcount\.metric\.istio-system\.kind: Unsupported value: 9/,
+      );
+      return true;
+    });
+  });
+
   it('applies the mixer/examples config as written and Mixer answers with it', async () => {
     const examples = ['deny', 'whitelist', 'ratelimit', 'telemetry'].flatMap((f) =>
       yamlObjects(new URL(`../../mixer/examples/${f}.yaml`, import.meta.url)),

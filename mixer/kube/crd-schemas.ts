@@ -61,10 +61,7 @@ const quotaOverride = (withDuration: boolean): Schema =>
 /** An enum by name or by number, as jsonpb reads it (0.2's stackdriver config wrote numbers). */
 const enumOrNumber = (...values: string[]): Schema => ({
   'x-kubernetes-int-or-string': true,
-  anyOf: [
-    { type: 'integer', minimum: 0, maximum: values.length - 1 },
-    { type: 'string', enum: values },
-  ],
+  enum: [...values, ...values.map((_, i) => i)],
 });
 
 const stackdriverBuckets = obj({
