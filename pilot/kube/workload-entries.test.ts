@@ -7,10 +7,7 @@ import {
   type WorkloadEntryInfo,
 } from './workload-entries.ts';
 
-function service(
-  ports: V1ServicePort[],
-  selector?: Record<string, string>,
-): V1Service {
+function service(ports: V1ServicePort[], selector?: Record<string, string>): V1Service {
   return {
     metadata: { name: 'reviews', namespace: 'bookinfo' },
     spec: { ports, ...(selector ? { selector } : {}) },
