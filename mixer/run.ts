@@ -28,7 +28,8 @@ import { mixerKinds } from './kube/crds.ts';
 import { watchPodWorkloads, type PodWorkloads } from './kube/pod-workloads.ts';
 import { kubeProblemSink } from './kube/problem-events.ts';
 import { createMixerMetrics } from './metrics.ts';
-import { createTracer, type Tracer } from './tracing.ts';
+import { loadTracer } from '../lib/tracing/tracer.ts';
+import { callTracer } from './tracing.ts';
 
 export interface MixerOptions {
   readonly logger: Logger;
@@ -43,6 +44,8 @@ export interface MixerOptions {
   readonly failPolicy: FailPolicy;
   readonly adapterModules: readonly string[];
   readonly zipkinUrl?: string | undefined;
+  /** Percent of calls without a trace context that start a trace (default 1). */
+  readonly traceSampling?: number;
   /** This replica's name (Events' reportingInstance). */
   readonly instance: string;
   readonly extraAdapters?: readonly Adapter[];
@@ -152,11 +155,21 @@ export function runMixer(opts: MixerOptions): Promise<RunningMixer> {
     })();
     readyPromise.catch(() => undefined);
 
-    const tracer: Tracer = life.add(
-      'tracer',
-      createTracer({ zipkinUrl: opts.zipkinUrl, serviceName: 'istio-mixer', logger }),
-      (t) => t.close(),
-    );
+    // OpenTelemetry's SDK is loaded only when spans go somewhere.
+    const tracer =
+      opts.zipkinUrl === undefined || opts.zipkinUrl === ''
+        ? undefined
+        : life.add(
+            'tracer',
+            await loadTracer({
+              zipkinUrl: opts.zipkinUrl,
+              serviceName: 'istio-mixer',
+              samplingPercent: opts.traceSampling ?? 1,
+              attributes: { 'service.instance.id': opts.instance },
+              logger,
+            }),
+            (t) => t.close(),
+          );
     const core = new MixerCore({
       controller,
       policy: { ...defaultCheckPolicy, failPolicy: opts.failPolicy },
@@ -167,7 +180,7 @@ export function runMixer(opts: MixerOptions): Promise<RunningMixer> {
     // Each server is registered before it binds, so a port already taken still stops it.
     const grpc = life.add(
       'gRPC server',
-      createMixerGrpcServer({ core, logger, tracer: tracer.traceCall }),
+      createMixerGrpcServer({ core, logger, ...(tracer ? { tracer: callTracer(tracer) } : {}) }),
       (g) => g.close(),
     );
     const grpcPort = await grpc.listen(opts.port, opts.host);

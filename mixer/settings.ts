@@ -42,6 +42,10 @@ export const mixerOptions = {
     placeholder: 'URL',
     check: httpUrl,
   }),
+  traceSampling: option.number(1, 'percent of calls without a trace context that start a trace', {
+    min: 0,
+    max: 100,
+  }),
   workloadAttributes: option.bool(
     true,
     'with k8s://, fill source/destination labels, name, namespace, uid and serviceAccount from the pod at their IP',
@@ -59,6 +63,8 @@ export interface MixerSettings {
   readonly failPolicy: FailPolicy;
   readonly adapterModules: readonly string[];
   readonly zipkinUrl: string | undefined;
+  /** Percent (0–100) of calls without a trace context that start a trace. */
+  readonly traceSampling: number;
   readonly instance: string;
   readonly workloadAttributes: boolean;
 }
@@ -89,6 +95,7 @@ export function mixerSettings(
     failPolicy: v.failPolicy,
     adapterModules: v.adapterModules,
     zipkinUrl: v.zipkinURL,
+    traceSampling: v.traceSampling,
     instance: io.env['POD_NAME'] ?? hostname(),
     workloadAttributes: v.workloadAttributes,
   };

@@ -1,0 +1,43 @@
+/**
+ * Header readers and writers over the carriers trace context travels in: gRPC metadata and plain
+ * header maps (an ext_authz CheckRequest's HTTP headers). No OpenTelemetry here: the agent reads
+ * these on every check, whether or not the SDK is loaded.
+ */
+import type { Metadata } from '@grpc/grpc-js';
+import type { HeaderGetter, HeaderSetter } from './tracer.ts';
+
+/** The headers a W3C or B3 trace context is read from. */
+export const TraceHeaders = [
+  'traceparent',
+  'b3',
+  'x-b3-traceid',
+  'x-b3-spanid',
+  'x-b3-sampled',
+  'x-b3-flags',
+] as const;
+
+export function metadataGetter(md: Metadata): HeaderGetter {
+  return (name) => {
+    const v = md.get(name)[0];
+    return typeof v === 'string' ? v : undefined;
+  };
+}
+
+export function metadataSetter(md: Metadata): HeaderSetter {
+  return (name, value) => {
+    md.set(name, value);
+  };
+}
+
+/** A header map (lower-case names, as Envoy sends them); non-string values are ignored. */
+export function recordGetter(headers: Readonly<Record<string, unknown>>): HeaderGetter {
+  return (name) => {
+    const v = headers[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+}
+
+/** Whether `get` finds any trace header (a context worth extracting). */
+export function hasTraceContext(get: HeaderGetter): boolean {
+  return TraceHeaders.some((h) => get(h) !== undefined);
+}
