@@ -1,7 +1,7 @@
 /**
  * A custom adapter shipped through the chart, against the real API server and the real helm: a
  * module adding a template of its own and an adapter for it (mixer/example-template) given as
- * `mixer.adapterModules`, its kinds as `mixer.extraKinds`. The chart's ClusterRole grants Mixer
+ * `mixer.adapterModules`, its kinds as `mixer.extraKinds`, Mixer's own image as `mixer.image`. The chart's ClusterRole grants Mixer
  * exactly those kinds; the module's own CRDs refuse a malformed instance naming the field; Mixer,
  * started with the arguments of the installed Deployment (parsed by the real option table) and
  * its own ServiceAccount's token, watches the new kinds, and a rule using them decides real
@@ -51,7 +51,8 @@ async function installedMixerArgs(kc: KubeConfig): Promise<Readonly<Record<strin
     .makeApiClient(AppsV1Api)
     .readNamespacedDeployment({ name: 'istio-mixer', namespace: ns });
   const c = d.spec?.template.spec?.containers.find((x) => x.name === 'mixer');
-  const [command, ...args] = c?.args ?? [];
+  assert.equal(c?.image, 'acme/istio-lite-mixer:1.0', 'mixer.image: the image with the adapter');
+  const [command, ...args] = c.args ?? [];
   assert.equal(command, 'mixer');
   return parseArgs({ args, options: parseArgsConfig(mixerOptions), strict: true }).values;
 }
@@ -82,6 +83,8 @@ describe('Helm chart: a custom Mixer adapter and template from mixer.adapterModu
       `mixer.adapterModules={${moduleFile}}`,
       '--set',
       'mixer.extraKinds={accessrequest,pathacl}',
+      '--set',
+      'mixer.image=acme/istio-lite-mixer:1.0',
     ]).catch((e: unknown) => {
       throw new Error(`helm install: ${(e as { stderr?: string }).stderr ?? errorMessage(e)}`);
     });
