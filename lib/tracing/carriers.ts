@@ -4,7 +4,7 @@
  * these on every check, whether or not the SDK is loaded.
  */
 import type { Metadata } from '@grpc/grpc-js';
-import type { HeaderGetter, HeaderSetter } from './tracer.ts';
+import type { HeaderGetter, HeaderSetter } from './types.ts';
 
 /** The headers a W3C or B3 trace context is read from. */
 export const TraceHeaders = [

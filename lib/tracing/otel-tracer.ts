@@ -40,7 +40,7 @@ import type {
   SpanKindName,
   Tracer,
   TracerOptions,
-} from './tracer.ts';
+} from './types.ts';
 
 const kinds: Readonly<Record<SpanKindName, SpanKind>> = {
   server: SpanKind.SERVER,
