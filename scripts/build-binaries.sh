@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Builds the binaries the local cluster and the tests run into a cache folder: kube-apiserver,
-# kube-controller-manager, kube-scheduler, kwok, etcd, helm and consul with Go from their modules
-# (the way envtest ships them), and the tests' Eureka server (a Spring Boot jar) with Maven from
+# kube-controller-manager, kube-scheduler, kwok, etcd, helm, consul and jaeger with Go from their
+# modules (the way envtest ships them), and the tests' Eureka server (a Spring Boot jar) with Maven from
 # e2e/eureka-server. Never committed; rebuilt only when
 # missing. `npm test` runs this (through scripts/test-setup.sh) before the first test; `npm start`
 # runs it when a binary is missing. Progress goes to stderr: a line per step, and a line a minute
 # while Go works; Go's own output is kept in a log that is printed if the step fails.
-#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|kube-controller-manager|kube-scheduler|kwok|etcd|helm|consul|eureka ...]
+#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|kube-controller-manager|kube-scheduler|kwok|etcd|helm|consul|jaeger|eureka ...]
 # Versions can be overridden with KUBE_VERSION (the three Kubernetes binaries), KWOK_VERSION,
-# ETCD_VERSION, HELM_VERSION, CONSUL_VERSION and EUREKA_VERSION (the Spring Cloud release train
+# ETCD_VERSION, HELM_VERSION, CONSUL_VERSION, JAEGER_VERSION and EUREKA_VERSION (the Spring Cloud release train
 # whose Eureka server is built).
 set -euo pipefail
 
@@ -17,13 +17,14 @@ ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 CONSUL_VERSION=${CONSUL_VERSION:-v1.14.11}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+JAEGER_VERSION=${JAEGER_VERSION:-v1.76.0}
 EUREKA_VERSION=${EUREKA_VERSION:-2025.1.4}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${ISTIO_LITE_CACHE:-$root/.cache/bin}}
 shift || true
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(etcd helm kube-apiserver kube-controller-manager kube-scheduler kwok consul eureka)
+[ ${#wanted[@]} -gt 0 ] || wanted=(etcd helm kube-apiserver kube-controller-manager kube-scheduler kwok consul jaeger eureka)
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
@@ -185,6 +186,24 @@ GOMOD
   log "consul done"
 }
 
+# Jaeger (the tracing tests' collector and query API) is cmd/jaeger, its OpenTelemetry-collector
+# based binary. Its go.mod has replace directives, so it is built as a tool of a wrapper module
+# (`go get -tool`), which resolves its requirements as a dependency's. The largest compile here
+# (about 40 minutes on 2 cores with an empty build cache).
+build_jaeger() {
+  local out="$cache/jaeger-$JAEGER_VERSION"
+  [ -x "$out" ] && { log "jaeger $JAEGER_VERSION cached"; return; }
+  log "jaeger $JAEGER_VERSION: downloading modules"
+  local d="$work/jaeger"; mkdir -p "$d"; cd "$d"
+  go mod init istio-lite.local/jaeger >/dev/null 2>&1
+  step "downloading jaeger's modules" go get -tool "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION"
+  log "jaeger $JAEGER_VERSION: compiling"
+  step "compiling jaeger" go build -trimpath -ldflags "-s -w" -o "$out.tmp" \
+    github.com/jaegertracing/jaeger/cmd/jaeger
+  mv "$out.tmp" "$out"
+  log "jaeger done"
+}
+
 # The Eureka server is a small Spring Boot app in the repository (e2e/eureka-server), built with
 # Maven (~/.m2 as its repository). Its cache name carries a hash of its pom.xml and sources, so an
 # edit there builds it again.
@@ -225,8 +244,9 @@ for w in "${wanted[@]}"; do
     kube-apiserver | kube-controller-manager | kube-scheduler) build_kube "$w" ;;
     kwok) build_kwok ;;
     consul) build_consul ;;
+    jaeger) build_jaeger ;;
     eureka) build_eureka ;;
-    *) echo "build-binaries: unknown binary '$w' (want etcd, helm, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, consul or eureka)" >&2; exit 2 ;;
+    *) echo "build-binaries: unknown binary '$w' (want etcd, helm, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, consul, jaeger or eureka)" >&2; exit 2 ;;
   esac
 done
 log "all built in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"

@@ -52,6 +52,7 @@ describe('local cluster binaries', () => {
     assert.match(v.etcd, /^v3\.\d+\.\d+$/);
     assert.match(v.helm, /^v3\.\d+\.\d+$/);
     assert.match(v.consul, /^v1\.14\.\d+$/);
+    assert.match(v.jaeger, /^v\d+\.\d+\.\d+$/);
     assert.match(v.eureka, /^\d{4}\.\d+\.\d+$/);
     assert.throws(() => pinnedVersions('ETCD_VERSION=v3\n'), /KUBE_VERSION/);
   });

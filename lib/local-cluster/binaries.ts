@@ -1,7 +1,7 @@
 /**
  * Finds the binaries the local cluster and the cluster tests run: the env var (`KUBE_APISERVER`,
- * `KUBE_CONTROLLER_MANAGER`, `KUBE_SCHEDULER`, `KWOK`, `ETCD`, `HELM`, `CONSUL`, `EUREKA_JAR`),
- * then PATH (not for the Eureka jar), then the cache folder
+ * `KUBE_CONTROLLER_MANAGER`, `KUBE_SCHEDULER`, `KWOK`, `ETCD`, `HELM`, `CONSUL`, `JAEGER`,
+ * `EUREKA_JAR`), then PATH (not for the Eureka jar), then the cache folder
  * (`ISTIO_LITE_CACHE`, else `.cache/bin` under the project root) where scripts/build-binaries.sh
  * puts `<name>-<version>` (the Eureka server: `eureka-server-<version>-<source hash>.jar`). When
  * none is found, runs that script (Go and the module proxy needed, or Maven for the Eureka server;
@@ -28,6 +28,8 @@ export const BinaryName = {
   Helm: 'helm',
   /** Consul 1.14, for the Consul registry's cluster tests. */
   Consul: 'consul',
+  /** Jaeger v2 (cmd/jaeger), the tracing tests' Zipkin-format collector and query API. */
+  Jaeger: 'jaeger',
   /** The tests' Eureka server: a Spring Boot jar built from e2e/eureka-server. */
   Eureka: 'eureka',
 } as const;
@@ -92,6 +94,13 @@ const specOf: Readonly<Record<BinaryName, BinarySpec>> = {
   consul: {
     envVar: 'CONSUL',
     versionVar: 'CONSUL_VERSION',
+    onPath: true,
+    executable: true,
+    builtWith: 'Go',
+  },
+  jaeger: {
+    envVar: 'JAEGER',
+    versionVar: 'JAEGER_VERSION',
     onPath: true,
     executable: true,
     builtWith: 'Go',
