@@ -9,125 +9,166 @@
  * - `/debug/registryz`: each service registry in `--registries` order (state, source, last
  *   successful sync, last error, services), the hostnames more than one has, and one status line
  *   per registry not serving a fresh view and per clash.
+ * - `/debug/proxy_status` and `/debug/config_dump?proxyID=<id|pod.ns>[&type=CDS]`: the operator
+ *   pages of `istio-lite proxy-status` and `proxy-config` (pilot/debug-proxies.ts).
+ *
+ * Every page is a function of its query, so the same pages answer over ADS (type `istio.io/debug`,
+ * the page and its query as the one resource name) for clients that reach only the xDS port.
  */
-import type { Express, Request } from 'express';
+import type { Express } from 'express';
 import { anyToJson } from '../lib/xds/json-view.ts';
 import { XdsTypeOrder, XdsTypeShort } from '../lib/xds/type-urls.ts';
 import { configKey } from './config/model.ts';
+import { configDumpPage, proxyStatusPage, type DebugAnswer } from './debug-proxies.ts';
 import { parseProxy } from './model/proxy.ts';
 import { buildProxySnapshot } from './snapshot/proxy-snapshot.ts';
 import { conflictLine, statusLine, type RegistryReport } from './registry/aggregate.ts';
 import type { DiscoveryServer } from './xds/discovery.ts';
 
-function query(req: Request, name: string): string | undefined {
-  const v = req.query[name];
-  return typeof v === 'string' ? v : undefined;
-}
+export type { DebugAnswer } from './debug-proxies.ts';
+
+/** Answers one page (`syncz`, `config_dump`…) for its query; undefined for an unknown page. */
+export type DebugPages = (page: string, query: URLSearchParams) => DebugAnswer | undefined;
 
 function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
 }
 
-export function mountDebug(
-  app: Express,
+const ok = (body: unknown): DebugAnswer => ({ status: 200, body });
+
+export function debugPages(
   discovery: DiscoveryServer,
   registries: RegistryReport,
-): void {
-  app.get('/debug/registryz', (_req, res) => {
-    const now = Date.now();
-    const statuses = registries.statuses();
-    const conflicts = registries.conflicts();
-    res.json({
-      registries: statuses.map((s) => ({
-        name: s.name,
-        source: s.source ?? null,
-        state: s.state,
-        lastSync: iso(s.lastSyncMs),
-        lastError: s.lastError ?? null,
-        lastErrorAt: iso(s.lastErrorMs),
-        downSince: iso(s.downSinceMs),
-        services: s.services,
-      })),
-      conflicts,
-      status: [
-        ...statuses.flatMap((s) => statusLine(s, now) ?? []),
-        ...conflicts.map(conflictLine),
-      ],
+  instance: string,
+): DebugPages {
+  const pages: Record<string, (q: URLSearchParams) => DebugAnswer> = {
+    registryz: () => registryz(registries),
+    syncz: () => ok(discovery.connections()),
+    adsz: () => adsz(discovery),
+    configz: (q) => configz(discovery, q),
+    proxy_status: () => ok(proxyStatusPage(discovery, instance)),
+    config_dump: (q) => {
+      const id = q.get('proxyID');
+      if (id === null || id === '') {
+        return { status: 400, body: { error: 'proxyID is required (a node id or pod.namespace)' } };
+      }
+      return configDumpPage(discovery, instance, id, q.get('type') ?? undefined);
+    },
+  };
+  return (page, query) => (Object.hasOwn(pages, page) ? pages[page]?.(query) : undefined);
+}
+
+/** Serves every page under `/debug/`. */
+export function mountDebug(app: Express, pages: DebugPages): void {
+  app.get('/debug/:page', (req, res, next) => {
+    const url = new URL(req.originalUrl, 'http://pilot');
+    const answer = pages(req.params.page, url.searchParams);
+    if (!answer) {
+      next();
+      return;
+    }
+    res.status(answer.status).json(answer.body);
+  });
+}
+
+/**
+ * A debug request over ADS: its one resource name is the page with its query
+ * (`config_dump?proxyID=…`), as Istio's debug generator takes it.
+ */
+export function debugOverAds(pages: DebugPages, resourceName: string): DebugAnswer {
+  const url = new URL(resourceName.replace(/^\/?(debug\/)?/, '/'), 'http://pilot');
+  return (
+    pages(url.pathname.slice(1), url.searchParams) ?? {
+      status: 404,
+      body: { error: `no debug page "${resourceName}"` },
+    }
+  );
+}
+
+function registryz(registries: RegistryReport): DebugAnswer {
+  const now = Date.now();
+  const statuses = registries.statuses();
+  const conflicts = registries.conflicts();
+  return ok({
+    registries: statuses.map((s) => ({
+      name: s.name,
+      source: s.source ?? null,
+      state: s.state,
+      lastSync: iso(s.lastSyncMs),
+      lastError: s.lastError ?? null,
+      lastErrorAt: iso(s.lastErrorMs),
+      downSince: iso(s.downSinceMs),
+      services: s.services,
+    })),
+    conflicts,
+    status: [...statuses.flatMap((s) => statusLine(s, now) ?? []), ...conflicts.map(conflictLine)],
+  });
+}
+
+function adsz(discovery: DiscoveryServer): DebugAnswer {
+  const conns = discovery.connections();
+  return ok({
+    connected: conns.length,
+    lastPush: discovery.lastPushInfo() ?? null,
+    proxies: conns.map((c) => ({
+      id: c.id,
+      proxy: c.proxy ?? null,
+      kind: c.kind ?? null,
+      connectedAt: c.connectedAt,
+      snapshotVersion: c.snapshotVersion ?? null,
+      syncedVersion: c.syncedVersion ?? null,
+    })),
+  });
+}
+
+function configz(discovery: DiscoveryServer, q: URLSearchParams): DebugAnswer {
+  const build = discovery.current();
+  if (!build) {
+    return { status: 503, body: { error: discovery.notReady() ?? 'no snapshot built yet' } };
+  }
+  const proxyId = q.get('proxy') ?? undefined;
+  if (proxyId === undefined) {
+    const services = [...build.state.services.values()].map((s) => {
+      const eps = build.state.endpoints.get(s.hostname) ?? [];
+      return {
+        hostname: s.hostname,
+        registry: s.registry,
+        clusterIP: s.clusterIP ?? 'None',
+        ports: s.ports,
+        endpoints: eps.length,
+        ready: eps.filter((e) => e.ready).length,
+      };
     });
-  });
-
-  app.get('/debug/syncz', (_req, res) => {
-    res.json(discovery.connections());
-  });
-
-  app.get('/debug/adsz', (_req, res) => {
-    const conns = discovery.connections();
-    res.json({
-      connected: conns.length,
-      lastPush: discovery.lastPushInfo() ?? null,
-      proxies: conns.map((c) => ({
-        id: c.id,
-        proxy: c.proxy ?? null,
-        kind: c.kind ?? null,
-        connectedAt: c.connectedAt,
-        snapshotVersion: c.snapshotVersion ?? null,
-        syncedVersion: c.syncedVersion ?? null,
-      })),
+    const t = build.traffic;
+    return ok({
+      version: build.version,
+      changedAt: new Date(build.changedAt).toISOString(),
+      mesh: build.ctx.mesh,
+      services,
+      config: {
+        applied: t.applied.map((m) => configKey(m)),
+        // One line per object that could not be applied: what, why.
+        problems: t.problems.map((p) => `${configKey(p.meta)}: ${p.reason}: ${p.message}`),
+        notes: build.notes,
+        subsets: Object.fromEntries(
+          [...t.hosts].map(([h, x]) => [h, x.subsets.map((s) => s.name)] as const),
+        ),
+      },
     });
-  });
-
-  app.get('/debug/configz', (req, res) => {
-    const build = discovery.current();
-    if (!build) {
-      res.status(503).json({ error: discovery.notReady() ?? 'no snapshot built yet' });
-      return;
-    }
-    const proxyId = query(req, 'proxy');
-    if (proxyId === undefined) {
-      const services = [...build.state.services.values()].map((s) => {
-        const eps = build.state.endpoints.get(s.hostname) ?? [];
-        return {
-          hostname: s.hostname,
-          registry: s.registry,
-          clusterIP: s.clusterIP ?? 'None',
-          ports: s.ports,
-          endpoints: eps.length,
-          ready: eps.filter((e) => e.ready).length,
-        };
-      });
-      const t = build.traffic;
-      res.json({
-        version: build.version,
-        changedAt: new Date(build.changedAt).toISOString(),
-        mesh: build.ctx.mesh,
-        services,
-        config: {
-          applied: t.applied.map((m) => configKey(m)),
-          // One line per object that could not be applied: what, why.
-          problems: t.problems.map((p) => `${configKey(p.meta)}: ${p.reason}: ${p.message}`),
-          notes: build.notes,
-          subsets: Object.fromEntries(
-            [...t.hosts].map(([h, x]) => [h, x.subsets.map((s) => s.name)] as const),
-          ),
-        },
-      });
-      return;
-    }
-    let proxy;
-    try {
-      proxy = parseProxy(proxyId, query(req, 'generator') === 'grpc' ? { GENERATOR: 'grpc' } : {});
-    } catch (e) {
-      res.status(400).json({ error: e instanceof Error ? e.message : String(e) });
-      return;
-    }
-    const snap = buildProxySnapshot(build, proxy);
-    const only = query(req, 'type');
-    const out: Record<string, unknown[]> = {};
-    for (const t of XdsTypeOrder) {
-      const short = XdsTypeShort[t];
-      if (only !== undefined && only !== short) continue;
-      out[short] = [...(snap.resources.get(t)?.values() ?? [])].map((r) => anyToJson(r.any));
-    }
-    res.json({ version: snap.version, proxy: proxy.id, kind: proxy.kind, resources: out });
-  });
+  }
+  let proxy;
+  try {
+    proxy = parseProxy(proxyId, q.get('generator') === 'grpc' ? { GENERATOR: 'grpc' } : {});
+  } catch (e) {
+    return { status: 400, body: { error: e instanceof Error ? e.message : String(e) } };
+  }
+  const snap = buildProxySnapshot(build, proxy);
+  const only = q.get('type') ?? undefined;
+  const out: Record<string, unknown[]> = {};
+  for (const t of XdsTypeOrder) {
+    const short = XdsTypeShort[t];
+    if (only !== undefined && only !== short) continue;
+    out[short] = [...(snap.resources.get(t)?.values() ?? [])].map((r) => anyToJson(r.any));
+  }
+  return ok({ version: snap.version, proxy: proxy.id, kind: proxy.kind, resources: out });
 }

@@ -24,7 +24,7 @@ import { closeHttpServer, listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
 import { opsApp } from '../lib/ops-server.ts';
-import { mountDebug } from './debug.ts';
+import { debugOverAds, debugPages, mountDebug } from './debug.ts';
 import type { ConfigSource } from './config/model.ts';
 import { AutoRegistration } from './kube/auto-register.ts';
 import { KubeConfigWatch } from './kube/config-watch.ts';
@@ -71,6 +71,8 @@ export interface PilotOptions extends Omit<
   readonly workloadEntryGraceMs?: number;
   /** Retry timing of the registries that read a server (Consul, Eureka); tests shorten it. */
   readonly registryRetry?: Partial<RetryOptions>;
+  /** This replica's name in debug pages and status (default: POD_NAME, else the host name). */
+  readonly instance?: string;
 }
 
 export interface RunningPilot {
@@ -90,6 +92,7 @@ export interface RunningPilot {
  */
 export function runPilot(o: PilotOptions): Promise<RunningPilot> {
   const log = o.logger;
+  const instance = o.instance ?? process.env['POD_NAME'] ?? hostname();
   return Lifecycle.start(log, async (life) => {
     const metrics = createRegistry('pilot');
     let watch: KubeConfigWatch | undefined;
@@ -115,13 +118,13 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
           kc,
           logger: log,
           raw: (kind, ns, name) => w.raw(kind, ns, name),
-          instance: process.env['POD_NAME'] ?? hostname(),
+          instance,
         });
       }
       autoRegistration = new AutoRegistration({
         kc,
         logger: log,
-        instance: process.env['POD_NAME'] ?? hostname(),
+        instance,
         gracePeriodMs: o.workloadEntryGraceMs ?? 10_000,
       });
       ingressStatus = new IngressStatusSync({
@@ -181,7 +184,12 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
     }
 
     // Each server is registered before it binds, so a port already taken still stops it.
-    const ads = life.add('ADS server', new AdsServer({ discovery, logger: log }), (a) => a.close());
+    const pages = debugPages(discovery, registries, instance);
+    const ads = life.add(
+      'ADS server',
+      new AdsServer({ discovery, logger: log, debug: (name) => debugOverAds(pages, name) }),
+      (a) => a.close(),
+    );
     const xdsPort = await ads.listen(o.xdsHost, o.xdsPort);
 
     const app = opsApp(
@@ -189,7 +197,7 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
       () => discovery.notReady(),
       () => registryNotes(registries),
     );
-    mountDebug(app, discovery, registries);
+    mountDebug(app, pages);
     const http = life.add('HTTP server', createServer(app), closeHttpServer);
     const httpPort = await listenOn(http, o.httpPort, o.httpHost);
     log.info(

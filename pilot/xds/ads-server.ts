@@ -4,15 +4,22 @@
  * responses go out as bytes already encoded by the connection. Errors map to gRPC status in
  * lib/grpc/status.ts: a refused stream (no node id, an undecodable request) is INVALID_ARGUMENT
  * with what was wrong; anything unexpected is INTERNAL, its detail logged.
+ *
+ * A state-of-the-world request of type `istio.io/debug` is not a proxy's: it is answered at once
+ * with the debug page its one resource name asks for (`syncz`, `config_dump?proxyID=…`), as
+ * Istio's debug generator does, and the stream never counts as a connected proxy.
  */
 import * as grpc from '@grpc/grpc-js';
 import { ErrorCode, IstioLiteError, errorMessage, isIstioLiteError } from '../../lib/errors.ts';
 import { bindServer, grpcAddress, stopServer } from '../../lib/grpc/server-lifecycle.ts';
 import { failedCall } from '../../lib/grpc/status.ts';
 import type { Logger } from '../../lib/log.ts';
+import { DebugTypeUrl } from '../../lib/xds/debug-pages.ts';
 import {
   decodeDiscoveryRequest,
+  encodeAny,
   encodeDiscoveryRequest,
+  encodeDiscoveryResponse,
   decodeDiscoveryResponse,
   type DiscoveryRequest,
 } from '../../lib/xds/discovery-wire.ts';
@@ -84,6 +91,8 @@ const internalMessage = 'internal error in Pilot';
 export interface AdsServerOptions {
   readonly discovery: DiscoveryServer;
   readonly logger: Logger;
+  /** Answers debug requests (pilot/debug.ts); without it they are refused. */
+  readonly debug?: (resourceName: string) => { readonly status: number; readonly body: unknown };
 }
 
 export class AdsServer {
@@ -95,50 +104,70 @@ export class AdsServer {
   });
   private readonly streams = new Set<grpc.ServerDuplexStream<unknown, Uint8Array>>();
   private readonly o: AdsServerOptions;
+  private debugNonce = 0;
 
   constructor(o: AdsServerOptions) {
     this.o = o;
     this.server.addService(adsServerService, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => {
-        this.handle(call, 'sotw', (conn, bytes) => {
-          conn.onRequest(decoded(decodeDiscoveryRequest, bytes));
+        this.handle(call, 'sotw', (bytes) => {
+          const req = decoded(decodeDiscoveryRequest, bytes);
+          if (req.typeUrl === DebugTypeUrl) {
+            call.write(this.debugResponse(req));
+            return undefined;
+          }
+          return (conn) => {
+            conn.onRequest(req);
+          };
         });
       },
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => {
-        this.handle(call, 'delta', (conn, bytes) => {
-          conn.onDeltaRequest(decoded(decodeDeltaDiscoveryRequest, bytes));
+        this.handle(call, 'delta', (bytes) => {
+          const req = decoded(decodeDeltaDiscoveryRequest, bytes);
+          return (conn) => {
+            conn.onDeltaRequest(req);
+          };
         });
       },
     });
   }
 
+  /**
+   * One stream. `onRequest` decodes a request and returns what to do with the stream's proxy
+   * connection, or undefined when it answered the request itself (debug); the connection is
+   * opened with the first request that needs it.
+   */
   private handle(
     call: grpc.ServerDuplexStream<Buffer, Uint8Array>,
     mode: 'sotw' | 'delta',
-    onRequest: (conn: Connection, bytes: Buffer) => void,
+    onRequest: (bytes: Buffer) => ((conn: Connection) => void) | undefined,
   ): void {
-    const conn = this.o.discovery.connect((bytes, flushed) => {
-      call.write(bytes, flushed);
-    }, mode);
+    let conn: Connection | undefined;
     this.streams.add(call);
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
       this.streams.delete(call);
-      this.o.discovery.disconnect(conn);
+      if (conn) this.o.discovery.disconnect(conn);
     };
     call.on('data', (bytes: Buffer) => {
       try {
-        onRequest(conn, bytes);
+        const apply = onRequest(bytes);
+        if (!apply || done) return;
+        conn ??= this.o.discovery.connect((out, flushed) => {
+          call.write(out, flushed);
+        }, mode);
+        apply(conn);
       } catch (e) {
         // A refusal (bad node id, undecodable request) is the proxy's; anything else is logged
         // with its detail by failedCall and the proxy reads only the generic message.
+        const id = conn?.id ?? 'ads-new';
         if (isIstioLiteError(e)) {
-          this.o.logger.warn({ conn: conn.id, err: errorMessage(e) }, 'ADS stream refused');
+          this.o.logger.warn({ conn: id, err: errorMessage(e) }, 'ADS stream refused');
         }
         finish();
-        call.emit('error', failedCall(e, internalMessage, this.o.logger, { conn: conn.id }));
+        call.emit('error', failedCall(e, internalMessage, this.o.logger, { conn: id }));
       }
     });
     call.on('end', () => {
@@ -148,6 +177,27 @@ export class AdsServer {
     call.on('cancelled', finish);
     call.on('error', finish);
     call.on('close', finish);
+  }
+
+  /** The answer to a debug request: its page's JSON as the one resource, or `{error}`. */
+  private debugResponse(req: DiscoveryRequest): Uint8Array {
+    const [name, ...more] = req.resourceNames;
+    let body: unknown;
+    if (name === undefined || more.length > 0) {
+      body = { error: 'a debug request names exactly one page (e.g. syncz)' };
+    } else if (!this.o.debug) {
+      body = { error: 'debug pages are not served here' };
+    } else {
+      body = this.o.debug(name).body;
+    }
+    const json = new TextEncoder().encode(JSON.stringify(body));
+    return encodeDiscoveryResponse({
+      versionInfo: '',
+      resources: [encodeAny(DebugTypeUrl, json)],
+      typeUrl: DebugTypeUrl,
+      nonce: String(++this.debugNonce),
+      controlPlane: 'istio-lite-pilot',
+    });
   }
 
   /** Listens on host:port (port 0 picks one); resolves to the bound port. */

@@ -9,6 +9,7 @@
  */
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { SyncState } from '../../lib/xds/debug-pages.ts';
 import type { DeltaDiscoveryRequest } from '../../lib/xds/delta-wire.ts';
 import type { DiscoveryRequest, NodeInfo } from '../../lib/xds/discovery-wire.ts';
 import {
@@ -46,6 +47,7 @@ export interface ConnectionOptions {
 }
 
 export interface TypeStatus {
+  readonly state: SyncState;
   readonly subscribed: number | '*';
   readonly sentVersion: string;
   readonly ackedVersion: string;
@@ -73,8 +75,15 @@ export interface ConnectionStatus {
 
 const noneInUse: InUse = new Map();
 
+function syncState(st: TypeState): SyncState {
+  if (st.nonce === '') return 'NOT SENT';
+  if (st.lastNack !== undefined && st.lastNack.nonce === st.nonce) return 'NACKED';
+  return st.unsettled() ? 'STALE' : 'SYNCED';
+}
+
 export class Connection {
   readonly id: string;
+  readonly mode: 'sotw' | 'delta';
   readonly connectedAt = Date.now();
   proxy: Proxy | undefined;
   private readonly o: ConnectionOptions;
@@ -89,6 +98,7 @@ export class Connection {
   constructor(o: ConnectionOptions) {
     this.o = o;
     this.id = o.id;
+    this.mode = o.mode;
   }
 
   /** Handles one state-of-the-world request. Throws InvalidInput when the node is unusable. */
@@ -189,6 +199,7 @@ export class Connection {
     const types: Record<string, TypeStatus> = {};
     for (const [t, st] of this.types) {
       types[XdsTypeShort[t]] = {
+        state: syncState(st),
         subscribed: st.wildcard ? '*' : st.names.size,
         sentVersion: st.sentVersion,
         ackedVersion: st.ackedVersion,
@@ -209,6 +220,20 @@ export class Connection {
       syncedVersion: this.inSync() ? this.snapshot?.version : undefined,
       types,
     };
+  }
+
+  /**
+   * What the proxy holds as ACKed, per type: the version and resources of its last ACK (Listener
+   * and Cluster in full; EDS and RDS the names it asked for). A resource an incremental client
+   * said it already had on reconnecting has no content here.
+   */
+  held(): ReadonlyMap<XdsType, { readonly version: string; readonly resources: Resource[] }> {
+    const out = new Map<XdsType, { version: string; resources: Resource[] }>();
+    for (const t of XdsTypeOrder) {
+      const st = this.types.get(t);
+      if (st) out.set(t, { version: st.ackedVersion, resources: [...st.acked.values()] });
+    }
+    return out;
   }
 
   private inSync(): boolean {

@@ -138,6 +138,11 @@ export class DiscoveryServer {
     return [...this.conns].map((c) => c.status());
   }
 
+  /** The open streams (debug pages read their proxy, status and held config). */
+  streams(): readonly Connection[] {
+    return [...this.conns];
+  }
+
   lastPushInfo(): typeof this.lastPush {
     return this.lastPush;
   }
