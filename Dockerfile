@@ -19,6 +19,7 @@ COPY mixer ./mixer
 COPY ca ./ca
 COPY agent ./agent
 COPY vm ./vm
+COPY ops ./ops
 # The image's own Node runs the compiler (npm ci --ignore-scripts leaves the `node` package unpacked).
 RUN node node_modules/typescript/bin/tsc -p tsconfig.build.json
 
@@ -31,7 +32,9 @@ FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json ./
+# The lock file stays, so `npm install` of an adapter in an image built FROM this one keeps every
+# locked version (docs/mixer-build.md).
+COPY package.json package-lock.json ./
 COPY --from=build /src/dist ./dist
 # The .proto files the compiled modules load (found next to dist/, as in the source tree).
 COPY lib/ca/proto ./lib/ca/proto

@@ -19,6 +19,13 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, matchesGlob, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import {
+  checkRecipeAgainstImage,
+  installPackage,
+  readRecipe,
+  runCompiledMixer,
+} from './mixer-build-recipe.ts';
+
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The files a `docker build` context holds: Docker's rule, the last matching pattern wins. */
@@ -47,16 +54,45 @@ interface Copy {
   readonly target: string;
 }
 
-/** The COPY instructions of a Dockerfile's last stage. */
+/** The last stage of a Dockerfile. */
+function finalStage(dockerfile: string): string {
+  const stages = readFileSync(join(root, dockerfile), 'utf8').split(/^FROM /m);
+  return stages[stages.length - 1] ?? '';
+}
+
+/** The COPY instructions of a Dockerfile's last stage, one per source. */
 function finalStageCopies(dockerfile: string): Copy[] {
-  const text = readFileSync(join(root, dockerfile), 'utf8');
-  const stages = text.split(/^FROM /m);
-  const last = stages[stages.length - 1] ?? '';
-  return [...last.matchAll(/^COPY (?:--from=(\S+) )?(\S+) (\S+)$/gm)].map((m) => ({
-    from: m[1],
-    source: m[2] ?? '',
-    target: m[3] ?? '',
-  }));
+  return [...finalStage(dockerfile).matchAll(/^COPY (?:--from=(\S+) )?(.+) (\S+)$/gm)].flatMap(
+    (m) => (m[2] ?? '').split(' ').map((source) => ({ from: m[1], source, target: m[3] ?? '' })),
+  );
+}
+
+/**
+ * Lays out /app (and the files copied elsewhere, under `bin`) as the Dockerfile's last stage
+ * copies them from the built context; `nodeModules` puts the deps stage's node_modules in place.
+ */
+function layOut(
+  dockerfile: string,
+  built: string,
+  app: string,
+  bin: string,
+  nodeModules: (target: string) => void,
+): void {
+  mkdirSync(app, { recursive: true });
+  mkdirSync(bin, { recursive: true });
+  for (const c of finalStageCopies(dockerfile)) {
+    if (c.from === 'node') continue; // the Node binary itself
+    if (c.from === 'deps') {
+      nodeModules(join(app, 'node_modules'));
+      continue;
+    }
+    const source =
+      c.from === 'build' ? join(built, relative('/src', c.source)) : join(built, c.source);
+    const dest = c.target.startsWith('/') ? join(bin, c.target) : join(app, c.target);
+    const target = c.target.endsWith('/') ? join(dest, basename(c.source)) : dest;
+    mkdirSync(dirname(target), { recursive: true });
+    cpSync(source, target, { recursive: true });
+  }
 }
 
 function jsFiles(dir: string): string[] {
@@ -95,23 +131,11 @@ describe('the images run compiled JavaScript from their build context', function
     it(`${dockerfile}: /app imports every module, finds its protos, runs the CLI`, () => {
       const app = join(work, dockerfile, 'app');
       const bin = join(work, dockerfile, 'bin');
-      mkdirSync(app, { recursive: true });
-      mkdirSync(bin, { recursive: true });
       const copies = finalStageCopies(dockerfile);
       assert.ok(copies.some((c) => c.from === 'build' && c.target === './dist'));
-      for (const c of copies) {
-        if (c.from === 'node') continue; // the Node binary itself
-        if (c.from === 'deps') {
-          symlinkSync(join(root, 'node_modules'), join(app, 'node_modules'));
-          continue;
-        }
-        const source =
-          c.from === 'build' ? join(built, relative('/src', c.source)) : join(built, c.source);
-        const dest = c.target.startsWith('/') ? join(bin, c.target) : join(app, c.target);
-        const target = c.target.endsWith('/') ? join(dest, basename(c.source)) : dest;
-        mkdirSync(dirname(target), { recursive: true });
-        cpSync(source, target, { recursive: true });
-      }
+      layOut(dockerfile, built, app, bin, (target) => {
+        symlinkSync(join(root, 'node_modules'), target);
+      });
 
       const modules = jsFiles(join(app, 'dist'));
       assert.ok(modules.length > 100, `compiled modules: ${modules.length}`);
@@ -139,4 +163,28 @@ describe('the images run compiled JavaScript from their build context', function
       assert.match(version, /0\.1\.0/);
     });
   }
+
+  it('docs/mixer-build.md: a package npm installs in /app is what --adapterModules <name> loads', async () => {
+    const recipe = readRecipe(root);
+    checkRecipeAgainstImage(recipe, finalStage('Dockerfile'));
+    const app = join(work, 'mixer-build', 'app');
+    layOut('Dockerfile', built, app, join(work, 'mixer-build', 'bin'), (target) => {
+      const example = join(built, 'dist/mixer/example-template/accessrequest.js');
+      installPackage(join(root, 'node_modules'), target, recipe, example);
+    });
+    const config = join(root, 'mixer/example-template/accessrequest.yaml');
+    const lines = await runCompiledMixer(app, [
+      `--adapterModules=${recipe.packageJson.name}`,
+      `--configStoreURL=fs://${config}`,
+      '--host=127.0.0.1',
+      '--port=0',
+      '--monitoringPort=0',
+    ]);
+    const loaded = lines.find((l) => l.msg === 'user adapters and templates loaded');
+    assert.deepEqual([loaded?.adapters, loaded?.templates], [['pathacl'], ['accessrequest']]);
+    const snapshot = lines.findLast((l) => l.msg === 'config snapshot in use');
+    assert.equal(snapshot?.problems, 0);
+    assert.equal(snapshot.counts?.['accessrequest'], 1);
+    assert.equal(snapshot.counts['rule'], 1);
+  });
 });
