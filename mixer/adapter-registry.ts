@@ -19,6 +19,13 @@ export class AdapterRegistry {
 
   /** Templates are registered first, so adapters may take the ones modules add. */
   constructor(adapters: readonly Adapter[] = builtinAdapters, templates: readonly Template[] = []) {
+    const clash = templates.find((t) => adapters.some((a) => a.name === t.name));
+    if (clash) {
+      throw new IstioLiteError(
+        ErrorCode.InvalidConfig,
+        `template name "${clash.name}" is already taken by an adapter`,
+      );
+    }
     this.templates = new TemplateRegistry(templates);
     for (const a of adapters) this.register(a);
   }

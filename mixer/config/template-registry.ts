@@ -7,8 +7,8 @@ import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import { TemplateName, type FieldReader } from '../adapter.ts';
 import type { Template } from '../template.ts';
 import { checkTemplate, compileCustomInstance } from './custom-templates.ts';
-import type { CompiledInstance, Variety } from './instance-fields.ts';
-import { compileBuiltinInstance, isBuiltinTemplate, templateVariety } from './templates.ts';
+import type { CompiledInstance } from './instance-fields.ts';
+import { compileBuiltinInstance, isBuiltinTemplate } from './templates.ts';
 
 export class TemplateRegistry {
   private readonly custom = new Map<string, Template>();
@@ -32,18 +32,9 @@ export class TemplateRegistry {
     return isBuiltinTemplate(kind) || this.custom.has(kind);
   }
 
-  variety(kind: string): Variety | undefined {
-    return isBuiltinTemplate(kind) ? templateVariety[kind] : this.custom.get(kind)?.variety;
-  }
-
   /** Every template name: the built-in ones first, then the modules'. */
   names(): string[] {
     return [...TemplateName, ...this.custom.keys()];
-  }
-
-  /** The templates modules added. */
-  added(): Template[] {
-    return [...this.custom.values()];
   }
 
   /** Compiles an instance config of `kind` (throws a FieldError naming the field). */

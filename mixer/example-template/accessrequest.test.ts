@@ -203,6 +203,14 @@ describe('a module adding a template of its own (example: accessrequest + pathac
       "export const templates = [{ name: 'metric', description: '', variety: 'report', fields: {} }];\n",
     );
     await assert.rejects(start([clash]), /template name "metric" is already taken/);
+    const adapterClash = write(
+      'adapter-clash.mjs',
+      "export const templates = [{ name: 'statsd', description: '', variety: 'report', fields: {} }];\n",
+    );
+    await assert.rejects(
+      start([adapterClash]),
+      /template name "statsd" is already taken by an adapter/,
+    );
     const badDefault = write(
       'bad-default.mjs',
       "export const templates = [{ name: 'x', description: '', variety: 'check', fields: { n: { type: 'INT64', default: 'request.path' } } }];\n",
