@@ -2,14 +2,14 @@
 # Builds the binaries the local cluster and the tests run into a cache folder: kube-apiserver,
 # kube-controller-manager, kube-scheduler, kwok, etcd, helm, consul and jaeger with Go from their
 # modules (the way envtest ships them), and the tests' Eureka server (a Spring Boot jar) with Maven from
-# e2e/eureka-server. Never committed; rebuilt only when
-# missing. `npm test` runs this (through scripts/test-setup.sh) before the first test; `npm start`
-# runs it when a binary is missing. Progress goes to stderr: a line per step, and a line a minute
+# e2e/eureka-server. Never committed; rebuilt only when missing. Not in the default set:
+# pilot-discovery (istiod, bench/pilot's peer), built only when named. `npm test` runs this
+# (through scripts/test-setup.sh) before the first test; `npm start` runs it when a binary is missing. Progress goes to stderr: a line per step, and a line a minute
 # while Go works; Go's own output is kept in a log that is printed if the step fails.
-#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|kube-controller-manager|kube-scheduler|kwok|etcd|helm|consul|jaeger|eureka ...]
+#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|kube-controller-manager|kube-scheduler|kwok|etcd|helm|consul|jaeger|eureka|pilot-discovery ...]
 # Versions can be overridden with KUBE_VERSION (the three Kubernetes binaries), KWOK_VERSION,
-# ETCD_VERSION, HELM_VERSION, CONSUL_VERSION, JAEGER_VERSION and EUREKA_VERSION (the Spring Cloud release train
-# whose Eureka server is built).
+# ETCD_VERSION, HELM_VERSION, CONSUL_VERSION, JAEGER_VERSION, EUREKA_VERSION (the Spring Cloud release train
+# whose Eureka server is built) and ISTIO_VERSION (istio.io/istio, for pilot-discovery).
 set -euo pipefail
 
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
@@ -19,6 +19,8 @@ CONSUL_VERSION=${CONSUL_VERSION:-v1.14.11}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 JAEGER_VERSION=${JAEGER_VERSION:-v1.76.0}
 EUREKA_VERSION=${EUREKA_VERSION:-2025.1.4}
+# istio.io/istio has no tags the module proxy lists: the pseudo-version of commit eed52ebb66ad.
+ISTIO_VERSION=${ISTIO_VERSION:-v0.0.0-20260827124520-eed52ebb66ad}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${ISTIO_LITE_CACHE:-$root/.cache/bin}}
@@ -204,6 +206,30 @@ build_jaeger() {
   log "jaeger done"
 }
 
+# istiod (pilot-discovery) is the peer bench/pilot measures Pilot against (`--peer istiod`); it
+# is NOT in the default set (about 19 minutes and 2.8 GB of modules and build cache on 2 cores
+# from empty caches): only that bench asks for it, by name. istio.io/istio's go.mod has no replace
+# directives, so a wrapper module requires it. The Istio CRDs istiod needs (its chart's
+# crd-all.gen.yaml) are copied from the same module version beside it.
+build_istiod() {
+  local out="$cache/pilot-discovery-$ISTIO_VERSION"
+  local crds="$cache/istio-crds-$ISTIO_VERSION.yaml"
+  [ -x "$out" ] && [ -f "$crds" ] && { log "pilot-discovery $ISTIO_VERSION cached"; return; }
+  log "pilot-discovery (istiod) $ISTIO_VERSION: downloading modules"
+  local d="$work/istiod"; mkdir -p "$d"; cd "$d"
+  go mod init istio-lite.local/istiod >/dev/null 2>&1
+  step "downloading istio's modules" go get -tool "istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_VERSION"
+  local src
+  src=$(go list -m -f '{{.Dir}}' istio.io/istio)
+  cp "$src/manifests/charts/base/files/crd-all.gen.yaml" "$crds.tmp"
+  log "pilot-discovery $ISTIO_VERSION: compiling (the longest step)"
+  step "compiling pilot-discovery" go build -trimpath -ldflags "-s -w" -o "$out.tmp" \
+    istio.io/istio/pilot/cmd/pilot-discovery
+  mv "$crds.tmp" "$crds"
+  mv "$out.tmp" "$out"
+  log "pilot-discovery done"
+}
+
 # The Eureka server is a small Spring Boot app in the repository (e2e/eureka-server), built with
 # Maven (~/.m2 as its repository). Its cache name carries a hash of its pom.xml and sources, so an
 # edit there builds it again.
@@ -246,7 +272,8 @@ for w in "${wanted[@]}"; do
     consul) build_consul ;;
     jaeger) build_jaeger ;;
     eureka) build_eureka ;;
-    *) echo "build-binaries: unknown binary '$w' (want etcd, helm, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, consul, jaeger or eureka)" >&2; exit 2 ;;
+    pilot-discovery) build_istiod ;;
+    *) echo "build-binaries: unknown binary '$w' (want etcd, helm, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, consul, jaeger, eureka or pilot-discovery)" >&2; exit 2 ;;
   esac
 done
 log "all built in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"

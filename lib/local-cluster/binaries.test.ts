@@ -54,6 +54,8 @@ describe('local cluster binaries', () => {
     assert.match(v.consul, /^v1\.14\.\d+$/);
     assert.match(v.jaeger, /^v\d+\.\d+\.\d+$/);
     assert.match(v.eureka, /^\d{4}\.\d+\.\d+$/);
+    // istio.io/istio has no semver tags: a commit's pseudo-version.
+    assert.match(v['pilot-discovery'], /^v0\.0\.0-\d{14}-[0-9a-f]{12}$/);
     assert.throws(() => pinnedVersions('ETCD_VERSION=v3\n'), /KUBE_VERSION/);
   });
 

@@ -1,7 +1,8 @@
 /**
  * Finds the binaries the local cluster and the cluster tests run: the env var (`KUBE_APISERVER`,
  * `KUBE_CONTROLLER_MANAGER`, `KUBE_SCHEDULER`, `KWOK`, `ETCD`, `HELM`, `CONSUL`, `JAEGER`,
- * `EUREKA_JAR`), then PATH (not for the Eureka jar), then the cache folder
+ * `EUREKA_JAR`; bench/pilot's peer istiod: `PILOT_DISCOVERY`), then PATH (not for the Eureka jar
+ * nor pilot-discovery), then the cache folder
  * (`ISTIO_LITE_CACHE`, else `.cache/bin` under the project root) where scripts/build-binaries.sh
  * puts `<name>-<version>` (the Eureka server: `eureka-server-<version>-<source hash>.jar`). When
  * none is found, runs that script (Go and the module proxy needed, or Maven for the Eureka server;
@@ -35,6 +36,18 @@ export const BinaryName = {
 } as const;
 export type BinaryName = (typeof BinaryName)[keyof typeof BinaryName];
 
+/**
+ * Binaries built only when something asks for one by name: neither `npm test` nor the cluster
+ * tier's hooks want them. istiod's pilot-discovery is bench/pilot's peer (`--peer istiod`).
+ */
+export const PeerBinaryName = {
+  PilotDiscovery: 'pilot-discovery',
+} as const;
+export type PeerBinaryName = (typeof PeerBinaryName)[keyof typeof PeerBinaryName];
+
+/** Any binary the build script knows. */
+export type AnyBinaryName = BinaryName | PeerBinaryName;
+
 interface BinarySpec {
   /** The variable that points at an existing binary. */
   readonly envVar: string;
@@ -48,7 +61,7 @@ interface BinarySpec {
   readonly builtWith: string;
 }
 
-const specOf: Readonly<Record<BinaryName, BinarySpec>> = {
+const specOf: Readonly<Record<AnyBinaryName, BinarySpec>> = {
   'kube-apiserver': {
     envVar: 'KUBE_APISERVER',
     versionVar: 'KUBE_VERSION',
@@ -112,10 +125,17 @@ const specOf: Readonly<Record<BinaryName, BinarySpec>> = {
     executable: false,
     builtWith: 'Maven',
   },
+  'pilot-discovery': {
+    envVar: 'PILOT_DISCOVERY',
+    versionVar: 'ISTIO_VERSION',
+    onPath: false,
+    executable: true,
+    builtWith: 'Go',
+  },
 };
 
 /** The variable that points at an existing `name` (`HELM`, `EUREKA_JAR`, …). */
-export function envVarOf(name: BinaryName): string {
+export function envVarOf(name: AnyBinaryName): string {
   return specOf[name].envVar;
 }
 
@@ -152,7 +172,7 @@ export function eurekaSourceHash(dir: string = eurekaSourceDir): string | undefi
 
 /** The name scripts/build-binaries.sh gives `name` at `version` in the cache folder. */
 export function cacheFileName(
-  name: BinaryName,
+  name: AnyBinaryName,
   version: string,
   eurekaDir: string = eurekaSourceDir,
 ): string | undefined {
@@ -173,9 +193,9 @@ export interface BinaryOptions {
 }
 
 /** The pinned versions, read from the build script's `X_VERSION=${X_VERSION:-vN}` lines. */
-export function pinnedVersions(scriptText: string): Readonly<Record<BinaryName, string>> {
-  const out: Partial<Record<BinaryName, string>> = {};
-  for (const name of Object.values(BinaryName)) {
+export function pinnedVersions(scriptText: string): Readonly<Record<AnyBinaryName, string>> {
+  const out: Partial<Record<AnyBinaryName, string>> = {};
+  for (const name of [...Object.values(BinaryName), ...Object.values(PeerBinaryName)]) {
     const v = specOf[name].versionVar;
     const m = new RegExp(`^${v}=\\$\\{${v}:-([^}]+)\\}`, 'm').exec(scriptText);
     if (m?.[1] === undefined) {
@@ -183,11 +203,11 @@ export function pinnedVersions(scriptText: string): Readonly<Record<BinaryName, 
     }
     out[name] = m[1];
   }
-  return out as Record<BinaryName, string>;
+  return out as Record<AnyBinaryName, string>;
 }
 
 /** The version wanted for `name`: the env override the build script also reads, else its pin. */
-export function wantedVersion(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
+export function wantedVersion(name: AnyBinaryName, env: NodeJS.ProcessEnv = process.env): string {
   const override = env[specOf[name].versionVar];
   if (override !== undefined && override !== '') return override;
   return pinnedVersions(readFileSync(buildScript, 'utf8'))[name];
@@ -232,7 +252,7 @@ export function parseEtcdVersion(output: string): [number, number] | undefined {
 }
 
 /** Debian's etcd 3.4 runs but lacks --unsafe-no-fsync and is below what Kubernetes supports. */
-function usableFromPath(name: BinaryName, path: string): boolean {
+function usableFromPath(name: AnyBinaryName, path: string): boolean {
   if (name !== 'etcd') return true;
   const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 });
   const v = parseEtcdVersion(r.stdout);
@@ -241,7 +261,7 @@ function usableFromPath(name: BinaryName, path: string): boolean {
 
 /** Where `name` is, without building; undefined when it is nowhere. */
 export function findBinary(
-  name: BinaryName,
+  name: AnyBinaryName,
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   const spec = specOf[name];
@@ -271,7 +291,7 @@ export function findBinary(
 export const noBuildVar = 'ISTIO_LITE_NO_BUILD';
 
 /** The error for a binary that is missing where nothing may build it. */
-export function missingBinaryError(name: BinaryName, env: NodeJS.ProcessEnv): IstioLiteError {
+export function missingBinaryError(name: AnyBinaryName, env: NodeJS.ProcessEnv): IstioLiteError {
   return new IstioLiteError(
     ErrorCode.External,
     `${name} ${wantedVersion(name, env)} is not built: run \`bash scripts/build-binaries.sh\` ` +
@@ -280,7 +300,10 @@ export function missingBinaryError(name: BinaryName, env: NodeJS.ProcessEnv): Is
 }
 
 /** Where `name` is, building it into the cache folder first when it is nowhere. */
-export async function ensureBinary(name: BinaryName, options: BinaryOptions = {}): Promise<string> {
+export async function ensureBinary(
+  name: AnyBinaryName,
+  options: BinaryOptions = {},
+): Promise<string> {
   const env = options.env ?? process.env;
   const found = findBinary(name, env);
   if (found !== undefined) return found;
@@ -311,7 +334,7 @@ function defaultProgress(line: string): void {
 }
 
 async function runBuild(
-  name: BinaryName,
+  name: AnyBinaryName,
   dir: string,
   env: NodeJS.ProcessEnv,
   options: BinaryOptions,
@@ -325,7 +348,8 @@ async function runBuild(
     );
   }
   const tool = specOf[name].builtWith;
-  progress(`[istio-lite] ${name} not found; building it into ${dir} (${tool}, several minutes)`);
+  const takes = name === 'pilot-discovery' ? 'about 20 minutes and 3 GB' : 'several minutes';
+  progress(`[istio-lite] ${name} not found; building it into ${dir} (${tool}, ${takes})`);
   const child = spawn('bash', [script, dir, name], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
