@@ -37,7 +37,10 @@ export const mixerOptions = {
     'closed',
     'when an adapter fails: deny (closed) or allow (open)',
   ),
-  adapterModules: option.list([], 'your own adapter modules to load (paths or packages)'),
+  adapterModules: option.list(
+    [],
+    'your own adapter and template modules to load (paths or npm packages, comma-separated)',
+  ),
   zipkinURL: option.string('send spans of Mixer calls here (http://zipkin:9411/api/v2/spans)', {
     placeholder: 'URL',
     check: httpUrl,
