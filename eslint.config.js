@@ -4,7 +4,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const services = ['webhook', 'pilot', 'mixer', 'ca', 'agent', 'vm'];
+const services = ['webhook', 'pilot', 'mixer', 'ca', 'agent', 'vm', 'ops'];
 
 const boundaries = services.map((svc) => ({
   files: [`${svc}/**/*.ts`],

@@ -23,6 +23,14 @@ export const commands: readonly CommandEntry[] = [
   { name: 'register', load: async () => (await import('./commands/register.ts')).register },
   { name: 'deregister', load: async () => (await import('./commands/register.ts')).deregister },
   { name: 'vm', load: async () => (await import('./commands/vm.ts')).vm },
+  {
+    name: 'proxy-status',
+    load: async () => (await import('./commands/proxy-status.ts')).proxyStatus,
+  },
+  {
+    name: 'proxy-config',
+    load: async () => (await import('./commands/proxy-config.ts')).proxyConfig,
+  },
   { name: 'local', load: async () => (await import('./commands/local.ts')).local },
   { name: 'version', load: async () => (await import('./commands/version.ts')).version },
 ];

@@ -113,8 +113,11 @@ describe('pilot operator pages: /debug/proxy_status and /debug/config_dump', () 
     // LDS was NACKED: the proxy holds none of it.
     assert.deepEqual(dump.types.LDS, { version: '', resources: [] });
     assert.deepEqual(
-      dump.secrets.map((x) => x.name),
-      ['ROOTCA', 'default'],
+      dump.secrets.map((x) => [x.name, x.type]),
+      [
+        ['ROOTCA', 'CA'],
+        ['default', 'Cert Chain'],
+      ],
     );
     assert.ok(dump.secrets[0]?.usedBy.some((c) => c.startsWith('outbound|')));
 

@@ -133,30 +133,41 @@ export function findStream(
   return first ?? { error: `no proxy "${ref}" is connected` };
 }
 
-/** Every `*sds_secret_config*` name in a resource (TLS contexts of clusters and listeners). */
-function secretNames(v: JsonValue, out: Set<string>, sds = false): void {
+/** What a secret is to the config naming it: its own certificate, or roots to check peers. */
+function secretRole(key: string): 'Cert Chain' | 'CA' | undefined {
+  if (key.startsWith('tls_certificate_sds_secret_config')) return 'Cert Chain';
+  if (key.startsWith('validation_context_sds_secret_config')) return 'CA';
+  return undefined;
+}
+
+/** Every SDS secret a resource names (the TLS contexts of clusters and listeners), by role. */
+function secretNames(v: JsonValue, out: Map<string, string>, role?: string): void {
   if (Array.isArray(v)) {
-    for (const x of v) secretNames(x, out, sds);
+    for (const x of v) secretNames(x, out, role);
     return;
   }
   if (!isObject(v)) return;
-  if (sds && typeof v['name'] === 'string') out.add(v['name']);
-  for (const [k, x] of Object.entries(v)) secretNames(x, out, k.includes('sds_secret_config'));
+  if (role !== undefined && typeof v['name'] === 'string') out.set(v['name'], role);
+  for (const [k, x] of Object.entries(v)) secretNames(x, out, secretRole(k));
 }
 
 function secretsOf(types: Readonly<Record<XdsShortName, HeldType>>): SecretRef[] {
-  const byName = new Map<string, string[]>();
+  const byName = new Map<string, { type: string; usedBy: string[] }>();
   for (const t of ['CDS', 'LDS'] as const) {
     for (const r of types[t].resources) {
-      const names = new Set<string>();
+      const names = new Map<string, string>();
       secretNames(r, names);
       const owner = typeof r['name'] === 'string' ? r['name'] : '';
-      for (const n of names) byName.set(n, [...(byName.get(n) ?? []), owner]);
+      for (const [n, type] of names) {
+        const cur = byName.get(n) ?? { type, usedBy: [] };
+        cur.usedBy.push(owner);
+        byName.set(n, cur);
+      }
     }
   }
   return [...byName]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, usedBy]) => ({ name, usedBy }));
+    .map(([name, x]) => ({ name, type: x.type, usedBy: x.usedBy }));
 }
 
 function heldJson(any: Uint8Array): JsonObject | undefined {

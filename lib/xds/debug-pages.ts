@@ -78,6 +78,8 @@ export interface HeldType {
 export interface SecretRef {
   /** The SDS secret name (`default`, `ROOTCA`, or a gateway's credential). */
   readonly name: string;
+  /** `Cert Chain` (the proxy's own certificate) or `CA` (roots it checks peers with). */
+  readonly type: string;
   /** The clusters and listeners whose TLS settings name it. */
   readonly usedBy: readonly string[];
 }
@@ -175,6 +177,7 @@ export function parseConfigDumpPage(v: unknown, what = 'config_dump'): ConfigDum
     }),
     secrets: r.list('secrets').map((s) => ({
       name: s.requiredString('name'),
+      type: s.string('type', ''),
       usedBy: s.stringList('usedBy'),
     })),
   };
