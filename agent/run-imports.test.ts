@@ -40,4 +40,14 @@ describe('agent: what a sidecar loads', function () {
       `agent/run.ts loads @kubernetes/client-node: ${loaded.join(', ')}`,
     );
   });
+
+  it("the agent loads OpenTelemetry's SDK only when tracing is on (lib/tracing loads it lazily)", () => {
+    const loaded = packagesLoadedBy(new URL('./run.ts', import.meta.url).href);
+    const otel = loaded.filter(
+      (p) => p.startsWith('@opentelemetry/') && p !== '@opentelemetry/api',
+    );
+    assert.deepEqual(otel, [], `agent/run.ts loads ${otel.join(', ')}`);
+    const traced = packagesLoadedBy(new URL('../lib/tracing/otel-tracer.ts', import.meta.url).href);
+    assert.ok(traced.includes('@opentelemetry/sdk-trace'), 'the hook sees the SDK when it loads');
+  });
 });

@@ -20,8 +20,9 @@ import { errorMessage } from '../lib/errors.ts';
 import { Lifecycle } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
+import { loadTracer, zipkinSpansUrl } from '../lib/tracing/tracer.ts';
 import { buildBootstrap, type BootstrapInput } from './bootstrap/bootstrap.ts';
-import { nodeIdentity } from './bootstrap/node.ts';
+import { nodeId, nodeIdentity } from './bootstrap/node.ts';
 import type { CertificateSource } from './certs/certificate-source.ts';
 import { certificateSourceFor } from './certs/from-config.ts';
 import type { AgentConfig } from './settings.ts';
@@ -191,6 +192,23 @@ export function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
         },
       );
 
+      // Spans of checks and reports, when a collector is set: OpenTelemetry's SDK is loaded only
+      // then (a sidecar without tracing never pays its memory). Closed after the reports' flush.
+      const tracer =
+        c.zipkinAddress === undefined
+          ? undefined
+          : life.add(
+              'tracer',
+              await loadTracer({
+                zipkinUrl: zipkinSpansUrl(c.zipkinAddress),
+                serviceName: 'istio-agent',
+                samplingPercent: c.traceSampling,
+                attributes: { 'service.instance.id': nodeId(c) },
+                logger: log,
+              }),
+              (t) => t.close(),
+            );
+
       // Mixer client: ext_authz and ALS.
       const mixer =
         o.mixer ?? (c.mixerAddress === undefined ? undefined : createMixerClient(c.mixerAddress));
@@ -217,6 +235,7 @@ export function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
                 mixer,
                 logger: log,
                 metrics,
+                tracer,
                 ...(o.reportDelayMs === undefined ? {} : { maxDelayMs: o.reportDelayMs }),
               }),
               (b) => {
@@ -234,7 +253,7 @@ export function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
       grpc.add(SdsService, sds.handlers());
       grpc.add(AdsService, xds.handlers());
       const reporter = reporterFor(c.mode, c.pod);
-      grpc.add(AuthorizationService, authzHandlers(checker, reporter, log));
+      grpc.add(AuthorizationService, authzHandlers(checker, reporter, log, tracer));
       if (batcher) grpc.add(AccessLogService, alsHandlers(batcher, reporter, log));
       await mkdir(c.configPath, { recursive: true });
       for (const socket of [c.sockets.xds, c.sockets.sds, c.sockets.mixer]) {

@@ -10,8 +10,9 @@ import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { Counter, Histogram, type Registry } from '../../lib/metrics.ts';
 import type { Value } from '../../lib/mixer/value.ts';
+import type { SpanHandle } from '../../lib/tracing/types.ts';
 import type { CheckCache, CachedStatus } from './check-cache.ts';
-import type { MixerApi } from './mixer-client.ts';
+import type { MixerApi, MixerCheckResult } from './mixer-client.ts';
 
 export const DecisionSource = ['cache', 'mixer', 'fail-open', 'fail-closed', 'no-mixer'] as const;
 export type DecisionSource = (typeof DecisionSource)[number];
@@ -62,13 +63,14 @@ export class Checker {
     });
   }
 
-  async check(bag: ReadonlyMap<string, Value>): Promise<Decision> {
-    const d = await this.decide(bag);
+  /** `span`: the check's span, when tracing is on; a call to Mixer is a child span of it. */
+  async check(bag: ReadonlyMap<string, Value>, span?: SpanHandle): Promise<Decision> {
+    const d = await this.decide(bag, span);
     this.decisions.inc({ source: d.source, code: String(d.code) });
     return d;
   }
 
-  private async decide(bag: ReadonlyMap<string, Value>): Promise<Decision> {
+  private async decide(bag: ReadonlyMap<string, Value>, span?: SpanHandle): Promise<Decision> {
     const mixer = this.o.mixer;
     if (mixer === undefined) return { code: 0, message: '', source: 'no-mixer' };
     const useCache = this.o.quotas.size === 0;
@@ -77,25 +79,34 @@ export class Checker {
       if (hit) return { ...hit, source: 'cache' };
     }
     const t0 = performance.now();
+    const call = span?.child('istio.mixer.v1.Mixer/Check', 'client');
+    let answer: MixerCheckResult;
     try {
-      const answer = await mixer.check(bag, this.o.quotas, this.o.timeoutMs);
-      this.mixerSeconds.observe((performance.now() - t0) / 1000);
-      if (useCache) this.cacheInserts.inc({ result: this.o.cache.insert(bag, answer) });
-      return { ...answer.status, source: 'mixer' };
+      answer = await mixer.check(bag, this.o.quotas, this.o.timeoutMs, call);
     } catch (e) {
-      const why = errorMessage(e);
-      const now = Date.now();
-      if (now - this.warnedAt > 5000) {
-        this.warnedAt = now;
-        this.o.logger.warn({ error: why, failOpen: this.o.failOpen }, 'Mixer Check failed');
-      }
-      return this.o.failOpen
-        ? { code: 0, message: '', source: 'fail-open' }
-        : {
-            code: grpcStatus.UNAVAILABLE,
-            message: `Mixer unreachable: ${why}`,
-            source: 'fail-closed',
-          };
+      call?.end(e);
+      return this.unreachable(e);
     }
+    call?.end();
+    this.mixerSeconds.observe((performance.now() - t0) / 1000);
+    if (useCache) this.cacheInserts.inc({ result: this.o.cache.insert(bag, answer) });
+    return { ...answer.status, source: 'mixer' };
+  }
+
+  /** Fail open or closed when Mixer could not answer; a warning at most every 5 s. */
+  private unreachable(e: unknown): Decision {
+    const why = errorMessage(e);
+    const now = Date.now();
+    if (now - this.warnedAt > 5000) {
+      this.warnedAt = now;
+      this.o.logger.warn({ error: why, failOpen: this.o.failOpen }, 'Mixer Check failed');
+    }
+    return this.o.failOpen
+      ? { code: 0, message: '', source: 'fail-open' }
+      : {
+          code: grpcStatus.UNAVAILABLE,
+          message: `Mixer unreachable: ${why}`,
+          source: 'fail-closed',
+        };
   }
 }

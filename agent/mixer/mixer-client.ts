@@ -1,14 +1,18 @@
 /**
  * The agent's client of Mixer v1 (`istio.mixer.v1.Mixer`, lib/mixer/protos.ts): Check with
  * compressed attributes (global dictionary plus message words) and optional quotas, and Report
- * with a delta-encoded batch. Responses are untrusted and narrowed here into typed values.
+ * with a delta-encoded batch. Responses are untrusted and narrowed here into typed values. A call
+ * made inside a span carries that span's context (B3 and W3C headers in the gRPC metadata), so
+ * Mixer's span of it joins the trace.
  */
 import { randomBytes } from 'node:crypto';
-import { credentials, type ChannelOptions } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelOptions } from '@grpc/grpc-js';
 import { unaryClient } from '../../lib/grpc/services.ts';
 import { compress, WordTable } from '../../lib/mixer/compress.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
 import type { Value } from '../../lib/mixer/value.ts';
+import { metadataSetter } from '../../lib/tracing/carriers.ts';
+import type { SpanHandle } from '../../lib/tracing/types.ts';
 import {
   Condition,
   type AttributeMatchMessage,
@@ -24,13 +28,23 @@ export interface MixerCheckResult extends Cacheable {
 
 /** What the checker and the batcher need from Mixer (a fake in unit tests is this small). */
 export interface MixerApi {
+  /** `span`: the call's own (client) span, whose context Mixer receives. */
   check(
     bag: ReadonlyMap<string, Value>,
     quotas: ReadonlyMap<string, number>,
     deadlineMs: number,
+    span?: SpanHandle,
   ): Promise<MixerCheckResult>;
-  report(request: ReportRequestMessage, deadlineMs: number): Promise<void>;
+  report(request: ReportRequestMessage, deadlineMs: number, span?: SpanHandle): Promise<void>;
   close(): void;
+}
+
+/** gRPC metadata carrying `span`'s context, or none. */
+function traceMetadata(span: SpanHandle | undefined): { metadata?: Metadata } {
+  if (span === undefined) return {};
+  const metadata = new Metadata();
+  span.inject(metadataSetter(metadata));
+  return { metadata };
 }
 
 type Rec = Record<string, unknown>;
@@ -90,7 +104,7 @@ export function createMixerClient(address: string, channelOptions: ChannelOption
     ...channelOptions,
   });
   return {
-    async check(bag, quotas, deadlineMs) {
+    async check(bag, quotas, deadlineMs, span) {
       const t = new WordTable();
       const attributes = compress(bag, t);
       const q: Record<string, { amount: number; best_effort: boolean }> = {};
@@ -103,12 +117,12 @@ export function createMixerClient(address: string, channelOptions: ChannelOption
           deduplication_id: randomBytes(8).toString('hex'),
           quotas: q,
         },
-        { deadlineMs },
+        { deadlineMs, ...traceMetadata(span) },
       );
       return parseCheckResponse(res);
     },
-    async report(request, deadlineMs) {
-      await client.call('Report', request, { deadlineMs });
+    async report(request, deadlineMs, span) {
+      await client.call('Report', request, { deadlineMs, ...traceMetadata(span) });
     },
     close() {
       client.close();

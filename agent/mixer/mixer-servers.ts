@@ -2,7 +2,9 @@
  * The two services Envoy calls on the agent's MIXER socket:
  * - ext_authz (`envoy.service.auth.v3.Authorization/Check`): the request's attributes
  *   (lib/mixer/envoy-attributes.ts) go to the Checker; OK allows, anything else denies, and the
- *   HTTP filter gets a response whose status says why (403, 429 for quota, 401, 503).
+ *   HTTP filter gets a response whose status says why (403, 429 for quota, 401, 503). With a
+ *   tracer, each check is a SERVER span continuing the request's trace (trace-context.ts), its
+ *   call to Mixer a child span whose context Mixer continues.
  * - ALS (`envoy.service.accesslog.v3.AccessLogService/StreamAccessLogs`): every HTTP and TCP
  *   entry becomes an attribute set for the ReportBatcher.
  * Both say who reports (./reporter.ts: the pod, and at a gateway the gateway as the source).
@@ -16,6 +18,7 @@ import {
 } from '@grpc/grpc-js';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
+import type { Tracer } from '../../lib/tracing/types.ts';
 import type { Checker } from './checker.ts';
 import {
   decodeAlsMessage,
@@ -26,6 +29,7 @@ import {
 } from './envoy-wire.ts';
 import type { ReportBatcher } from './report-batcher.ts';
 import type { Reporter } from './reporter.ts';
+import { checkTraceParent } from './trace-context.ts';
 
 const codeNames: Readonly<Record<number, string>> = Object.fromEntries(
   Object.entries(grpcStatus)
@@ -58,6 +62,7 @@ export function authzHandlers(
   checker: Checker,
   reporter: Reporter,
   logger: Logger,
+  tracer?: Tracer,
 ): UntypedServiceImplementation {
   return {
     Check: (call: ServerUnaryCall<Buffer, Uint8Array>, cb: sendUnaryData<Uint8Array>) => {
@@ -68,11 +73,22 @@ export function authzHandlers(
         cb({ code: grpcStatus.INVALID_ARGUMENT, details: `CheckRequest: ${errorMessage(e)}` });
         return;
       }
-      checker.check(reporter.fromAuthz(request)).then(
+      const span = tracer?.start(
+        'envoy.service.auth.v3.Authorization/Check',
+        'server',
+        checkTraceParent(call.metadata, request),
+      );
+      checker.check(reporter.fromAuthz(request), span).then(
         (d) => {
+          if (span?.sampled === true) {
+            span.setAttribute('istio.check.source', d.source);
+            span.setAttribute('istio.check.code', d.code);
+          }
+          span?.end();
           cb(null, encodeAuthzResponse(authzDecision(d.code, d.message), isHttpAuthz(request)));
         },
         (e: unknown) => {
+          span?.end(e);
           logger.error({ err: e }, 'ext_authz check failed');
           cb({ code: grpcStatus.INTERNAL, details: errorMessage(e) });
         },

@@ -3,12 +3,15 @@
  * (1,000) sets or `maxDelayMs` (1 s) after its first set, delta-encoded (lib/mixer/compress.ts).
  * A Report that fails is retried with the next flush; sets wait in a bounded buffer (oldest
  * dropped and counted when Mixer stays away too long). `flush()` sends everything now (SIGTERM).
+ * With a tracer, each Report is a CLIENT span of a trace of its own (a batch belongs to many
+ * requests), sampled at the tracer's percentage; Mixer's span of the call is its child.
  */
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import { Counter, Gauge, type Registry } from '../../lib/metrics.ts';
 import { compressReport } from '../../lib/mixer/compress.ts';
 import type { Value } from '../../lib/mixer/value.ts';
+import type { Tracer } from '../../lib/tracing/types.ts';
 import type { MixerApi } from './mixer-client.ts';
 
 export interface ReportBatcherOptions {
@@ -20,6 +23,7 @@ export interface ReportBatcherOptions {
   /** Sets kept while Mixer is unreachable (default 10,000). */
   readonly bufferLimit?: number;
   readonly timeoutMs?: number;
+  readonly tracer?: Tracer | undefined;
 }
 
 type Bag = ReadonlyMap<string, Value>;
@@ -99,9 +103,13 @@ export class ReportBatcher {
       const batch = this.pending.slice(0, this.maxEntries);
       // Usually one request; more when a set lacks an attribute of the set before it.
       for (const req of compressReport(batch)) {
+        const span = this.o.tracer?.start('istio.mixer.v1.Mixer/Report', 'client');
+        if (span?.sampled === true) span.setAttribute('istio.report.sets', req.attributes.length);
         try {
-          await this.o.mixer.report(req, this.o.timeoutMs ?? 5000);
+          await this.o.mixer.report(req, this.o.timeoutMs ?? 5000, span);
+          span?.end();
         } catch (e) {
+          span?.end(e);
           this.requests.inc({ result: 'error' });
           this.o.logger.warn(
             { error: errorMessage(e), waiting: this.pending.length },

@@ -64,16 +64,26 @@ export class EnvoyMixerClient {
     this.als = new AlsClient(target, grpc.credentials.createInsecure());
   }
 
-  /** One ext_authz Check with pre-encoded request bytes. */
-  checkBytes(bytes: Uint8Array, deadlineMs = 5000): Promise<AuthzAnswer> {
+  /**
+   * One ext_authz Check with pre-encoded request bytes; `metadata` as Envoy's ext_authz client
+   * sends it (a traced request's `x-b3-*` headers).
+   */
+  checkBytes(
+    bytes: Uint8Array,
+    deadlineMs = 5000,
+    metadata?: Readonly<Record<string, string>>,
+  ): Promise<AuthzAnswer> {
     const def = AuthorizationService['Check'];
     if (!def) return Promise.reject(new Error('no Check'));
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(metadata ?? {})) md.set(k, v);
     return new Promise((resolve, reject) => {
       this.authz.makeUnaryRequest(
         def.path,
         (b: Uint8Array) => Buffer.from(b),
         (b: Buffer) => b,
         bytes,
+        md,
         { deadline: Date.now() + deadlineMs },
         (err, res) => {
           if (err || !res) {
@@ -94,8 +104,8 @@ export class EnvoyMixerClient {
     });
   }
 
-  check(c: HttpCheck): Promise<AuthzAnswer> {
-    return this.checkBytes(checkRequest(c));
+  check(c: HttpCheck, metadata?: Readonly<Record<string, string>>): Promise<AuthzAnswer> {
+    return this.checkBytes(checkRequest(c), 5000, metadata);
   }
 
   /** Streams access log messages (plain objects, Envoy's field names) and waits for the answer. */
