@@ -1,0 +1,220 @@
+/**
+ * `istio-lite proxy-status` and `proxy-config` the way they work on a cluster: every replica
+ * behind the `istio-pilot` Service (its EndpointSlices), each read through the API server's pod
+ * proxy, so nothing but the API server has to be reachable.
+ *
+ * The API server proxies only to a pod IP that is a global unicast address (never loopback), so
+ * the two Pilot replicas listen on two private addresses of a veth pair this test creates and
+ * joins to nothing (reachable from this machine only, like the VM test's veth link) and their pods carry those
+ * IPs. The pods have a scheduling gate, so no scheduler or simulated node touches them; the
+ * Service has no selector and its EndpointSlices are written here, as the EndpointSlice controller
+ * would write them. A third endpoint points at an address where nothing listens: that replica is
+ * reported and the others still shown.
+ *
+ * Needs root and iproute2 (npm test installs it: scripts/test-setup.sh).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { main } from '../../cli/main.ts';
+import { captureIo } from '../../cli/testing/capture-io.ts';
+import { TypeUrl } from '../../lib/xds/type-urls.ts';
+import type { RunningPilot } from '../../pilot/run.ts';
+import { RawAdsClient } from '../../pilot/testing/raw-ads-client.ts';
+import { eventually } from '../cluster/eventually.ts';
+import { useLocalCluster } from '../cluster/local-cluster.ts';
+import { ensurePilotCrds } from '../cluster/pilot-crds.ts';
+import { startKubePilot } from '../cluster/pilot-support.ts';
+
+const id = randomBytes(3).toString('hex');
+const link = `ilps${id}`;
+const octet = 100 + ((randomBytes(1)[0] ?? 0) % 100);
+const ipA = `10.78.${String(octet)}.1`;
+const ipB = `10.78.${String(octet)}.2`;
+const ipGone = `10.78.${String(octet)}.3`;
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function canRun(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  try {
+    sh('ip', ['-V']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('proxy-status and proxy-config through the API server (every istio-pilot replica)', function () {
+  this.timeout(120_000);
+  const env = useLocalCluster({ namespacePrefix: 'opsps' });
+  const pilots: RunningPilot[] = [];
+  const clients: RawAdsClient[] = [];
+  let made = false;
+  const ns = () => env.namespace;
+
+  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const io = captureIo(tmpdir(), {});
+    const code = await main([...argv, '--kubeconfig', env.kubeconfig], io);
+    return { code, out: io.out(), err: io.err() };
+  }
+
+  before(async function () {
+    if (!canRun()) this.skip();
+    sh('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', `${link}p`]);
+    made = true;
+    for (const ip of [ipA, ipB, ipGone]) sh('ip', ['addr', 'add', `${ip}/32`, 'dev', link]);
+    sh('ip', ['link', 'set', link, 'up']);
+    sh('ip', ['link', 'set', `${link}p`, 'up']);
+    await ensurePilotCrds(env.kc);
+
+    const core = env.kc.makeApiClient(CoreV1Api);
+    const discovery = env.kc.makeApiClient(DiscoveryV1Api);
+    await core.createNamespacedService({
+      namespace: ns(),
+      body: {
+        metadata: { name: 'istio-pilot' },
+        spec: {
+          ports: [
+            { name: 'grpc-xds', port: 15010 },
+            { name: 'http-debug', port: 8080 },
+          ],
+        },
+      },
+    });
+    const replicas: { pod: string; ip: string; port: number }[] = [];
+    for (const [name, ip] of [
+      ['istio-pilot-a', ipA],
+      ['istio-pilot-b', ipB],
+    ] as const) {
+      const p = await startKubePilot(env.kc, 0, { httpHost: ip, instance: name });
+      pilots.push(p);
+      await eventually(async () => {
+        const ready = await fetch(`http://${ip}:${String(p.httpPort)}/ready`);
+        assert.equal(ready.status, 200, await ready.text());
+      });
+      replicas.push({ pod: name, ip, port: p.httpPort });
+    }
+    replicas.push({ pod: 'istio-pilot-gone', ip: ipGone, port: 8080 });
+    for (const r of replicas) {
+      await core.createNamespacedPod({
+        namespace: ns(),
+        body: {
+          metadata: { name: r.pod, labels: { app: 'istio-pilot' } },
+          spec: {
+            schedulingGates: [{ name: 'istio-lite.io/test-never-scheduled' }],
+            containers: [{ name: 'discovery', image: 'istio-lite:test' }],
+          },
+        },
+      });
+      await core.patchNamespacedPodStatus({
+        name: r.pod,
+        namespace: ns(),
+        body: [
+          { op: 'add', path: '/status/podIP', value: r.ip },
+          { op: 'add', path: '/status/podIPs', value: [{ ip: r.ip }] },
+        ],
+      });
+      await discovery.createNamespacedEndpointSlice({
+        namespace: ns(),
+        body: {
+          metadata: {
+            name: `istio-pilot-${r.pod.slice('istio-pilot-'.length)}`,
+            labels: {
+              'kubernetes.io/service-name': 'istio-pilot',
+              'endpointslice.kubernetes.io/managed-by': 'istio-lite-test',
+            },
+          },
+          addressType: 'IPv4',
+          ports: [{ name: 'http-debug', port: r.port, protocol: 'TCP' }],
+          endpoints: [
+            {
+              addresses: [r.ip],
+              conditions: { ready: true },
+              targetRef: { kind: 'Pod', name: r.pod, namespace: ns() },
+            },
+          ],
+        },
+      });
+    }
+
+    const [a, b] = pilots;
+    const ok = new RawAdsClient(
+      `127.0.0.1:${String(a!.xdsPort)}`,
+      `sidecar~10.9.0.1~app-1.${ns()}~${ns()}.svc.cluster.local`,
+    );
+    const bad = new RawAdsClient(
+      `127.0.0.1:${String(b!.xdsPort)}`,
+      `sidecar~10.9.0.2~app-2.${ns()}~${ns()}.svc.cluster.local`,
+    );
+    clients.push(ok, bad);
+    for (const c of [ok, bad]) {
+      c.send({ typeUrl: TypeUrl.Cluster });
+      c.ack(await c.next(10_000));
+    }
+    ok.send({ typeUrl: TypeUrl.Listener });
+    ok.ack(await ok.next(10_000));
+    bad.send({ typeUrl: TypeUrl.Listener });
+    bad.nack(await bad.next(10_000), 'listener virtualOutbound: unknown filter');
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const p of pilots) await p.close();
+    if (made) sh('ip', ['link', 'del', link]);
+  });
+
+  it('lists the proxies of every replica with the replica each is on, and reports the one down', async () => {
+    await eventually(async () => {
+      const r = await run(['proxy-status', '-i', ns(), '-d']);
+      assert.equal(r.code, 0, r.err);
+      const nsRe = ns().replace(/[-]/g, '\\-');
+      assert.match(
+        r.out,
+        new RegExp(
+          `app-1\\.${nsRe} +${nsRe} +sidecar +SYNCED +SYNCED +NOT SENT +NOT SENT +istio-pilot-a`,
+        ),
+      );
+      assert.match(
+        r.out,
+        new RegExp(
+          `app-2\\.${nsRe} +${nsRe} +sidecar +SYNCED +NACKED +NOT SENT +NOT SENT +istio-pilot-b`,
+        ),
+      );
+      assert.match(r.out, /app-2\.\S+ LDS NACKED .*: listener virtualOutbound: unknown filter/);
+      assert.match(
+        r.err,
+        new RegExp(
+          `warning: Pilot istio-pilot-gone: Pilot pod ${nsRe}/istio-pilot-gone \\(port 8080\\) through the API server at https://127\\.0\\.0\\.1:\\d+: HTTP 50\\d`,
+        ),
+      );
+    });
+  });
+
+  it("reads a proxy's config from the replica it is connected to", async () => {
+    const r = await run(['proxy-config', 'cluster', `app-1.${ns()}`, '-i', ns(), '-o', 'json']);
+    assert.equal(r.code, 0, r.err);
+    const clusters = JSON.parse(r.out) as { name: string }[];
+    assert.ok(
+      clusters.some((c) => c.name === 'PassthroughCluster'),
+      r.out,
+    );
+    const l = await run(['proxy-config', 'listener', 'app-2', '-n', ns(), '-i', ns()]);
+    assert.equal(l.code, 0, l.err);
+    // app-2 NACKed its listeners: it holds none.
+    assert.equal(l.out.trim(), 'LISTENER   ADDRESS   PORT   MATCH   DESTINATION');
+  });
+
+  it('says where it looked when the namespace has no istio-pilot', async () => {
+    const r = await run(['proxy-status', '-i', 'no-such-istio-system']);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /no Pilot found: the istio-pilot Service in namespace no-such-istio-system has no endpoints \(API server https:\/\/127\.0\.0\.1:\d+\)/,
+    );
+  });
+});
