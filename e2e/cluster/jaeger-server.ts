@@ -4,7 +4,7 @@
  * its all-in-one defaults, which listen on every interface and fixed ports: only a Zipkin receiver
  * (`POST /api/v2/spans`, what Envoy, the agent and Mixer send), in-memory storage and the query
  * service (HTTP API and its gRPC port, which it always opens), each on a free loopback port; no
- * collector metrics endpoint. Facts: docs/reference/tracing.md, "Jaeger".
+ * collector metrics endpoint. Facts: docs/reference/tracing.md, "Jaeger (the tests' collector)".
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
