@@ -27,6 +27,34 @@ function firstString(typeUrl: string, bytes: Uint8Array): string {
   return typeof n === 'string' ? n : '';
 }
 
+/**
+ * Client `k` as a sidecar both istio-lite and istiod serve: Istio's node id
+ * (`sidecar~IP~POD.NS~NS.svc.cluster.local`) and the node metadata the istio-agent sends that
+ * istiod reads (version, cluster, namespace, pod name, labels, interception mode).
+ */
+export function sidecarNode(
+  k: number,
+  namespace: string,
+): { id: string; metadata: Record<string, unknown> } {
+  const ip = `10.200.${String(k >> 8)}.${String(k & 255)}`;
+  const pod = `client-${String(k)}`;
+  return {
+    id: `sidecar~${ip}~${pod}.${namespace}~${namespace}.svc.cluster.local`,
+    metadata: {
+      ISTIO_VERSION: '1.29.0',
+      CLUSTER_ID: 'Kubernetes',
+      NAMESPACE: namespace,
+      NAME: pod,
+      WORKLOAD_NAME: pod,
+      INSTANCE_IPS: ip,
+      INTERCEPTION_MODE: 'REDIRECT',
+      SERVICE_ACCOUNT: 'default',
+      MESH_ID: 'cluster.local',
+      LABELS: { app: pod },
+    },
+  };
+}
+
 export class EnvoyLikeClient {
   readonly raw: RawAdsClient;
   fullAt: number | undefined;
@@ -36,9 +64,13 @@ export class EnvoyLikeClient {
   private watch: { needle: Buffer; resolve: (t: number) => void } | undefined;
   private readonly routes: readonly string[];
 
-  constructor(address: string, nodeId: string, routes: readonly string[]) {
+  constructor(
+    address: string,
+    node: { readonly id: string; readonly metadata: Record<string, unknown> },
+    routes: readonly string[],
+  ) {
     this.routes = routes;
-    this.raw = new RawAdsClient(address, nodeId);
+    this.raw = new RawAdsClient(address, node.id, node.metadata);
     this.raw.keepResponses = false;
     this.raw.onResponse = (r) => {
       this.onResponse(r);

@@ -1,11 +1,11 @@
 /**
- * The bench's mesh, the same in Pilot's process and the clients': `services` services in ten
- * namespaces, each with `endpoints` endpoints over three zones. Four in five services are HTTP
- * on port 80, the rest gRPC on 9000 (so both listener chains and route configurations are real).
+ * The bench's mesh as Kubernetes objects, the same for every server the bench measures:
+ * `services` Services in ten namespaces, each with one EndpointSlice of `endpoints` ready
+ * endpoints over three zones (no pods behind them, as a Service with hand-written slices). Four
+ * in five Services are HTTP on port 80 (endpoints on 8080), the rest gRPC on 9000, so both
+ * listener chains and route configurations are real.
  */
-import { MemoryRegistry } from '../../pilot/model/memory-registry.ts';
-import type { Endpoint, Service } from '../../pilot/model/service.ts';
-import { endpoint, service } from '../../pilot/testing/fixtures.ts';
+import type { V1Endpoint, V1EndpointSlice, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
 
 export interface BenchMesh {
   readonly services: number;
@@ -14,51 +14,90 @@ export interface BenchMesh {
 
 export const namespaces = 10;
 
+export function namespaceOf(i: number): string {
+  return `bench-${String(i % namespaces)}`;
+}
+
+export function serviceName(i: number): string {
+  return `svc-${String(i)}`;
+}
+
 function ip(base: number, n: number): string {
-  return `${base}.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+  return `${String(base)}.${String((n >> 16) & 255)}.${String((n >> 8) & 255)}.${String(n & 255)}`;
 }
 
-export function benchService(i: number): Service {
-  const ports: Record<string, number> = i % 5 === 4 ? { grpc: 9000 } : { http: 80 };
-  return service(`svc-${i}`, `bench-${i % namespaces}`, ports, ip(10, i + 1));
+interface PortSpec {
+  readonly name: string;
+  readonly port: number;
+  readonly targetPort: number;
 }
 
-export function benchEndpoints(i: number, m: BenchMesh, version = 0): Endpoint[] {
-  const svc = benchService(i);
-  const port = svc.ports[0];
-  if (!port) return [];
-  const out: Endpoint[] = [];
-  for (let j = 0; j < m.endpoints; j++) {
-    // `version` moves the first endpoint: the change the bench times.
-    const n = i * m.endpoints + j + (j === 0 ? version * 1_000_000 : 0);
-    out.push(
-      endpoint(
-        ip(j === 0 && version > 0 ? 11 : 100, n),
-        port.port === 80 ? 8080 : 9000,
-        port.name,
-        {
-          locality: { region: 'r1', zone: `z${j % 3}`, subzone: '' },
-          serviceAccount: `sa-${i}`,
-        },
-      ),
-    );
-  }
-  return out;
+function portOf(i: number): PortSpec {
+  return i % 5 === 4
+    ? { name: 'grpc', port: 9000, targetPort: 9000 }
+    : { name: 'http', port: 80, targetPort: 8080 };
 }
 
-export function benchRegistry(m: BenchMesh): MemoryRegistry {
-  const r = new MemoryRegistry();
-  r.batch((b) => {
-    for (let i = 0; i < m.services; i++) {
-      const svc = benchService(i);
-      b.setService(svc);
-      b.setEndpoints(svc.hostname, benchEndpoints(i, m));
-    }
+/** The cluster name both Istio and istio-lite give service `i`'s port. */
+export function clusterOf(i: number): string {
+  return `outbound|${String(portOf(i).port)}||${serviceName(i)}.${namespaceOf(i)}.svc.cluster.local`;
+}
+
+/** The route configuration names sidecars ask for (one per HTTP port: 80 and gRPC's 9000). */
+export const routeNames = ['80', '9000'] as const;
+
+export function benchService(i: number): V1Service {
+  const p = portOf(i);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: serviceName(i), namespace: namespaceOf(i), labels: { app: serviceName(i) } },
+    spec: { ports: [{ name: p.name, port: p.port, targetPort: p.targetPort, protocol: 'TCP' }] },
+  };
+}
+
+/** Service `i`'s endpoint addresses; after change `version` (> 0) the first one has moved. */
+export function endpointAddresses(i: number, m: BenchMesh, version = 0): string[] {
+  return Array.from({ length: m.endpoints }, (_, j) => {
+    const n = i * m.endpoints + j;
+    return j === 0 && version > 0 ? ip(11, n + version * 1_000_000) : ip(100, n);
   });
-  return r;
 }
 
 /** The address the moved endpoint of service `i` has after change `version`. */
 export function movedAddress(i: number, m: BenchMesh, version: number): string {
-  return benchEndpoints(i, m, version)[0]?.address ?? '';
+  return endpointAddresses(i, m, version)[0] ?? '';
+}
+
+export function sliceName(i: number): string {
+  return `${serviceName(i)}-bench`;
+}
+
+/** Service `i`'s slice; `metadata`: the current one's (with its resourceVersion), for a replace. */
+export function benchSlice(
+  i: number,
+  m: BenchMesh,
+  version = 0,
+  metadata?: V1ObjectMeta,
+): V1EndpointSlice {
+  const p = portOf(i);
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: metadata ?? {
+      name: sliceName(i),
+      namespace: namespaceOf(i),
+      labels: {
+        'kubernetes.io/service-name': serviceName(i),
+        'endpointslice.kubernetes.io/managed-by': 'bench.istio-lite',
+      },
+    },
+    addressType: 'IPv4',
+    ports: [{ name: p.name, port: p.targetPort, protocol: 'TCP' }],
+    endpoints: endpointAddresses(i, m, version).map((a, j): V1Endpoint => ({
+      addresses: [a],
+      conditions: { ready: true },
+      zone: `z${String(j % 3)}`,
+    })),
+  };
 }

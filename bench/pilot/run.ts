@@ -1,19 +1,41 @@
 /**
- * bench/pilot: Pilot (alone in a child process) serving 1,000 services x 10 endpoints to 100 ADS
- * clients on raw streams that subscribe like Envoy (CDS, EDS, LDS, RDS, all ACKed). Reports the
- * time until every client holds a full config, Pilot's RSS, and after one endpoint change the time
- * until each client holds it (p50, p99 over clients and rounds; the 100 ms debounce included).
- * Targets: p99 convergence <= 1 s, RSS <= 400 MB.
+ * bench/pilot: Pilot (`istio-lite pilot`, its own process) reading a real kube-apiserver with
+ * 1,000 Services x 10 endpoints (EndpointSlices) in ten namespaces, serving 100 ADS clients that
+ * subscribe and ACK like Envoy (CDS, EDS, LDS, RDS); with `--peer istiod`, Istio's istiod
+ * (pilot-discovery at the pinned commit) on the same API server, the same load and the same
+ * clients, in the same run, and the ratios istio-lite/istiod. For each server (measure.ts): ready
+ * after start, resident memory idle / serving / peak, the time and CPU seconds until every client
+ * holds the full config, CPU and memory in steady state, and after one EndpointSlice change the
+ * time until each client holds it (p50/p99; the 100 ms debounce both use included) and the CPU
+ * seconds of the changes. No-op baselines of the machine are printed with the figures.
  *
  *   npm run bench:pilot [-- --services 1000 --endpoints 10 --clients 100 --rounds 5]
- *                       [--pilot-node-flags=--max-semi-space-size=4]  (V8 flags for Pilot's process)
+ *                       [--peer istiod] [--runs N] [--steady-ms 3000]
+ *                       [--pilot-node-flags="--max-semi-space-size=4"] [--cpu-prof DIR]
+ *
+ * Goals (issue 19), with the peer: every row at or below istiod's (change p99, CPU of the
+ * changes, idle and peak RSS), ready <= 2 s, and the first full push <= 0.5x istiod's.
+ * kube-apiserver and etcd come from .cache/bin (scripts/build-binaries.sh); pilot-discovery is
+ * built through that script when missing (about 20 minutes and 3 GB, once).
  */
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EnvoyLikeClient } from './envoy-like-client.ts';
-import { movedAddress, namespaces } from './mesh.ts';
+import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
+import {
+  cacheDir,
+  ensureBinary,
+  findBinary,
+  missingBinaryError,
+  wantedVersion,
+} from '../../lib/local-cluster/binaries.ts';
+import { cleanup, installExitHandlers, interrupted, leftovers, onCleanup } from './cleanup.ts';
+import { BenchCluster } from './cluster.ts';
+import { measureSide, pct, type SideFigures } from './measure.ts';
+import { memory } from './proc-stats.ts';
+import { report } from './report.ts';
+import { istiodSpec, istioLiteSpec, type ServerSpec } from './servers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,99 +43,152 @@ const { values } = parseArgs({
     endpoints: { type: 'string', default: '10' },
     clients: { type: 'string', default: '100' },
     rounds: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '1' },
+    'steady-ms': { type: 'string', default: '3000' },
+    peer: { type: 'string' },
     'pilot-node-flags': { type: 'string', default: '' },
+    'cpu-prof': { type: 'string' },
   },
 });
-const mesh = { services: Number(values.services), endpoints: Number(values.endpoints) };
-const clientCount = Number(values.clients);
-const rounds = Number(values.rounds);
 
-const nodeFlags = values['pilot-node-flags'].split(' ').filter((f) => f !== '');
-const childScript = fileURLToPath(new URL('./pilot-child.ts', import.meta.url));
-const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, childScript], {
-  env: { ...process.env, SERVICES: String(mesh.services), ENDPOINTS: String(mesh.endpoints) },
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const replies: ((v: Record<string, unknown>) => void)[] = [];
-createInterface({ input: child.stdout }).on('line', (line) => {
-  replies.shift()?.(JSON.parse(line) as Record<string, unknown>);
-});
-function reply(): Promise<Record<string, unknown>> {
-  return new Promise((resolve) => replies.push(resolve));
-}
-async function ask(cmd: object): Promise<Record<string, unknown>> {
-  const r = reply();
-  child.stdin.write(`${JSON.stringify(cmd)}\n`);
-  return r;
+function positive(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag}: a positive integer, not "${v}"`);
+  return n;
 }
 
-function pct(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+const mesh = {
+  services: positive('services', values.services),
+  endpoints: positive('endpoints', values.endpoints),
+};
+const clients = positive('clients', values.clients);
+const rounds = positive('rounds', values.rounds);
+const runs = positive('runs', values.runs);
+const steadyMs = positive('steady-ms', values['steady-ms']);
+if (values.peer !== undefined && values.peer !== 'istiod') {
+  throw new Error(`--peer: istiod is the one peer, not "${values.peer}"`);
 }
-
-const mb = (b: unknown) => `${(Number(b) / 1024 / 1024).toFixed(0)} MB`;
-
-const started = reply();
-const ready = await started;
-const address = `127.0.0.1:${String(ready['xdsPort'])}`;
-const idle = await ask({ cmd: 'rss' });
-
-const clients: EnvoyLikeClient[] = [];
-const t0 = Date.now();
-for (let k = 0; k < clientCount; k++) {
-  const ns = `bench-${k % namespaces}`;
-  const id = `sidecar~10.200.${k >> 8}.${k & 255}~client-${k}.${ns}~${ns}.svc.cluster.local`;
-  const c = new EnvoyLikeClient(address, id, ['80', '9000']);
-  clients.push(c);
-  c.start();
-}
-const deadline = Date.now() + 120_000;
-while (clients.some((c) => c.fullAt === undefined)) {
-  if (Date.now() > deadline) throw new Error('clients did not get a full config within 120 s');
-  await new Promise((r) => setTimeout(r, 20));
-}
-const full = clients.map((c) => (c.fullAt ?? 0) - t0).sort((a, b) => a - b);
-await new Promise((r) => setTimeout(r, 500));
-const loaded = await ask({ cmd: 'rss' });
-
-const latencies: number[] = [];
-const perRound: string[] = [];
-for (let v = 1; v <= rounds; v++) {
-  const svc = (v * 37) % mesh.services;
-  const seen = clients.map((c) => c.waitFor(movedAddress(svc, mesh, v)));
-  const moved = Number((await ask({ cmd: 'move', service: svc, version: v }))['moved']);
-  const times = (await Promise.all(seen)).map((t) => t - moved).sort((a, b) => a - b);
-  latencies.push(...times);
-  perRound.push(`round ${v}: p50 ${pct(times, 50)} ms, max ${times[times.length - 1] ?? NaN} ms`);
-  await new Promise((r) => setTimeout(r, 300));
-}
-const after = await ask({ cmd: 'rss' });
-latencies.sort((a, b) => a - b);
-
-const p99 = pct(latencies, 99);
-const rss = Math.max(Number(loaded['rss']), Number(after['rss']));
-const lines = [
-  `bench/pilot: ${mesh.services} services x ${mesh.endpoints} endpoints, ${clientCount} ADS clients (raw streams, Envoy-like subscriptions), authPolicy PERMISSIVE, Pilot node flags: ${nodeFlags.join(' ') || '(none)'}`,
-  `first full push (CDS+EDS+LDS+RDS) to all clients: ${full[full.length - 1] ?? NaN} ms (p50 ${pct(full, 50)} ms)`,
-  `Pilot RSS: idle ${mb(idle['rss'])}, serving ${mb(loaded['rss'])}, after changes ${mb(after['rss'])}`,
-  ...(
-    [
-      ['idle', idle],
-      ['serving', loaded],
-      ['after changes', after],
-    ] as const
-  ).map(
-    ([n, m]) =>
-      `  ${n}: V8 heap used ${mb(m['heap'])} of ${mb(m['heapTotal'])}, external ${mb(m['external'])}`,
-  ),
-  `one endpoint change until each client holds it, ${rounds} rounds x ${clientCount} clients: p50 ${pct(latencies, 50)} ms, p99 ${p99} ms, max ${latencies[latencies.length - 1] ?? NaN} ms (debounce 100 ms included)`,
-  ...perRound.map((l) => `  ${l}`),
-  `targets: p99 <= 1000 ms ${p99 <= 1000 ? 'met' : 'MISSED'}; RSS <= 400 MB ${rss <= 400 * 1024 * 1024 ? 'met' : 'MISSED'}`,
+const nodeFlags = [
+  ...values['pilot-node-flags'].split(' ').filter((f) => f !== ''),
+  ...(values['cpu-prof'] === undefined
+    ? []
+    : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`]),
 ];
-process.stdout.write(`${lines.join('\n')}\n`);
 
-for (const c of clients) c.close();
-child.stdin.write(`${JSON.stringify({ cmd: 'exit' })}\n`);
-await new Promise((r) => setTimeout(r, 200));
-child.kill();
-process.exit(0);
+const log = (line: string): void => {
+  process.stderr.write(`[bench:pilot] ${line}\n`);
+};
+const loadavg = (): string =>
+  readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** pilot-discovery and the Istio CRDs of its module, built through the script when missing. */
+async function istiod(): Promise<{ binary: string; crds: string }> {
+  if (findBinary('pilot-discovery') === undefined) {
+    log('pilot-discovery (istiod) is not built yet: building it first (once; about 20 minutes)');
+  }
+  const binary = await ensureBinary('pilot-discovery');
+  const crds =
+    process.env['ISTIO_CRDS'] ??
+    join(cacheDir(), `istio-crds-${wantedVersion('pilot-discovery')}.yaml`);
+  if (!existsSync(crds)) {
+    throw new IstioLiteError(
+      ErrorCode.External,
+      `${crds} is missing: run \`bash scripts/build-binaries.sh .cache/bin pilot-discovery\` (it copies Istio's CRDs beside the binary), or set ISTIO_CRDS`,
+    );
+  }
+  return { binary, crds };
+}
+
+/** An empty Node process: start to exit (ms, median of 5) and its resident memory. */
+async function nodeBaseline(): Promise<{ startMs: number; rss: number }> {
+  const times: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const t = Date.now();
+    await new Promise((r) => spawn(process.execPath, ['-e', '0']).once('exit', r));
+    times.push(Date.now() - t);
+  }
+  const p = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 1000)']);
+  await new Promise((r) => setTimeout(r, 500));
+  const rss = p.pid === undefined ? NaN : memory(p.pid).rss;
+  p.kill();
+  return {
+    startMs: pct(
+      times.sort((a, b) => a - b),
+      50,
+    ),
+    rss,
+  };
+}
+
+installExitHandlers(log);
+const cluster = new BenchCluster();
+leftovers.dirs.add(cluster.dir);
+try {
+  const load0 = loadavg();
+  const node = await nodeBaseline();
+  const peer = values.peer === undefined ? undefined : await istiod();
+  for (const name of ['etcd', 'kube-apiserver'] as const) {
+    if (findBinary(name) === undefined) throw missingBinaryError(name, process.env);
+  }
+  log(`starting kube-apiserver and etcd (load ${load0})`);
+  onCleanup(() => cluster.stop());
+  await cluster.start();
+  for (const pid of cluster.pids) leftovers.pids.add(pid);
+  const crds = await cluster.installCrds(peer?.crds);
+  log(
+    `${String(crds)} CRDs installed; writing ${String(mesh.services)} Services x ${String(mesh.endpoints)} endpoints`,
+  );
+  const f0 = Date.now();
+  await cluster.fill(mesh);
+  log(`filled in ${String(Date.now() - f0)} ms`);
+  const watchFloor = await cluster.watchLatency(20);
+  const apiServerIdle =
+    cluster.apiServerPid === undefined ? undefined : memory(cluster.apiServerPid);
+
+  const specs: ServerSpec[] = [
+    istioLiteSpec(nodeFlags),
+    ...(peer ? [istiodSpec(peer.binary)] : []),
+  ];
+  const results = new Map<string, SideFigures[]>();
+  let version = 1;
+  for (let run = 0; run < runs; run++) {
+    for (const spec of specs) {
+      log(`run ${String(run + 1)}/${String(runs)}: ${spec.label} (load ${loadavg()})`);
+      const f = await measureSide(spec, cluster, {
+        mesh,
+        clients,
+        rounds,
+        firstVersion: version,
+        steadyMs,
+        dir: cluster.dir,
+        log,
+      });
+      version += rounds;
+      results.set(spec.label, [...(results.get(spec.label) ?? []), f]);
+    }
+  }
+  const out = report({
+    mesh,
+    clients,
+    rounds,
+    runs,
+    nodeFlags,
+    results,
+    baselines: {
+      node,
+      watchFloor,
+      apiServerIdle,
+      load: `${load0} → ${loadavg()}`,
+    },
+  });
+  process.stdout.write(`${out.join('\n')}\n`);
+} catch (e) {
+  if (interrupted.signal === undefined) {
+    const why = e instanceof IstioLiteError ? e.message : e instanceof Error ? e.stack : undefined;
+    log(`failed: ${why ?? String(e)}`);
+    process.exitCode = 1;
+  }
+} finally {
+  await cleanup(log);
+}
+if (interrupted.signal === undefined) process.exit();

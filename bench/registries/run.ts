@@ -346,7 +346,7 @@ async function measure(side: Side): Promise<Figures> {
   });
   for (let k = 0; k < clientCount; k++) {
     const id = `sidecar~10.200.${String(k >> 8)}.${String(k & 255)}~client-${String(k)}.${benchNamespace}~${benchNamespace}.svc.cluster.local`;
-    const c = new EnvoyLikeClient(address, id, [String(port)]);
+    const c = new EnvoyLikeClient(address, { id, metadata: {} }, [String(port)]);
     clients.push(c);
     holdings.push(new Holdings(c, expected, instances));
     c.start();
