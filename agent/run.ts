@@ -41,7 +41,8 @@ import { alsHandlers, authzHandlers } from './mixer/mixer-servers.ts';
 import { createMixerClient, type MixerApi } from './mixer/mixer-client.ts';
 import { ReportBatcher } from './mixer/report-batcher.ts';
 import { reporterFor } from './mixer/reporter.ts';
-import type { NamedSecretSource } from './sds/kube-secrets.ts';
+import { LazySecretSource } from './sds/lazy-secrets.ts';
+import { KubernetesSecretPrefix, type NamedSecretSource } from './sds/named-secrets.ts';
 import { SdsServer } from './sds/sds-server.ts';
 import { Readiness } from './status/readiness.ts';
 import { listenHttp, readinessHandler, statusHandler } from './status/status-server.ts';
@@ -125,15 +126,22 @@ async function bootstrapInput(c: AgentConfig, logger: Logger): Promise<Bootstrap
   };
 }
 
-async function kubeSecretSource(
-  kubeconfig: string | undefined,
-  log: Logger,
-): Promise<NamedSecretSource> {
-  const [{ KubeSecretSource }, { loadKubeConfig }] = await Promise.all([
-    import('./sds/kube-secrets.ts'),
-    import('../lib/kube/client.ts'),
-  ]);
-  return new KubeSecretSource({ kubeConfig: () => loadKubeConfig(kubeconfig), logger: log });
+/**
+ * The `kubernetes://` secret source of router mode, its Kubernetes client loaded on the first
+ * request for such a name (lazy-secrets.ts): most gateways never ask.
+ */
+function kubeSecretSource(kubeconfig: string | undefined, log: Logger): NamedSecretSource {
+  return new LazySecretSource({
+    handles: (name) => name.startsWith(KubernetesSecretPrefix),
+    logger: log,
+    load: async () => {
+      const [{ KubeSecretSource }, { loadKubeConfig }] = await Promise.all([
+        import('./sds/kube-secrets.ts'),
+        import('../lib/kube/client.ts'),
+      ]);
+      return new KubeSecretSource({ kubeConfig: () => loadKubeConfig(kubeconfig), logger: log });
+    },
+  });
 }
 
 /**
@@ -155,11 +163,11 @@ export function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
       // Certificates → SDS.
       const source = o.certificateSource ?? certificateSourceFor(c, log);
       // Gateways also serve Ingress TLS Secrets (`kubernetes://<ns>/<name>`); sidecars never read
-      // them, so only router mode loads the Kubernetes client (about 70 MB of a sidecar's memory
-      // otherwise).
+      // them, and a gateway loads the Kubernetes client (tens of MB of heap) only when Envoy first
+      // asks for one.
       const kubeSecrets =
         c.mode === 'router'
-          ? life.add('Kubernetes Secret watches', await kubeSecretSource(c.kubeconfig, log), (k) =>
+          ? life.add('Kubernetes Secret watches', kubeSecretSource(c.kubeconfig, log), (k) =>
               k.close(),
             )
           : undefined;

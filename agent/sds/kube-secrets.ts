@@ -13,23 +13,9 @@ import { errorMessage } from '../../lib/errors.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { Logger } from '../../lib/log.ts';
 
-export const KubernetesSecretPrefix = 'kubernetes://';
+import { KubernetesSecretPrefix, type NamedSecretSource, type TlsSecret } from './named-secrets.ts';
 
-export interface TlsSecret {
-  readonly chainPem: string;
-  readonly keyPem: string;
-}
-
-/** Secrets SDS serves by name besides `default` and `ROOTCA`. */
-export interface NamedSecretSource {
-  /** Whether the name is one this source serves (served or not yet). */
-  handles(name: string): boolean;
-  /** The secret now, or undefined (not there yet); starts watching it. */
-  get(name: string): TlsSecret | undefined;
-  /** Called with the name after each change of a watched secret. */
-  onChange(listener: (name: string) => void): void;
-  close(): Promise<void>;
-}
+export { KubernetesSecretPrefix, type NamedSecretSource, type TlsSecret };
 
 export interface KubeSecretSourceOptions {
   /** Made on the first request for a `kubernetes://` name. */

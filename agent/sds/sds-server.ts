@@ -25,7 +25,7 @@ import { encodeDiscoveryResponse } from '../../lib/xds/discovery-wire.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { CertificateSource, WorkloadCertificate } from '../certs/certificate-source.ts';
 import { peekRequest, type RequestPeek } from '../wire/discovery.ts';
-import type { NamedSecretSource } from './kube-secrets.ts';
+import type { NamedSecretSource } from './named-secrets.ts';
 import { secretAny, tlsSecretAny } from './secret-wire.ts';
 
 const internalMessage = "internal error in the agent's SDS";

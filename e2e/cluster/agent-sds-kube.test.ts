@@ -2,7 +2,8 @@
  * Router-mode SDS serves Ingress TLS Secrets: a real gRPC SDS client asks the agent's SDS server
  * (over its Unix socket) for `kubernetes://<ns>/<name>`; the Secret is created afterwards in a
  * real API server, arrives as an Envoy tls_certificate, and a change to it is pushed on the open
- * stream. A missing Secret is not served (the stream waits).
+ * stream. A missing Secret is not served (the stream waits). The source is loaded on the first
+ * request for such a name, as router mode does (agent/sds/lazy-secrets.ts).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +18,7 @@ import type {
 import { LocalGrpcServer } from '../../agent/grpc/local-server.ts';
 import { SdsService } from '../../agent/grpc/raw-service.ts';
 import { KubeSecretSource } from '../../agent/sds/kube-secrets.ts';
+import { LazySecretSource } from '../../agent/sds/lazy-secrets.ts';
 import { SdsServer } from '../../agent/sds/sds-server.ts';
 import { loadAgentProtos } from '../../agent/testing/envoy-protos.ts';
 import { SdsTestClient, decodeSecrets, secretRequest } from '../../agent/testing/sds-client.ts';
@@ -56,13 +58,18 @@ describe('agent router SDS serves kubernetes://<ns>/<name> TLS Secrets (real API
   before(async () => {
     loadAgentProtos();
     dir = mkdtempSync(join(tmpdir(), 'agent-sds-kube-'));
-    // As the agent loads it from --kubeconfig.
+    // As the agent loads it from --kubeconfig, on the first request for such a name.
     kube = new KubeSecretSource({ kubeConfig: () => loadKubeConfig(env.kubeconfig), logger });
+    const k = kube;
     sds = new SdsServer({
       source: noCertificate,
       logger,
       metrics: createRegistry('agent', false),
-      secrets: kube,
+      secrets: new LazySecretSource({
+        handles: (n) => k.handles(n),
+        logger,
+        load: () => Promise.resolve(k),
+      }),
     });
     server = new LocalGrpcServer();
     server.add(SdsService, sds.handlers());
