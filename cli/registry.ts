@@ -31,6 +31,7 @@ export const commands: readonly CommandEntry[] = [
     name: 'proxy-config',
     load: async () => (await import('./commands/proxy-config.ts')).proxyConfig,
   },
+  { name: 'analyze', load: async () => (await import('./commands/analyze.ts')).analyze },
   { name: 'local', load: async () => (await import('./commands/local.ts')).local },
   { name: 'version', load: async () => (await import('./commands/version.ts')).version },
 ];
