@@ -1,6 +1,6 @@
 /**
- * `istio-lite local up|down|env`: a real kube-apiserver and etcd on loopback, no Docker
- * (lib/local-cluster). `up` prints `KUBECONFIG=…` on stdout (so `export $(istio-lite local up)`
+ * `istio-lite local up|down|env`: a real cluster on loopback, no Docker (lib/local-cluster):
+ * etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok's simulated nodes. `up` prints `KUBECONFIG=…` on stdout (so `export $(istio-lite local up)`
  * works) and its progress on stderr.
  */
 import { resolve } from 'node:path';
@@ -18,22 +18,30 @@ function isSubcommand(s: string | undefined): s is Subcommand {
 
 export const local = defineCommand({
   name: 'local',
-  summary: 'Start, stop or locate a local Kubernetes API server and etcd (no Docker).',
-  usage: 'local up|down|env [--state-dir DIR]',
+  summary: 'Start, stop or locate a local Kubernetes cluster with simulated nodes (no Docker).',
+  usage: 'local up|down|env [--state-dir DIR] [--nodes N]',
   notes: [
     'Subcommands:',
-    '  up                 start etcd and kube-apiserver on free 127.0.0.1 ports (or find them',
-    '                     running); prints KUBECONFIG=DIR/kubeconfig',
+    '  up                 start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and',
+    '                     kwok (N simulated nodes) on free 127.0.0.1 ports, or find them running;',
+    '                     prints KUBECONFIG=DIR/kubeconfig. Pods are scheduled, get IPs and turn',
+    '                     Running and Ready; containers do not run',
     '  down               stop them and remove the state folder',
     '  env                print KUBECONFIG=DIR/kubeconfig for a running cluster',
     '',
-    'Binaries come from $KUBE_APISERVER and $ETCD, else PATH, else $ISTIO_LITE_CACHE or .cache/bin,',
+    'Binaries come from $KUBE_APISERVER, $KUBE_CONTROLLER_MANAGER, $KUBE_SCHEDULER, $KWOK and $ETCD,',
+    'else PATH, else $ISTIO_LITE_CACHE or .cache/bin,',
     'and are built with scripts/build-binaries.sh when missing (Go, a few minutes).',
   ].join('\n'),
   options: {
     'state-dir': option.text('.local', 'where the state, certificates, data and logs live', {
       placeholder: 'DIR',
     }),
+    nodes: option.number(
+      3,
+      'nodes kwok simulates (0: etcd and kube-apiserver only, no controllers)',
+      { min: 0, max: 256, integer: true },
+    ),
   },
   allowPositionals: true,
   async run(values, positionals, io) {
@@ -53,7 +61,7 @@ export const local = defineCommand({
     };
     switch (sub) {
       case 'up': {
-        const cluster = await up(stateDir, { log: progress, progress });
+        const cluster = await up(stateDir, { log: progress, progress, nodes: values.nodes });
         io.stdout.write(`KUBECONFIG=${cluster.kubeconfig}\n`);
         return 0;
       }

@@ -86,8 +86,10 @@ describe('CA root on a real API server', () => {
     // A self-signed CA first, which writes a Secret under its own root...
     const first = await startCa(env.kc, ns);
     await createServiceAccount(env.kc, ns, 'web');
+    // ...for web and for the namespace's default ServiceAccount (made by its controller).
     await eventually(async () => {
       assert.ok(await readSecret(env.kc, ns, 'istio.web'));
+      assert.ok(await readSecret(env.kc, ns, 'istio.default'));
     });
     await first.close();
 
@@ -114,7 +116,7 @@ describe('CA root on a real API server', () => {
     assert.equal(new X509Certificate(chain[1]!).subject, 'O=corp intermediate');
     assert.match(opensslVerify(chain, ca.authority.rootPem), /OK/);
     const metrics = await ca.registry.metrics();
-    assert.match(metrics, /citadel_secret_controller_writes_total\{cause="root_changed"\} 1/);
+    assert.match(metrics, /citadel_secret_controller_writes_total\{cause="root_changed"\} 2/);
   });
 
   it('switches to a cacerts Secret added at run time: Secrets re-issued, old-root certificates can still renew', async () => {

@@ -16,6 +16,7 @@ import { parseMeshConfig } from '../../lib/mesh-config.ts';
 import { defaultInjectorConfig } from '../../webhook/config.ts';
 import { injectObject } from '../../webhook/engine.ts';
 import { useLocalCluster } from './local-cluster.ts';
+import { ensureServiceAccount } from './pods.ts';
 
 const exec = promisify(execFile);
 
@@ -73,6 +74,7 @@ describe('Helm chart: pod certificates by CSR', function () {
     assert.match(text, /"audience":"istio-ca"/);
     assert.match(text, /"--caAddress","istio-ca\.istio-system:8060"/);
     // The API server accepts the pod as injected (projected token volume and its mount).
+    await ensureServiceAccount(env.kc, env.namespace, 'reviews');
     const created = await KubernetesObjectApi.makeApiClient(env.kc).create(
       injected as KubernetesObject,
       undefined,

@@ -36,6 +36,7 @@ import type { RunningPilot } from '../../pilot/run.ts';
 import { eventually } from './eventually.ts';
 import { GatewayEnvoy } from './gateway-envoy.ts';
 import { useLocalCluster } from './local-cluster.ts';
+import { runPod } from './pods.ts';
 import { installMixerCrds, startKubeMixer } from './mixer-support.ts';
 import { startKubePilot } from './pilot-support.ts';
 
@@ -43,10 +44,10 @@ const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
 /**
  * The gateway pod's IP (the stand-in plays its Envoy) and the backend pod's (its server listens on
  * loopback; the stand-in's network maps the pod's address there: the API server refuses loopback
- * endpoint addresses).
+ * endpoint addresses). The cluster gives them, as a kubelet reports them.
  */
-const gatewayIp = '10.233.0.10';
-const backendIp = '10.233.0.20';
+let gatewayIp = '';
+let backendIp = '';
 const client = '203.0.113.7';
 const blocked = '203.0.113.66';
 
@@ -64,19 +65,13 @@ describe('gateway policies and telemetry: Mixer at the ingress gateway (HTTP and
   let backend: Server | undefined;
   const backendSeen: string[] = [];
 
-  async function pod(name: string, labels: Record<string, string>, ip: string): Promise<void> {
-    const core = env.kc.makeApiClient(CoreV1Api);
-    await core.createNamespacedPod({
-      namespace: ns(),
-      body: {
-        metadata: { name, labels },
-        spec: { serviceAccountName: name, containers: [{ name: 'app', image: 'app:1' }] },
-      },
+  /** Runs the pod (scheduled onto a simulated node) and returns its IP. */
+  async function pod(name: string, labels: Record<string, string>): Promise<string> {
+    const p = await runPod(env.kc, ns(), {
+      metadata: { name, labels },
+      spec: { serviceAccountName: name, containers: [{ name: 'app', image: 'app:1' }] },
     });
-    // No kubelet here: the status a kubelet would write.
-    const current = await core.readNamespacedPod({ name, namespace: ns() });
-    current.status = { phase: 'Running', podIP: ip, podIPs: [{ ip }] };
-    await core.replaceNamespacedPodStatus({ name, namespace: ns(), body: current });
+    return p.status?.podIP ?? '';
   }
 
   async function service(name: string, port: number, targetPort: number, ip: string) {
@@ -187,8 +182,8 @@ describe('gateway policies and telemetry: Mixer at the ingress gateway (HTTP and
 
     await installMixerCrds(env.kc, 'gw-mixer-e2e');
     // The ingress gateway pod (the chart's labels) and a backend pod without a sidecar.
-    await pod('istio-ingress-1', { app: 'istio-ingress', istio: 'ingress' }, gatewayIp);
-    await pod('reviews-1', { app: 'reviews', 'sidecar.istio.io/inject': 'false' }, backendIp);
+    gatewayIp = await pod('istio-ingress-1', { app: 'istio-ingress', istio: 'ingress' });
+    backendIp = await pod('reviews-1', { app: 'reviews', 'sidecar.istio.io/inject': 'false' });
     await service('istio-ingress', 80, 8080, gatewayIp);
     await service('reviews', 9080, 9080, backendIp);
     await env.kc.makeApiClient(NetworkingV1Api).createNamespacedIngress({

@@ -1,6 +1,7 @@
 /**
- * lib/local-cluster and `istio-lite local` for real: up, a kubeconfig client-node can use, down,
- * two clusters at once, recovery from a crashed run, and the CLI's exit codes.
+ * lib/local-cluster and `istio-lite local` for real: up (API server, controller manager, scheduler
+ * and kwok's nodes, or the API server alone), a kubeconfig client-node can use, down, two clusters
+ * at once, recovery from a crashed run, and the CLI's exit codes.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -63,6 +64,12 @@ describe('local cluster', function () {
     assert.equal(c.started, true);
     assert.match(c.server, /^https:\/\/127\.0\.0\.1:\d+$/);
     assert.ok(isAlive(c.apiServer.pid) && isAlive(c.etcd.pid));
+    assert.deepEqual(
+      c.components.map((x) => x.name),
+      ['kube-controller-manager', 'kube-scheduler', 'kwok'],
+    );
+    assert.ok(c.components.every((x) => isAlive(x.pid)));
+    assert.equal(c.nodes, 3);
 
     const kc = loadKubeConfig(c.kubeconfig);
     const version = await kc.makeApiClient(VersionApi).getCode();
@@ -70,10 +77,16 @@ describe('local cluster', function () {
     const core = kc.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'made-by-test' } } });
     assert.ok((await namespaces(c.kubeconfig)).includes('made-by-test'));
+    assert.deepEqual((await core.listNode()).items.map((n) => n.metadata?.name).sort(), [
+      'kwok-node-0',
+      'kwok-node-1',
+      'kwok-node-2',
+    ]);
 
     // Listening on 127.0.0.1 only (0100007F in /proc/net/tcp), where the OS lets us look.
     const state = readState(clusterPaths(dir))!;
-    for (const port of [c.apiServer.port, state.etcd.clientPort, state.etcd.peerPort]) {
+    const ports = [c.apiServer.port, state.etcd.clientPort, state.etcd.peerPort];
+    for (const port of [...ports, ...c.components.map((x) => x.port)]) {
       const addrs = listenAddresses(port);
       if (existsSync('/proc/net/tcp')) assert.deepEqual(addrs, ['0100007F'], `port ${port}`);
     }
@@ -87,6 +100,10 @@ describe('local cluster', function () {
     assert.equal(await down(dir), true);
     assert.equal(isAlive(c.apiServer.pid), false);
     assert.equal(isAlive(c.etcd.pid), false);
+    assert.ok(
+      c.components.every((x) => !isAlive(x.pid)),
+      'the components are stopped too',
+    );
     assert.equal(existsSync(dir), false);
     assert.equal(await down(dir), false, 'a second down has nothing to do');
     assert.throws(
@@ -96,7 +113,13 @@ describe('local cluster', function () {
   });
 
   it('runs two clusters at once, each with its own ports and data', async () => {
-    const [a, b] = await Promise.all([up(join(root, 'a')), up(join(root, 'b'))]);
+    // One simulated, one an API server alone (nodes: 0).
+    const [a, b] = await Promise.all([up(join(root, 'a')), up(join(root, 'b'), { nodes: 0 })]);
+    assert.equal(b.components.length, 0);
+    assert.deepEqual(
+      (await loadKubeConfig(b.kubeconfig).makeApiClient(CoreV1Api).listNode()).items,
+      [],
+    );
     assert.notEqual(a.apiServer.port, b.apiServer.port);
     const core = loadKubeConfig(a.kubeconfig).makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'only-in-a' } } });
@@ -112,6 +135,7 @@ describe('local cluster', function () {
     const dir = join(root, 'c');
     const paths = clusterPaths(dir);
     const first = await up(dir);
+    // The API server and etcd die; the controller manager, scheduler and kwok live on, orphaned.
     process.kill(first.apiServer.pid, 'SIGKILL');
     process.kill(first.etcd.pid, 'SIGKILL');
     await eventually(() => {
@@ -130,6 +154,10 @@ describe('local cluster', function () {
       assert.notEqual(second.apiServer.pid, first.apiServer.pid);
       assert.notEqual(second.apiServer.port, first.apiServer.port);
       assert.ok((await namespaces(second.kubeconfig)).includes('default'));
+      assert.ok(
+        first.components.every((x) => !isAlive(x.pid)),
+        'the orphans were stopped',
+      );
     } finally {
       squatter.close();
     }

@@ -1,8 +1,12 @@
 /**
- * The cluster tier's test helper: a real kube-apiserver + etcd (lib/local-cluster) for mocha suites.
+ * The cluster tier's test helper: a real cluster (lib/local-cluster: etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler and kwok's 3 simulated nodes) for mocha suites. Pods are
+ * scheduled, get IPs and turn Running and Ready; Deployments, Jobs, EndpointSlices, ServiceAccounts
+ * and namespace deletion work as on a real cluster; only containers do not run.
  *
- * One cluster is shared by every suite of a mocha process (a start costs ~3 s of the 2 cores), and
- * each suite gets a fresh namespace, created in `before` and deleted in `after`. The shared
+ * One cluster is shared by every suite of a mocha process (a start costs a few seconds of the 2
+ * cores), and each suite gets a fresh namespace, created in `before` (once its `default`
+ * ServiceAccount exists, so a pod can be created at once) and deleted in `after`. The shared
  * cluster is stopped by the root hook in e2e/cluster/hooks.ts (and killed on exit as a fallback).
  * Suites that restart the API server, or create cluster-scoped objects that would change what
  * other suites see (webhook configurations without a namespaceSelector, CRDs), ask for
@@ -28,6 +32,7 @@ import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import { isNotFound, loadKubeConfig } from '../../lib/kube/client.ts';
 import { down, up, type LocalCluster } from '../../lib/local-cluster/cluster.ts';
 import { isAlive } from '../../lib/local-cluster/processes.ts';
+import { eventually } from './eventually.ts';
 
 export interface UseLocalClusterOptions {
   /** Own cluster for this suite instead of the shared one (default false). */
@@ -36,6 +41,11 @@ export interface UseLocalClusterOptions {
   readonly namespacePrefix?: string;
   /** Labels of the suite's namespace (e.g. `{ 'istio-injection': 'enabled' }`). */
   readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /**
+   * A dedicated cluster with etcd and kube-apiserver only (no controllers, scheduler or nodes),
+   * for a suite that must see the API server alone.
+   */
+  readonly bare?: boolean;
 }
 
 /** What a suite gets; every field throws if read before the suite's `before` hook ran. */
@@ -80,10 +90,10 @@ async function sweepStale(): Promise<void> {
 }
 
 /** Starts a cluster in a new folder of this process; it is stopped by `stopTestCluster`. */
-export async function startTestCluster(): Promise<LocalCluster> {
+export async function startTestCluster(options: { bare?: boolean } = {}): Promise<LocalCluster> {
   await sweepStale();
   const dir = join(testClustersRoot, `${process.pid}-${++counter}`);
-  const cluster = await up(dir);
+  const cluster = await up(dir, options.bare === true ? { nodes: 0 } : {});
   running.set(cluster.stateDir, cluster);
   return cluster;
 }
@@ -112,7 +122,7 @@ export async function stopSharedCluster(): Promise<void> {
 /** Synchronous last resort when `after` hooks never ran (mocha --bail, Ctrl-C, an uncaught error). */
 function killRunning(): void {
   for (const c of running.values()) {
-    for (const pid of [c.apiServer.pid, c.etcd.pid]) {
+    for (const pid of [...c.components.map((x) => x.pid), c.apiServer.pid, c.etcd.pid]) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -146,12 +156,21 @@ export function useLocalCluster(options: UseLocalClusterOptions = {}): TestClust
 
   before(async function () {
     this.timeout(startTimeoutMs);
-    const cluster = options.dedicated === true ? await startTestCluster() : await sharedCluster();
+    const own = options.dedicated === true || options.bare === true;
+    const cluster = own
+      ? await startTestCluster({ bare: options.bare === true })
+      : await sharedCluster();
     const kc = loadKubeConfig(cluster.kubeconfig);
     const namespace = `${options.namespacePrefix ?? 'e2e'}-${randomBytes(3).toString('hex')}`;
-    await kc.makeApiClient(CoreV1Api).createNamespace({
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespace({
       body: { metadata: { name: namespace, labels: { ...options.namespaceLabels } } },
     });
+    if (cluster.nodes > 0) {
+      await eventually(() => core.readNamespacedServiceAccount({ name: 'default', namespace }), {
+        timeoutMs: 30_000,
+      });
+    }
     ready = { cluster, kc, namespace };
   });
 
@@ -160,11 +179,11 @@ export function useLocalCluster(options: UseLocalClusterOptions = {}): TestClust
     const r = ready;
     ready = undefined;
     if (r === undefined) return;
-    if (options.dedicated === true) {
+    if (options.dedicated === true || options.bare === true) {
       await stopTestCluster(r.cluster);
       return;
     }
-    // No namespace controller runs, so the namespace stays Terminating; its name is never reused.
+    // The namespace controller empties and removes it in the background.
     await r.kc
       .makeApiClient(CoreV1Api)
       .deleteNamespace({ name: r.namespace })

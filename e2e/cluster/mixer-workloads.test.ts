@@ -1,8 +1,9 @@
 /**
  * Mixer names workloads by IP, as 0.2's Kubernetes attribute generator did: an unmodified Envoy's
- * ext_authz Check carries only addresses, and a rule on `source.labels` must still hold. Real API
- * server (pods with their status IPs), real Mixer watching CRDs and pods, the real agent with its
- * check cache between an Envoy-like gRPC client and Mixer.
+ * ext_authz Check carries only addresses, and a rule on `source.labels` must still hold. Real
+ * cluster (pods scheduled onto simulated nodes, their IPs given as a kubelet gives them), real Mixer
+ * watching CRDs and pods, the real agent with its check cache between an Envoy-like gRPC client
+ * and Mixer.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,9 +21,11 @@ import type { RunningMixer } from '../../mixer/run.ts';
 import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { installMixerCrds, startKubeMixer } from './mixer-support.ts';
+import { runPod } from './pods.ts';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
-const ips = { v1: '10.200.0.1', v3: '10.200.0.3', ratings: '10.200.0.9' };
+/** The pods' IPs, as the cluster gives them. */
+const ips = { v1: '', v3: '', ratings: '' };
 
 describe('mixer: workload attributes from the pods at request IPs', function () {
   this.timeout(90_000);
@@ -32,19 +35,12 @@ describe('mixer: workload attributes from the pods at request IPs', function () 
   const clients: EnvoyMixerClient[] = [];
   let root = '';
 
-  async function pod(name: string, labels: Record<string, string>, ip: string): Promise<void> {
-    const core = env.kc.makeApiClient(CoreV1Api);
-    await core.createNamespacedPod({
-      namespace: env.namespace,
-      body: {
-        metadata: { name, labels },
-        spec: { serviceAccountName: 'bookinfo', containers: [{ name: 'app', image: 'app:1' }] },
-      },
+  async function pod(name: string, labels: Record<string, string>): Promise<string> {
+    const running = await runPod(env.kc, env.namespace, {
+      metadata: { name, labels },
+      spec: { serviceAccountName: 'bookinfo', containers: [{ name: 'app', image: 'app:1' }] },
     });
-    // No kubelet here: the status a kubelet would write, through the status subresource.
-    const current = await core.readNamespacedPod({ name, namespace: env.namespace });
-    current.status = { phase: 'Running', podIP: ip, podIPs: [{ ip }] };
-    await core.replaceNamespacedPodStatus({ name, namespace: env.namespace, body: current });
+    return running.status?.podIP ?? '';
   }
 
   const toRatings = (from: string, path = '/ratings/0'): HttpCheck => ({
@@ -57,9 +53,9 @@ describe('mixer: workload attributes from the pods at request IPs', function () 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'mixer-pods-'));
     await installMixerCrds(env.kc, 'mixer-pods-e2e');
-    await pod('reviews-v1', { app: 'reviews', version: 'v1' }, ips.v1);
-    await pod('reviews-v3', { app: 'reviews', version: 'v3' }, ips.v3);
-    await pod('ratings-v1', { app: 'ratings', version: 'v1' }, ips.ratings);
+    ips.v1 = await pod('reviews-v1', { app: 'reviews', version: 'v1' });
+    ips.v3 = await pod('reviews-v3', { app: 'reviews', version: 'v3' });
+    ips.ratings = await pod('ratings-v1', { app: 'ratings', version: 'v1' });
     // Istio 0.2's mixer-rule-deny-label, in this namespace: it scopes to destinations here.
     const ns = env.namespace;
     const meta = (name: string) => ({ name, namespace: ns });

@@ -1,65 +1,48 @@
 /**
- * Pilot against a real API server: Services, EndpointSlices and Pods created here become clusters,
- * endpoints and listeners on a raw ADS stream; changes converge within a second.
+ * Pilot on a real cluster: Services and Pods created here, the EndpointSlices Kubernetes' own
+ * controller writes for them (zones from the simulated nodes, a pod held unready by a readiness
+ * gate, a deleted pod's endpoint going away) become clusters, endpoints and listeners on a raw ADS
+ * stream.
  */
 import assert from 'node:assert/strict';
-import {
-  CoreV1Api,
-  DiscoveryV1Api,
-  type V1EndpointSlice,
-  type V1Pod,
-  type V1Service,
-} from '@kubernetes/client-node';
+import { CoreV1Api, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { anyToJson } from '../../lib/xds/json-view.ts';
 import { encodeAny } from '../../lib/xds/discovery-wire.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { RunningPilot } from '../../pilot/run.ts';
 import { RawAdsClient, names, type RawResponse } from '../../pilot/testing/raw-ads-client.ts';
+import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { pilotReady, startKubePilot } from './pilot-support.ts';
+import { ensureServiceAccount, runPod } from './pods.ts';
 
 function json(r: { typeUrl: string; value: Uint8Array }): Record<string, unknown> {
   return anyToJson(encodeAny(r.typeUrl, r.value));
 }
 
-function pod(name: string, labels: Record<string, string>, sa: string): V1Pod {
+/** A pod on simulated node `node` (kwok-node-0 is in zone local-a, -1 in local-b, -2 in local-c). */
+function pod(name: string, labels: Record<string, string>, sa: string, node?: number): V1Pod {
   return {
     metadata: { name, labels },
-    spec: { serviceAccountName: sa, containers: [{ name: 'app', image: 'example/app:1' }] },
+    spec: {
+      serviceAccountName: sa,
+      ...(node === undefined ? {} : { nodeName: `kwok-node-${String(node)}` }),
+      containers: [{ name: 'app', image: 'example/app:1' }],
+    },
   };
 }
 
-function slice(
-  service: string,
-  name: string,
-  ports: { name: string; port: number }[],
-  eps: { ip: string; pod?: string; ready?: boolean; zone?: string }[],
-  namespace: string,
-): V1EndpointSlice {
-  return {
-    metadata: { name, labels: { 'kubernetes.io/service-name': service } },
-    addressType: 'IPv4',
-    ports: ports.map((p) => ({ name: p.name, port: p.port, protocol: 'TCP' })),
-    endpoints: eps.map((e) => ({
-      addresses: [e.ip],
-      conditions: { ready: e.ready ?? true },
-      ...(e.zone ? { zone: e.zone } : {}),
-      ...(e.pod ? { targetRef: { kind: 'Pod', name: e.pod, namespace } } : {}),
-    })),
-  };
-}
+const ipOf = (p: V1Pod): string => p.status?.podIP ?? '';
 
 describe('pilot on a real API server', function () {
   this.timeout(60_000);
   const env = useLocalCluster({ namespacePrefix: 'pilot' });
   let pilot: RunningPilot;
   let core: CoreV1Api;
-  let discovery: DiscoveryV1Api;
   const clients: RawAdsClient[] = [];
 
   before(async () => {
     core = env.kc.makeApiClient(CoreV1Api);
-    discovery = env.kc.makeApiClient(DiscoveryV1Api);
     pilot = await startKubePilot(env.kc);
     await pilotReady(pilot);
   });
@@ -96,18 +79,22 @@ describe('pilot on a real API server', function () {
 
   it('turns a Service, its EndpointSlice and Pods into clusters, endpoints and routes', async () => {
     const ns = env.namespace;
-    for (const [n, zone] of [
-      ['web-1', 'a'],
-      ['web-2', 'b'],
-    ] as const) {
-      await core.createNamespacedPod({
-        namespace: ns,
-        body: pod(n, { app: 'web', 'security.istio.io/tlsMode': 'istio', zone }, 'web-sa'),
-      });
-    }
+    const labels = { app: 'web', 'security.istio.io/tlsMode': 'istio' };
+    const web1 = await runPod(env.kc, ns, pod('web-1', labels, 'web-sa', 0));
+    const web2 = await runPod(env.kc, ns, pod('web-2', labels, 'web-sa', 1));
+    // Held unready by a readiness gate nothing sets: in the slice, not ready.
+    const gated = pod('web-3', labels, 'web-sa', 2);
+    gated.spec!.readinessGates = [{ conditionType: 'example.com/warm' }];
+    await core.createNamespacedPod({ namespace: ns, body: gated });
+    const web3 = await eventually(async () => {
+      const p = await core.readNamespacedPod({ name: 'web-3', namespace: ns });
+      assert.equal(p.status?.phase, 'Running');
+      return p;
+    });
     const svc: V1Service = {
       metadata: { name: 'web' },
       spec: {
+        selector: { app: 'web' },
         ports: [
           { name: 'http', port: 80, targetPort: 8080 },
           { name: 'grpc-api', port: 9000 },
@@ -116,23 +103,6 @@ describe('pilot on a real API server', function () {
     };
     const created = await core.createNamespacedService({ namespace: ns, body: svc });
     const clusterIP = created.spec?.clusterIP ?? '';
-    await discovery.createNamespacedEndpointSlice({
-      namespace: ns,
-      body: slice(
-        'web',
-        'web-abc',
-        [
-          { name: 'http', port: 8080 },
-          { name: 'grpc-api', port: 9000 },
-        ],
-        [
-          { ip: '10.244.0.11', pod: 'web-1', zone: 'a' },
-          { ip: '10.244.0.12', pod: 'web-2', zone: 'b' },
-          { ip: '10.244.0.13', ready: false },
-        ],
-        ns,
-      ),
-    });
     const host = `web.${ns}.svc.cluster.local`;
     const cluster = `outbound|80||${host}`;
     const c = client();
@@ -145,14 +115,16 @@ describe('pilot on a real API server', function () {
     );
     assert.ok(names(cds).includes(`outbound|9000||${host}`));
     c.send({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: [cluster] });
-    // The first load assignment may predate the slice (the build raced the informers): wait for
-    // one with both ready endpoints.
+    // The first load assignment may predate the slice (the controller writes it after the
+    // Service exists): wait for one with both ready endpoints.
     const eds = await until(
       c,
       TypeUrl.ClusterLoadAssignment,
       () => [cluster],
-      (r) =>
-        r.resources.length > 0 && JSON.stringify(json(r.resources[0]!)).includes('10.244.0.12'),
+      (r) => {
+        const text = r.resources.length > 0 ? JSON.stringify(json(r.resources[0]!)) : '';
+        return text.includes(`"${ipOf(web1)}"`) && text.includes(`"${ipOf(web2)}"`);
+      },
     );
     const cla = json(eds.resources[0]!);
     const localities = cla['endpoints'] as {
@@ -161,19 +133,18 @@ describe('pilot on a real API server', function () {
     }[];
     assert.deepEqual(
       localities.map((l) => l.locality),
-      [{ zone: 'a' }, { zone: 'b' }],
+      [
+        { region: 'local', zone: 'local-a' },
+        { region: 'local', zone: 'local-b' },
+      ],
     );
     assert.deepEqual(
       localities.map((l) => JSON.stringify(l.lb_endpoints[0]?.endpoint)),
-      [
-        JSON.stringify({
-          address: { socket_address: { address: '10.244.0.11', port_value: 8080 } },
-        }),
-        JSON.stringify({
-          address: { socket_address: { address: '10.244.0.12', port_value: 8080 } },
-        }),
-      ],
+      [web1, web2].map((p) =>
+        JSON.stringify({ address: { socket_address: { address: ipOf(p), port_value: 8080 } } }),
+      ),
     );
+    assert.ok(!JSON.stringify(cla).includes(`"${ipOf(web3)}"`), 'the unready pod is left out');
     assert.match(JSON.stringify(localities[0]?.lb_endpoints[0]?.metadata), /"tlsMode":"istio"/);
     c.send({ typeUrl: TypeUrl.Listener });
     const lds = await until(
@@ -193,31 +164,17 @@ describe('pilot on a real API server', function () {
     const domains = JSON.stringify(json(rds.resources[0]!));
     assert.ok(domains.includes(`"${clusterIP}:80"`) && domains.includes(`"web:80"`), domains);
 
-    // One endpoint goes away: every client holds the change within a second.
-    const t0 = Date.now();
-    await discovery.replaceNamespacedEndpointSlice({
-      name: 'web-abc',
-      namespace: ns,
-      body: slice(
-        'web',
-        'web-abc',
-        [
-          { name: 'http', port: 8080 },
-          { name: 'grpc-api', port: 9000 },
-        ],
-        [{ ip: '10.244.0.11', pod: 'web-1', zone: 'a' }],
-        ns,
-      ),
-    });
+    // A pod is deleted: the controller marks its endpoint terminating, then removes it; the
+    // client loses it (bench:scale measures how fast, under churn).
+    await core.deleteNamespacedPod({ name: 'web-2', namespace: ns });
     const after = await until(
       c,
       TypeUrl.ClusterLoadAssignment,
       () => [cluster],
-      (r) => !JSON.stringify(json(r.resources[0]!)).includes('10.244.0.12'),
+      (r) => !JSON.stringify(json(r.resources[0]!)).includes(`"${ipOf(web2)}"`),
+      30_000,
     );
-    assert.ok(after);
-    const elapsed = Date.now() - t0;
-    assert.ok(elapsed < 1000, `converged in ${elapsed} ms`);
+    assert.ok(JSON.stringify(json(after.resources[0]!)).includes(`"${ipOf(web1)}"`));
 
     // The pod loses its sidecar: its endpoint is plaintext from now on.
     const p = await core.readNamespacedPod({ name: 'web-1', namespace: ns });
@@ -237,14 +194,15 @@ describe('pilot on a real API server', function () {
       namespace: ns,
       body: {
         metadata: { name: 'api' },
-        spec: { ports: [{ name: 'http-api', port: 80, targetPort: 8081 }] },
+        spec: {
+          selector: { app: 'api' },
+          ports: [{ name: 'http-api', port: 80, targetPort: 8081 }],
+        },
       },
     });
-    await discovery.createNamespacedEndpointSlice({
-      namespace: ns,
-      body: slice('api', 'api-1', [{ name: 'http-api', port: 8081 }], [{ ip: '10.244.1.5' }], ns),
-    });
-    const c = client('10.244.1.5');
+    await ensureServiceAccount(env.kc, ns, 'api');
+    const api = await runPod(env.kc, ns, pod('api-1', { app: 'api' }, 'api'));
+    const c = client(ipOf(api));
     c.send({ typeUrl: TypeUrl.Cluster });
     await until(
       c,
@@ -269,19 +227,17 @@ describe('pilot on a real API server', function () {
       namespace: ns,
       body: {
         metadata: { name: 'db' },
-        spec: { clusterIP: 'None', ports: [{ name: 'mongo', port: 27017 }] },
+        spec: {
+          clusterIP: 'None',
+          selector: { app: 'db' },
+          ports: [{ name: 'mongo', port: 27017 }],
+        },
       },
     });
-    await discovery.createNamespacedEndpointSlice({
-      namespace: ns,
-      body: slice(
-        'db',
-        'db-1',
-        [{ name: 'mongo', port: 27017 }],
-        [{ ip: '10.244.2.1' }, { ip: '10.244.2.2' }],
-        ns,
-      ),
-    });
+    const dbIps = [
+      await runPod(env.kc, ns, pod('db-1', { app: 'db' }, 'db')),
+      await runPod(env.kc, ns, pod('db-2', { app: 'db' }, 'db')),
+    ].map(ipOf);
     const cluster = `outbound|27017||db.${ns}.svc.cluster.local`;
     const c = client();
     c.send({ typeUrl: TypeUrl.Cluster });
@@ -300,9 +256,11 @@ describe('pilot on a real API server', function () {
       c,
       TypeUrl.Listener,
       () => [],
-      (r) => outbound(r).includes('10.244.2.2'),
+      (r) => outbound(r).includes(`"${dbIps[1] ?? ''}"`),
     );
-    assert.ok(outbound(lds).includes('10.244.2.1') && outbound(lds).includes('mongo_proxy'));
+    assert.ok(
+      outbound(lds).includes(`"${dbIps[0] ?? ''}"`) && outbound(lds).includes('mongo_proxy'),
+    );
     await core.deleteNamespacedService({ name: 'db', namespace: ns });
     await until(
       c,

@@ -42,7 +42,12 @@ import { ensurePilotCrds } from './pilot-crds.ts';
 
 const cli = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 const mesh = 'authPolicy: MUTUAL_TLS\ntrustDomain: mesh.example\n';
-const nodeIp = '10.20.0.5';
+/**
+ * The node a NodePort is reached through: the cluster's first Ready node by name, a simulated node
+ * whose InternalIP its kubelet (kwok) reported.
+ */
+const nodeName = 'kwok-node-0';
+let nodeIp = '';
 
 interface Run {
   readonly code: number;
@@ -114,21 +119,9 @@ describe('istio-lite vm bundle on a real API server', function () {
         spec: { metadata: { labels: { app: 'db' } }, template: { serviceAccount: 'db' } },
       },
     });
-    await core().createNode({ body: { metadata: { name: 'node-a' } } });
-    const node = await core().readNode({ name: 'node-a' });
-    node.status = {
-      addresses: [{ type: 'InternalIP', address: nodeIp }],
-      conditions: [
-        {
-          type: 'Ready',
-          status: 'True',
-          reason: 'Test',
-          lastHeartbeatTime: new Date(),
-          lastTransitionTime: new Date(),
-        },
-      ],
-    };
-    await core().replaceNodeStatus({ name: 'node-a', body: node });
+    const node = await core().readNode({ name: nodeName });
+    nodeIp = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
+    assert.notEqual(nodeIp, '');
     await core().createNamespacedService({
       namespace: cpns,
       body: nodePortService('istio-pilot-ilb', 'istio-pilot', 15010),
@@ -219,7 +212,7 @@ describe('istio-lite vm bundle on a real API server', function () {
     assert.match(
       r.stderr,
       new RegExp(
-        `note: istio-ca\\.${cpns}\\.svc:${String(caPort)} \\(${nodeIp} in hosts\\): from Service ${cpns}/istio-ca-ilb \\(NodePort on node node-a\\)`,
+        `note: istio-ca\\.${cpns}\\.svc:${String(caPort)} \\(${nodeIp} in hosts\\): from Service ${cpns}/istio-ca-ilb \\(NodePort on node ${nodeName}\\)`,
       ),
     );
     assert.match(lines.at(-1) ?? '', /^next: copy .* to the VM/);

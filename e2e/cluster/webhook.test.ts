@@ -16,6 +16,7 @@ import { parseYamlDocuments } from '../../lib/yaml.ts';
 import { goldenCases, goldenDir } from '../../webhook/golden-cases.ts';
 import type { RunningWebhook } from '../../webhook/run.ts';
 import { useLocalCluster } from './local-cluster.ts';
+import { ensureServiceAccount } from './pods.ts';
 import {
   containerNames,
   isInjected,
@@ -124,6 +125,12 @@ describe('webhook on a real API server', function () {
           ...obj,
           metadata: { ...meta, namespace: env.namespace },
         } as KubernetesObject;
+        // A pod's ServiceAccount must exist (the ServiceAccount admission plugin checks).
+        const spec = isObject(obj['spec']) ? obj['spec'] : {};
+        const sa = spec['serviceAccountName'];
+        if (obj['kind'] === 'Pod' && typeof sa === 'string') {
+          await ensureServiceAccount(env.kc, env.namespace, sa);
+        }
         await api.create(body, undefined, 'All').catch((e: unknown) => {
           assert.fail(
             `${name}: ${JSON.stringify(obj['kind'])} ${JSON.stringify(meta['name'])} refused: ${errorMessage(e)}`,

@@ -1,6 +1,7 @@
 /**
  * Command lines of the local cluster's etcd and kube-apiserver (after controller-runtime's envtest,
- * pkg/internal/testing/controlplane). Every flag is `--name=value`, so each process's marker (an
+ * pkg/internal/testing/controlplane); the simulated cluster's other components are in
+ * component-args.ts. Every flag is `--name=value`, so each process's marker (an
  * argument naming the state folder) is one exact argv entry.
  */
 import type { ClusterPaths } from './state.ts';
@@ -45,7 +46,16 @@ export function etcdArgs(paths: ClusterPaths, ports: EtcdPorts): string[] {
 export interface ApiServerArgsOptions {
   readonly port: number;
   readonly etcdUrl: string;
+  /**
+   * Whether kube-controller-manager runs beside it (a simulated cluster). Without it nothing
+   * creates ServiceAccounts, so the ServiceAccount admission plugin, which refuses a pod whose
+   * ServiceAccount does not exist, is turned off.
+   */
+  readonly controllers: boolean;
 }
+
+/** The Services' range: room for the scale benchmark's 1,000 Services and more. */
+export const serviceCidr = '10.0.0.0/16';
 
 export function apiServerArgs(paths: ClusterPaths, o: ApiServerArgsOptions): string[] {
   const server = `https://127.0.0.1:${o.port}`;
@@ -59,10 +69,9 @@ export function apiServerArgs(paths: ClusterPaths, o: ApiServerArgsOptions): str
     `--tls-private-key-file=${paths.serverKey}`,
     `--client-ca-file=${paths.caCert}`,
     '--authorization-mode=RBAC',
-    '--service-cluster-ip-range=10.0.0.0/24',
+    `--service-cluster-ip-range=${serviceCidr}`,
     '--allow-privileged=true',
-    // No controller-manager runs, so nothing would create ServiceAccount tokens.
-    '--disable-admission-plugins=ServiceAccount',
+    ...(o.controllers ? [] : ['--disable-admission-plugins=ServiceAccount']),
     `--service-account-issuer=${server}`,
     `--service-account-key-file=${paths.serviceAccountPub}`,
     `--service-account-signing-key-file=${paths.serviceAccountKey}`,

@@ -1,6 +1,10 @@
 /**
- * A real Kubernetes control plane on loopback without Docker: etcd and kube-apiserver as detached
- * processes (envtest-style), for `istio-lite local`, `npm start` and the cluster test tier.
+ * A real Kubernetes cluster on loopback without Docker, for `istio-lite local`, `npm start` and the
+ * cluster test tier: etcd, kube-apiserver, kube-controller-manager and kube-scheduler as detached
+ * processes (envtest-style), and kwok simulating N nodes (default 3), so Deployments make pods,
+ * pods are scheduled, get an IP from their node's podCIDR and turn Running and Ready, Jobs
+ * complete, EndpointSlices and ServiceAccounts come from their controllers. Only containers do
+ * not run. `nodes: 0` starts etcd and kube-apiserver alone (no controllers).
  *
  * - `up(dir)` starts them on free 127.0.0.1 ports with a fresh PKI, writes DIR/kubeconfig, waits
  *   for /readyz and returns, leaving them running (pids and ports in DIR/state.json). On a folder
@@ -16,20 +20,25 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { ErrorCode, IstioLiteError } from '../errors.ts';
 import { apiServerArgs, apiServerMarker, etcdArgs, etcdClientUrl, etcdMarker } from './args.ts';
-import { ensureBinary, helmPath, type BinaryOptions } from './binaries.ts';
+import { ensureBinary, helmPath, wantedVersion, type BinaryOptions } from './binaries.ts';
 import { generateLocalPki } from './certs.ts';
+import { componentMarker } from './component-args.ts';
+import { startSimulation } from './components.ts';
+import { loadKubeConfig } from '../kube/client.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
 import { withLock } from './lock.ts';
 import { findProcessesWith, isOurProcess, spawnDetached, stopProcess } from './processes.ts';
 import { PortInUseError, probeOnce, waitUntilReady, type Probe } from './readiness.ts';
 import {
   clusterPaths,
+  componentNames,
   ownedEntries,
   readState,
   writeState,
   type ApiServerRecord,
   type ClusterPaths,
   type ClusterState,
+  type ComponentName,
   type EtcdRecord,
   type ProcessRecord,
 } from './state.ts';
@@ -45,6 +54,14 @@ export interface LocalCluster {
   readonly paths: ClusterPaths;
   readonly etcd: { readonly pid: number; readonly url: string };
   readonly apiServer: { readonly pid: number; readonly port: number };
+  /** kube-controller-manager, kube-scheduler and kwok (none when `nodes` is 0). */
+  readonly components: readonly {
+    readonly name: ComponentName;
+    readonly pid: number;
+    readonly port: number;
+  }[];
+  /** How many nodes kwok simulates (0: a bare API server). */
+  readonly nodes: number;
   /** Whether this call started it (false: it was already up). */
   readonly started: boolean;
   /** Milliseconds this call took. */
@@ -52,8 +69,20 @@ export interface LocalCluster {
 }
 
 export interface UpOptions extends BinaryOptions {
-  /** How long to wait for /readyz (default 90 s). */
+  /** How long to wait for /readyz, and then for the components and nodes (default 90 s each). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Nodes kwok simulates (default 3). 0: etcd and kube-apiserver only, no controllers, scheduler
+   * or nodes. A cluster already up is returned as it is, whatever its number of nodes.
+   */
+  readonly nodes?: number;
+  /**
+   * Client QPS of kube-controller-manager and kube-scheduler towards the API server (default:
+   * theirs, 20 and 50); a scale test raises it so the mesh, not them, sets the pace.
+   */
+  readonly componentQps?: number;
+  /** Pods kwok moves through their lifecycle at once (default 4). */
+  readonly kwokParallelism?: number;
   /** Lines about what is happening (default: nothing; the CLI prints them). */
   readonly log?: (line: string) => void;
 }
@@ -72,14 +101,24 @@ export async function up(stateDir: string, options: UpOptions = {}): Promise<Loc
       return view(paths, existing, false, t0);
     }
     if (await cleanup(paths, existing)) log(`cleaned up a stale cluster in ${paths.dir}`);
-    const [etcdBin, apiBin] = [
-      await ensureBinary('etcd', options),
-      await ensureBinary('kube-apiserver', options),
-    ];
+    const nodes = options.nodes ?? 3;
+    const bins: Binaries = {
+      etcd: await ensureBinary('etcd', options),
+      apiServer: await ensureBinary('kube-apiserver', options),
+      components:
+        nodes > 0
+          ? {
+              'kube-controller-manager': await ensureBinary('kube-controller-manager', options),
+              'kube-scheduler': await ensureBinary('kube-scheduler', options),
+              kwok: await ensureBinary('kwok', options),
+            }
+          : undefined,
+    };
     for (let attempt = 1; ; attempt++) {
       try {
-        const state = await start(paths, etcdBin, apiBin, options.readyTimeoutMs ?? 90_000);
-        log(`local cluster up in ${Date.now() - t0} ms: ${serverUrl(state)}`);
+        const state = await start(paths, bins, { ...options, nodes });
+        const what = state.nodes > 0 ? ` (${state.nodes} simulated nodes)` : ' (API server only)';
+        log(`local cluster up in ${Date.now() - t0} ms: ${serverUrl(state)}${what}`);
         return view(paths, state, true, t0);
       } catch (e) {
         await cleanup(paths, readState(paths));
@@ -162,12 +201,20 @@ export async function restartApiServer(stateDir: string, downtimeMs = 0): Promis
   });
 }
 
+interface Binaries {
+  readonly etcd: string;
+  readonly apiServer: string;
+  readonly components: Readonly<Record<ComponentName, string>> | undefined;
+}
+
 async function start(
   paths: ClusterPaths,
-  etcdBin: string,
-  apiBin: string,
-  readyTimeoutMs: number,
+  bins: Binaries,
+  options: UpOptions & { readonly nodes: number },
 ): Promise<ClusterState> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 90_000;
+  const etcdBin = bins.etcd;
+  const apiBin = bins.apiServer;
   mkdirSync(paths.pki, { recursive: true, mode: 0o700 });
   mkdirSync(paths.etcdData, { recursive: true, mode: 0o700 });
   const pki = await generateLocalPki();
@@ -197,9 +244,14 @@ async function start(
     marker: etcdMarker(paths),
     ...ports,
   };
-  writeState(paths, { version: 1, createdAt, ready: false, etcd, apiServer: null });
+  const none = { components: [], nodes: 0 };
+  writeState(paths, { version: 1, createdAt, ready: false, etcd, apiServer: null, ...none });
 
-  const aArgs = apiServerArgs(paths, { port: apiPort, etcdUrl: etcdClientUrl(ports) });
+  const aArgs = apiServerArgs(paths, {
+    port: apiPort,
+    etcdUrl: etcdClientUrl(ports),
+    controllers: bins.components !== undefined,
+  });
   const apiChild = spawnDetached(apiBin, aArgs, paths.apiServerLog);
   const apiServer: ApiServerRecord = {
     pid: pidOf(apiChild.pid, apiBin),
@@ -208,7 +260,7 @@ async function start(
     marker: apiServerMarker(paths),
     port: apiPort,
   };
-  writeState(paths, { version: 1, createdAt, ready: false, etcd, apiServer });
+  writeState(paths, { version: 1, createdAt, ready: false, etcd, apiServer, ...none });
   writeFileSync(
     paths.kubeconfig,
     kubeconfigYaml({
@@ -234,7 +286,27 @@ async function start(
     logPath: paths.apiServerLog,
     timeoutMs: readyTimeoutMs,
   });
-  const state: ClusterState = { version: 1, createdAt, ready: true, etcd, apiServer };
+  let state: ClusterState = { version: 1, createdAt, ready: false, etcd, apiServer, ...none };
+  if (bins.components !== undefined) {
+    state = await startSimulation(
+      paths,
+      state,
+      pki,
+      loadKubeConfig(paths.kubeconfig),
+      `https://127.0.0.1:${apiPort}`,
+      {
+        nodes: options.nodes,
+        kubeVersion: wantedVersion('kube-apiserver', options.env ?? process.env),
+        binaries: bins.components,
+        timeoutMs: readyTimeoutMs,
+        ...(options.componentQps === undefined ? {} : { qps: options.componentQps }),
+        ...(options.kwokParallelism === undefined
+          ? {}
+          : { kwokParallelism: options.kwokParallelism }),
+      },
+    );
+  }
+  state = { ...state, ready: true };
   writeState(paths, state);
   return state;
 }
@@ -271,7 +343,8 @@ function processesAlive(state: ClusterState): boolean {
   return (
     isOurProcess(state.etcd.pid, state.etcd.marker) &&
     state.apiServer !== null &&
-    isOurProcess(state.apiServer.pid, state.apiServer.marker)
+    isOurProcess(state.apiServer.pid, state.apiServer.marker) &&
+    state.components.every((c) => isOurProcess(c.pid, c.marker))
   );
 }
 
@@ -296,6 +369,8 @@ function view(
     paths,
     etcd: { pid: state.etcd.pid, url: etcdClientUrl(state.etcd) },
     apiServer: { pid: api.pid, port: api.port },
+    components: state.components.map((c) => ({ name: c.name, pid: c.pid, port: c.port })),
+    nodes: state.nodes,
     started,
     elapsedMs: Date.now() - t0,
   };
@@ -314,13 +389,20 @@ function ours(rec: ProcessRecord | null | undefined, marker: string): number[] {
  * anything was stopped or removed.
  */
 async function cleanup(paths: ClusterPaths, state: ClusterState | undefined): Promise<boolean> {
-  // kube-apiserver first: it exits in about a second, but waits for etcd (and so for SIGKILL)
-  // when etcd goes away under it.
+  // The API server's clients first, then kube-apiserver: it exits in about a second, but waits
+  // for etcd (and so for SIGKILL) when etcd goes away under it.
+  const componentPids = componentNames.flatMap((name) =>
+    ours(
+      state?.components.find((c) => c.name === name),
+      componentMarker(paths, name),
+    ),
+  );
   const apiPids = ours(state?.apiServer, apiServerMarker(paths));
   const etcdPids = ours(state?.etcd, etcdMarker(paths));
+  await Promise.all(componentPids.map((pid) => stopProcess(pid, 5000)));
   await Promise.all(apiPids.map((pid) => stopProcess(pid, 5000)));
   await Promise.all(etcdPids.map((pid) => stopProcess(pid, 5000)));
-  let removed = apiPids.length + etcdPids.length > 0;
+  let removed = componentPids.length + apiPids.length + etcdPids.length > 0;
   for (const entry of ownedEntries) {
     const p = join(paths.dir, entry);
     if (existsSync(p)) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
-import { adminUser, generateLocalPki, type LocalPki } from './certs.ts';
+import { adminUser, componentUsers, generateLocalPki, type LocalPki } from './certs.ts';
 import { contextName, kubeconfigYaml } from './kubeconfig.ts';
 
 describe('local cluster PKI and kubeconfig', () => {
@@ -35,11 +35,32 @@ describe('local cluster PKI and kubeconfig', () => {
     assert.deepEqual(c.keyUsage, ['1.3.6.1.5.5.7.3.2']); // clientAuth
   });
 
+  it('gives the controller manager and the scheduler the users Kubernetes bootstraps roles for', () => {
+    const ca = new X509Certificate(pki.caCert);
+    const cases = [
+      [pki.controllerManager.cert, 'CN=system:kube-controller-manager'],
+      [pki.scheduler.cert, 'CN=system:kube-scheduler'],
+      [pki.kwok.cert, `CN=${componentUsers.kwok}`],
+    ] as const;
+    for (const [pem, cn] of cases) {
+      const c = new X509Certificate(pem);
+      assert.ok(c.verify(ca.publicKey));
+      assert.match(c.subject, new RegExp(cn));
+      assert.deepEqual(c.keyUsage, ['1.3.6.1.5.5.7.3.2']);
+    }
+    assert.doesNotMatch(new X509Certificate(pki.scheduler.cert).subject, /system:masters/);
+    const serving = new X509Certificate(pki.componentServing.cert);
+    assert.equal(serving.checkIP('127.0.0.1'), '127.0.0.1');
+    assert.deepEqual(serving.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+  });
+
   it('pairs each key with its certificate, and the service-account keys with each other', () => {
     for (const [cert, key] of [
       [pki.caCert, pki.caKey],
       [pki.serverCert, pki.serverKey],
       [pki.adminCert, pki.adminKey],
+      [pki.controllerManager.cert, pki.controllerManager.key],
+      [pki.componentServing.cert, pki.componentServing.key],
     ] as const) {
       assert.ok(new X509Certificate(cert).checkPrivateKey(createPrivateKey(key)));
     }

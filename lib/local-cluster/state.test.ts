@@ -17,13 +17,24 @@ const good: ClusterState = {
     peerPort: 2380,
   },
   apiServer: { pid: 11, bin: '/bin/kube-apiserver', args: [], marker: '--cert-dir=/d', port: 6443 },
+  components: [
+    { name: 'kwok', pid: 12, bin: '/bin/kwok', args: ['--x'], marker: '--config=/d/k', port: 6444 },
+  ],
+  nodes: 3,
 };
 
 describe('local cluster state.json', () => {
   it('round-trips what up writes', () => {
     assert.deepEqual(parseState(JSON.stringify(good)), good);
-    const starting = { ...good, ready: false, apiServer: null };
+    const starting = { ...good, ready: false, apiServer: null, components: [], nodes: 0 };
     assert.deepEqual(parseState(JSON.stringify(starting)), starting);
+  });
+
+  it('reads a state written before there were components as a bare API server', () => {
+    const older: Record<string, unknown> = { ...good };
+    delete older['components'];
+    delete older['nodes'];
+    assert.deepEqual(parseState(JSON.stringify(older)), { ...good, components: [], nodes: 0 });
   });
 
   const bad: { name: string; text: string }[] = [
@@ -53,6 +64,16 @@ describe('local cluster state.json', () => {
       name: 'apiServer missing (not null)',
       text: JSON.stringify({ ...good, apiServer: undefined }),
     },
+    {
+      name: 'a component of unknown name',
+      text: JSON.stringify({ ...good, components: [{ ...good.components[0], name: 'kubelet' }] }),
+    },
+    {
+      name: 'a component without a port',
+      text: JSON.stringify({ ...good, components: [{ ...good.components[0], port: 0 }] }),
+    },
+    { name: 'components not a list', text: JSON.stringify({ ...good, components: {} }) },
+    { name: 'a negative node count', text: JSON.stringify({ ...good, nodes: -1 }) },
   ];
   for (const c of bad) {
     it(`reads ${c.name} as no state`, () => {
@@ -69,7 +90,11 @@ describe('local cluster state.json', () => {
 
 describe('local cluster command lines', () => {
   const e = etcdArgs(paths, { clientPort: 1001, peerPort: 1002 });
-  const a = apiServerArgs(paths, { port: 1003, etcdUrl: 'http://127.0.0.1:1001' });
+  const a = apiServerArgs(paths, {
+    port: 1003,
+    etcdUrl: 'http://127.0.0.1:1001',
+    controllers: false,
+  });
 
   it('carry their marker as one exact argument naming the state folder', () => {
     assert.ok(e.includes(etcdMarker(paths)));
@@ -87,7 +112,7 @@ describe('local cluster command lines', () => {
   it('have the flags the design asks for', () => {
     for (const want of [
       '--authorization-mode=RBAC',
-      '--service-cluster-ip-range=10.0.0.0/24',
+      '--service-cluster-ip-range=10.0.0.0/16',
       '--allow-privileged=true',
       '--disable-admission-plugins=ServiceAccount',
       '--secure-port=1003',
@@ -96,6 +121,11 @@ describe('local cluster command lines', () => {
       assert.ok(a.includes(want), want);
     }
     assert.ok(e.includes('--unsafe-no-fsync=true'));
+  });
+
+  it('keep the ServiceAccount admission plugin when a controller manager creates ServiceAccounts', () => {
+    const full = apiServerArgs(paths, { port: 1003, etcdUrl: 'http://x', controllers: true });
+    assert.ok(!full.some((x) => x.startsWith('--disable-admission-plugins')));
   });
 
   it('use --name=value only, so markers are exact argv entries', () => {

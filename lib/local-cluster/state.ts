@@ -1,14 +1,18 @@
 /**
  * A local cluster's state folder: where each file lives, and `state.json`, which records the pids,
- * ports and command lines of etcd and kube-apiserver so `down` (from any process) stops exactly
+ * ports and command lines of etcd, kube-apiserver and the simulated cluster's components
+ * (kube-controller-manager, kube-scheduler, kwok) so `down` (from any process) stops exactly
  * those. state.json is read back as untrusted input: anything malformed reads as "no state".
  *
  * Layout of DIR:
  *   state.json          this record (written after each process starts; `ready` once /readyz is ok)
  *   kubeconfig          admin kubeconfig (certificates inline; context `istio-lite-local`)
  *   pki/                ca.crt ca.key apiserver.crt apiserver.key admin.crt admin.key sa.key sa.pub
+ *                       components.crt components.key (kube-controller-manager's, kube-scheduler's)
+ *   components/         kubeconfigs of kube-controller-manager, kube-scheduler and kwok, the
+ *                       scheduler's and kwok's configuration files, kwok's work folder
  *   etcd/               etcd's data (mode 0700)
- *   etcd.log, kube-apiserver.log
+ *   etcd.log, kube-apiserver.log, kube-controller-manager.log, kube-scheduler.log, kwok.log
  *   .lock               held while `up` or `down` runs
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -31,7 +35,26 @@ export interface ClusterPaths {
   readonly etcdData: string;
   readonly etcdLog: string;
   readonly apiServerLog: string;
+  readonly componentServingCert: string;
+  readonly componentServingKey: string;
+  readonly components: string;
   readonly lock: string;
+}
+
+/** The processes that make a bare API server a cluster. */
+export const componentNames = ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+export type ComponentName = (typeof componentNames)[number];
+
+/** DIR/components/NAME.kubeconfig, DIR/NAME.log and friends. */
+export function componentPaths(
+  paths: ClusterPaths,
+  name: ComponentName,
+): { readonly kubeconfig: string; readonly config: string; readonly log: string } {
+  return {
+    kubeconfig: join(paths.components, `${name}.kubeconfig`),
+    config: join(paths.components, `${name}.yaml`),
+    log: join(paths.dir, `${name}.log`),
+  };
 }
 
 export function clusterPaths(stateDir: string): ClusterPaths {
@@ -53,6 +76,9 @@ export function clusterPaths(stateDir: string): ClusterPaths {
     etcdData: join(dir, 'etcd'),
     etcdLog: join(dir, 'etcd.log'),
     apiServerLog: join(dir, 'kube-apiserver.log'),
+    componentServingCert: join(pki, 'components.crt'),
+    componentServingKey: join(pki, 'components.key'),
+    components: join(dir, 'components'),
     lock: join(dir, '.lock'),
   };
 }
@@ -65,6 +91,8 @@ export const ownedEntries = [
   'etcd',
   'etcd.log',
   'kube-apiserver.log',
+  'components',
+  ...componentNames.map((n) => `${n}.log`),
 ] as const;
 
 export interface ProcessRecord {
@@ -84,13 +112,26 @@ export interface ApiServerRecord extends ProcessRecord {
   readonly port: number;
 }
 
+/** kube-controller-manager, kube-scheduler or kwok: where its health endpoint listens. */
+export interface ComponentRecord extends ProcessRecord {
+  readonly name: ComponentName;
+  readonly port: number;
+}
+
 export interface ClusterState {
   readonly version: 1;
   readonly createdAt: string;
-  /** True once /readyz answered 200; false while `up` is still starting it. */
+  /**
+   * True once /readyz answered 200 and, in a simulated cluster, its components are healthy and its
+   * nodes Ready; false while `up` is still starting it.
+   */
   readonly ready: boolean;
   readonly etcd: EtcdRecord;
   readonly apiServer: ApiServerRecord | null;
+  /** Those started so far (none in a bare API server: `up(dir, { simulate: false })`). */
+  readonly components: readonly ComponentRecord[];
+  /** How many nodes kwok simulates (0 in a bare API server). */
+  readonly nodes: number;
 }
 
 export function writeState(paths: ClusterPaths, state: ClusterState): void {
@@ -131,12 +172,26 @@ export function parseState(text: string): ClusterState | undefined {
     if (rec === undefined || !isObject(a) || !isPort(a['port'])) return undefined;
     apiServer = { ...rec, port: a['port'] };
   }
+  const c = v['components'] ?? [];
+  if (!Array.isArray(c)) return undefined;
+  const components: ComponentRecord[] = [];
+  for (const x of c) {
+    const rec = parseRecord(x);
+    if (rec === undefined || !isObject(x) || !isPort(x['port'])) return undefined;
+    const name = componentNames.find((n) => n === x['name']);
+    if (name === undefined) return undefined;
+    components.push({ ...rec, name, port: x['port'] });
+  }
+  const nodes = v['nodes'] ?? 0;
+  if (typeof nodes !== 'number' || !Number.isInteger(nodes) || nodes < 0) return undefined;
   return {
     version: 1,
     createdAt: typeof v['createdAt'] === 'string' ? v['createdAt'] : '',
     ready: v['ready'],
     etcd: { ...etcd, clientPort: e['clientPort'], peerPort: e['peerPort'] },
     apiServer,
+    components,
+    nodes,
   };
 }
 
