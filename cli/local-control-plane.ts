@@ -1,13 +1,15 @@
 /**
- * `npm start`: the control plane on the embedded local cluster. Brings the cluster up, runs the
- * webhook on loopback and registers it (the chart's MutatingWebhookConfiguration with a loopback
- * url), creates namespace `demo` labelled for injection, applies `examples/`, and, since a bare
- * API server has no controllers, creates one Pod from each workload's template as a controller
- * would, so the webhook injects them. Writes `.local/endpoints.json`.
+ * `npm start`: the control plane on the embedded local cluster (API server, controller manager,
+ * scheduler and 3 simulated nodes). Brings the cluster up, runs the webhook on loopback and
+ * registers it (the chart's MutatingWebhookConfiguration with a loopback url), starts the CA, Pilot
+ * and Mixer, applies `examples/` (namespace `demo` labelled for injection, Deployments, a
+ * StatefulSet, a Job), and waits until the controllers have made their pods, each injected by the
+ * webhook on its way in, and the nodes run them. Writes `.local/endpoints.json`.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { waitForExamples } from './local-workloads.ts';
 import { chartDir, helmTemplate } from '../lib/chart.ts';
 import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
 import { isObject, type JsonObject } from '../lib/json.ts';
@@ -25,7 +27,6 @@ import { runMixer } from '../mixer/run.ts';
 import { runPilot } from '../pilot/run.ts';
 import type { RegistrySpec } from '../pilot/settings.ts';
 import { runWebhook, type RunningWebhook } from '../webhook/run.ts';
-import { findPodTemplates } from '../webhook/workloads.ts';
 
 export interface Endpoints {
   readonly kubeconfig: string;
@@ -91,36 +92,6 @@ function readExamples(dir: string): JsonObject[] {
   );
 }
 
-/** One Pod from each workload's template, named after the workload, as a controller would make. */
-export function podsFromWorkloads(objects: readonly JsonObject[]): JsonObject[] {
-  const pods: JsonObject[] = [];
-  for (const o of objects) {
-    if (o['kind'] === 'Pod') continue;
-    const copy = structuredClone(o);
-    for (const ref of findPodTemplates(copy)) {
-      const name = (ref.name.replace(/\*$/, '') || 'workload').toLowerCase();
-      pods.push({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          ...ref.metadata,
-          name: `${name}-local`,
-          ...(ref.namespace ? { namespace: ref.namespace } : {}),
-        },
-        spec: ref.spec,
-      });
-    }
-  }
-  return pods;
-}
-
-function nameOf(o: JsonObject): { name: string; namespace: string } {
-  const meta = isObject(o['metadata']) ? o['metadata'] : {};
-  const name = typeof meta['name'] === 'string' ? meta['name'] : '';
-  const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : 'default';
-  return { name, namespace };
-}
-
 export async function startLocalControlPlane(o: StartOptions): Promise<LocalControlPlane> {
   const pidFile = join(o.stateDir, 'start.pid');
   const endpointsFile = join(o.stateDir, 'endpoints.json');
@@ -132,7 +103,9 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
       rmSync(pidFile, { force: true });
       rmSync(endpointsFile, { force: true });
     });
-    o.progress('starting the local cluster (kube-apiserver + etcd on loopback)…');
+    o.progress(
+      'starting the local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok: 3 simulated nodes, on loopback)…',
+    );
     const cluster = await up(o.stateDir, { log: o.progress, progress: o.progress });
     life.onStop('local cluster', () => down(o.stateDir));
     const kc = loadKubeConfig(cluster.kubeconfig);
@@ -211,18 +184,10 @@ export async function startLocalControlPlane(o: StartOptions): Promise<LocalCont
     });
     life.add('mixer', mixer, (m) => m.close());
 
-    o.progress('applying examples/ …');
+    o.progress('applying examples/ and waiting for their pods…');
     const objects = readExamples(o.examplesDir);
     await applyObjects(kc, objects);
-    const pods: V1Pod[] = [];
-    for (const p of podsFromWorkloads(objects)) {
-      const { name, namespace } = nameOf(p);
-      await core.deleteNamespacedPod({ name, namespace }).catch(() => undefined);
-      pods.push(await core.createNamespacedPod({ namespace, body: p }));
-    }
-    for (const p of objects.filter((x) => x['kind'] === 'Pod')) {
-      pods.push(await core.readNamespacedPod(nameOf(p)));
-    }
+    const pods: V1Pod[] = await waitForExamples(kc, objects, 120_000);
     const endpoints: Endpoints = {
       kubeconfig: cluster.kubeconfig,
       webhook: `127.0.0.1:${webhook.port}`,

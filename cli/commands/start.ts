@@ -16,8 +16,9 @@ function describePod(p: V1Pod): string {
   const names = (l: { name: string }[] | undefined) =>
     (l ?? []).map((c) => c.name).join(', ') || '-';
   const status = p.metadata?.annotations?.['sidecar.istio.io/status'];
+  const where = `${p.status?.phase ?? 'Pending'} on ${p.spec?.nodeName ?? '-'}, ${p.status?.podIP ?? 'no IP'}`;
   return [
-    `pod ${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}: ${status ? 'injected' : 'not injected'}`,
+    `pod ${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}: ${status ? 'injected' : 'not injected'} (${where})`,
     `  initContainers: ${names(p.spec?.initContainers)}`,
     `  containers:     ${names(p.spec?.containers)}`,
   ].join('\n');

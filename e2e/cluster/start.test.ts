@@ -5,9 +5,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
+import { anyToJson } from '../../lib/xds/json-view.ts';
+import { encodeAny } from '../../lib/xds/discovery-wire.ts';
+import { TypeUrl } from '../../lib/xds/type-urls.ts';
+import { RawAdsClient } from '../../pilot/testing/raw-ads-client.ts';
 import { waitFor } from './webhook-support.ts';
+
+/** The endpoint addresses of `cluster` in the latest load assignment `c` received. */
+async function nextEndpoints(c: RawAdsClient, cluster: string): Promise<string[]> {
+  for (;;) {
+    const r = await c.next(30_000);
+    c.ack(r, r.typeUrl === TypeUrl.ClusterLoadAssignment ? [cluster] : []);
+    if (r.typeUrl !== TypeUrl.ClusterLoadAssignment || r.resources.length === 0) continue;
+    const text = JSON.stringify(anyToJson(encodeAny(r.typeUrl, r.resources[0]!.value)));
+    return [...text.matchAll(/"address":"([0-9.]+)"/g)].map((m) => m[1] ?? '').sort();
+  }
+}
 
 const main = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
 
@@ -20,7 +35,7 @@ describe('npm start (istio-lite start) on the embedded local cluster', function 
     child?.kill('SIGKILL');
   });
 
-  it('brings everything up, injects the examples, refuses a second start, and stops cleanly on SIGTERM', async () => {
+  it("brings everything up, the controllers make the examples' pods and the webhook injects them, scaling shows in EDS, a second start is refused, SIGTERM stops it cleanly", async () => {
     child = spawn(process.execPath, [main, 'start', '--state-dir', stateDir], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'info' },
@@ -81,12 +96,61 @@ describe('npm start (istio-lite start) on the embedded local cluster', function 
       20_000,
       'istio.productpage Secret',
     );
-    assert.match(out, /pod demo\/productpage-v1-local: injected/);
+    // Pods made by the ReplicaSet and StatefulSet controllers, injected, scheduled, running.
+    const running = String.raw`\((Running|Succeeded) on kwok-node-\d, 10\.112\.\d+\.\d+\)`;
     assert.match(
       out,
-      /pod demo\/mongodb-local: injected\n {2}initContainers: istio-init, istio-proxy, fix-permissions/,
+      new RegExp(String.raw`pod demo/productpage-v1-[a-z0-9]+-[a-z0-9]+: injected ${running}`),
+    );
+    assert.match(
+      out,
+      new RegExp(
+        String.raw`pod demo/mongodb-0: injected ${running}\n {2}initContainers: istio-init, istio-proxy, fix-permissions`,
+      ),
     );
     assert.match(out, /pod demo\/debug-shell: not injected/);
+    assert.doesNotMatch(out, /-local: /, 'no hand-made pods');
+    // The injected Job finishes: its sidecar is native on this Kubernetes.
+    const batch = kc.makeApiClient(BatchV1Api);
+    await waitFor(
+      async () =>
+        ((await batch.readNamespacedJob({ name: 'seed-ratings', namespace: 'demo' })).status
+          ?.succeeded ?? 0) === 1,
+      30_000,
+      'Job seed-ratings complete',
+    );
+
+    // kubectl scale deploy/reviews-v1 --replicas 3: three injected pods, and Pilot's EDS follows.
+    const reviews = `outbound|9080||reviews.demo.svc.cluster.local`;
+    const ads = new RawAdsClient(
+      endpoints['pilotXds'] ?? '',
+      'sidecar~10.9.9.9~probe.demo~demo.svc.cluster.local',
+    );
+    try {
+      ads.send({ typeUrl: TypeUrl.Cluster });
+      ads.send({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: [reviews] });
+      let eps = await nextEndpoints(ads, reviews);
+      while (eps.length !== 2) eps = await nextEndpoints(ads, reviews); // reviews-v1 and -v2
+      await kc.makeApiClient(AppsV1Api).patchNamespacedDeploymentScale({
+        name: 'reviews-v1',
+        namespace: 'demo',
+        body: [{ op: 'replace', path: '/spec/replicas', value: 3 }],
+      });
+      while (eps.length !== 4) eps = await nextEndpoints(ads, reviews);
+      const pods = (
+        await core.listNamespacedPod({ namespace: 'demo', labelSelector: 'app=reviews,version=v1' })
+      ).items;
+      assert.equal(pods.length, 3);
+      for (const p of pods) {
+        assert.ok(
+          p.metadata?.annotations?.['sidecar.istio.io/status'],
+          `${p.metadata?.name} injected`,
+        );
+        assert.ok(eps.includes(p.status?.podIP ?? ''), `${p.status?.podIP} in EDS`);
+      }
+    } finally {
+      ads.close();
+    }
     // A person reads short lines; every component's JSON logs are in the file it names.
     const logFile = join(stateDir, 'logs', 'control-plane.log');
     assert.ok(out.includes(`logs of every component (JSON lines): ${logFile}`), out);
