@@ -28,7 +28,12 @@ async function request(kc: KubeConfig, path: string): Promise<RawResponse> {
 
 /** GETs an API path; resolves to its JSON, or undefined for 404 when `missingOk`. */
 export async function kubeGet(kc: KubeConfig, path: string, missingOk = false): Promise<unknown> {
-  const r = await request(kc, path);
+  let r = await request(kc, path);
+  // 429: the API server asks to come back (a resource just added is still initializing).
+  for (let attempt = 1; r.status === 429 && attempt <= 5; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    r = await request(kc, path);
+  }
   if (r.status === 404 && missingOk) return undefined;
   if (r.status !== 200) {
     throw new IstioLiteError(
