@@ -89,10 +89,10 @@ describe('agent/mixer reporter: who reports', () => {
     );
     assert.equal(bag.get('context.reporter.kind'), 'outbound');
     assert.equal(bag.get('context.reporter.uid'), 'kubernetes://istio-ingress-1.istio-system');
-    assert.equal(bag.get('source.uid'), 'kubernetes://istio-ingress-1.istio-system');
-    assert.equal(bag.get('source.name'), 'istio-ingress-1');
-    assert.equal(bag.get('source.namespace'), 'istio-system');
+    // Mixer names the pod at source.ip (uid, name, namespace, labels), as for a sidecar's peers.
     assert.ok(bag.get('source.ip') instanceof IpAddress);
+    assert.equal(bag.has('source.port'), false);
+    assert.equal(bag.has('source.principal'), false);
     assert.equal(ip(bag, 'source.ip'), '10.8.0.5');
     assert.equal(ip(bag, 'origin.ip'), '203.0.113.7');
     assert.equal(bag.get('destination.service'), 'reviews.shop.svc.cluster.local');

@@ -6,9 +6,11 @@
  * - Every proxy: `context.reporter.uid`, `kubernetes://<pod>.<namespace>` (Pilot's listener config
  *   already carries `context.reporter.kind`).
  * - A gateway (router mode) is the client of the request it forwards, as later Istio's gateways
- *   report (`context.reporter.kind` `outbound`): it is the source, so `source.ip`, `source.uid`,
- *   `source.name` and `source.namespace` name its pod, and Mixer adds the pod's labels from
- *   `source.ip`; Envoy's downstream peer becomes `origin.ip` (lib/mixer/envoy-attributes.ts).
+ *   report (`context.reporter.kind` `outbound`): it is the source, so `source.ip` is its pod's,
+ *   from which Mixer adds the pod's uid, name, namespace, labels and service account as it does
+ *   for a sidecar's peers (mixer/workload-attributes.ts); Envoy's downstream peer becomes
+ *   `origin.ip` (lib/mixer/envoy-attributes.ts). So a gateway's attribute sets are no larger than a
+ *   sidecar's.
  */
 import {
   attributesFromAuthz,
@@ -47,9 +49,6 @@ export function reporterFor(mode: AgentMode, pod: PodIdentity): Reporter {
   const ip = IpAddress.parse(pod.ip);
   const stamp = (bag: Map<string, Value>) => {
     bag.set('context.reporter.uid', uid);
-    bag.set('source.uid', uid);
-    bag.set('source.name', pod.name);
-    bag.set('source.namespace', pod.namespace);
     if (ip !== undefined) bag.set('source.ip', ip);
     return bag;
   };

@@ -9,8 +9,9 @@
  *   real HTTP server) never sees the request. Other paths reach it.
  * - A rule on `origin.ip` refuses one client outside the mesh.
  * - Every request through the gateway, allowed or denied, is reported: Mixer's prometheus adapter
- *   counts it with the reporter's kind and uid, the gateway as source (its pod's labels), the
- *   client as origin, and the backend service and pod as destination.
+ *   counts it with the reporter's kind and uid, the gateway as source (its pod's uid and labels,
+ *   which Mixer finds from the address the agent gives), the client as origin, and the backend
+ *   service and pod as destination.
  * - A TCP connection through the gateway (network ext_authz and tcp_proxy access log, as Envoy
  *   sends them) is checked and reported the same way.
  */
@@ -126,6 +127,7 @@ describe('gateway policies and telemetry: Mixer at the ingress gateway (HTTP and
             dimensions: {
               reporter_kind: 'context.reporter.kind | "none"',
               reporter_uid: 'context.reporter.uid | "none"',
+              source_uid: 'source.uid | "none"',
               source_gateway: 'source.labels["istio"] | "none"',
               origin: 'origin.ip | ip("0.0.0.0")',
               destination_service: 'destination.service | "unknown"',
@@ -148,6 +150,7 @@ describe('gateway policies and telemetry: Mixer at the ingress gateway (HTTP and
                 label_names: [
                   'reporter_kind',
                   'reporter_uid',
+                  'source_uid',
                   'source_gateway',
                   'origin',
                   'destination_service',
@@ -308,7 +311,7 @@ describe('gateway policies and telemetry: Mixer at the ingress gateway (HTTP and
     const uid = `kubernetes://istio-ingress-1.${ns()}`;
     const svc = `reviews.${ns()}.svc.cluster.local`;
     const labels = (origin: string, code: number, app: string) =>
-      `reporter_kind="outbound",reporter_uid="${uid}",source_gateway="ingress",origin="${origin}",destination_service="${svc}",destination_app="${app}",protocol="http",response_code="${String(code)}"`;
+      `reporter_kind="outbound",reporter_uid="${uid}",source_uid="${uid}",source_gateway="ingress",origin="${origin}",destination_service="${svc}",destination_app="${app}",protocol="http",response_code="${String(code)}"`;
     await eventually(async () => {
       const s = await series();
       const dump = [...s].map(([k, n]) => `${k} ${String(n)}`).join('\n');
@@ -362,7 +365,7 @@ describe('gateway policies and telemetry: Mixer at the ingress gateway (HTTP and
     const uid = `kubernetes://istio-ingress-1.${ns()}`;
     await eventually(async () => {
       const s = await series();
-      const key = `reporter_kind="outbound",reporter_uid="${uid}",source_gateway="ingress",origin="${client}",destination_service="reviews.${ns()}.svc.cluster.local",destination_app="reviews",protocol="tcp",response_code="0"`;
+      const key = `reporter_kind="outbound",reporter_uid="${uid}",source_uid="${uid}",source_gateway="ingress",origin="${client}",destination_service="reviews.${ns()}.svc.cluster.local",destination_app="reviews",protocol="tcp",response_code="0"`;
       assert.equal(s.get(key), 1, [...s.keys()].join('\n'));
     });
   });
