@@ -4,8 +4,9 @@ import { execFileSync } from 'node:child_process';
 /**
  * A sidecar's memory is mostly what it loads: the Kubernetes client alone is about 70 MB of RSS,
  * and only gateways (router mode, Ingress TLS Secrets) need it. Loads the agent's modules
- * in a fresh process with a load hook and lists the packages that came in. (Router mode's on-demand
- * import runs in e2e/cluster/agent-gateway.test.ts.)
+ * in a fresh process with a load hook and lists the packages that came in. (Router mode imports it
+ * when Envoy first asks for a `kubernetes://` Secret: agent/sds/lazy-secrets.ts, tested with a real
+ * API server in e2e/cluster/agent-sds-kube.test.ts.)
  */
 function packagesLoadedBy(entry: string): string[] {
   const script = `
