@@ -179,14 +179,24 @@ class OtelTracer implements Tracer {
     return this.startIn(name, kind, ctx);
   }
 
+  // Sending is best effort: a collector that is down costs spans (the exporter logs it), never a
+  // rejected flush or a failed shutdown.
   async flush(): Promise<void> {
-    await this.provider.forceFlush();
-    // The processor's flush does not wait for a batch its timer is already sending.
-    await this.exporter.forceFlush?.();
+    try {
+      await this.provider.forceFlush();
+      // The processor's flush does not wait for a batch its timer is already sending.
+      await this.exporter.forceFlush?.();
+    } catch {
+      // logged by loggingExporter
+    }
   }
 
-  close(): Promise<void> {
-    return this.provider.shutdown();
+  async close(): Promise<void> {
+    try {
+      await this.provider.shutdown();
+    } catch {
+      // logged by loggingExporter
+    }
   }
 }
 

@@ -161,6 +161,36 @@ describe('lib/tracing: the OpenTelemetry tracer', function () {
     }
   });
 
+  it('a collector that is down costs the spans, with a warning, never a failed flush or close', async () => {
+    const warnings: string[] = [];
+    const logger = createLogger('test', {
+      level: 'warn',
+      destination: {
+        write: (line: string) => {
+          warnings.push(line);
+        },
+      },
+    });
+    const down = await startZipkinReceiver();
+    await down.close();
+    const lost = await loadTracer({
+      zipkinUrl: down.url,
+      serviceName: 'test-service',
+      samplingPercent: 100,
+      logger,
+      flushMs: 10,
+    });
+    lost.start('a', 'server').end();
+    await lost.flush();
+    lost.start('b', 'server').end();
+    await lost.close();
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0] ?? '',
+      /sending spans to the Zipkin collector failed.*ECONNREFUSED|ECONNREFUSED.*sending spans/,
+    );
+  });
+
   it('starts every trace at 100%', async () => {
     const all = await loadTracer({
       zipkinUrl: zipkinSpansUrl(zipkin.address),
