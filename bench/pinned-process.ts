@@ -1,10 +1,33 @@
 /**
  * What every bench/ runner does with its processes: start Node on one core (taskset, when it
  * exists, so a server and its load generator do not share a core), read the lines a process prints
- * (each bench child prints its address or its result as a JSON line).
+ * (each bench child prints its address or its result as a JSON line), read its CPU time.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * A process's CPU time so far in µs (user + system, all threads), or NaN without /proc. On a shared
+ * machine throughput moves with the neighbours' load, CPU time per request much less.
+ */
+export function cpuMicros(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1e6;
+  } catch {
+    return NaN;
+  }
+}
 
 export const hasTaskset = (() => {
   try {

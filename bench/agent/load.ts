@@ -2,26 +2,52 @@
  * The load side of bench/agent (its own process and core): Envoy's ext_authz CheckRequests,
  * encoded once with Envoy's protos, sent closed-loop with CONCURRENCY in flight to TARGET (the
  * agent's MIXER socket, or Mixer's own ext_authz endpoint) for SECONDS after a one-second warm-up.
- * The workload: 60 distinct requests (sources reviews v1-v3 and productpage, to ratings and
- * details, 5 paths each) cycled. Prints one JSON line.
+ * The workload (60 distinct requests, cycled), as Pilot's config makes Envoy send them:
+ * - `sidecar`: sources reviews v1-v3 and productpage, to ratings and details, 5 paths each;
+ * - `gateway`: the ingress gateway's checks: 6 clients outside the mesh, to ratings and details
+ *   through the Ingress, 5 paths each, with the route's context (reporter kind, backend).
+ * `als-sidecar` and `als-gateway` stream access log messages instead (100 HTTP entries each, one
+ * message a call, tagged as Pilot tags each side's logs); the rate counts entries.
+ * Prints one JSON line.
  *
- *   load.ts TARGET SECONDS CONCURRENCY
+ *   load.ts TARGET SECONDS CONCURRENCY [sidecar|gateway|als-sidecar|als-gateway]
  */
 import { EnvoyMixerClient, checkRequest } from '../../agent/testing/envoy-mixer-client.ts';
 
-const [target = '', secondsArg = '5', concArg = '32'] = process.argv.slice(2);
+const [target = '', secondsArg = '5', concArg = '32', workload = 'sidecar'] = process.argv.slice(2);
 const seconds = Number(secondsArg);
 const concurrency = Number(concArg);
 
 const requests: Uint8Array[] = [];
-for (const [app, version] of [
-  ['reviews', 'v1'],
-  ['reviews', 'v2'],
-  ['reviews', 'v3'],
-  ['productpage', 'v1'],
-  ['productpage', 'v2'],
-  ['productpage', 'v3'],
-]) {
+const clients = ['203.0.113.1', '203.0.113.2', '203.0.113.3', '198.51.100.4', '198.51.100.5'];
+for (const client of workload === 'gateway' ? [...clients, '198.51.100.6'] : []) {
+  for (const dest of ['ratings', 'details']) {
+    for (let p = 0; p < 5; p++) {
+      requests.push(
+        checkRequest({
+          sourceIp: client,
+          destinationIp: '10.1.9.9',
+          path: `/${dest}/${p}`,
+          host: 'shop.example.com',
+          context: {
+            'context.reporter.kind': 'outbound',
+            'destination.service': `${dest}.default.svc.cluster.local`,
+          },
+        }),
+      );
+    }
+  }
+}
+for (const [app, version] of workload === 'gateway'
+  ? []
+  : [
+      ['reviews', 'v1'],
+      ['reviews', 'v2'],
+      ['reviews', 'v3'],
+      ['productpage', 'v1'],
+      ['productpage', 'v2'],
+      ['productpage', 'v3'],
+    ]) {
   for (const dest of ['ratings', 'details']) {
     for (let p = 0; p < 5; p++) {
       requests.push(
@@ -29,6 +55,7 @@ for (const [app, version] of [
           path: `/${dest}/${p}`,
           host: `${dest}:9080`,
           context: {
+            'context.reporter.kind': 'inbound',
             'source.labels.app': app ?? '',
             'source.labels.version': version ?? '',
             'destination.labels.app': dest,
@@ -42,6 +69,50 @@ for (const [app, version] of [
 
 const client = new EnvoyMixerClient(target);
 
+const sock = (address: string, port: number) => ({ socket_address: { address, port_value: port } });
+
+/** One ALS message of 100 HTTP entries, as a sidecar's inbound or a gateway's listener logs them. */
+function alsMessage(gateway: boolean): object {
+  return {
+    identifier: { node: { id: 'router~10.1.9.9~gw.default' }, log_name: 'istio-lite-mixer-report' },
+    http_logs: {
+      log_entry: Array.from({ length: 100 }, (_, i) => ({
+        common_properties: {
+          downstream_remote_address: sock(`203.0.113.${String(i % 6)}`, 40000 + i),
+          downstream_local_address: sock('10.1.9.9', gateway ? 8080 : 9080),
+          upstream_remote_address: sock('10.1.0.2', 9080),
+          start_time: { seconds: Math.floor(Date.now() / 1000), nanos: 0 },
+          time_to_last_downstream_tx_byte: { seconds: 0, nanos: 3_000_000 },
+          upstream_cluster: gateway
+            ? 'outbound|9080||ratings.default.svc.cluster.local'
+            : 'inbound|9080||ratings.default.svc.cluster.local',
+          custom_tags: { 'context.reporter.kind': gateway ? 'outbound' : 'inbound' },
+        },
+        request: {
+          request_method: 'GET',
+          authority: gateway ? 'shop.example.com' : 'ratings:9080',
+          path: `/ratings/${String(i % 5)}`,
+          request_id: `id-${String(i)}`,
+        },
+        response: { response_code: { value: 200 }, response_body_bytes: 10 },
+      })),
+    },
+  };
+}
+
+const als = workload.startsWith('als-') ? alsMessage(workload === 'als-gateway') : undefined;
+/** Units of work per call: checks, or log entries. */
+const unitsPerCall = als ? 100 : 1;
+
+async function once(i: number): Promise<boolean> {
+  if (als) {
+    await client.accessLogs([als]);
+    return false;
+  }
+  const a = await client.checkBytes(requests[i % requests.length] as Uint8Array);
+  return a.code !== 0;
+}
+
 async function run(
   ms: number,
   record: boolean,
@@ -54,11 +125,9 @@ async function run(
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < until) {
-        const req = requests[next++ % requests.length] as Uint8Array;
         const t0 = performance.now();
         try {
-          const a = await client.checkBytes(req);
-          if (a.code !== 0) denied++;
+          if (await once(next++)) denied++;
         } catch {
           errors++;
         }
@@ -76,8 +145,8 @@ const q = (p: number) =>
   r.latencies[Math.min(r.latencies.length - 1, Math.floor(p * r.latencies.length))] ?? 0;
 process.stdout.write(
   `${JSON.stringify({
-    checks: r.latencies.length,
-    perSecond: r.latencies.length / seconds,
+    checks: r.latencies.length * unitsPerCall,
+    perSecond: (r.latencies.length * unitsPerCall) / seconds,
     p50: q(0.5),
     p99: q(0.99),
     errors: r.errors,

@@ -9,12 +9,18 @@
  * `npm run istio-lite`), the compiled dist/ the images run (compiled first, as their build stage
  * does), and the proxy image's NODE_OPTIONS; the last also as the first pod on its node.
  *
+ * The gateway's Mixer path next to the sidecar's: the proxy image as `agent sidecar` and as
+ * `agent router` side by side, loaded in turn (ROUNDS times each, the median kept) with the checks
+ * and access logs each gets from its Envoy (a sidecar's inbound ones; the ingress gateway's, where
+ * the gateway is the source and the client the origin). Target: the gateway's agent spends no more
+ * CPU per check and per log entry than the sidecar's (from /proc; throughput is printed too).
+ *
  * Memory is read two ways: the process (/proc: RSS with its anonymous and file-backed parts, and
  * USS, the pages no other process shares), and, when this machine lets the bench create a memory
  * cgroup, the way the kubelet reads a container (working set = usage - inactive file pages, what
  * `kubectl top` shows and limits are held against). Target: <= 40 MB idle.
  *
- *   npm run bench:agent [-- --seconds N --concurrency C]
+ *   npm run bench:agent [-- --seconds N --concurrency C --rounds R]
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -24,13 +30,20 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
 import { freePort } from '../../lib/free-ports.ts';
-import { firstLine, hasTaskset, pinnedNode, type PinnedOptions } from '../pinned-process.ts';
+import {
+  cpuMicros,
+  firstLine,
+  hasTaskset,
+  pinnedNode,
+  type PinnedOptions,
+} from '../pinned-process.ts';
 import { createCgroup, privateCopyOf, type Cgroup, type CgroupMemory } from './cgroup.ts';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 
@@ -78,6 +91,8 @@ async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> 
   }
 }
 
+type Workload = 'sidecar' | 'gateway' | 'als-sidecar' | 'als-gateway';
+
 interface LoadResult {
   readonly checks: number;
   readonly perSecond: number;
@@ -90,8 +105,9 @@ interface LoadResult {
 async function load(
   target: string,
   sample?: { pid: number; cgroup: Cgroup | undefined },
+  workload: Workload = 'sidecar',
 ): Promise<{ result: LoadResult; peak: Memory | undefined }> {
-  const p = node(0, [here('./load.ts'), target, values.seconds, values.concurrency]);
+  const p = node(0, [here('./load.ts'), target, values.seconds, values.concurrency, workload]);
   let peak: Memory | undefined;
   const timer =
     sample === undefined
@@ -114,6 +130,8 @@ interface Variant {
   readonly firstOnNode?: boolean;
   /** Put the ext_authz load through it (otherwise idle memory only). */
   readonly load: boolean;
+  /** `router`: a gateway, loaded with the ingress gateway's checks. */
+  readonly mode?: 'sidecar' | 'router';
 }
 
 async function startAgent(v: Variant, dir: string, mixer: string, cgroup: Cgroup | undefined) {
@@ -125,7 +143,7 @@ async function startAgent(v: Variant, dir: string, mixer: string, cgroup: Cgroup
     ...(v.nodeFlags ?? []),
     v.entry,
     'agent',
-    'sidecar',
+    v.mode ?? 'sidecar',
     ...['--configPath', dir, '--certsDir', certs, '--startEnvoy', 'false'],
     ...['--discoveryAddress', `127.0.0.1:${await freePort()}`, '--mixerAddress', mixer],
     ...['--statusPort', String(statusPort), '--readinessPort', String(await freePort())],
@@ -242,9 +260,62 @@ try {
     });
   }
   const straight = await load(mixer);
-  mixerProc.kill('SIGTERM');
 
-  const image = measured.find((m) => m.loaded !== undefined);
+  // The gateway's Mixer path next to the sidecar's: both running, loaded in turn.
+  const image: Variant = { name: '', entry: dist, nodeFlags: semiSpace, load: true };
+  const pair = {
+    sidecar: await startAgent(image, join(root, 'pair-sidecar'), mixer, undefined),
+    gateway: await startAgent(
+      { ...image, mode: 'router' },
+      join(root, 'pair-gateway'),
+      mixer,
+      undefined,
+    ),
+  };
+  await sleep(2000);
+  const gatewayIdle = memory(pair.gateway.proc.pid ?? 0);
+  /** One load run, with the agent's CPU time per check or log entry (µs). */
+  interface PairRun extends LoadResult {
+    readonly cpuMicrosPerUnit: number;
+  }
+  const runs = new Map<Workload, PairRun[]>();
+  const agentOf = (w: Workload) => (w.endsWith('gateway') ? pair.gateway : pair.sidecar);
+  const socket = (w: Workload) =>
+    `unix:${join(root, w.endsWith('gateway') ? 'pair-gateway' : 'pair-sidecar', 'MIXER')}`;
+  for (let i = 0; i < Number(values.rounds); i++) {
+    for (const w of ['sidecar', 'gateway', 'als-sidecar', 'als-gateway'] as const) {
+      const pid = agentOf(w).proc.pid;
+      const cpu0 = cpuMicros(pid);
+      const { result } = await load(socket(w), undefined, w);
+      // The load counts a warm-up second it does not record: CPU per unit over both.
+      const units = result.checks * (1 + 1 / Number(values.seconds));
+      const run = { ...result, cpuMicrosPerUnit: (cpuMicros(pid) - cpu0) / units };
+      runs.set(w, [...(runs.get(w) ?? []), run]);
+    }
+  }
+  for (const a of Object.values(pair)) {
+    a.proc.kill('SIGTERM');
+    await once(a.proc, 'exit');
+  }
+  mixerProc.kill('SIGTERM');
+  const median = (w: Workload, by: (r: PairRun) => number): PairRun => {
+    const list = [...(runs.get(w) ?? [])].sort((a, b) => by(a) - by(b));
+    const m = list[Math.floor(list.length / 2)];
+    if (!m) throw new Error(`no run of ${w}`);
+    return m;
+  };
+  const cpu = (w: Workload) => median(w, (r) => r.cpuMicrosPerUnit).cpuMicrosPerUnit;
+  const pairLine = (name: string, unit: 'check' | 'entry', w: Workload): string => {
+    const units = unit === 'check' ? 'checks' : 'entries';
+    const r = median(w, (x) => x.perSecond);
+    const all = (runs.get(w) ?? []).map((x) => x.perSecond.toFixed(0)).join(', ');
+    return `${name.padEnd(36)} ${cpu(w).toFixed(1).padStart(7)} µs CPU/${unit}  ${r.perSecond.toFixed(0).padStart(6)} ${units}/s  p99 ${r.p99.toFixed(1)} ms  errors ${r.errors}  (runs: ${all}/s)`;
+  };
+  /** Gateway CPU per unit over the sidecar's: the cost ratio (1.00 = the same). */
+  const costRatio = (side: Workload, gw: Workload) => cpu(gw) / cpu(side);
+  const worst = Math.max(costRatio('sidecar', 'gateway'), costRatio('als-sidecar', 'als-gateway'));
+
+  const loadedVariant = measured.find((m) => m.loaded !== undefined);
   const bestIdle = (pick: (m: Memory) => number | undefined) =>
     Math.min(...measured.map((m) => pick(m.idle) ?? Infinity));
   const workingSet = bestIdle((m) => m.cgroup?.workingSetMb);
@@ -262,9 +333,18 @@ try {
         : [],
     ),
     row('straight to Mixer (its own ext_authz)', straight.result),
-    image?.loaded
-      ? `with the agent's cache: ${(image.loaded.result.perSecond / straight.result.perSecond).toFixed(2)}x the throughput, p99 ${image.loaded.result.p99.toFixed(2)} vs ${straight.result.p99.toFixed(2)} ms; Mixer sees ${((100 * image.fromMixer) / Math.max(1, image.fromCache + image.fromMixer)).toFixed(1)}% of checks`
+    loadedVariant?.loaded
+      ? `with the agent's cache: ${(loadedVariant.loaded.result.perSecond / straight.result.perSecond).toFixed(2)}x the throughput, p99 ${loadedVariant.loaded.result.p99.toFixed(2)} vs ${straight.result.p99.toFixed(2)} ms; Mixer sees ${((100 * loadedVariant.fromMixer) / Math.max(1, loadedVariant.fromCache + loadedVariant.fromMixer)).toFixed(1)}% of checks`
       : '',
+    '',
+    `the Mixer path, gateway (agent router) next to sidecar, proxy image, medians of ${values.rounds} alternating runs (the agent's CPU time per request from /proc: steadier than throughput on a shared machine)`,
+    pairLine('ext_authz checks, sidecar', 'check', 'sidecar'),
+    pairLine('ext_authz checks, gateway', 'check', 'gateway'),
+    `${''.padEnd(36)} gateway/sidecar CPU per check ${costRatio('sidecar', 'gateway').toFixed(2)}x`,
+    pairLine('access log entries, sidecar', 'entry', 'als-sidecar'),
+    pairLine('access log entries, gateway', 'entry', 'als-gateway'),
+    `${''.padEnd(36)} gateway/sidecar CPU per entry ${costRatio('als-sidecar', 'als-gateway').toFixed(2)}x`,
+    `target: the gateway's Mixer path costs no more CPU per request than the sidecar's (within 5%, the run-to-run spread): ${worst <= 1.05 ? 'met' : 'not met'} (worst ${worst.toFixed(2)}x)`,
     '',
     `${'memory, MB'.padEnd(56)}  ${'process (/proc)'.padEnd(28)} container (cgroup)`,
     `${''.padEnd(56)}    RSS   anon   file    USS   working   peak  cache`,
@@ -273,6 +353,7 @@ try {
       memRow(`${m.variant.name}, idle`, m.idle),
       ...(m.loaded ? [memRow(`${m.variant.name}, peak under load`, m.loaded.peak)] : []),
     ]),
+    memRow('gateway (agent router), proxy image, idle (no cgroup)', gatewayIdle),
     bareCgroup
       ? ''
       : 'container figures: n/a (no writable memory cgroup here; needs root and a cgroup v1 memory or v2 hierarchy)',
@@ -280,7 +361,7 @@ try {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   process.stdout.write(
-    `${JSON.stringify({ straight: straight.result, bare: bareMem, measured: measured.map((m) => ({ name: m.variant.name, idle: m.idle, load: m.loaded?.result, peak: m.loaded?.peak, fromCache: m.fromCache, fromMixer: m.fromMixer })) })}\n`,
+    `${JSON.stringify({ straight: straight.result, bare: bareMem, measured: measured.map((m) => ({ name: m.variant.name, idle: m.idle, load: m.loaded?.result, peak: m.loaded?.peak, fromCache: m.fromCache, fromMixer: m.fromMixer })), gatewayVsSidecar: Object.fromEntries(runs), gatewayIdle })}\n`,
   );
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');

@@ -18,12 +18,11 @@
  *
  *   npm run bench:mixer [-- --seconds N --rates R1,R2 --concurrency C --batch B --runs N]
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { firstLine, hasTaskset, pinnedNode } from '../pinned-process.ts';
+import { cpuMicros, firstLine, hasTaskset, pinnedNode } from '../pinned-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -36,27 +35,8 @@ const { values } = parseArgs({
   },
 });
 
-const clockTicks = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
 function node(core: number, script: string, args: string[]): ChildProcess {
   return pinnedNode(core, [fileURLToPath(new URL(script, import.meta.url)), ...args]);
-}
-
-/** A process's CPU time so far in µs (user + system, all threads), or NaN without /proc. */
-function cpuMicros(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1e6;
-  } catch {
-    return NaN;
-  }
 }
 
 interface Latency {
