@@ -39,6 +39,8 @@ COPY --from=build /src/dist ./dist
 # The .proto files the compiled modules load (found next to dist/, as in the source tree).
 COPY lib/ca/proto ./lib/ca/proto
 COPY lib/mixer/proto ./lib/mixer/proto
+# The dashboard's page (HTML, CSS, script), served as files by `istio-lite dashboard`.
+COPY ops/dashboard/static ./ops/dashboard/static
 COPY docker/istio-lite /usr/local/bin/istio-lite
 USER 1337:1337
 ENTRYPOINT ["istio-lite"]

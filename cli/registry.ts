@@ -32,6 +32,7 @@ export const commands: readonly CommandEntry[] = [
     load: async () => (await import('./commands/proxy-config.ts')).proxyConfig,
   },
   { name: 'analyze', load: async () => (await import('./commands/analyze.ts')).analyze },
+  { name: 'dashboard', load: async () => (await import('./commands/dashboard.ts')).dashboard },
   { name: 'local', load: async () => (await import('./commands/local.ts')).local },
   { name: 'version', load: async () => (await import('./commands/version.ts')).version },
 ];

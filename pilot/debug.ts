@@ -140,6 +140,7 @@ function configz(discovery: DiscoveryServer, q: URLSearchParams): DebugAnswer {
       };
     });
     const t = build.traffic;
+    const problemOf = new Map(t.problems.map((p) => [configKey(p.meta), p] as const));
     return ok({
       version: build.version,
       changedAt: new Date(build.changedAt).toISOString(),
@@ -153,6 +154,32 @@ function configz(discovery: DiscoveryServer, q: URLSearchParams): DebugAnswer {
         subsets: Object.fromEntries(
           [...t.hosts].map(([h, x]) => [h, x.subsets.map((s) => s.name)] as const),
         ),
+        // Each RouteRule with its destination and whether it applied (the dashboard's per service view).
+        routeRules: [
+          ...build.config.routeRules.map((r) => {
+            const p = problemOf.get(configKey(r.meta));
+            return {
+              namespace: r.meta.namespace,
+              name: r.meta.name,
+              destination: r.destination,
+              precedence: r.precedence,
+              applied: p === undefined,
+              reason: p?.reason ?? null,
+              message: p?.message ?? null,
+            };
+          }),
+          ...build.config.rejected
+            .filter((p) => p.meta.kind === 'RouteRule')
+            .map((p) => ({
+              namespace: p.meta.namespace,
+              name: p.meta.name,
+              destination: null,
+              precedence: null,
+              applied: false,
+              reason: p.reason,
+              message: p.message,
+            })),
+        ],
       },
     });
   }

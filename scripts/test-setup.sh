@@ -32,6 +32,7 @@ needed=(
   "python3 python3"              # the capture test's peer (connects with a chosen uid)
   "java openjdk-17-jdk-headless" # runs the Eureka server the Eureka registry's tests talk to
   "mvn maven"                    # builds that Eureka server (e2e/eureka-server) once
+  "chromium chromium"            # the mesh dashboard's page in a real headless browser
 )
 
 missing=()
