@@ -147,7 +147,7 @@ function forEachAny(type: protobuf.Type, msg: object, visit: (any: EncodedAny) =
     if (!(rt instanceof protobuf.Type)) continue;
     const items: unknown[] = field.map ? Object.values(v) : field.repeated ? (v as unknown[]) : [v];
     for (const item of items) {
-      if (rt.fullName === '.google.protobuf.Any') {
+      if (fullNameOf(rt) === '.google.protobuf.Any') {
         const a = item as { type_url: string; value: Uint8Array };
         visit({ type_url: a.type_url, value: a.value });
       } else {
@@ -161,11 +161,19 @@ function fail(path: string, message: string): never {
   throw new IstioLiteError(ErrorCode.Internal, `${path}: ${message}`);
 }
 
+/** protobufjs computes `fullName` on every read (walking the parents); this reads it once. */
+const fullNames = new WeakMap<protobuf.Type, string>();
+function fullNameOf(type: protobuf.Type): string {
+  let n = fullNames.get(type);
+  if (n === undefined) fullNames.set(type, (n = type.fullName));
+  return n;
+}
+
 function checkMessage(type: protobuf.Type, value: unknown, path: string): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     fail(path, `must be a ${type.name} message object`);
   }
-  if (type.fullName === '.google.protobuf.Any') {
+  if (fullNameOf(type) === '.google.protobuf.Any') {
     const a = value as Record<string, unknown>;
     if (typeof a['type_url'] !== 'string' || !(a['value'] instanceof Uint8Array)) {
       fail(path, 'an Any must be {type_url, value: Uint8Array} (use toAny)');
@@ -178,7 +186,8 @@ function checkMessage(type: protobuf.Type, value: unknown, path: string): void {
   for (const [key, v] of Object.entries(value)) {
     if (v === undefined || v === null) continue;
     const field = type.fields[key];
-    if (field === undefined) fail(`${path}.${key}`, `unknown field of ${type.fullName.slice(1)}`);
+    if (field === undefined)
+      fail(`${path}.${key}`, `unknown field of ${fullNameOf(type).slice(1)}`);
     checkField(field.resolve(), v, `${path}.${key}`);
   }
 }

@@ -12,17 +12,37 @@ import type { MeshBuild } from './mesh-build.ts';
 export type Generator = (build: MeshBuild, proxy: Proxy) => readonly Resource[];
 export type GeneratorSet = Readonly<Record<XdsType, Generator>>;
 
+type Inbound = ReturnType<typeof inboundResources>;
+
+/**
+ * Inbound sides by context and port set: generated once, the same objects from build to build
+ * (so a snapshot keeps them, and its maps, while they do not change). Bounded: cleared past 1,000
+ * port sets.
+ */
+const inboundCache = new WeakMap<MeshBuild['ctx'], Map<string, Inbound>>();
+
 /** The sidecar's own inbound side, when its IP serves registered endpoints. */
-function inbound(build: MeshBuild, proxy: Proxy): ReturnType<typeof inboundResources> {
+function inbound(build: MeshBuild, proxy: Proxy): Inbound {
   const ports = proxy.ip === undefined ? [] : build.inboundPorts(proxy.ip);
-  return inboundResources(build.ctx, ports);
+  let byPorts = inboundCache.get(build.ctx);
+  if (!byPorts) inboundCache.set(build.ctx, (byPorts = new Map<string, Inbound>()));
+  const key = ports.map((p) => `${String(p.port)}/${p.protocol}`).join(',');
+  let r = byPorts.get(key);
+  if (!r) {
+    if (byPorts.size >= 1000) byPorts.clear();
+    r = inboundResources(build.ctx, ports);
+    byPorts.set(key, r);
+  }
+  return r;
 }
 
 const sidecar: GeneratorSet = {
-  [TypeUrl.Cluster]: (b, p) => [
-    ...b.clustersFor('sidecar', b.viewOf(p)),
-    ...inbound(b, p).clusters,
-  ],
+  [TypeUrl.Cluster]: (b, p) => {
+    const mesh = b.clustersFor('sidecar', b.viewOf(p));
+    const own = inbound(b, p).clusters;
+    // The build's list itself when the sidecar serves nothing: shared by every such sidecar.
+    return own.length === 0 ? mesh : [...mesh, ...own];
+  },
   [TypeUrl.ClusterLoadAssignment]: (b) => b.endpoints,
   [TypeUrl.Listener]: (b, p) => [b.outboundListener, inbound(b, p).listener],
   [TypeUrl.RouteConfiguration]: (b, p) => b.routesFor(p.namespace, b.viewOf(p)),

@@ -9,10 +9,9 @@
  * rule share everything; views are computed once per build and kept.
  */
 import { isStringRecord } from '../../lib/json.ts';
-import { emptyConfig, type ConfigState, type Labels } from '../config/model.ts';
+import { emptyConfig, type ConfigState } from '../config/model.ts';
 import type { Proxy } from '../model/proxy.ts';
 import type { Endpoint, RegistryState, Service } from '../model/service.ts';
-import { isHttp, type Protocol } from '../model/protocol.ts';
 import { passthroughClusters, serviceClusters } from '../generate/clusters.ts';
 import type { GenContext } from '../generate/context.ts';
 import { grpcRouteConfigs } from '../generate/grpc.ts';
@@ -33,6 +32,7 @@ import {
 } from '../traffic/traffic.ts';
 import { egressSet, type EgressSet } from './egress-set.ts';
 import { gatewayKey, gatewayPorts, gatewayResources, type GatewayResources } from './gateways.ts';
+import { IpIndex, type IpInfo } from './ip-index.ts';
 import { serviceEntry, type ServiceEntry } from './service-entry.ts';
 import { hcmTracing, sameTracing, type HcmTracing } from '../generate/tracing.ts';
 
@@ -96,6 +96,7 @@ class RouteCaches {
 export class MeshBuilder {
   private version = 0;
   private cache = new Map<string, ServiceEntry>();
+  private readonly ips = new IpIndex();
   private traffic: Traffic | undefined;
   private routeCaches: RouteCaches | undefined;
   private listener:
@@ -145,6 +146,7 @@ export class MeshBuilder {
       ctx,
       changedAt,
       entries,
+      byIp: this.ips.update(next),
       outboundListener: this.listenerFor(
         state,
         caches.egress.ports,
@@ -191,14 +193,9 @@ interface BuildInput {
   readonly ctx: GenContext;
   readonly changedAt: number;
   readonly entries: readonly ServiceEntry[];
+  readonly byIp: ReadonlyMap<string, IpInfo>;
   readonly outboundListener: Resource;
   readonly caches: RouteCaches;
-}
-
-interface IpInfo {
-  ports: Map<number, Protocol>;
-  labels: Labels;
-  services: Set<string>;
 }
 
 class Build implements MeshBuild {
@@ -214,7 +211,7 @@ class Build implements MeshBuild {
   readonly notes: readonly string[];
   private readonly entries: readonly ServiceEntry[];
   private readonly caches: RouteCaches;
-  private readonly byIp = new Map<string, IpInfo>();
+  private readonly byIp: ReadonlyMap<string, IpInfo>;
   private readonly clusterCache = new Map<string, readonly Resource[]>();
 
   constructor(b: BuildInput) {
@@ -242,25 +239,7 @@ class Build implements MeshBuild {
         ]),
       ),
     ];
-    for (const e of b.entries) this.index(e);
-  }
-
-  private index(e: ServiceEntry): void {
-    for (const ep of e.eps) {
-      const sp = e.svc.ports.find((p) => p.name === ep.servicePortName);
-      let info = this.byIp.get(ep.address);
-      if (!info) {
-        info = { ports: new Map(), labels: ep.labels, services: new Set() };
-        this.byIp.set(ep.address, info);
-      }
-      info.services.add(e.svc.hostname);
-      if (sp === undefined || sp.protocol === 'UDP') continue;
-      // Two services on one target port with different protocols: HTTP wins (TCP would lose
-      // every HTTP feature of the other).
-      const had = info.ports.get(ep.port);
-      if (had === undefined || (!isHttp(had) && isHttp(sp.protocol)))
-        info.ports.set(ep.port, sp.protocol);
-    }
+    this.byIp = b.byIp;
   }
 
   private inputs(view: SourceView): RouteInputs {

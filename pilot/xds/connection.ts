@@ -23,7 +23,7 @@ import { parseProxy, type Proxy } from '../model/proxy.ts';
 import type { Resource } from '../generate/resource.ts';
 import type { ProxySnapshot } from '../snapshot/proxy-snapshot.ts';
 import type { XdsMetrics } from './metrics.ts';
-import { planDelta, planSotw, type InUse, type Plan } from './plan.ts';
+import { planDelta, planFromPrevious, planSotw, type InUse, type Plan } from './plan.ts';
 import type { ResponseCache } from './response-cache.ts';
 import type { SendGate } from './send-gate.ts';
 import { TypeState, isCompleteType, type Nack } from './subscription.ts';
@@ -74,6 +74,7 @@ export interface ConnectionStatus {
 }
 
 const noneInUse: InUse = new Map();
+const noResources: ReadonlyMap<string, Resource> = new Map();
 
 function syncState(st: TypeState): SyncState {
   if (st.nonce === '') return 'NOT SENT';
@@ -297,12 +298,35 @@ export class Connection {
     }
   }
 
-  /** What to send for a type, or undefined when the client already has it. */
+  /**
+   * What to send for a type, or undefined when the client already has it. When the last plan of
+   * this type left nothing to send and nothing it read has changed, only what differs between its
+   * resources and these is looked at (plan.ts planFromPrevious).
+   */
   private plan(st: TypeState, snap: ProxySnapshot): Plan | undefined {
-    const all = snap.resources.get(st.type) ?? new Map<string, Resource>();
+    const all = snap.resources.get(st.type) ?? noResources;
     const clusterTypes = st.type === TypeUrl.Cluster || st.type === TypeUrl.ClusterLoadAssignment;
+    const inUseRev = clusterTypes ? this.heldRoutingRev() : 0;
+    const last = st.planned;
+    if (last?.planRev === st.planRev && last.inUseRev === inUseRev) {
+      const quick = planFromPrevious(st, last.all, all, this.o.mode);
+      if (quick) {
+        if (quick.result === undefined) st.planned = { all, planRev: st.planRev, inUseRev };
+        return quick.result;
+      }
+    }
     const inUse = clusterTypes ? this.inUseMissingFrom(st.type, all) : noneInUse;
-    return this.o.mode === 'delta' ? planDelta(st, all, inUse) : planSotw(st, all, inUse);
+    const plan = this.o.mode === 'delta' ? planDelta(st, all, inUse) : planSotw(st, all, inUse);
+    st.planned = plan === undefined ? { all, planRev: st.planRev, inUseRev } : undefined;
+    return plan;
+  }
+
+  /** Changes to the listeners and routes the client holds (what `inUse` is made of). */
+  private heldRoutingRev(): number {
+    return (
+      (this.types.get(TypeUrl.Listener)?.heldRev ?? 0) +
+      (this.types.get(TypeUrl.RouteConfiguration)?.heldRev ?? 0)
+    );
   }
 
   /**
@@ -336,6 +360,10 @@ export class Connection {
       : this.o.responses.response(snap.version, st.type, plan.resources);
     const replaceAll = !delta && isCompleteType(st.type);
     st.recordSent(nonce, String(snap.version), snap, plan.resources, plan.removed, replaceAll);
+    // What was planned is now sent: planning these resources again finds nothing new.
+    const all = snap.resources.get(st.type) ?? noResources;
+    const clusterTypes = st.type === TypeUrl.Cluster || st.type === TypeUrl.ClusterLoadAssignment;
+    st.planned = { all, planRev: st.planRev, inUseRev: clusterTypes ? this.heldRoutingRev() : 0 };
     this.o.metrics.pushes.inc({ type: XdsTypeShort[st.type] });
     this.o.metrics.pushBytes.inc({ type: XdsTypeShort[st.type] }, bytes.length);
     const release = await this.o.gate.acquire(bytes.length);

@@ -55,6 +55,8 @@ export class DiscoveryServer {
   private readonly gate: SendGate;
   private readonly responses: ResponseCache;
   private lastPush: { version: number; at: string; ms: number; proxies: number } | undefined;
+  /** The last push's snapshots by proxy key: what the next build's may keep parts of. */
+  private previous = new Map<string, ProxySnapshot>();
 
   constructor(o: DiscoveryOptions) {
     this.o = o;
@@ -167,6 +169,7 @@ export class DiscoveryServer {
         proxies++;
       }
     }
+    this.previous = shared;
     const ms = performance.now() - t0;
     this.o.metrics.pushTime.observe(ms / 1000);
     this.lastPush = { version: build.version, at: new Date().toISOString(), ms, proxies };
@@ -188,7 +191,7 @@ export class DiscoveryServer {
     const hit = shared.get(key);
     if (hit) return hit;
     try {
-      const snap = buildProxySnapshot(build, proxy);
+      const snap = buildProxySnapshot(build, proxy, this.previous.get(key));
       shared.set(key, snap);
       return snap;
     } catch (e) {

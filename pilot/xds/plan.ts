@@ -5,6 +5,7 @@
  */
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
 import type { Resource } from '../generate/resource.ts';
+import { mapDiff } from '../snapshot/map-diff.ts';
 import { isCompleteType, type TypeState } from './subscription.ts';
 
 export interface Plan {
@@ -102,4 +103,32 @@ export function planDelta(
   }
   if (changed.length === 0 && removed.length === 0 && !st.mustRespond) return undefined;
   return { resources: changed, removed };
+}
+
+/**
+ * The plan for `all` when the last plan of this type left nothing to send for `previous` and
+ * nothing the plan reads has changed since (same subscription, same sent resources and, for
+ * clusters, the same listeners and routes held): only the resources that differ between the two
+ * can need sending, so a one-endpoint change costs each stream one lookup, not one per resource.
+ * Undefined `result` when it cannot tell (a resource was removed; a complete type whose
+ * subscribed resources changed must be sent whole): plan in full.
+ */
+export function planFromPrevious(
+  st: TypeState,
+  previous: ReadonlyMap<string, Resource>,
+  all: ReadonlyMap<string, Resource>,
+  mode: 'sotw' | 'delta',
+): { readonly result: Plan | undefined } | undefined {
+  if (st.mustRespond) return undefined;
+  if (previous === all) return { result: undefined };
+  const d = mapDiff(previous, all);
+  if (d.removed > 0) return undefined;
+  const out: Resource[] = [];
+  for (const n of d.changed) {
+    const r = all.get(n);
+    if (r && st.wants(n) && st.sent.get(n)?.hash !== r.hash) out.push(r);
+  }
+  if (out.length === 0) return { result: undefined };
+  if (mode === 'sotw' && isCompleteType(st.type)) return undefined;
+  return { result: { resources: out, removed: [] } };
 }

@@ -58,6 +58,21 @@ export class TypeState {
   /** The nonce of the last response the client ACKed or NACKed. */
   private settledNonce = '';
   lastNack: Nack | undefined;
+  /**
+   * Counts changes to what planning this type reads (subscription, `mustRespond`, `sent`), and to
+   * what the client holds (`sent`, `acked`: the clusters its listeners and routes name). A plan
+   * made at the same counts from the same resources needs no second look (plan.ts).
+   */
+  planRev = 0;
+  heldRev = 0;
+  /** The resources, and the counts, of the last plan that left nothing to send. */
+  planned:
+    | {
+        readonly all: ReadonlyMap<string, Resource>;
+        readonly planRev: number;
+        readonly inUseRev: number;
+      }
+    | undefined;
   responses = 0;
   acks = 0;
   nacks = 0;
@@ -97,6 +112,7 @@ export class TypeState {
       this.mustRespond = true;
       changed = true;
     }
+    if (changed) this.planRev++;
     return changed;
   }
 
@@ -112,6 +128,8 @@ export class TypeState {
   private forget(name: string): void {
     this.sent.delete(name);
     this.sentFrom.delete(name);
+    this.planRev++;
+    this.heldRev++;
   }
 
   /** Whether the client asked for `name` (explicitly or as a wildcard subscriber). */
@@ -157,6 +175,10 @@ export class TypeState {
         changed = true;
       }
     }
+    if (changed) {
+      this.planRev++;
+      this.heldRev++;
+    }
     return changed;
   }
 
@@ -184,6 +206,8 @@ export class TypeState {
     this.sentAt = Date.now();
     this.mustRespond = false;
     this.responses++;
+    this.planRev++;
+    this.heldRev++;
   }
 
   /** Records an ACK of the latest response; true the first time that response is ACKed. */
@@ -192,6 +216,7 @@ export class TypeState {
     if (first) {
       this.acked = new Map(this.sent);
       this.ackedFrom = new Map(this.sentFrom);
+      this.heldRev++;
     }
     this.acks++;
     this.ackedVersion = this.sentVersion;
