@@ -222,6 +222,7 @@ build_istiod() {
   local src
   src=$(go list -m -f '{{.Dir}}' istio.io/istio)
   cp "$src/manifests/charts/base/files/crd-all.gen.yaml" "$crds.tmp"
+  chmod 644 "$crds.tmp" # the module cache is read-only
   log "pilot-discovery $ISTIO_VERSION: compiling (the longest step)"
   step "compiling pilot-discovery" go build -trimpath -ldflags "-s -w" -o "$out.tmp" \
     istio.io/istio/pilot/cmd/pilot-discovery
