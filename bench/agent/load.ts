@@ -6,12 +6,15 @@
  * - `sidecar`: sources reviews v1-v3 and productpage, to ratings and details, 5 paths each;
  * - `gateway`: the ingress gateway's checks: 6 clients outside the mesh, to ratings and details
  *   through the Ingress, 5 paths each, with the route's context (reporter kind, backend).
+ * `sidecar-traced` is `sidecar` with the B3 headers a traced Envoy puts on every ext_authz call
+ * (its HCM's sampling decided: 1 call in 100 sampled), as the tracing comparison sends them.
  * `als-sidecar` and `als-gateway` stream access log messages instead (100 HTTP entries each, one
  * message a call, tagged as Pilot tags each side's logs); the rate counts entries.
  * Prints one JSON line.
  *
- *   load.ts TARGET SECONDS CONCURRENCY [sidecar|gateway|als-sidecar|als-gateway]
+ *   load.ts TARGET SECONDS CONCURRENCY [sidecar|sidecar-traced|gateway|als-sidecar|als-gateway]
  */
+import { randomBytes } from 'node:crypto';
 import { EnvoyMixerClient, checkRequest } from '../../agent/testing/envoy-mixer-client.ts';
 
 const [target = '', secondsArg = '5', concArg = '32', workload = 'sidecar'] = process.argv.slice(2);
@@ -100,6 +103,17 @@ function alsMessage(gateway: boolean): object {
   };
 }
 
+/** Envoy's ext_authz span contexts: 100 traces, the first sampled (1%); none untraced. */
+const traceHeaders: Readonly<Record<string, string>>[] =
+  workload === 'sidecar-traced'
+    ? Array.from({ length: 100 }, (_, i) => ({
+        'x-b3-traceid': randomBytes(16).toString('hex'),
+        'x-b3-spanid': randomBytes(8).toString('hex'),
+        'x-b3-parentspanid': randomBytes(8).toString('hex'),
+        'x-b3-sampled': i === 0 ? '1' : '0',
+      }))
+    : [{}];
+
 const als = workload.startsWith('als-') ? alsMessage(workload === 'als-gateway') : undefined;
 /** Units of work per call: checks, or log entries. */
 const unitsPerCall = als ? 100 : 1;
@@ -109,7 +123,11 @@ async function once(i: number): Promise<boolean> {
     await client.accessLogs([als]);
     return false;
   }
-  const a = await client.checkBytes(requests[i % requests.length] as Uint8Array);
+  const a = await client.checkBytes(
+    requests[i % requests.length] as Uint8Array,
+    5000,
+    traceHeaders[i % traceHeaders.length],
+  );
   return a.code !== 0;
 }
 

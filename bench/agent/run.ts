@@ -15,6 +15,11 @@
  * the gateway is the source and the client the origin). Target: the gateway's agent spends no more
  * CPU per check and per log entry than the sidecar's (from /proc; throughput is printed too).
  *
+ * Tracing at 1% next to none: the proxy image as a sidecar with a Zipkin collector (an in-process
+ * receiver; `--traceSampling 1`) and without, loaded in turn (ROUNDS times each) with the checks a
+ * traced Envoy sends (B3 headers on every call, 1 in 100 sampled). Target: tracing at 1% costs
+ * nothing measurable on the check path (CPU per check within the run-to-run spread, 5%).
+ *
  * Memory is read two ways: the process (/proc: RSS with its anonymous and file-backed parts, and
  * USS, the pages no other process shares), and, when this machine lets the bench create a memory
  * cgroup, the way the kubelet reads a container (working set = usage - inactive file pages, what
@@ -29,6 +34,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
+import { startZipkinReceiver } from '../../lib/testing/zipkin-receiver.ts';
 import { freePort } from '../../lib/free-ports.ts';
 import {
   cpuMicros,
@@ -91,7 +97,7 @@ async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> 
   }
 }
 
-type Workload = 'sidecar' | 'gateway' | 'als-sidecar' | 'als-gateway';
+type Workload = 'sidecar' | 'sidecar-traced' | 'gateway' | 'als-sidecar' | 'als-gateway';
 
 interface LoadResult {
   readonly checks: number;
@@ -132,6 +138,8 @@ interface Variant {
   readonly load: boolean;
   /** `router`: a gateway, loaded with the ingress gateway's checks. */
   readonly mode?: 'sidecar' | 'router';
+  /** A Zipkin collector (host:port): spans at 1% (`--zipkinAddress`, `--traceSampling 1`). */
+  readonly zipkin?: string;
 }
 
 async function startAgent(v: Variant, dir: string, mixer: string, cgroup: Cgroup | undefined) {
@@ -147,6 +155,7 @@ async function startAgent(v: Variant, dir: string, mixer: string, cgroup: Cgroup
     ...['--configPath', dir, '--certsDir', certs, '--startEnvoy', 'false'],
     ...['--discoveryAddress', `127.0.0.1:${await freePort()}`, '--mixerAddress', mixer],
     ...['--statusPort', String(statusPort), '--readinessPort', String(await freePort())],
+    ...(v.zipkin === undefined ? [] : ['--zipkinAddress', v.zipkin, '--traceSampling', '1']),
   ];
   const proc = node(1, args, {
     env: {
@@ -297,6 +306,40 @@ try {
     a.proc.kill('SIGTERM');
     await once(a.proc, 'exit');
   }
+
+  // Tracing at 1% next to none: both running, loaded in turn with a traced Envoy's checks.
+  const zipkin = await startZipkinReceiver();
+  const traced = {
+    off: await startAgent(image, join(root, 'trace-off'), mixer, undefined),
+    on: await startAgent(
+      { ...image, zipkin: zipkin.address },
+      join(root, 'trace-on'),
+      mixer,
+      undefined,
+    ),
+  };
+  await sleep(2000);
+  const tracedIdle = { off: memory(traced.off.proc.pid ?? 0), on: memory(traced.on.proc.pid ?? 0) };
+  const traceRuns: Record<'off' | 'on', PairRun[]> = { off: [], on: [] };
+  for (let i = 0; i < Number(values.rounds); i++) {
+    for (const side of ['off', 'on'] as const) {
+      const pid = traced[side].proc.pid;
+      const cpu0 = cpuMicros(pid);
+      const { result } = await load(
+        `unix:${join(root, `trace-${side}`, 'MIXER')}`,
+        undefined,
+        'sidecar-traced',
+      );
+      const units = result.checks * (1 + 1 / Number(values.seconds));
+      traceRuns[side].push({ ...result, cpuMicrosPerUnit: (cpuMicros(pid) - cpu0) / units });
+    }
+  }
+  for (const a of Object.values(traced)) {
+    a.proc.kill('SIGTERM');
+    await once(a.proc, 'exit');
+  }
+  const spansSent = zipkin.spans.length;
+  await zipkin.close();
   mixerProc.kill('SIGTERM');
   const median = (w: Workload, by: (r: PairRun) => number): PairRun => {
     const list = [...(runs.get(w) ?? [])].sort((a, b) => by(a) - by(b));
@@ -314,6 +357,21 @@ try {
   /** Gateway CPU per unit over the sidecar's: the cost ratio (1.00 = the same). */
   const costRatio = (side: Workload, gw: Workload) => cpu(gw) / cpu(side);
   const worst = Math.max(costRatio('sidecar', 'gateway'), costRatio('als-sidecar', 'als-gateway'));
+
+  const traceMedian = (side: 'off' | 'on', by: (r: PairRun) => number): PairRun => {
+    const list = [...traceRuns[side]].sort((a, b) => by(a) - by(b));
+    const m = list[Math.floor(list.length / 2)];
+    if (!m) throw new Error(`no traced run ${side}`);
+    return m;
+  };
+  const traceCpu = (side: 'off' | 'on') =>
+    traceMedian(side, (r) => r.cpuMicrosPerUnit).cpuMicrosPerUnit;
+  const traceLine = (side: 'off' | 'on', name: string): string => {
+    const r = traceMedian(side, (x) => x.perSecond);
+    const all = traceRuns[side].map((x) => x.perSecond.toFixed(0)).join(', ');
+    return `${name.padEnd(36)} ${traceCpu(side).toFixed(1).padStart(7)} µs CPU/check  ${r.perSecond.toFixed(0).padStart(6)} checks/s  p99 ${r.p99.toFixed(1)} ms  errors ${r.errors}  (runs: ${all}/s)`;
+  };
+  const traceRatio = traceCpu('on') / traceCpu('off');
 
   const loadedVariant = measured.find((m) => m.loaded !== undefined);
   const bestIdle = (pick: (m: Memory) => number | undefined) =>
@@ -346,6 +404,12 @@ try {
     `${''.padEnd(36)} gateway/sidecar CPU per entry ${costRatio('als-sidecar', 'als-gateway').toFixed(2)}x`,
     `target: the gateway's Mixer path costs no more CPU per request than the sidecar's (within 5%, the run-to-run spread): ${worst <= 1.05 ? 'met' : 'not met'} (worst ${worst.toFixed(2)}x)`,
     '',
+    `tracing at 1% next to none, proxy image sidecar, a traced Envoy's checks (B3 on every call, 1 in 100 sampled), medians of ${values.rounds} alternating runs`,
+    traceLine('off', 'ext_authz checks, no tracing'),
+    traceLine('on', 'ext_authz checks, tracing at 1%'),
+    `${''.padEnd(36)} with/without tracing CPU per check ${traceRatio.toFixed(2)}x; ${String(spansSent)} spans sent; idle RSS ${tracedIdle.on.rssMb.toFixed(1)} vs ${tracedIdle.off.rssMb.toFixed(1)} MB (OpenTelemetry loaded vs not)`,
+    `target: tracing at 1% costs nothing measurable on the check path (within 5%, the run-to-run spread): ${traceRatio <= 1.05 ? 'met' : 'not met'} (${traceRatio.toFixed(2)}x)`,
+    '',
     `${'memory, MB'.padEnd(56)}  ${'process (/proc)'.padEnd(28)} container (cgroup)`,
     `${''.padEnd(56)}    RSS   anon   file    USS   working   peak  cache`,
     memRow('bare node, idle', bareMem),
@@ -361,7 +425,7 @@ try {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   process.stdout.write(
-    `${JSON.stringify({ straight: straight.result, bare: bareMem, measured: measured.map((m) => ({ name: m.variant.name, idle: m.idle, load: m.loaded?.result, peak: m.loaded?.peak, fromCache: m.fromCache, fromMixer: m.fromMixer })), gatewayVsSidecar: Object.fromEntries(runs), gatewayIdle })}\n`,
+    `${JSON.stringify({ straight: straight.result, bare: bareMem, measured: measured.map((m) => ({ name: m.variant.name, idle: m.idle, load: m.loaded?.result, peak: m.loaded?.peak, fromCache: m.fromCache, fromMixer: m.fromMixer })), gatewayVsSidecar: Object.fromEntries(runs), gatewayIdle, tracing: { runs: traceRuns, idle: tracedIdle, spansSent } })}\n`,
   );
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
