@@ -182,7 +182,7 @@ async function servicePods(
   return [...out.values()].sort((a, b) => (a.pod < b.pod ? -1 : 1));
 }
 
-function kubePlane(kc: KubeConfig, namespace: string, source: string): ControlPlane {
+export function kubePlane(kc: KubeConfig, namespace: string, source: string): ControlPlane {
   const replicas = async (service: string, portName: string, port: number, what: string) => {
     const pods = await servicePods(kc, namespace, service, portName, port);
     if (pods.length === 0) {
