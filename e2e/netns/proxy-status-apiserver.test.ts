@@ -9,7 +9,9 @@
  * IPs. The pods have a scheduling gate, so no scheduler or simulated node touches them; the
  * Service has no selector and its EndpointSlices are written here, as the EndpointSlice controller
  * would write them. A third endpoint points at an address where nothing listens: that replica is
- * reported and the others still shown.
+ * reported and the others still shown. The mesh dashboard then runs as the chart's istio-dashboard
+ * ServiceAccount (its rendered RBAC), reading both Pilots and a Mixer replica (its /metrics fed by
+ * real Reports) the same way.
  *
  * Needs root and iproute2 (npm test installs it: scripts/test-setup.sh).
  */
@@ -17,16 +19,29 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { main } from '../../cli/main.ts';
 import { captureIo } from '../../cli/testing/capture-io.ts';
+import { helmTemplate } from '../../lib/chart.ts';
+import { applyObjects } from '../../lib/kube/apply.ts';
+import { listenOn } from '../../lib/listen.ts';
+import { helmPath } from '../../lib/local-cluster/cluster.ts';
+import { compressReport } from '../../lib/mixer/compress.ts';
+import { Duration, type Value } from '../../lib/mixer/value.ts';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
+import { startTestMixer, type TestMixer } from '../../mixer/testing/server.ts';
+import { kubePlane } from '../../ops/control-plane.ts';
+import { mixerMetrics } from '../../ops/dashboard/metrics-source.ts';
+import { runDashboard } from '../../ops/dashboard/run.ts';
 import type { RunningPilot } from '../../pilot/run.ts';
 import { RawAdsClient } from '../../pilot/testing/raw-ads-client.ts';
 import { eventually } from '../cluster/eventually.ts';
 import { useLocalCluster } from '../cluster/local-cluster.ts';
 import { ensurePilotCrds } from '../cluster/pilot-crds.ts';
 import { startKubePilot } from '../cluster/pilot-support.ts';
+import { serviceAccountKubeConfig } from '../cluster/service-account-kubeconfig.ts';
 
 const id = randomBytes(3).toString('hex');
 const link = `ilps${id}`;
@@ -34,6 +49,7 @@ const octet = 100 + ((randomBytes(1)[0] ?? 0) % 100);
 const ipA = `10.78.${String(octet)}.1`;
 const ipB = `10.78.${String(octet)}.2`;
 const ipGone = `10.78.${String(octet)}.3`;
+const ipMixer = `10.78.${String(octet)}.4`;
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -54,6 +70,9 @@ describe('proxy-status and proxy-config through the API server (every istio-pilo
   const env = useLocalCluster({ namespacePrefix: 'opsps' });
   const pilots: RunningPilot[] = [];
   const clients: RawAdsClient[] = [];
+  let mixer: TestMixer | undefined;
+  let forward: Server | undefined;
+  const forwarded = new Set<Socket>();
   let made = false;
   const ns = () => env.namespace;
 
@@ -67,26 +86,38 @@ describe('proxy-status and proxy-config through the API server (every istio-pilo
     if (!canRun()) this.skip();
     sh('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', `${link}p`]);
     made = true;
-    for (const ip of [ipA, ipB, ipGone]) sh('ip', ['addr', 'add', `${ip}/32`, 'dev', link]);
+    for (const ip of [ipA, ipB, ipGone, ipMixer])
+      sh('ip', ['addr', 'add', `${ip}/32`, 'dev', link]);
     sh('ip', ['link', 'set', link, 'up']);
     sh('ip', ['link', 'set', `${link}p`, 'up']);
     await ensurePilotCrds(env.kc);
 
     const core = env.kc.makeApiClient(CoreV1Api);
     const discovery = env.kc.makeApiClient(DiscoveryV1Api);
-    await core.createNamespacedService({
-      namespace: ns(),
-      body: {
-        metadata: { name: 'istio-pilot' },
-        spec: {
-          ports: [
-            { name: 'grpc-xds', port: 15010 },
-            { name: 'http-debug', port: 8080 },
-          ],
-        },
-      },
-    });
-    const replicas: { pod: string; ip: string; port: number }[] = [];
+    for (const [name, port] of [
+      ['istio-pilot', { name: 'http-debug', port: 8080 }],
+      ['istio-mixer', { name: 'http-monitoring', port: 42422 }],
+    ] as const) {
+      await core.createNamespacedService({
+        namespace: ns(),
+        body: { metadata: { name }, spec: { ports: [port] } },
+      });
+    }
+    // A Mixer whose /metrics (on loopback) is forwarded from its pod's address.
+    const m = (mixer = await startTestMixer());
+    const metricsPort = Number(new URL(m.metricsUrl).port);
+    const f = (forward = createServer((client) => {
+      const upstream = connect({ host: '127.0.0.1', port: metricsPort });
+      for (const sock of [client, upstream]) {
+        forwarded.add(sock);
+        sock.on('close', () => forwarded.delete(sock));
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    }));
+    const mixerPort = await listenOn(f, 0, ipMixer);
+    const replicas: { pod: string; ip: string; port: number; service?: string }[] = [];
     for (const [name, ip] of [
       ['istio-pilot-a', ipA],
       ['istio-pilot-b', ipB],
@@ -100,11 +131,13 @@ describe('proxy-status and proxy-config through the API server (every istio-pilo
       replicas.push({ pod: name, ip, port: p.httpPort });
     }
     replicas.push({ pod: 'istio-pilot-gone', ip: ipGone, port: 8080 });
+    replicas.push({ pod: 'istio-mixer-a', ip: ipMixer, port: mixerPort, service: 'istio-mixer' });
     for (const r of replicas) {
+      const service = r.service ?? 'istio-pilot';
       await core.createNamespacedPod({
         namespace: ns(),
         body: {
-          metadata: { name: r.pod, labels: { app: 'istio-pilot' } },
+          metadata: { name: r.pod, labels: { app: service } },
           spec: {
             schedulingGates: [{ name: 'istio-lite.io/test-never-scheduled' }],
             containers: [{ name: 'discovery', image: 'istio-lite:test' }],
@@ -123,14 +156,20 @@ describe('proxy-status and proxy-config through the API server (every istio-pilo
         namespace: ns(),
         body: {
           metadata: {
-            name: `istio-pilot-${r.pod.slice('istio-pilot-'.length)}`,
+            name: r.pod,
             labels: {
-              'kubernetes.io/service-name': 'istio-pilot',
+              'kubernetes.io/service-name': service,
               'endpointslice.kubernetes.io/managed-by': 'istio-lite-test',
             },
           },
           addressType: 'IPv4',
-          ports: [{ name: 'http-debug', port: r.port, protocol: 'TCP' }],
+          ports: [
+            {
+              name: service === 'istio-pilot' ? 'http-debug' : 'http-monitoring',
+              port: r.port,
+              protocol: 'TCP',
+            },
+          ],
           endpoints: [
             {
               addresses: [r.ip],
@@ -165,6 +204,16 @@ describe('proxy-status and proxy-config through the API server (every istio-pilo
   after(async () => {
     for (const c of clients) c.close();
     for (const p of pilots) await p.close();
+    await mixer?.close();
+    for (const c of forwarded) c.destroy();
+    const f = forward;
+    if (f) {
+      await new Promise<void>((resolve) => {
+        f.close(() => {
+          resolve();
+        });
+      });
+    }
     if (made) sh('ip', ['link', 'del', link]);
   });
 
@@ -216,5 +265,60 @@ describe('proxy-status and proxy-config through the API server (every istio-pilo
       r.err,
       /no Pilot found: the istio-pilot Service in namespace no-such-istio-system has no endpoints \(API server https:\/\/127\.0\.0\.1:\d+\)/,
     );
+  });
+
+  it("runs the dashboard as the chart's ServiceAccount: Mixer's graph and every Pilot's proxies", async () => {
+    const rbac = (
+      await helmTemplate({
+        helm: await helmPath(),
+        namespace: ns(),
+        set: { 'dashboard.enabled': 'true' },
+        showOnly: ['templates/dashboard.yaml'],
+      })
+    ).filter((o) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(o['kind'] as string));
+    await applyObjects(env.kc, rbac, 'proxy-status-test');
+    const sa = await serviceAccountKubeConfig(env.kc, ns(), 'istio-dashboard');
+    const plane = kubePlane(sa, ns(), 'the istio-dashboard ServiceAccount');
+    const dashboard = await runDashboard({
+      port: 0,
+      address: '127.0.0.1',
+      intervalMs: 600_000,
+      plane,
+      metrics: mixerMetrics(plane),
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      const reviews = `reviews.${ns()}.svc.cluster.local`;
+      const calls = Array.from(
+        { length: 12 },
+        (_, i) =>
+          new Map<string, Value>([
+            ['source.service', `productpage.${ns()}.svc.cluster.local`],
+            ['destination.service', reviews],
+            ['response.code', i < 3 ? 500 : 200],
+            ['response.duration', new Duration(15)],
+          ]),
+      );
+      for (const req of compressReport(calls)) await mixer!.mixer('Report', req);
+      await dashboard.collector.collect();
+      for (const req of compressReport(calls)) await mixer!.mixer('Report', req);
+      const state = await dashboard.collector.collect();
+      const edge = state.graph.edges.find((e) => e.destination === reviews);
+      assert.deepEqual([edge?.requests, edge?.errors], [24, 6], JSON.stringify(state.graph));
+      assert.ok((edge?.rps ?? 0) > 0);
+      assert.deepEqual(
+        state.proxies.map((p) => `${p.name} ${p.pilot} ${p.types.LDS.state}`).sort(),
+        ['app-1 istio-pilot-a SYNCED', 'app-2 istio-pilot-b NACKED'],
+      );
+      assert.ok(
+        state.problems.some((p) => p.startsWith('Pilot istio-pilot-gone: ')),
+        state.problems.join('\n'),
+      );
+      // The page and its state over HTTP, as a browser gets them.
+      const page = await fetch(`http://127.0.0.1:${String(dashboard.port)}/`);
+      assert.match(await page.text(), /<svg id="graph"/);
+    } finally {
+      await dashboard.close();
+    }
   });
 });
