@@ -6,15 +6,8 @@
 import type { Metadata } from '@grpc/grpc-js';
 import type { HeaderGetter, HeaderSetter } from './types.ts';
 
-/** The headers a W3C or B3 trace context is read from. */
-export const TraceHeaders = [
-  'traceparent',
-  'b3',
-  'x-b3-traceid',
-  'x-b3-spanid',
-  'x-b3-sampled',
-  'x-b3-flags',
-] as const;
+/** A W3C or B3 trace context has one of these (the others only go with them). */
+export const TraceHeaders = ['traceparent', 'b3', 'x-b3-traceid'] as const;
 
 export function metadataGetter(md: Metadata): HeaderGetter {
   return (name) => {

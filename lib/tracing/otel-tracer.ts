@@ -33,6 +33,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 import { errorMessage } from '../errors.ts';
+import { unsampledContext } from './unsampled.ts';
 import type {
   HeaderGetter,
   HeaderSetter,
@@ -174,6 +175,8 @@ class OtelTracer implements Tracer {
   }
 
   start(name: string, kind: SpanKindName, parent?: HeaderGetter): SpanHandle {
+    const unsampled = parent === undefined ? undefined : unsampledContext(parent);
+    if (unsampled !== undefined) return unsampled;
     const ctx =
       parent === undefined ? ROOT_CONTEXT : extractor.extract(ROOT_CONTEXT, parent, getter);
     return this.startIn(name, kind, ctx);

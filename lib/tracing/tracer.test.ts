@@ -45,6 +45,13 @@ describe('lib/tracing: the OpenTelemetry tracer', function () {
     ['W3C traceparent, sampled', { traceparent: `00-${trace}-${span}-01` }, trace, true],
     ['W3C traceparent, not sampled', { traceparent: `00-${trace}-${span}-00` }, trace, false],
     ['B3 single header', { b3: `${trace}-${span}-1` }, trace, true],
+    ['B3 single header, not sampled', { b3: `${trace}-${span}-0` }, trace, false],
+    [
+      'B3 multi, 64-bit id, not sampled',
+      { 'x-b3-traceid': trace.slice(16), 'x-b3-spanid': span, 'x-b3-sampled': '0' },
+      `${'0'.repeat(16)}${trace.slice(16)}`,
+      false,
+    ],
     [
       'B3 single header, 64-bit id',
       { b3: `${trace.slice(16)}-${span}-1` },
@@ -86,7 +93,9 @@ describe('lib/tracing: the OpenTelemetry tracer', function () {
       const s = tracer.start('op', 'server', recordGetter(headers));
       assert.equal(s.traceId, traceId);
       assert.equal(s.sampled, sampled);
-      assert.notEqual(s.spanId, span);
+      // A sampled span is new; an unsampled context passes on unchanged (no span is made).
+      if (sampled) assert.notEqual(s.spanId, span);
+      else assert.equal(s.spanId, span);
       s.end();
     });
   }
