@@ -96,7 +96,7 @@ function xdsPlane(address: string): ControlPlane {
       Promise.reject(
         new IstioLiteError(
           ErrorCode.Usage,
-          "--xdsAddress names Pilot only; give Mixer's metrics with --prometheus or --mixerAddress",
+          "--xdsAddress names Pilot only: give the dashboard Mixer's metrics through --prometheus URL",
         ),
       ),
   };
