@@ -17,8 +17,9 @@
  */
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ErrorCode, IstioLiteError } from '../lib/errors.ts';
+import type { KubeCredentials } from '../lib/kube/credentials.ts';
+import { KubeHttp } from '../lib/kube/http.ts';
 import { Lifecycle } from '../lib/lifecycle.ts';
 import { closeHttpServer, listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
@@ -56,8 +57,9 @@ export interface PilotOptions extends Omit<
   /**
    * The Kubernetes cluster: the Kubernetes registry and the traffic config (RouteRules & co. and
    * Ingresses come from it whatever the registries, as in Istio 0.2). Not needed with `registry`.
+   * lib/kube/credentials.ts's (the command's, without client-node) or a client-node KubeConfig.
    */
-  readonly kc?: KubeConfig;
+  readonly kc?: KubeCredentials;
   /** The registries in `--registries` order (default: Kubernetes alone). */
   readonly registries?: readonly RegistrySpec[];
   /**
@@ -100,14 +102,15 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
     let ingressStatus: IngressStatusSync | undefined;
     let autoRegistration: AutoRegistration | undefined;
     let config = o.config;
+    // One client (and connection pool) for every part that reads or writes the API server.
+    const kube = o.kc === undefined ? undefined : new KubeHttp(o.kc);
     if (o.registry === undefined) {
-      if (o.kc === undefined) {
+      if (kube === undefined) {
         throw new IstioLiteError(ErrorCode.Internal, 'runPilot: either kc or registry is required');
       }
-      const kc = o.kc;
       if (config === undefined) {
         const w = new KubeConfigWatch({
-          kc,
+          http: kube,
           logger: log,
           domain: o.domain,
           ingressClass: o.mesh.ingressClass,
@@ -115,26 +118,26 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
         watch = w;
         config = w;
         status = new StatusWriter({
-          kc,
+          http: kube,
           logger: log,
           raw: (kind, ns, name) => w.raw(kind, ns, name),
           instance,
         });
       }
       autoRegistration = new AutoRegistration({
-        kc,
+        http: kube,
         logger: log,
         instance,
         gracePeriodMs: o.workloadEntryGraceMs ?? 10_000,
       });
       ingressStatus = new IngressStatusSync({
-        kc,
+        http: kube,
         logger: log,
         ingressService: o.mesh.ingressService,
       });
     }
     const members = (o.registries ?? [{ kind: 'Kubernetes' }]).map((spec) =>
-      platformRegistry(spec, o),
+      platformRegistry(spec, o, kube),
     );
     const registries = new AggregateRegistry(members, log);
     registerRegistryMetrics(metrics, registries);
@@ -215,15 +218,19 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
 }
 
 /** One registry of `--registries`, ready to start. */
-function platformRegistry(spec: RegistrySpec, o: PilotOptions): PlatformRegistry {
+function platformRegistry(
+  spec: RegistrySpec,
+  o: PilotOptions,
+  http: KubeHttp | undefined,
+): PlatformRegistry {
   const retry = o.registryRetry ? { retry: o.registryRetry } : {};
   switch (spec.kind) {
     case 'Kubernetes':
       if (o.registry !== undefined) return standIn(o.registry, KubernetesRegistry);
-      if (o.kc === undefined) {
+      if (http === undefined) {
         throw new IstioLiteError(ErrorCode.Internal, 'runPilot: the Kubernetes registry needs kc');
       }
-      return new KubeRegistry({ kc: o.kc, logger: o.logger, domain: o.domain });
+      return new KubeRegistry({ http, logger: o.logger, domain: o.domain });
     case 'Consul':
       return new ConsulRegistry({ url: spec.url, logger: o.logger, ...retry });
     case 'Eureka':

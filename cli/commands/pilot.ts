@@ -1,5 +1,5 @@
 /** `istio-lite pilot`: the xDS server (ADS on 15010, HTTP debug/ready/metrics on 8080). */
-import { loadKubeConfig } from '../../lib/kube/client.ts';
+import { loadKubeCredentials } from '../../lib/kube/credentials.ts';
 import { createLogger } from '../../lib/log.ts';
 import { runPilot } from '../../pilot/run.ts';
 import { pilotOptions, pilotSettings } from '../../pilot/settings.ts';
@@ -15,8 +15,8 @@ export const pilot = defineCommand({
   async run(values, _pos, io) {
     const settings = await pilotSettings(values, io.cwd);
     const logger = createLogger('pilot');
-    return serve(logger, () =>
-      runPilot({ ...settings, logger, kc: loadKubeConfig(settings.kubeconfig) }),
-    );
+    // Without @kubernetes/client-node unless the kubeconfig needs it (an exec plugin and the like).
+    const kc = await loadKubeCredentials(settings.kubeconfig);
+    return serve(logger, () => runPilot({ ...settings, logger, kc }));
   },
 });

@@ -6,23 +6,18 @@
  * (so changes made while the watch was down arrive as events) and relisting on 410 Gone (so deletes
  * missed meanwhile arrive as delete events).
  *
- * Transport is client-node's `Watch` (auth, TLS and proxies from the KubeConfig).
+ * Transport is client-node's `Watch` (auth, TLS and proxies from the KubeConfig; loaded when the
+ * first watch starts), or a `watcher` (lib/kube/http.ts's KubeHttp) that needs no client-node.
  * Contracts: handlers run synchronously in event order and must not modify the objects they get;
  * an exception in a handler is logged and does not stop the informer. An informer is started once;
  * after `stop()` resolves no handler runs again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  Watch,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
-// Not re-exported from the package root; the typed APIs use it to build their model classes.
-import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { ErrorCode, IstioLiteError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { apiErrorCode, describeApiError, isRetryLater } from './client.ts';
+import { apiErrorCode, describeApiError, isRetryLater } from './api-errors.ts';
+import type { KubeList, WatchTransport } from './http.ts';
 import {
   ObjectStore,
   backoffDelay,
@@ -39,11 +34,16 @@ export interface InformerListOptions {
 }
 
 export interface InformerOptions<T extends KubernetesObject> {
-  readonly kc: KubeConfig;
+  /**
+   * Watches through client-node's Watch with this KubeConfig (loaded when the first watch
+   * starts), unless `watcher` is given (lib/kube/http.ts's KubeHttp, without client-node).
+   */
+  readonly kc?: KubeConfig;
+  readonly watcher?: WatchTransport;
   /** The collection's URL path, e.g. `/api/v1/namespaces` or `/api/v1/namespaces/ns/pods`. */
   readonly path: string;
-  /** Lists the collection, e.g. `(o) => core.listNamespace(o)`. */
-  readonly list: (options: InformerListOptions) => Promise<KubernetesListObject<T>>;
+  /** Lists the collection, e.g. `(o) => core.listNamespace(o)` or `(o) => http.list(path, o)`. */
+  readonly list: (options: InformerListOptions) => Promise<KubernetesListObject<T> | KubeList<T>>;
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   /**
@@ -116,7 +116,9 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
     delete: [],
   };
   private readonly abort = new AbortController();
-  private readonly watch: Watch;
+  private watcher: WatchTransport | undefined;
+  /** client-node's model deserializer, loaded before the first list when `objectType` is set. */
+  private deserialize: ((raw: unknown, type: string) => unknown) | undefined;
   private readonly log: Logger;
   private readonly syncedPromise: Promise<void>;
   private resolveSynced: () => void = () => undefined;
@@ -129,7 +131,13 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
   constructor(options: InformerOptions<T>) {
     this.opts = options;
     this.backoff = { ...defaultBackoff, ...options.backoff };
-    this.watch = new Watch(options.kc);
+    if (options.watcher === undefined && options.kc === undefined) {
+      throw new IstioLiteError(
+        ErrorCode.Internal,
+        `informer ${options.name}: kc or watcher needed`,
+      );
+    }
+    this.watcher = options.watcher;
     this.log = options.logger.child({ informer: options.name, path: options.path });
     this.syncedPromise = new Promise<void>((resolve, reject) => {
       this.resolveSynced = resolve;
@@ -195,6 +203,7 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
     while (!this.isStopped()) {
       let end: WatchEnd;
       try {
+        await this.clientNode();
         if (this.resourceVersion === '') await this.relist();
         if (this.isStopped()) return;
         end = await this.watchOnce(failures);
@@ -240,6 +249,32 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
         return; // stopped while waiting
       }
     }
+  }
+
+  /** client-node's Watch and deserializer, loaded only by informers that use them. */
+  private async clientNode(): Promise<WatchTransport> {
+    if (this.opts.objectType !== undefined && this.deserialize === undefined) {
+      // Not re-exported from the package root; the typed APIs use it to build their model classes.
+      const { ObjectSerializer } = await import('@kubernetes/client-node/dist/serializer.js');
+      this.deserialize = (raw, type) => ObjectSerializer.deserialize(raw, type) as unknown;
+    }
+    if (this.watcher) return this.watcher;
+    const { Watch } = await import('@kubernetes/client-node');
+    const kc = this.opts.kc;
+    if (kc === undefined) throw new IstioLiteError(ErrorCode.Internal, 'informer without kc');
+    const w = new Watch(kc);
+    this.watcher = {
+      watch: (path, params, onEvent, done) =>
+        w.watch(
+          path,
+          params,
+          (type: string, obj: unknown) => {
+            onEvent(type, obj);
+          },
+          done,
+        ),
+    };
+    return this.watcher;
   }
 
   private async relist(): Promise<void> {
@@ -304,7 +339,8 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
       if (change !== undefined) this.emit([change]);
       if (rv !== undefined) this.resourceVersion = rv;
     };
-    const request = await this.watch.watch(this.opts.path, params, onEvent, finish);
+    const watcher = await this.clientNode();
+    const request = await watcher.watch(this.opts.path, params, onEvent, finish);
     // The Watch aborts its controller when the request ends, so not aborted means connected.
     if (!request.signal.aborted) {
       this.request = request;
@@ -322,10 +358,9 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
   }
 
   private decode(raw: KubernetesObject): T {
+    const type = this.opts.objectType;
     const obj: unknown =
-      this.opts.objectType === undefined
-        ? raw
-        : ObjectSerializer.deserialize(raw, this.opts.objectType);
+      type === undefined || this.deserialize === undefined ? raw : this.deserialize(raw, type);
     return this.opts.transform ? this.opts.transform(obj as T) : (obj as T);
   }
 

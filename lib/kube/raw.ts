@@ -5,7 +5,7 @@
  * requests keep them.
  */
 import { request, type RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeCredentials } from './credentials.ts';
 import { ErrorCode, IstioLiteError } from '../errors.ts';
 
 export interface RawResponse {
@@ -14,7 +14,7 @@ export interface RawResponse {
 }
 
 export async function kubeRequest(
-  kc: KubeConfig,
+  kc: KubeCredentials,
   method: string,
   path: string,
   body?: string,

@@ -16,10 +16,9 @@
  * disconnected the entries this instance holds for proxies it no longer has. Writes for one entry
  * run one at a time; failures are logged and retried by the next event or sweep.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { FieldReader } from '../../lib/config/field-reader.ts';
 import { errorMessage } from '../../lib/errors.ts';
-import { kubeRequest } from '../../lib/kube/raw.ts';
+import type { KubeHttp } from '../../lib/kube/http.ts';
 import type { Logger } from '../../lib/log.ts';
 import {
   WorkloadEntryGroup,
@@ -34,7 +33,7 @@ import type { Proxy, ProxyObserver } from '../model/proxy.ts';
 import { AutoRegisterAnnotation as A, entryState, type EntryMeta } from './auto-register-state.ts';
 
 export interface AutoRegistrationOptions {
-  readonly kc: KubeConfig;
+  readonly http: KubeHttp;
   readonly logger: Logger;
   /** This Pilot's name in `istio.io/workloadController` (its pod name). */
   readonly instance: string;
@@ -130,8 +129,7 @@ export class AutoRegistration implements ProxyObserver {
   }
 
   private async request(method: string, path: string, body?: unknown, patch = false) {
-    const res = await kubeRequest(
-      this.o.kc,
+    const res = await this.o.http.request(
       method,
       path,
       body === undefined ? undefined : JSON.stringify(body),

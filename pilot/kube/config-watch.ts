@@ -1,13 +1,14 @@
 /**
  * Pilot's traffic config from Kubernetes: resilient informers on RouteRules, DestinationPolicies
- * and EgressRules (raw objects through CustomObjectsApi, all namespaces) and on Ingresses (kept
+ * and EgressRules (plain JSON through lib/kube/http.ts, all namespaces) and on Ingresses (kept
  * only when of class `istio`), parsed once into a ConfigStore.
  *
  * A CRD that is not installed counts as "no objects of that kind" (logged once), so Pilot serves
  * a mesh without the chart's CRDs; the informer keeps retrying and picks the kind up once the CRD
  * appears. The raw objects stay in the informers' caches for the status writer.
  */
-import { NetworkingV1Api, type KubeConfig, type V1Ingress } from '@kubernetes/client-node';
+import type { V1Ingress } from '@kubernetes/client-node';
+import type { KubeHttp } from '../../lib/kube/http.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { BackoffOptions } from '../../lib/kube/object-store.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -16,13 +17,13 @@ import type { ConfigSource, ConfigState } from '../config/model.ts';
 import { ConfigKind, configKey } from '../config/model.ts';
 import { CrdKinds, parseCrdObject, parseIngressObject, type CrdKind } from '../config/parse.ts';
 import { ConfigStore } from '../config/store.ts';
-import { customObjectInformer, type RawObject } from './custom-objects.ts';
+import { customObjectInformer, withoutManagedFields, type RawObject } from './custom-objects.ts';
 
 export const ConfigGroup = 'config.istio.io';
 export const ConfigVersion = 'v1alpha2';
 
 export interface KubeConfigWatchOptions {
-  readonly kc: KubeConfig;
+  readonly http: KubeHttp;
   readonly logger: Logger;
   readonly domain: string;
   /** Ingresses of this class are Pilot's (the mesh config's `ingressClass`, `istio`). */
@@ -38,7 +39,7 @@ export class KubeConfigWatch implements ConfigSource {
 
   constructor(o: KubeConfigWatchOptions) {
     this.log = o.logger.child({ component: 'config-watch' });
-    const common = { kc: o.kc, logger: o.logger, ...(o.backoff ? { backoff: o.backoff } : {}) };
+    const common = { http: o.http, logger: o.logger, ...(o.backoff ? { backoff: o.backoff } : {}) };
     for (const kind of Object.keys(CrdKinds) as CrdKind[]) {
       const plural = CrdKinds[kind];
       const informer = customObjectInformer({
@@ -66,12 +67,14 @@ export class KubeConfigWatch implements ConfigSource {
       });
       this.crds.set(kind, informer);
     }
-    const networking = o.kc.makeApiClient(NetworkingV1Api);
+    const ingressesPath = '/apis/networking.k8s.io/v1/ingresses';
     this.ingresses = createInformer<V1Ingress>({
-      ...common,
-      path: '/apis/networking.k8s.io/v1/ingresses',
-      list: (opts) => networking.listIngressForAllNamespaces(opts),
-      objectType: 'V1Ingress',
+      watcher: o.http,
+      logger: o.logger,
+      ...(o.backoff ? { backoff: o.backoff } : {}),
+      path: ingressesPath,
+      list: (opts) => o.http.list<V1Ingress>(ingressesPath, opts),
+      transform: (ing) => withoutManagedFields(ing) as V1Ingress,
       name: 'pilot-ingresses',
     });
     const onIngress = (ing: V1Ingress) => {

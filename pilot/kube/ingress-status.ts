@@ -10,10 +10,10 @@
  * retried at the next change. Every replica computes the same addresses, so two writing is
  * harmless. Ingresses of other classes are never touched.
  */
-import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
+import type { V1Service } from '@kubernetes/client-node';
 import { errorMessage } from '../../lib/errors.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
-import { kubeRequest } from '../../lib/kube/raw.ts';
+import type { KubeHttp } from '../../lib/kube/http.ts';
 import type { Logger } from '../../lib/log.ts';
 
 export interface IngressRef {
@@ -27,7 +27,7 @@ export interface IngressAddress {
 }
 
 export interface IngressStatusOptions {
-  readonly kc: KubeConfig;
+  readonly http: KubeHttp;
   readonly logger: Logger;
   /** The ingress gateway Service's name. */
   readonly ingressService: string;
@@ -61,15 +61,14 @@ export class IngressStatusSync {
   constructor(o: IngressStatusOptions) {
     this.o = o;
     this.log = o.logger.child({ component: 'ingress-status' });
-    const core = o.kc.makeApiClient(CoreV1Api);
     const fieldSelector = `metadata.name=${o.ingressService}`;
+    const path = '/api/v1/services';
     this.services = createInformer<V1Service>({
-      kc: o.kc,
+      watcher: o.http,
       logger: o.logger,
-      path: '/api/v1/services',
+      path,
       fieldSelector,
-      list: (opts) => core.listServiceForAllNamespaces(opts),
-      objectType: 'V1Service',
+      list: (opts) => o.http.list<V1Service>(path, opts),
       name: 'pilot-ingress-service',
     });
     const changed = () => {
@@ -132,7 +131,7 @@ export class IngressStatusSync {
       status: { loadBalancer: { ingress: addresses.length > 0 ? addresses : null } },
     });
     try {
-      const res = await kubeRequest(this.o.kc, 'PATCH', path, body, 'application/merge-patch+json');
+      const res = await this.o.http.request('PATCH', path, body, 'application/merge-patch+json');
       if (res.status === 404) return true; // deleted meanwhile: nothing to write
       if (res.status >= 300)
         throw new Error(`HTTP ${String(res.status)}: ${res.body.slice(0, 300)}`);

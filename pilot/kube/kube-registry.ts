@@ -1,18 +1,12 @@
 /**
  * The service registry fed by Kubernetes: informers on Services, EndpointSlices, Pods and
- * WorkloadEntries (all namespaces), folded into a MemoryRegistry one change at a time. A pod
+ * WorkloadEntries (all namespaces, plain JSON keeping only what is read: slim.ts), folded into a
+ * MemoryRegistry one change at a time. A pod
  * change (labels, service account, sidecar) recomputes only the services whose slices point at
  * that pod; a WorkloadEntry change, the selecting services of its namespace
  * (workload-entries.ts: a Service selects entries by its label selector, as it selects pods).
  */
-import {
-  CoreV1Api,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type V1EndpointSlice,
-  type V1Pod,
-  type V1Service,
-} from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Pod, V1Service } from '@kubernetes/client-node';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import {
@@ -20,6 +14,7 @@ import {
   WorkloadEntryPlural,
   WorkloadEntryVersion,
 } from '../../lib/workload-entry.ts';
+import type { KubeHttp } from '../../lib/kube/http.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { BackoffOptions } from '../../lib/kube/object-store.ts';
 import { StoreRegistry } from '../model/memory-registry.ts';
@@ -41,6 +36,7 @@ import {
   byAddressAndPort,
 } from './convert.ts';
 import { customObjectInformer, type RawObject } from './custom-objects.ts';
+import { slimEndpointSlice, slimPod, slimService, slimWorkloadEntry } from './slim.ts';
 import {
   parseWorkloadEntryObject,
   selectingService,
@@ -50,7 +46,8 @@ import {
 } from './workload-entries.ts';
 
 export interface KubeRegistryOptions {
-  readonly kc: KubeConfig;
+  /** The API server (lib/kube/http.ts: plain JSON, no client-node models). */
+  readonly http: KubeHttp;
   readonly logger: Logger;
   /** The cluster's DNS domain (default `cluster.local`). */
   readonly domain?: string;
@@ -83,36 +80,45 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
     super();
     this.domain = o.domain ?? 'cluster.local';
     this.log = o.logger.child({ component: 'kube-registry' });
-    const core = o.kc.makeApiClient(CoreV1Api);
-    const discovery = o.kc.makeApiClient(DiscoveryV1Api);
-    const common = { kc: o.kc, logger: o.logger, ...(o.backoff ? { backoff: o.backoff } : {}) };
+    const http = o.http;
+    const common = {
+      watcher: http,
+      logger: o.logger,
+      ...(o.backoff ? { backoff: o.backoff } : {}),
+    };
+    const servicesPath = '/api/v1/services';
     this.services = createInformer<V1Service>({
       ...common,
-      path: '/api/v1/services',
-      list: (opts) => core.listServiceForAllNamespaces(opts),
-      objectType: 'V1Service',
+      path: servicesPath,
+      list: (opts) => http.list<V1Service>(servicesPath, opts),
+      transform: slimService,
       name: 'pilot-services',
     });
+    const slicesPath = '/apis/discovery.k8s.io/v1/endpointslices';
     this.slices = createInformer<V1EndpointSlice>({
       ...common,
-      path: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: (opts) => discovery.listEndpointSliceForAllNamespaces(opts),
-      objectType: 'V1EndpointSlice',
+      path: slicesPath,
+      list: (opts) => http.list<V1EndpointSlice>(slicesPath, opts),
+      transform: slimEndpointSlice,
       name: 'pilot-endpointslices',
     });
+    const podsPath = '/api/v1/pods';
     this.pods = createInformer<V1Pod>({
       ...common,
-      path: '/api/v1/pods',
-      list: (opts) => core.listPodForAllNamespaces(opts),
-      objectType: 'V1Pod',
+      path: podsPath,
+      list: (opts) => http.list<V1Pod>(podsPath, opts),
+      transform: slimPod,
       name: 'pilot-pods',
     });
     this.entries = customObjectInformer({
-      ...common,
+      http,
+      logger: o.logger,
+      ...(o.backoff ? { backoff: o.backoff } : {}),
       group: WorkloadEntryGroup,
       version: WorkloadEntryVersion,
       plural: WorkloadEntryPlural,
       name: 'pilot-workloadentries',
+      transform: slimWorkloadEntry,
     });
     this.store.setSyncCheck(() => this.syncProblem());
     this.wire();

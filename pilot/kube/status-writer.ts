@@ -7,14 +7,8 @@
  *
  * Every Pilot replica computes the same conditions, so two replicas writing is harmless.
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-} from '@kubernetes/client-node';
 import { errorMessage } from '../../lib/errors.ts';
+import type { KubeHttp } from '../../lib/kube/http.ts';
 import { isObject } from '../../lib/json.ts';
 import type { Logger } from '../../lib/log.ts';
 import { ConfigKind, configKey, type ConfigMeta } from '../config/model.ts';
@@ -36,7 +30,7 @@ export interface Condition {
 }
 
 export interface StatusWriterOptions {
-  readonly kc: KubeConfig;
+  readonly http: KubeHttp;
   readonly logger: Logger;
   /** The cached raw object (its current status). */
   readonly raw: (kind: CrdKind, namespace: string, name: string) => RawObject | undefined;
@@ -58,8 +52,6 @@ export function currentCondition(raw: RawObject | undefined): Partial<Condition>
 
 export class StatusWriter {
   private readonly o: StatusWriterOptions;
-  private readonly custom: CustomObjectsApi;
-  private readonly core: CoreV1Api;
   private readonly log: Logger;
   /** Event already recorded, by object key → message. */
   private evented = new Map<string, string>();
@@ -68,8 +60,6 @@ export class StatusWriter {
 
   constructor(o: StatusWriterOptions) {
     this.o = o;
-    this.custom = o.kc.makeApiClient(CustomObjectsApi);
-    this.core = o.kc.makeApiClient(CoreV1Api);
     this.log = o.logger.child({ component: 'status-writer' });
   }
 
@@ -148,18 +138,9 @@ export class StatusWriter {
     const json = JSON.stringify(body);
     if (this.inFlight.get(key) === json) return;
     this.inFlight.set(key, json);
-    this.custom
-      .patchNamespacedCustomObjectStatus(
-        {
-          group: ConfigGroup,
-          version: ConfigVersion,
-          namespace: meta.namespace,
-          plural: CrdKinds[kind],
-          name: meta.name,
-          body,
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      )
+    const path = `/apis/${ConfigGroup}/${ConfigVersion}/namespaces/${encodeURIComponent(meta.namespace)}/${CrdKinds[kind]}/${encodeURIComponent(meta.name)}/status`;
+    this.o.http
+      .json('PATCH', path, body, 'application/merge-patch+json')
       .catch((e: unknown) => {
         this.log.warn({ object: key, err: errorMessage(e) }, 'could not write status');
       })
@@ -169,31 +150,28 @@ export class StatusWriter {
   }
 
   private event(meta: ConfigMeta, message: string): void {
-    const time = new Date();
+    const time = new Date().toISOString();
     const apiVersion =
       meta.kind === ConfigKind.Ingress ? 'networking.k8s.io/v1' : `${ConfigGroup}/${ConfigVersion}`;
-    this.core
-      .createNamespacedEvent({
-        namespace: meta.namespace,
-        body: {
-          metadata: { generateName: `${meta.name}.`, namespace: meta.namespace },
-          involvedObject: {
-            apiVersion,
-            kind: meta.kind,
-            name: meta.name,
-            namespace: meta.namespace,
-            ...(meta.uid !== undefined ? { uid: meta.uid } : {}),
-          },
-          reason: NotAppliedReason,
-          message: message.slice(0, 1000),
-          type: 'Warning',
-          source: { component: 'istio-pilot' },
-          reportingComponent: 'istio-pilot',
-          reportingInstance: this.o.instance,
-          firstTimestamp: time,
-          lastTimestamp: time,
-          count: 1,
+    this.o.http
+      .json('POST', `/api/v1/namespaces/${encodeURIComponent(meta.namespace)}/events`, {
+        metadata: { generateName: `${meta.name}.`, namespace: meta.namespace },
+        involvedObject: {
+          apiVersion,
+          kind: meta.kind,
+          name: meta.name,
+          namespace: meta.namespace,
+          ...(meta.uid !== undefined ? { uid: meta.uid } : {}),
         },
+        reason: NotAppliedReason,
+        message: message.slice(0, 1000),
+        type: 'Warning',
+        source: { component: 'istio-pilot' },
+        reportingComponent: 'istio-pilot',
+        reportingInstance: this.o.instance,
+        firstTimestamp: time,
+        lastTimestamp: time,
+        count: 1,
       })
       .catch((e: unknown) => {
         this.log.warn(
