@@ -2,8 +2,9 @@
  * A real Consul agent for tests: Consul 1.14 built from source (npm test builds it first;
  * scripts/build-binaries.sh consul), a `-dev` server (in-memory state, leader at once) on loopback,
  * every port explicit and free (HTTP, Serf LAN and WAN, server RPC; DNS, gRPC and gRPC-TLS off),
- * in its own temp data dir. `stop` and `start` again keep the ports; a restarted dev agent starts
- * with an empty catalog.
+ * in its own temp dir. `stop` and `start` again keep the ports; each start gets a new data dir,
+ * because a dev agent given a data dir keeps the services registered through its agent API there
+ * and registers them again when it starts, so only a new dir gives a restart an empty catalog.
  *
  * Two ways to put a service in the catalog, as Consul users do:
  * - `registerAgentService`: the agent API (`PUT /v1/agent/service/register`), on the agent's own
@@ -106,6 +107,7 @@ export interface TestConsulOptions {
 
 export class TestConsul {
   private tempDir: string | undefined;
+  private launches = 0;
   readonly node: string;
   private readonly nodeMeta: Readonly<Record<string, string>>;
   private ports: ConsulPorts | undefined;
@@ -166,6 +168,8 @@ export class TestConsul {
     const ports = this.ports;
     if (ports === undefined) throw new Error('consul has no ports');
     const meta = Object.entries(this.nodeMeta).flatMap(([k, v]) => ['-node-meta', `${k}:${v}`]);
+    this.launches += 1;
+    const dataDir = join(this.dir, `data-${String(this.launches)}`);
     const proc = new ServerProcess(
       binary,
       [
@@ -174,7 +178,7 @@ export class TestConsul {
         '-log-level=info',
         `-node=${this.node}`,
         ...meta,
-        `-data-dir=${this.dir}`,
+        `-data-dir=${dataDir}`,
         '-bind=127.0.0.1',
         '-client=127.0.0.1',
         `-http-port=${String(ports.http)}`,
