@@ -21,7 +21,8 @@ export interface ReportInput {
   readonly clients: number;
   readonly rounds: number;
   readonly runs: number;
-  readonly nodeFlags: readonly string[];
+  /** How istio-lite's Pilot was run (entry, NODE_OPTIONS, flags). */
+  readonly pilot: string;
   readonly results: ReadonlyMap<string, readonly SideFigures[]>;
   readonly baselines: Baselines;
 }
@@ -78,7 +79,7 @@ export function report(i: ReportInput): string[] {
     ...(peer ? ['lite/istiod'.padStart(13)] : []),
   ].join('');
   const lines = [
-    `bench/pilot: ${String(i.mesh.services)} Services x ${String(i.mesh.endpoints)} endpoints (EndpointSlices) in a real kube-apiserver, ${String(i.clients)} ADS clients (Envoy-like, ACKing), ${String(i.rounds)} rounds of one EndpointSlice change, ${String(i.runs)} run(s)${i.runs > 1 ? ' (median, range)' : ''}; debounce 100 ms (max 1 s) on every server${i.nodeFlags.length > 0 ? `; Pilot node flags ${i.nodeFlags.join(' ')}` : ''}`,
+    `bench/pilot: ${String(i.mesh.services)} Services x ${String(i.mesh.endpoints)} endpoints (EndpointSlices) in a real kube-apiserver, ${String(i.clients)} ADS clients (Envoy-like, ACKing), ${String(i.rounds)} rounds of one EndpointSlice change, ${String(i.runs)} run(s)${i.runs > 1 ? ' (median, range)' : ''}; debounce 100 ms (max 1 s) on every server; istio-lite: ${i.pilot}`,
     head,
     '-'.repeat(head.length),
   ];

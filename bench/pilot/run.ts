@@ -10,19 +10,23 @@
  * seconds of the changes. No-op baselines of the machine are printed with the figures.
  *
  *   npm run bench:pilot [-- --services 1000 --endpoints 10 --clients 100 --rounds 5]
- *                       [--peer istiod] [--runs N] [--steady-ms 3000]
- *                       [--pilot-node-flags="--max-semi-space-size=4"] [--cpu-prof DIR]
+ *                       [--peer istiod] [--runs N] [--steady-ms 3000] [--sources]
+ *                       [--pilot-node-flags="--max-old-space-size=256"] [--cpu-prof DIR]
+ *
+ * istio-lite runs as the chart runs it: the compiled dist/ (built first, as the image's build
+ * stage) with the chart's NODE_OPTIONS for Pilot; `--sources` runs the TypeScript sources.
  *
  * Goals (issue 19), with the peer: every row at or below istiod's (change p99, CPU of the
  * changes, idle and peak RSS), ready <= 2 s, and the first full push <= 0.5x istiod's.
  * kube-apiserver and etcd come from .cache/bin (scripts/build-binaries.sh); pilot-discovery is
  * built through that script when missing (about 20 minutes and 3 GB, once).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
+import { projectRoot } from '../../lib/package-info.ts';
 import {
   cacheDir,
   ensureBinary,
@@ -35,7 +39,13 @@ import { BenchCluster } from './cluster.ts';
 import { measureSide, pct, type SideFigures } from './measure.ts';
 import { memory } from './proc-stats.ts';
 import { report } from './report.ts';
-import { istiodSpec, istioLiteSpec, type ServerSpec } from './servers.ts';
+import {
+  chartPilotNodeOptions,
+  istioLiteEntry,
+  istiodSpec,
+  istioLiteSpec,
+  type ServerSpec,
+} from './servers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -46,6 +56,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     'steady-ms': { type: 'string', default: '3000' },
     peer: { type: 'string' },
+    sources: { type: 'boolean', default: false },
     'pilot-node-flags': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
   },
@@ -68,6 +79,9 @@ const steadyMs = positive('steady-ms', values['steady-ms']);
 if (values.peer !== undefined && values.peer !== 'istiod') {
   throw new Error(`--peer: istiod is the one peer, not "${values.peer}"`);
 }
+const from = values.sources ? 'sources' : 'dist';
+/** Pilot's process runs with the chart's NODE_OPTIONS (its young generation size). */
+const nodeOptions = chartPilotNodeOptions();
 const nodeFlags = [
   ...values['pilot-node-flags'].split(' ').filter((f) => f !== ''),
   ...(values['cpu-prof'] === undefined
@@ -125,6 +139,18 @@ const cluster = new BenchCluster();
 leftovers.dirs.add(cluster.dir);
 try {
   const load0 = loadavg();
+  if (from === 'dist') {
+    // The image's build stage: the bench measures what the image runs.
+    log('compiling istio-lite (tsc -p tsconfig.build.json), as the image does');
+    const tsc = spawnSync(
+      process.execPath,
+      [join(projectRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      { cwd: projectRoot, stdio: 'inherit' },
+    );
+    if (tsc.status !== 0 && !existsSync(istioLiteEntry('dist'))) {
+      throw new Error(`tsc -p tsconfig.build.json failed (${String(tsc.status)})`);
+    }
+  }
   const node = await nodeBaseline();
   const peer = values.peer === undefined ? undefined : await istiod();
   for (const name of ['etcd', 'kube-apiserver'] as const) {
@@ -146,7 +172,7 @@ try {
     cluster.apiServerPid === undefined ? undefined : memory(cluster.apiServerPid);
 
   const specs: ServerSpec[] = [
-    istioLiteSpec(nodeFlags),
+    istioLiteSpec(istioLiteEntry(from), nodeOptions, nodeFlags),
     ...(peer ? [istiodSpec(peer.binary)] : []),
   ];
   const results = new Map<string, SideFigures[]>();
@@ -172,7 +198,7 @@ try {
     clients,
     rounds,
     runs,
-    nodeFlags,
+    pilot: `${from === 'dist' ? 'compiled dist/ (the image)' : 'TypeScript sources'}, NODE_OPTIONS=${nodeOptions === '' ? '(none)' : nodeOptions} (the chart's)${nodeFlags.length > 0 ? `, node flags ${nodeFlags.join(' ')}` : ''}`,
     results,
     baselines: {
       node,

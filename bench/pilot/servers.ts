@@ -2,8 +2,9 @@
  * The servers bench/pilot measures, each its own process started as a user starts it, on loopback
  * ports picked beforehand, reading the bench's API server with a 100 ms debounce (1 s max):
  *
- * - istio-lite: `istio-lite pilot` (bin/istio-lite.js, Node running the sources, as `npx
- *   istio-lite` in a checkout);
+ * - istio-lite: `istio-lite pilot` as the chart runs it: the compiled dist/ of the image
+ *   (`--sources`: the TypeScript sources, as `npx istio-lite` in a checkout) with the chart's
+ *   NODE_OPTIONS for Pilot (read from charts/istio-lite/templates/pilot.yaml);
  * - istiod: `pilot-discovery discovery` (scripts/build-binaries.sh pilot-discovery) outside a
  *   cluster: Kubernetes registry only, its CA, webhooks' server and secure xDS port off (the
  *   bench's clients speak plaintext ADS, as to istio-lite), run from the bench's folder.
@@ -12,7 +13,7 @@
  * Ready is the first 200 from its HTTP port's /ready, polled every 10 ms.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, writeFileSync, closeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { freePorts } from '../../lib/free-ports.ts';
@@ -47,7 +48,28 @@ export interface ServerSpec {
 
 const debounce = { quiet: '100ms', max: '1s' };
 
-export function istioLiteSpec(nodeFlags: readonly string[]): ServerSpec {
+/** The NODE_OPTIONS the chart gives Pilot's container ('' when none). */
+export function chartPilotNodeOptions(): string {
+  const template = readFileSync(
+    join(projectRoot, 'charts/istio-lite/templates/pilot.yaml'),
+    'utf8',
+  );
+  const m = /- name: NODE_OPTIONS\s+value: ("?)([^"\n]*)\1/.exec(template);
+  return m?.[2]?.trim() ?? '';
+}
+
+/** Where `istio-lite` starts: the image's compiled entry or the sources' launcher. */
+export function istioLiteEntry(from: 'dist' | 'sources'): string {
+  return from === 'dist'
+    ? join(projectRoot, 'dist', 'cli', 'main.js')
+    : join(projectRoot, 'bin', 'istio-lite.js');
+}
+
+export function istioLiteSpec(
+  entry: string,
+  nodeOptions: string,
+  nodeFlags: readonly string[],
+): ServerSpec {
   return {
     label: 'istio-lite',
     spawn: (o) =>
@@ -55,7 +77,7 @@ export function istioLiteSpec(nodeFlags: readonly string[]): ServerSpec {
         process.execPath,
         [
           ...nodeFlags,
-          join(projectRoot, 'bin', 'istio-lite.js'),
+          entry,
           'pilot',
           '--kubeconfig',
           o.kubeconfig,
@@ -70,7 +92,11 @@ export function istioLiteSpec(nodeFlags: readonly string[]): ServerSpec {
           '--debounceMax',
           debounce.max,
         ],
-        { cwd: o.dir, stdio: ['ignore', o.log, o.log], env: { ...process.env } },
+        {
+          cwd: o.dir,
+          stdio: ['ignore', o.log, o.log],
+          env: { ...process.env, NODE_OPTIONS: nodeOptions },
+        },
       ),
   };
 }
