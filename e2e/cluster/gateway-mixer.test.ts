@@ -1,7 +1,7 @@
 /**
- * Policies and telemetry at the ingress gateway: a real API server (pods with their status IPs,
- * Services, EndpointSlices, an Ingress of class istio, Mixer's CRDs), real Pilot, real Mixer
- * watching both, and the real agent in router mode between them and a stand-in Envoy
+ * Policies and telemetry at the ingress gateway: a real cluster (pods the scheduler and kwok run,
+ * Services whose EndpointSlices Kubernetes' controller writes, an Ingress of class istio, Mixer's
+ * CRDs), real Pilot, real Mixer watching both, and the real agent in router mode between them and a stand-in Envoy
  * (gateway-envoy.ts) that acts on exactly the listener, routes and endpoints Pilot sent.
  *
  * - A Mixer rule matching `context.reporter.kind == "outbound" && source.labels["istio"] ==
@@ -20,7 +20,7 @@ import { createServer, type Server } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, DiscoveryV1Api, NetworkingV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, NetworkingV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { parseAgentConfig } from '../../agent/settings.ts';
 import { runAgent, type RunningAgent } from '../../agent/run.ts';
@@ -75,18 +75,13 @@ describe('gateway policies and telemetry: Mixer at the ingress gateway (HTTP and
     return p.status?.podIP ?? '';
   }
 
-  async function service(name: string, port: number, targetPort: number, ip: string) {
+  /** A Service selecting `app: NAME`; Kubernetes' EndpointSlice controller writes its slice. */
+  async function service(name: string, port: number, targetPort: number) {
     await env.kc.makeApiClient(CoreV1Api).createNamespacedService({
       namespace: ns(),
-      body: { metadata: { name }, spec: { ports: [{ name: 'http', port, targetPort }] } },
-    });
-    await env.kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
-      namespace: ns(),
       body: {
-        metadata: { name, labels: { 'kubernetes.io/service-name': name } },
-        addressType: 'IPv4',
-        ports: [{ name: 'http', port: targetPort, protocol: 'TCP' }],
-        endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+        metadata: { name },
+        spec: { selector: { app: name }, ports: [{ name: 'http', port, targetPort }] },
       },
     });
   }
@@ -187,8 +182,8 @@ describe('gateway policies and telemetry: Mixer at the ingress gateway (HTTP and
     // The ingress gateway pod (the chart's labels) and a backend pod without a sidecar.
     gatewayIp = await pod('istio-ingress-1', { app: 'istio-ingress', istio: 'ingress' });
     backendIp = await pod('reviews-1', { app: 'reviews', 'sidecar.istio.io/inject': 'false' });
-    await service('istio-ingress', 80, 8080, gatewayIp);
-    await service('reviews', 9080, 9080, backendIp);
+    await service('istio-ingress', 80, 8080);
+    await service('reviews', 9080, 9080);
     await env.kc.makeApiClient(NetworkingV1Api).createNamespacedIngress({
       namespace: ns(),
       body: {
