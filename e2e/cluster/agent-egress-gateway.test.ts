@@ -1,8 +1,8 @@
 /**
  * The egress gateway, like the ingress gateway (agent-gateway.test.ts), is never ready without
  * Pilot: the agent in router mode (Envoy supervised as a stand-in binary, an Envoy-like ADS client
- * on its XDS socket) behind `istio-egress`, with an EgressRule routed through it, on a real API
- * server.
+ * on its XDS socket) behind `istio-egress` (two gateway pods the scheduler and kwok run, their
+ * slice written by Kubernetes), with an EgressRule routed through it, on a real cluster.
  *
  * - Started while Pilot is down: not ready, saying Pilot's config is missing.
  * - Pilot starts: ready only after Pilot is, and once it has ACKed the egress listener and route.
@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { parseAgentConfig } from '../../agent/settings.ts';
 import { runAgent, type RunningAgent } from '../../agent/run.ts';
@@ -29,9 +29,9 @@ import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { ensurePilotCrds } from './pilot-crds.ts';
 import { startKubePilot } from './pilot-support.ts';
+import { runPod } from './pods.ts';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
-const replicas = ['10.234.0.1', '10.234.0.2'] as const;
 
 async function status(url: string): Promise<number> {
   try {
@@ -54,6 +54,8 @@ describe('egress gateway readiness waits for Pilot (agent router)', function () 
   let dir = '';
   let pilotPort = 0;
   let pilot: RunningPilot | undefined;
+  /** The gateway pods' IPs. */
+  const replicas: string[] = [];
   const running: Replica[] = [];
 
   before(async () => {
@@ -66,21 +68,21 @@ describe('egress gateway readiness waits for Pilot (agent router)', function () 
       namespace: ns(),
       body: {
         metadata: { name: 'istio-egress' },
-        spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
-      },
-    });
-    await env.kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
-      namespace: ns(),
-      body: {
-        metadata: {
-          name: 'istio-egress',
-          labels: { 'kubernetes.io/service-name': 'istio-egress' },
+        spec: {
+          selector: { app: 'istio-egress' },
+          ports: [{ name: 'http', port: 80, targetPort: 8080 }],
         },
-        addressType: 'IPv4',
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-        endpoints: replicas.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
       },
     });
+    // Two egress gateway pods (the chart's labels), run by the scheduler and kwok; the
+    // EndpointSlice controller puts their IPs in the Service's slice.
+    for (const i of [1, 2]) {
+      const p = await runPod(env.kc, ns(), {
+        metadata: { name: `istio-egress-${String(i)}`, labels: { app: 'istio-egress' } },
+        spec: { serviceAccountName: 'istio-egress', containers: [{ name: 'e', image: 'e:1' }] },
+      });
+      replicas.push(p.status?.podIP ?? '');
+    }
     await env.kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
       group: 'config.istio.io',
       version: 'v1alpha2',
