@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import {
   CoreV1Api,
   CustomObjectsApi,
-  DiscoveryV1Api,
   NetworkingV1Api,
   type V1Ingress,
 } from '@kubernetes/client-node';
@@ -18,6 +17,7 @@ import { eventually } from './eventually.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { ensurePilotCrds } from './pilot-crds.ts';
 import { startKubePilot } from './pilot-support.ts';
+import { runPod } from './pods.ts';
 
 type Json = Record<string, unknown>;
 
@@ -25,6 +25,7 @@ describe('pilot gateways: Ingress and EgressRule from the API server', function 
   this.timeout(60_000);
   const env = useLocalCluster({ namespacePrefix: 'gateways' });
   let pilot: RunningPilot;
+  let gatewayIp = '';
   const ns = () => env.namespace;
 
   async function snapshot(proxy: string, type: string): Promise<Json[]> {
@@ -73,6 +74,7 @@ describe('pilot gateways: Ingress and EgressRule from the API server', function 
         metadata: { name: 'istio-ingress' },
         spec: {
           type: 'LoadBalancer',
+          selector: { istio: 'ingress' },
           ports: [
             { name: 'http', port: 80, targetPort: 8080 },
             { name: 'https', port: 443, targetPort: 8443 },
@@ -80,21 +82,12 @@ describe('pilot gateways: Ingress and EgressRule from the API server', function 
         },
       },
     });
-    await env.kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
-      namespace: ns(),
-      body: {
-        metadata: {
-          name: 'istio-ingress',
-          labels: { 'kubernetes.io/service-name': 'istio-ingress' },
-        },
-        addressType: 'IPv4',
-        ports: [
-          { name: 'http', port: 8080, protocol: 'TCP' },
-          { name: 'https', port: 8443, protocol: 'TCP' },
-        ],
-        endpoints: [{ addresses: ['10.77.0.1'], conditions: { ready: true } }],
-      },
+    // The ingress gateway pod, run by the scheduler and kwok; Kubernetes writes its slice.
+    const gw = await runPod(env.kc, ns(), {
+      metadata: { name: 'istio-ingress-1', labels: { app: 'istio-ingress', istio: 'ingress' } },
+      spec: { containers: [{ name: 'istio-proxy', image: 'proxy:1' }] },
     });
+    gatewayIp = gw.status?.podIP ?? '';
     const net = env.kc.makeApiClient(NetworkingV1Api);
     await net.createNamespacedIngress({
       namespace: ns(),
@@ -113,7 +106,7 @@ describe('pilot gateways: Ingress and EgressRule from the API server', function 
     await pilot.close();
   });
 
-  const gateway = () => `router~10.77.0.1~istio-ingress-1.${ns()}~${ns()}.svc.cluster.local`;
+  const gateway = () => `router~${gatewayIp}~istio-ingress-1.${ns()}~${ns()}.svc.cluster.local`;
 
   it('an Ingress of class istio becomes the ingress gateway listeners and routes', async () => {
     await eventually(async () => {
