@@ -1,11 +1,16 @@
 /**
  * The server side of bench/webhook, run in its own process (pinned to one core by run.ts):
- * `inject` serves the real webhook (engine, patch, metrics, logs at warn level); `echo` is a bare
- * node:https server that reads the body and answers a fixed AdmissionReview, the floor any HTTPS
- * webhook in Node pays. Prints the port on stdout.
+ * `inject` serves the real webhook (engine, patch, metrics, a JSON log line per admission at info,
+ * as the chart runs it, written to /dev/null); `echo` is a bare node:https server with the same
+ * TLS settings and keep-alive that reads the body and answers a fixed AdmissionReview of the
+ * webhook's size (the floor any HTTPS webhook in Node pays). Prints the port on stdout; SIGTERM
+ * closes the server and exits (so `node --cpu-prof` writes its profile).
+ *   server.ts inject|echo [LOG_LEVEL]
  */
-import { createServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import { createLogger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/metrics.ts';
 import { defaultMeshConfig } from '../../lib/mesh-config.ts';
@@ -16,32 +21,54 @@ import { createWebhookMetrics } from '../../webhook/metrics.ts';
 import { startWebhookServer } from '../../webhook/server.ts';
 import { memoryTlsSource } from '../../webhook/tls-source.ts';
 
-const mode = process.argv[2];
+const [mode, level = 'info'] = process.argv.slice(2);
 const certs = opensslServingCerts('bench');
+/** The webhook's TLS settings (webhook/server.ts), so the echo pays the same handshake and records. */
+const tlsOptions = { cert: certs.cert, key: certs.key, minVersion: 'TLSv1.2' as const };
 
+/** The webhook's answer to the bench review (its golden file), split around the uid. */
+function echoAnswer(): (uid: string) => string {
+  const golden = readFileSync(
+    new URL('../../testdata/webhook/productpage.response.json', import.meta.url),
+    'utf8',
+  );
+  const [before, after] = golden.split('"uid":"bench-0"');
+  if (after === undefined) throw new Error('productpage.response.json has no uid bench-0');
+  return (uid) => `${before ?? ''}"uid":${JSON.stringify(uid)}${after}`;
+}
+
+let close: () => Promise<void>;
 if (mode === 'echo') {
-  const server = createServer({ cert: certs.cert, key: certs.key }, (req, res) => {
+  const answer = echoAnswer();
+  const server: Server = createServer(tlsOptions, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (d: Buffer) => chunks.push(d));
     req.on('end', () => {
       const uid = /"uid":"([^"]+)"/.exec(Buffer.concat(chunks).toString())?.[1] ?? '';
-      res.setHeader('content-type', 'application/json');
-      res.end(
-        JSON.stringify({
-          apiVersion: 'admission.k8s.io/v1',
-          kind: 'AdmissionReview',
-          response: { uid, allowed: true },
-        }),
-      );
+      const body = answer(uid);
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
     });
   });
   server.keepAliveTimeout = 65_000;
-  server.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`${String((server.address() as AddressInfo).port)}\n`);
-  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  process.stdout.write(`${String((server.address() as AddressInfo).port)}\n`);
+  close = () =>
+    new Promise((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+      server.closeAllConnections();
+    });
 } else if (mode === 'inject') {
   const registry = createRegistry('bench', false);
-  const logger = createLogger('bench', { level: 'warn' });
+  const logger = createLogger('bench', {
+    level,
+    destination: pino.destination({ dest: '/dev/null', sync: true }),
+  });
   const s = await startWebhookServer(
     {
       handler: createInjector(
@@ -63,7 +90,15 @@ if (mode === 'echo') {
     '127.0.0.1',
   );
   process.stdout.write(`${String(s.port)}\n`);
+  close = () => {
+    s.server.closeAllConnections();
+    return s.close();
+  };
 } else {
-  process.stderr.write('usage: server.ts inject|echo\n');
+  process.stderr.write('usage: server.ts inject|echo [LOG_LEVEL]\n');
   process.exit(2);
 }
+
+process.once('SIGTERM', () => {
+  void close().finally(() => process.exit(0));
+});
