@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { applyObjects } from '../../lib/kube/apply.ts';
 import type { JsonObject } from '../../lib/json.ts';
@@ -28,6 +28,7 @@ import { XdsClientProcess, startBackend } from './grpc-xds.ts';
 import { TestEureka, hasJava } from './eureka-server.ts';
 import { useLocalCluster } from './local-cluster.ts';
 import { ensurePilotCrds } from './pilot-crds.ts';
+import { runPod } from './pods.ts';
 
 type Json = Record<string, unknown>;
 
@@ -348,7 +349,9 @@ describe('pilot with real Consul and Eureka registries, beside Kubernetes', func
     await eventually(() => {
       assert.deepEqual(sidecar.addresses(ratings), ['10.20.0.1', '10.20.0.2']);
     });
-    assert.ok(Date.now() - t0 < 2000, `took ${String(Date.now() - t0)} ms`);
+    // Polled every 200 ms here: well under Eureka's own 30 s cache refresh, even on a loaded
+    // machine (a bound, not a speed figure; bench:registries measures the delay).
+    assert.ok(Date.now() - t0 < 10_000, `took ${String(Date.now() - t0)} ms`);
     await eureka.setStatus('ratings', 'ratings-2', 'OUT_OF_SERVICE');
     await eventually(() => {
       assert.deepEqual(sidecar.addresses(ratings), ['10.20.0.1']);
@@ -368,17 +371,17 @@ describe('pilot with real Consul and Eureka registries, beside Kubernetes', func
   it('serves Kubernetes, Consul and Eureka at once; a hostname in two comes from the first', async () => {
     const ns = env.namespace;
     const host = `web.${ns}.svc.cluster.local`;
+    // A pod the scheduler and kwok run, and a Service selecting it (Kubernetes writes the slice).
+    const pod = await runPod(env.kc, ns, {
+      metadata: { name: 'web-1', labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'web:1' }] },
+    });
+    const webIp = pod.status?.podIP ?? '';
     await env.kc.makeApiClient(CoreV1Api).createNamespacedService({
       namespace: ns,
-      body: { metadata: { name: 'web' }, spec: { ports: [{ name: 'http', port: 80 }] } },
-    });
-    await env.kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
-      namespace: ns,
       body: {
-        metadata: { name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } },
-        addressType: 'IPv4',
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-        endpoints: [{ addresses: ['10.244.9.1'], conditions: { ready: true } }],
+        metadata: { name: 'web' },
+        spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
       },
     });
     // Eureka claims the Kubernetes service's hostname too.
@@ -396,7 +399,7 @@ describe('pilot with real Consul and Eureka registries, beside Kubernetes', func
       for (const c of [web, reviews, 'outbound|9080||ratings.eureka.test']) {
         assert.ok(clusters.has(c), c);
       }
-      assert.deepEqual(sidecar.addresses(web), ['10.244.9.1']);
+      assert.deepEqual(sidecar.addresses(web), [webIp]);
       assert.deepEqual(sidecar.addresses(reviews), ['10.10.0.1', '10.10.0.22']);
       const z = await getJson<Registryz>('/debug/registryz');
       assert.deepEqual(
