@@ -111,6 +111,23 @@ describe('the webhook answers the bench review byte for byte (UPDATE_GOLDEN=1 re
       gzipSync(Buffer.from(review)),
     ],
   ];
+  const badBodies: [string, string | Buffer][] = [
+    ['non-JSON', '{not json'],
+    ['an empty body after a byte order mark', bom],
+    ['a JSON array', '[1,2]'],
+    ['a string', '"x"'],
+    ['the wrong kind', JSON.stringify({ apiVersion: 'v1', kind: 'Pod' })],
+    ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d])],
+  ];
+  for (const [name, body] of badBodies) {
+    it(`refuses ${name} alike on the hot path and through express`, async () => {
+      const hot = await send(server.port, certs.caCert, '/inject', json, body);
+      const viaExpress = await send(server.port, certs.caCert, '/inject/', json, body);
+      assert.equal(hot.status, 400);
+      assert.deepEqual(hot, viaExpress);
+    });
+  }
+
   for (const [name, path, headers, body] of variants) {
     it(`answers the same with ${name}`, async () => {
       const got = await send(server.port, certs.caCert, path, headers, body);

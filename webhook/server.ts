@@ -4,17 +4,21 @@
  * Transport only: it knows nothing of injection, decisions or their metrics. Bad bodies get a 4xx
  * with a message (and the handler is told of them); nothing a client sends can take the process
  * down. The serving certificate comes from a TlsSource the server subscribes to: each new pair is
- * used by new connections, open ones are undisturbed.
+ * used by new connections, open ones are undisturbed. What the API server sends (a plain JSON body
+ * to `/inject`) is read without express (plain-json.ts); everything else goes through express.
  */
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errorMessage } from '../lib/errors.ts';
+import type { JsonObject } from '../lib/json.ts';
 import { listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Registry } from '../lib/metrics.ts';
 import { mountOps, type ReadinessCheck } from '../lib/ops-server.ts';
 import type { AdmissionHandler } from './admission-handler.ts';
 import { admissionResponse, parseAdmissionReview } from './admission-review.ts';
+import { isPlainJsonPost, readPlainJson } from './plain-json.ts';
 import type { TlsMaterial, TlsSource } from './tls-source.ts';
 
 export interface WebhookServerOptions {
@@ -59,7 +63,7 @@ export async function startWebhookServer(
   app.disable('x-powered-by');
   mountOps(app, opts.registry, opts.ready);
 
-  const reject = (res: Response, status: number, message: string, started: bigint) => {
+  const reject = (res: ServerResponse, status: number, message: string, started: bigint) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     try {
       handler.rejected?.({ status, message, seconds });
@@ -67,7 +71,41 @@ export async function startWebhookServer(
       logger.error({ err: e }, 'admission handler failed on a rejected request');
     }
     logger.warn({ status, message }, 'bad admission request');
-    res.status(status).type('text/plain').send(`${message}\n`);
+    send(res, status, 'text/plain; charset=utf-8', `${message}\n`);
+  };
+
+  /** Parses the review, asks the handler, answers: the same for both routes. */
+  const answer = (res: ServerResponse, body: unknown, started: bigint) => {
+    const parsed = parseAdmissionReview(body);
+    if (!parsed.ok) {
+      reject(res, parsed.status, parsed.message, started);
+      return;
+    }
+    const r = parsed.request;
+    const log = logger.child({ uid: r.uid, namespace: r.namespace, name: r.name });
+    const json = (value: JsonObject) => {
+      send(res, 200, 'application/json; charset=utf-8', JSON.stringify(value));
+    };
+    // A synchronous throw in admit is a rejection like any other.
+    Promise.resolve()
+      .then(() => handler.admit(r, { log, receivedAt: started }))
+      .then(
+        (outcome) => {
+          json(admissionResponse(r.uid, outcome));
+        },
+        (e: unknown) => {
+          // The handler maps its own errors; this is a last resort that still answers.
+          log.error({ err: e }, 'admission handler threw');
+          json(
+            admissionResponse(r.uid, {
+              allowed: false,
+              code: 500,
+              message: `istio-lite sidecar injection failed: ${errorMessage(e)}`,
+              warnings: [],
+            }),
+          );
+        },
+      );
   };
 
   app.post(
@@ -76,40 +114,14 @@ export async function startWebhookServer(
       timing(req).started = process.hrtime.bigint();
       next();
     },
-    express.json({ limit: opts.bodyLimitBytes ?? 6 * 1024 * 1024, strict: false }),
+    express.json({ limit: opts.bodyLimitBytes ?? defaultBodyLimit, strict: false }),
     (req: Request, res: Response) => {
       const started = timing(req).started ?? process.hrtime.bigint();
       if (!req.is('application/json')) {
         reject(res, 415, 'Content-Type must be application/json', started);
         return;
       }
-      const parsed = parseAdmissionReview(req.body as unknown);
-      if (!parsed.ok) {
-        reject(res, parsed.status, parsed.message, started);
-        return;
-      }
-      const r = parsed.request;
-      const log = logger.child({ uid: r.uid, namespace: r.namespace, name: r.name });
-      // A synchronous throw in admit is a rejection like any other.
-      Promise.resolve()
-        .then(() => handler.admit(r, { log, receivedAt: started }))
-        .then(
-          (outcome) => {
-            res.json(admissionResponse(r.uid, outcome));
-          },
-          (e: unknown) => {
-            // The handler maps its own errors; this is a last resort that still answers.
-            log.error({ err: e }, 'admission handler threw');
-            res.json(
-              admissionResponse(r.uid, {
-                allowed: false,
-                code: 500,
-                message: `istio-lite sidecar injection failed: ${errorMessage(e)}`,
-                warnings: [],
-              }),
-            );
-          },
-        );
+      answer(res, req.body as unknown, started);
     },
   );
 
@@ -133,7 +145,18 @@ export async function startWebhookServer(
     key: tls.key,
     minVersion: 'TLSv1.2' as const,
   });
-  const server = createServer(context(opts.tls.current()), app);
+  const limit = opts.bodyLimitBytes ?? defaultBodyLimit;
+  const server = createServer(context(opts.tls.current()), (req, res) => {
+    if (!isPlainJsonPost(req, limit)) {
+      app(req, res);
+      return;
+    }
+    const started = process.hrtime.bigint();
+    readPlainJson(req, (r) => {
+      if (r.ok) answer(res, r.body, started);
+      else reject(res, 400, r.message, started);
+    });
+  });
   server.keepAliveTimeout = 65_000;
   server.on('clientError', (err, socket) => {
     logger.debug({ err }, 'client error');
@@ -167,6 +190,13 @@ export async function startWebhookServer(
       });
     },
   };
+}
+
+const defaultBodyLimit = 6 * 1024 * 1024;
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 const locals = new WeakMap<Request, { started?: bigint }>();
