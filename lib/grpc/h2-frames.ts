@@ -1,0 +1,122 @@
+/**
+ * gRPC's framing over HTTP/2, the parts a server needs (docs/reference/grpc-http2.md; primary
+ * source: grpc/grpc doc/PROTOCOL-HTTP2.md and doc/compression.md): messages in DATA frames as a
+ * 1-byte compressed flag, a 4-byte big-endian length and the bytes, with no relation between
+ * message and frame boundaries; the `grpc-timeout` header; the percent-encoded `grpc-message`.
+ */
+
+/** The 5-byte prefix and `message` in one buffer, uncompressed. */
+export function frameMessage(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.byteLength);
+  out[0] = 0;
+  out.writeUInt32BE(message.byteLength, 1);
+  out.set(message, 5);
+  return out;
+}
+
+export interface FramedMessage {
+  readonly compressed: boolean;
+  readonly bytes: Buffer;
+}
+
+/** Why a reader refused its input: a message longer than allowed. */
+export interface TooLarge {
+  readonly length: number;
+  readonly max: number;
+}
+
+/**
+ * Reassembles messages from DATA chunks of any size. A length over `max` is refused as soon as
+ * its prefix arrives, before any of its bytes are kept.
+ */
+export class MessageReader {
+  private pending: Buffer | undefined;
+  private readonly messages: FramedMessage[] = [];
+  private readonly max: number;
+  tooLarge: TooLarge | undefined;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** Adds a chunk; false once a message is too large (nothing more is read). */
+  push(chunk: Buffer): boolean {
+    if (this.tooLarge) return false;
+    let buf = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.pending = undefined;
+    while (buf.length >= 5) {
+      const length = buf.readUInt32BE(1);
+      if (length > this.max) {
+        this.tooLarge = { length, max: this.max };
+        return false;
+      }
+      if (buf.length < 5 + length) break;
+      this.messages.push({ compressed: buf[0] !== 0, bytes: buf.subarray(5, 5 + length) });
+      buf = buf.subarray(5 + length);
+    }
+    if (buf.length > 0) this.pending = buf;
+    return true;
+  }
+
+  /** The complete messages read since the last call. */
+  take(): FramedMessage[] {
+    return this.messages.splice(0);
+  }
+
+  /** Bytes of a message that has not arrived whole (at the end of the stream: truncated). */
+  get partial(): number {
+    return this.pending?.length ?? 0;
+  }
+}
+
+const timeoutUnits: Readonly<Record<string, number>> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 0.001,
+  n: 0.000_001,
+};
+
+/**
+ * `grpc-timeout` in milliseconds: at most 8 digits and a unit (H, M, S, m, u, n). Undefined when
+ * absent; NaN when malformed.
+ */
+export function parseTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  if (m?.[1] === undefined || m[2] === undefined) return NaN;
+  return Number(m[1]) * (timeoutUnits[m[2]] ?? NaN);
+}
+
+/**
+ * `grpc-message`'s encoding: UTF-8, then every byte outside printable ASCII (0x20-0x7E) and `%`
+ * written as `%XX`.
+ */
+export function encodeStatusMessage(message: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(message)) return message;
+  let out = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    out +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** The inverse of encodeStatusMessage; a broken `%` sequence is kept as it is. */
+export function decodeStatusMessage(value: string): string {
+  if (!value.includes('%')) return value;
+  const bytes: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const hex = value.slice(i + 1, i + 3);
+    if (value[i] === '%' && /^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(value[i] ?? '', 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}

@@ -1,0 +1,383 @@
+/**
+ * A gRPC server on node:http2 for unary and client-streaming methods, without @grpc/grpc-js's
+ * per-call machinery (about 300 µs of CPU a call there; a few tens here): the hot request paths
+ * (the agent's ext_authz, Mixer's Check) are served with it, grpc-js keeps the streaming xDS and
+ * SDS. It takes grpc-js `ServiceDefinition`s (path, requestDeserialize, responseSerialize,
+ * requestStream/responseStream) and speaks the wire protocol of docs/reference/grpc-http2.md:
+ * length-prefixed messages (h2-frames.ts), `grpc-status`/`grpc-message` trailers, a
+ * Trailers-Only response for an error, `grpc-timeout`, UNIMPLEMENTED for an unknown method or an
+ * unsupported `grpc-encoding` (gzip and deflate are read), INTERNAL for a compressed message
+ * without an encoding, RESOURCE_EXHAUSTED for a message over the limit, 415 for a request that
+ * is not gRPC.
+ *
+ * Listens on a Unix socket or host:port, plaintext (as the servers it replaces). `close(grace)`
+ * refuses new calls (GOAWAY), lets calls in flight finish, and cuts the rest after the grace.
+ */
+import {
+  constants,
+  createServer,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+import { gunzipSync, inflateSync } from 'node:zlib';
+import { status, type ServiceDefinition } from '@grpc/grpc-js';
+import { errorMessage } from '../errors.ts';
+import { hostPort, listenError } from '../listen.ts';
+import { H2Call, statusOf, type H2Handler, type StreamReceiver } from './h2-call.ts';
+import {
+  encodeStatusMessage,
+  frameMessage,
+  MessageReader,
+  parseTimeout,
+  type FramedMessage,
+} from './h2-frames.ts';
+
+export { H2Call, type H2Handler, type StreamReceiver } from './h2-call.ts';
+
+export interface H2GrpcServerOptions {
+  /** The largest request message accepted, decompressed (default 4 MiB, as grpc-js). */
+  readonly maxReceiveMessageLength?: number;
+  /** TCP keepalive probes on idle connections after this long (default 60 s; not for Unix sockets). */
+  readonly keepaliveMs?: number;
+}
+
+interface Method {
+  readonly path: string;
+  readonly deserialize: (bytes: Buffer) => unknown;
+  readonly serialize: (response: unknown) => Buffer;
+  readonly handler: H2Handler;
+}
+
+const acceptEncoding = 'identity,deflate,gzip';
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = constants;
+
+export type ListenTarget =
+  { readonly path: string } | { readonly host: string; readonly port: number };
+
+export class H2GrpcServer {
+  private readonly server: Http2Server;
+  private readonly methods = new Map<string, Method>();
+  private readonly sessions = new Set<Http2Session>();
+  private readonly maxReceive: number;
+  private readonly keepaliveMs: number;
+  private closing: Promise<void> | undefined;
+  /** Calls started and not yet finished (tests, drain). */
+  inFlight = 0;
+
+  constructor(options: H2GrpcServerOptions = {}) {
+    this.maxReceive = options.maxReceiveMessageLength ?? 4 * 1024 * 1024;
+    this.keepaliveMs = options.keepaliveMs ?? 60_000;
+    this.server = createServer({ maxSessionMemory: 64 });
+    this.server.on('session', (s) => {
+      this.onSession(s);
+    });
+    this.server.on('stream', (stream, headers) => {
+      this.onStream(stream, headers);
+    });
+    this.server.on('sessionError', () => undefined);
+    this.server.on('connection', (socket: Socket) => {
+      socket.setKeepAlive(true, this.keepaliveMs);
+    });
+  }
+
+  /**
+   * Serves `service`'s methods named in `handlers`; the others answer UNIMPLEMENTED. A handler
+   * must match its method's kind (`unary` or `clientStream`); server streaming is not served here.
+   */
+  addService(service: ServiceDefinition, handlers: Readonly<Record<string, H2Handler>>): void {
+    for (const [name, handler] of Object.entries(handlers)) {
+      const def = service[name];
+      if (def === undefined) throw new Error(`the service has no method ${name}`);
+      if (def.responseStream) throw new Error(`${def.path}: server streaming is not served here`);
+      const kind = def.requestStream ? 'clientStream' : 'unary';
+      if (!(kind in handler)) throw new Error(`${def.path} needs a ${kind} handler`);
+      if (this.methods.has(def.path)) throw new Error(`${def.path} is served already`);
+      this.methods.set(def.path, {
+        path: def.path,
+        deserialize: (b) => def.requestDeserialize(b) as unknown,
+        serialize: (r) => def.responseSerialize(r),
+        handler,
+      });
+    }
+  }
+
+  /** Listens on a Unix socket path or host:port (port 0 picks one); resolves to the port (0 for a socket). */
+  listen(target: ListenTarget): Promise<number> {
+    const name = 'path' in target ? target.path : hostPort(target.host, target.port);
+    return new Promise((resolve, reject) => {
+      const onError = (e: unknown) => {
+        reject(listenError(name, e));
+      };
+      this.server.once('error', onError);
+      const done = () => {
+        this.server.off('error', onError);
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a !== null ? a.port : 0);
+      };
+      if ('path' in target) this.server.listen(target.path, done);
+      else this.server.listen(target.port, target.host, done);
+    });
+  }
+
+  /**
+   * Stops accepting connections, sends GOAWAY on every open one (no new calls) and waits for
+   * calls in flight; after `graceMs` the connections still open are cut. Safe to call twice, and
+   * on a server that never listened.
+   */
+  close(graceMs = 10_000): Promise<void> {
+    this.closing ??= new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        for (const s of this.sessions) s.destroy();
+      }, graceMs);
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      for (const s of this.sessions) s.close();
+    });
+    return this.closing;
+  }
+
+  private onSession(session: Http2Session): void {
+    this.sessions.add(session);
+    session.on('close', () => this.sessions.delete(session));
+    session.on('error', () => undefined);
+    if (this.closing) session.close();
+  }
+
+  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    stream.on('error', () => undefined);
+    const contentType = headers['content-type'];
+    if (headers[':method'] !== 'POST' || !contentType?.startsWith('application/grpc')) {
+      // Not gRPC: an HTTP answer such a client understands (PROTOCOL-HTTP2.md: 415).
+      respondHttp(stream, headers[':method'] === 'POST' ? 415 : 405);
+      return;
+    }
+    const path = headers[':path'] ?? '';
+    const method = this.methods.get(path);
+    if (method === undefined) {
+      trailersOnly(stream, status.UNIMPLEMENTED, `unknown method ${path}`);
+      return;
+    }
+    const encoding = firstValue(headers['grpc-encoding']) ?? 'identity';
+    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'deflate') {
+      trailersOnly(
+        stream,
+        status.UNIMPLEMENTED,
+        `grpc-encoding ${encoding} is not supported (supported: ${acceptEncoding})`,
+      );
+      return;
+    }
+    const timeout = parseTimeout(firstValue(headers['grpc-timeout']));
+    if (Number.isNaN(timeout)) {
+      trailersOnly(
+        stream,
+        status.INTERNAL,
+        `malformed grpc-timeout ${String(headers['grpc-timeout'])}`,
+      );
+      return;
+    }
+    const call = new H2Call(path, headers, timeout === undefined ? Infinity : Date.now() + timeout);
+    this.inFlight++;
+    const timer =
+      timeout === undefined
+        ? undefined
+        : setTimeout(() => {
+            // The client has stopped waiting: cancel locally, RST_STREAM CANCEL (PROTOCOL-HTTP2.md).
+            call.cancel();
+            if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+          }, timeout);
+    stream.on('close', () => {
+      if (timer !== undefined) clearTimeout(timer);
+      this.inFlight--;
+      if (!call.finished) call.cancel();
+    });
+    const reader = new MessageReader(this.maxReceive);
+    /** The message's bytes, or undefined after answering with the status that says why not. */
+    const bytesOf = (m: FramedMessage): Buffer | undefined => {
+      if (!m.compressed) return m.bytes;
+      if (encoding === 'identity') {
+        finish(
+          stream,
+          call,
+          status.INTERNAL,
+          'compressed flag set on a message without grpc-encoding',
+        );
+        return undefined;
+      }
+      try {
+        const opts = { maxOutputLength: this.maxReceive };
+        return encoding === 'gzip' ? gunzipSync(m.bytes, opts) : inflateSync(m.bytes, opts);
+      } catch (e) {
+        const tooLarge = (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+        finish(
+          stream,
+          call,
+          tooLarge ? status.RESOURCE_EXHAUSTED : status.INTERNAL,
+          tooLarge
+            ? `decompressed message larger than max (${String(this.maxReceive)})`
+            : `cannot decompress a ${encoding} message: ${errorMessage(e)}`,
+        );
+        return undefined;
+      }
+    };
+    const decode = (m: FramedMessage): { ok: true; value: unknown } | { ok: false } => {
+      const bytes = bytesOf(m);
+      if (bytes === undefined) return { ok: false };
+      try {
+        return { ok: true, value: method.deserialize(bytes) };
+      } catch (e) {
+        finish(stream, call, status.INTERNAL, `cannot decode the request: ${errorMessage(e)}`);
+        return { ok: false };
+      }
+    };
+    const read = (chunk: Buffer): boolean => {
+      if (reader.push(chunk)) return true;
+      const big = reader.tooLarge;
+      finish(
+        stream,
+        call,
+        status.RESOURCE_EXHAUSTED,
+        `received message larger than max (${String(big?.length)} vs. ${String(big?.max)})`,
+      );
+      return false;
+    };
+    const answer = (run: () => unknown) => {
+      let out: unknown;
+      try {
+        out = run();
+      } catch (e) {
+        const s = statusOf(e);
+        finish(stream, call, s.code, s.details);
+        return;
+      }
+      Promise.resolve(out).then(
+        (res) => {
+          respondOk(stream, call, method, res);
+        },
+        (e: unknown) => {
+          const s = statusOf(e);
+          finish(stream, call, s.code, s.details);
+        },
+      );
+    };
+
+    const { handler } = method;
+    if ('unary' in handler) {
+      stream.on('data', (chunk: Buffer) => {
+        if (!call.finished) read(chunk);
+      });
+      stream.on('end', () => {
+        if (call.finished) return;
+        const messages = reader.take();
+        const only = messages[0];
+        if (messages.length !== 1 || only === undefined || reader.partial > 0) {
+          finish(
+            stream,
+            call,
+            status.INTERNAL,
+            `a unary call needs one request message, got ${String(messages.length)}`,
+          );
+          return;
+        }
+        const req = decode(only);
+        if (req.ok) answer(() => handler.unary(req.value, call));
+      });
+      return;
+    }
+    let receiver: StreamReceiver;
+    try {
+      receiver = handler.clientStream(call);
+    } catch (e) {
+      const s = statusOf(e);
+      finish(stream, call, s.code, s.details);
+      return;
+    }
+    stream.on('data', (chunk: Buffer) => {
+      if (call.finished || !read(chunk)) return;
+      for (const m of reader.take()) {
+        const req = decode(m);
+        if (!req.ok) return;
+        try {
+          receiver.message(req.value);
+        } catch (e) {
+          const s = statusOf(e);
+          finish(stream, call, s.code, s.details);
+          return;
+        }
+      }
+    });
+    stream.on('end', () => {
+      if (call.finished) return;
+      if (reader.partial > 0) {
+        finish(stream, call, status.INTERNAL, 'the stream ended inside a message');
+        return;
+      }
+      answer(() => receiver.end());
+    });
+  }
+}
+
+function firstValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function respondHttp(stream: ServerHttp2Stream, code: number): void {
+  if (stream.closed || stream.headersSent) return;
+  stream.respond({ ':status': code }, { endStream: true });
+  if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+}
+
+/**
+ * An error as a Trailers-Only response (one HEADERS frame, END_STREAM); a client still sending
+ * gets RST_STREAM NO_ERROR after it, so its stream is freed (PROTOCOL-HTTP2.md, early closure).
+ */
+function trailersOnly(stream: ServerHttp2Stream, code: number, details: string): void {
+  if (stream.closed || stream.headersSent) return;
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': 'application/grpc',
+      'grpc-accept-encoding': acceptEncoding,
+      'grpc-status': String(code),
+      'grpc-message': encodeStatusMessage(details),
+    },
+    { endStream: true },
+  );
+  if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
+}
+
+function finish(stream: ServerHttp2Stream, call: H2Call, code: number, details: string): void {
+  if (call.finished) return;
+  call.finished = true;
+  trailersOnly(stream, code, details);
+}
+
+function respondOk(
+  stream: ServerHttp2Stream,
+  call: H2Call,
+  method: Method,
+  response: unknown,
+): void {
+  if (call.finished) return;
+  let body: Buffer;
+  try {
+    body = frameMessage(method.serialize(response));
+  } catch (e) {
+    finish(stream, call, status.INTERNAL, `cannot encode the response: ${errorMessage(e)}`);
+    return;
+  }
+  call.finished = true;
+  if (stream.closed) return;
+  stream.respond(
+    { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': acceptEncoding },
+    { waitForTrailers: true },
+  );
+  stream.once('wantTrailers', () => {
+    stream.sendTrailers({ 'grpc-status': '0' });
+  });
+  stream.end(body);
+}
