@@ -4,13 +4,12 @@
  * that trace as a child and keeps its sampling decision; a call without one starts a trace
  * sampled at the configured percentage. Unsampled calls run bare.
  */
-import { metadataGetter } from '../lib/tracing/carriers.ts';
 import type { Tracer } from '../lib/tracing/tracer.ts';
 import type { CallTracer } from './grpc-server.ts';
 
 export function callTracer(tracer: Tracer): CallTracer {
-  return async (method, md, run) => {
-    const span = tracer.start(method, 'server', metadataGetter(md));
+  return async (method, headers, run) => {
+    const span = tracer.start(method, 'server', headers);
     if (!span.sampled) return run();
     span.setAttribute('rpc.method', method);
     try {
