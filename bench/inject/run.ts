@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isObject, type JsonValue } from '../../lib/json.ts';
+import { cloneJson, isObject, type JsonValue } from '../../lib/json.ts';
 import { defaultMeshConfig } from '../../lib/mesh-config.ts';
 import { parseYamlDocuments } from '../../lib/yaml.ts';
 import { defaultInjectorConfig } from '../../webhook/config.ts';
@@ -57,7 +57,7 @@ function measure(name: string, fn: () => unknown): Result {
 }
 
 const input: JsonValue = deployment;
-const baseline = measure('baseline: deep copy only', () => structuredClone(input));
+const baseline = measure('baseline: deep copy only', () => cloneJson(input));
 const engine = measure('engine (decide + render)', () => injectObject(input, ctx));
 const webhook = measure('engine + JSON Patch', () =>
   createPatch(input, injectObject(input, ctx).object),
