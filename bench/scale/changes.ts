@@ -96,10 +96,15 @@ export async function measureChanges(
   })();
   const sliceToAll: number[] = [];
   const requestToAll: number[] = [];
+  /** Probes scaled up and not yet back down (an odd --changes ends on an up). */
+  const probesUp = new Set<number>();
   try {
     for (let k = 0; k < changes; k++) {
       const i = probes[Math.floor(k / 2) % probes.length] ?? 0;
-      const [slice, request] = await change(c, i, k % 2 === 0);
+      const up = k % 2 === 0;
+      if (up) probesUp.add(i);
+      else probesUp.delete(i);
+      const [slice, request] = await change(c, i, up);
       sliceToAll.push(slice);
       requestToAll.push(request);
       if ((k + 1) % 10 === 0) log(`  ${String(k + 1)} of ${String(changes)} changes measured`);
@@ -107,7 +112,7 @@ export async function measureChanges(
   } finally {
     state.stop = true;
     await churner;
-    await Promise.all([...raised].map((i) => scale(c.kc, c.shape, i, c.replicas)));
+    await Promise.all([...raised, ...probesUp].map((i) => scale(c.kc, c.shape, i, c.replicas)));
   }
   return { sliceToAll, requestToAll, churnRequests };
 }
