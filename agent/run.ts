@@ -28,7 +28,7 @@ import { certificateSourceFor } from './certs/from-config.ts';
 import type { AgentConfig } from './settings.ts';
 import { envoyArgs } from './envoy/command-line.ts';
 import { EnvoySupervisor } from './envoy/supervisor.ts';
-import { LocalGrpcServer } from './grpc/local-server.ts';
+import { LocalGrpcServer, LocalH2Server } from './grpc/local-server.ts';
 import {
   AccessLogService,
   AdsService,
@@ -260,13 +260,16 @@ export function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
       });
       grpc.add(SdsService, sds.handlers());
       grpc.add(AdsService, xds.handlers());
+      // The MIXER socket (ext_authz on every request, access logs) on node:http2.
+      const mixerServer = life.add('Mixer socket server', new LocalH2Server(), (m) => m.close());
       const reporter = reporterFor(c.mode, c.pod);
-      grpc.add(AuthorizationService, authzHandlers(checker, reporter, log, tracer));
-      if (batcher) grpc.add(AccessLogService, alsHandlers(batcher, reporter, log));
+      mixerServer.add(AuthorizationService, authzHandlers(checker, reporter, log, tracer));
+      if (batcher) mixerServer.add(AccessLogService, alsHandlers(batcher, reporter, log));
       await mkdir(c.configPath, { recursive: true });
-      for (const socket of [c.sockets.xds, c.sockets.sds, c.sockets.mixer]) {
+      for (const socket of [c.sockets.xds, c.sockets.sds]) {
         await grpc.bind(socket);
       }
+      await mixerServer.bind(c.sockets.mixer);
 
       const bootstrap = await bootstrapInput(c, log);
       await writeAtomically(

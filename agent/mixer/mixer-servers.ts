@@ -9,14 +9,9 @@
  *   entry becomes an attribute set for the ReportBatcher.
  * Both say who reports (./reporter.ts: the pod, and at a gateway the gateway as the source).
  */
-import {
-  status as grpcStatus,
-  type sendUnaryData,
-  type ServerReadableStream,
-  type ServerUnaryCall,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { errorMessage } from '../../lib/errors.ts';
+import type { H2Handler } from '../../lib/grpc/h2-server.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Tracer } from '../../lib/tracing/types.ts';
 import type { Checker } from './checker.ts';
@@ -58,41 +53,47 @@ export function authzDecision(code: number, message: string): AuthzDecision {
   };
 }
 
+/** A rejection the h2 server sends as this status. */
+function failure(code: number, details: string): Error & { code: number; details: string } {
+  return Object.assign(new Error(details), { code, details });
+}
+
 export function authzHandlers(
   checker: Checker,
   reporter: Reporter,
   logger: Logger,
   tracer?: Tracer,
-): UntypedServiceImplementation {
+): Record<string, H2Handler> {
   return {
-    Check: (call: ServerUnaryCall<Buffer, Uint8Array>, cb: sendUnaryData<Uint8Array>) => {
-      let request: Record<string, unknown>;
-      try {
-        request = decodeAuthzRequest(call.request);
-      } catch (e) {
-        cb({ code: grpcStatus.INVALID_ARGUMENT, details: `CheckRequest: ${errorMessage(e)}` });
-        return;
-      }
-      const span = tracer?.start(
-        'envoy.service.auth.v3.Authorization/Check',
-        'server',
-        checkTraceParent(call.metadata, request),
-      );
-      checker.check(reporter.fromAuthz(request), span).then(
-        (d) => {
-          if (span?.sampled === true) {
-            span.setAttribute('istio.check.source', d.source);
-            span.setAttribute('istio.check.code', d.code);
-          }
-          span?.end();
-          cb(null, encodeAuthzResponse(authzDecision(d.code, d.message), isHttpAuthz(request)));
-        },
-        (e: unknown) => {
-          span?.end(e);
-          logger.error({ err: e }, 'ext_authz check failed');
-          cb({ code: grpcStatus.INTERNAL, details: errorMessage(e) });
-        },
-      );
+    Check: {
+      unary: (bytes, call) => {
+        let request: Record<string, unknown>;
+        try {
+          request = decodeAuthzRequest(bytes as Buffer);
+        } catch (e) {
+          throw failure(grpcStatus.INVALID_ARGUMENT, `CheckRequest: ${errorMessage(e)}`);
+        }
+        const span = tracer?.start(
+          'envoy.service.auth.v3.Authorization/Check',
+          'server',
+          checkTraceParent(call.header, request),
+        );
+        return checker.check(reporter.fromAuthz(request), span).then(
+          (d) => {
+            if (span?.sampled === true) {
+              span.setAttribute('istio.check.source', d.source);
+              span.setAttribute('istio.check.code', d.code);
+            }
+            span?.end();
+            return encodeAuthzResponse(authzDecision(d.code, d.message), isHttpAuthz(request));
+          },
+          (e: unknown) => {
+            span?.end(e);
+            logger.error({ err: e }, 'ext_authz check failed');
+            throw failure(grpcStatus.INTERNAL, errorMessage(e));
+          },
+        );
+      },
     },
   };
 }
@@ -101,25 +102,21 @@ export function alsHandlers(
   batcher: ReportBatcher,
   reporter: Reporter,
   logger: Logger,
-): UntypedServiceImplementation {
+): Record<string, H2Handler> {
   return {
-    StreamAccessLogs: (
-      call: ServerReadableStream<Buffer, Uint8Array>,
-      cb: sendUnaryData<Uint8Array>,
-    ) => {
-      call.on('data', (b: Buffer) => {
-        try {
-          const m = decodeAlsMessage(b);
-          for (const e of m.http) batcher.add(reporter.fromHttpLog(e));
-          for (const e of m.tcp) batcher.add(reporter.fromTcpLog(e));
-        } catch (e) {
-          logger.warn({ error: errorMessage(e) }, 'unreadable access log message dropped');
-        }
-      });
-      call.on('end', () => {
-        cb(null, new Uint8Array());
-      });
-      call.on('error', () => undefined);
+    StreamAccessLogs: {
+      clientStream: () => ({
+        message: (b) => {
+          try {
+            const m = decodeAlsMessage(b as Buffer);
+            for (const e of m.http) batcher.add(reporter.fromHttpLog(e));
+            for (const e of m.tcp) batcher.add(reporter.fromTcpLog(e));
+          } catch (e) {
+            logger.warn({ error: errorMessage(e) }, 'unreadable access log message dropped');
+          }
+        },
+        end: () => new Uint8Array(),
+      }),
     },
   };
 }
