@@ -11,13 +11,12 @@ import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errorMessage } from '../lib/errors.ts';
-import type { JsonObject } from '../lib/json.ts';
 import { listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import type { Registry } from '../lib/metrics.ts';
 import { mountOps, type ReadinessCheck } from '../lib/ops-server.ts';
 import type { AdmissionHandler } from './admission-handler.ts';
-import { admissionResponse, parseAdmissionReview } from './admission-review.ts';
+import { admissionResponseText, parseAdmissionReview } from './admission-review.ts';
 import { isPlainJsonPost, readPlainJson } from './plain-json.ts';
 import type { TlsMaterial, TlsSource } from './tls-source.ts';
 
@@ -83,21 +82,21 @@ export async function startWebhookServer(
     }
     const r = parsed.request;
     const log = logger.child({ uid: r.uid, namespace: r.namespace, name: r.name });
-    const json = (value: JsonObject) => {
-      send(res, 200, 'application/json; charset=utf-8', JSON.stringify(value));
+    const json = (text: string) => {
+      send(res, 200, 'application/json; charset=utf-8', text);
     };
     // A synchronous throw in admit is a rejection like any other.
     Promise.resolve()
       .then(() => handler.admit(r, { log, receivedAt: started }))
       .then(
         (outcome) => {
-          json(admissionResponse(r.uid, outcome));
+          json(admissionResponseText(r.uid, outcome));
         },
         (e: unknown) => {
           // The handler maps its own errors; this is a last resort that still answers.
           log.error({ err: e }, 'admission handler threw');
           json(
-            admissionResponse(r.uid, {
+            admissionResponseText(r.uid, {
               allowed: false,
               code: 500,
               message: `istio-lite sidecar injection failed: ${errorMessage(e)}`,
