@@ -6,10 +6,11 @@
 # pilot-discovery (istiod, bench/pilot's peer), built only when named. `npm test` runs this
 # (through scripts/test-setup.sh) before the first test; `npm start` runs it when a binary is missing. Progress goes to stderr: a line per step, and a line a minute
 # while Go works; Go's own output is kept in a log that is printed if the step fails.
-#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|kube-controller-manager|kube-scheduler|kwok|etcd|helm|consul|jaeger|eureka|pilot-discovery ...]
+#   scripts/build-binaries.sh [CACHE_DIR] [kube-apiserver|kube-controller-manager|kube-scheduler|kwok|etcd|helm|consul|jaeger|eureka|grpc-go-client|pilot-discovery ...]
 # Versions can be overridden with KUBE_VERSION (the three Kubernetes binaries), KWOK_VERSION,
 # ETCD_VERSION, HELM_VERSION, CONSUL_VERSION, JAEGER_VERSION, EUREKA_VERSION (the Spring Cloud release train
-# whose Eureka server is built) and ISTIO_VERSION (istio.io/istio, for pilot-discovery).
+# whose Eureka server is built), GRPC_GO_VERSION (google.golang.org/grpc, for grpc-go-client) and
+# ISTIO_VERSION (istio.io/istio, for pilot-discovery).
 set -euo pipefail
 
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
@@ -19,6 +20,8 @@ CONSUL_VERSION=${CONSUL_VERSION:-v1.14.11}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 JAEGER_VERSION=${JAEGER_VERSION:-v1.76.0}
 EUREKA_VERSION=${EUREKA_VERSION:-2025.1.4}
+# Also the require in e2e/grpc-go-client/go.mod (lib/local-cluster/binaries.test.ts checks they agree).
+GRPC_GO_VERSION=${GRPC_GO_VERSION:-v1.85.0}
 # istio.io/istio has no tags the module proxy lists: the pseudo-version of commit eed52ebb66ad.
 ISTIO_VERSION=${ISTIO_VERSION:-v0.0.0-20260827124520-eed52ebb66ad}
 
@@ -26,7 +29,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-${ISTIO_LITE_CACHE:-$root/.cache/bin}}
 shift || true
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(etcd helm kube-apiserver kube-controller-manager kube-scheduler kwok consul jaeger eureka)
+[ ${#wanted[@]} -gt 0 ] || wanted=(etcd helm kube-apiserver kube-controller-manager kube-scheduler kwok consul jaeger eureka grpc-go-client)
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
@@ -264,6 +267,35 @@ build_eureka() {
   log "eureka done"
 }
 
+# The grpc-go client of the wire-compatibility tests and the gRPC benchmarks' load is a small
+# program in the repository (e2e/grpc-go-client: go.mod, go.sum, main.go), built with grpc-go
+# at GRPC_GO_VERSION. Its cache name carries a hash of those files, so an edit builds it again.
+grpc_go_src=$root/e2e/grpc-go-client
+grpc_go_hash() {
+  (
+    cd "$grpc_go_src"
+    find . -maxdepth 1 -type f -printf '%P\n' | LC_ALL=C sort | while read -r f; do
+      printf '%s\n' "$f"; cat "$f"
+    done
+  ) | sha256sum | cut -c1-8
+}
+
+build_grpc_go_client() {
+  if [ ! -f "$grpc_go_src/go.mod" ]; then
+    echo "build-binaries: grpc-go-client is built from e2e/grpc-go-client, which is not here" >&2; return 1
+  fi
+  local out
+  out="$cache/grpc-go-client-$GRPC_GO_VERSION-$(grpc_go_hash)"
+  [ -x "$out" ] && { log "grpc-go-client (grpc-go $GRPC_GO_VERSION) cached"; return; }
+  log "grpc-go-client (grpc-go $GRPC_GO_VERSION): downloading modules and compiling"
+  local d="$work/grpc-go-client"; mkdir -p "$d"
+  cp "$grpc_go_src"/go.mod "$grpc_go_src"/go.sum "$grpc_go_src"/*.go "$d/"; cd "$d"
+  step "resolving grpc-go $GRPC_GO_VERSION" go get "google.golang.org/grpc@$GRPC_GO_VERSION"
+  step "compiling grpc-go-client" go build -trimpath -ldflags "-s -w" -o "$out.tmp" .
+  mv "$out.tmp" "$out"
+  log "grpc-go-client done"
+}
+
 for w in "${wanted[@]}"; do
   case "$w" in
     etcd) build_etcd ;;
@@ -273,8 +305,9 @@ for w in "${wanted[@]}"; do
     consul) build_consul ;;
     jaeger) build_jaeger ;;
     eureka) build_eureka ;;
+    grpc-go-client) build_grpc_go_client ;;
     pilot-discovery) build_istiod ;;
-    *) echo "build-binaries: unknown binary '$w' (want etcd, helm, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, consul, jaeger, eureka or pilot-discovery)" >&2; exit 2 ;;
+    *) echo "build-binaries: unknown binary '$w' (want etcd, helm, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, consul, jaeger, eureka, grpc-go-client or pilot-discovery)" >&2; exit 2 ;;
   esac
 done
 log "all built in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"

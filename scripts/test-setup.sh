@@ -6,10 +6,11 @@
 #    runs as root on a Debian-like system; otherwise it stops at once with one line naming the
 #    packages to install.
 # 2. The binaries built from source (scripts/build-binaries.sh: kube-apiserver,
-#    kube-controller-manager, kube-scheduler, kwok, etcd, helm, consul and jaeger with Go, the tests'
-#    Eureka server jar with Maven), built into .cache/bin with their progress shown. Found already
-#    (cache, PATH or the KUBE_APISERVER, KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER, KWOK, ETCD, HELM,
-#    CONSUL, JAEGER, EUREKA_JAR variables), they are not built again.
+#    kube-controller-manager, kube-scheduler, kwok, etcd, helm, consul, jaeger and the grpc-go client
+#    with Go, the tests' Eureka server jar with Maven), built into .cache/bin with their progress
+#    shown. Found already (cache, PATH or the KUBE_APISERVER, KUBE_CONTROLLER_MANAGER,
+#    KUBE_SCHEDULER, KWOK, ETCD, HELM, CONSUL, JAEGER, EUREKA_JAR, GRPC_GO_CLIENT variables), they
+#    are not built again.
 #
 # ISTIO_LITE_SKIP_TEST_SETUP=1 skips both (for a machine prepared by other means).
 set -euo pipefail
@@ -56,7 +57,8 @@ fi
 # The binaries: build the ones nothing provides yet.
 build=()
 for pair in "kube-apiserver KUBE_APISERVER" "kube-controller-manager KUBE_CONTROLLER_MANAGER" \
-  "kube-scheduler KUBE_SCHEDULER" "kwok KWOK" "etcd ETCD" "helm HELM" "consul CONSUL" "jaeger JAEGER" "eureka EUREKA_JAR"; do
+  "kube-scheduler KUBE_SCHEDULER" "kwok KWOK" "etcd ETCD" "helm HELM" "consul CONSUL" "jaeger JAEGER" "eureka EUREKA_JAR" \
+  "grpc-go-client GRPC_GO_CLIENT"; do
   read -r name var <<<"$pair"
   [ -n "${!var:-}" ] && continue
   node -e '
@@ -71,7 +73,7 @@ if [ ${#build[@]} -gt 0 ]; then
   with_go=()
   for name in "${build[@]}"; do [ "$name" = eureka ] || with_go+=("$name"); done
   if [ ${#with_go[@]} -gt 0 ] && ! command -v go >/dev/null 2>&1; then
-    echo "npm test needs Go (1.26 or later: kwok needs it) to build ${with_go[*]} once; install it, or point at existing binaries with KUBE_APISERVER, KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER, KWOK, ETCD, HELM, CONSUL, JAEGER" >&2
+    echo "npm test needs Go (1.26 or later: kwok needs it) to build ${with_go[*]} once; install it, or point at existing binaries with KUBE_APISERVER, KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER, KWOK, ETCD, HELM, CONSUL, JAEGER, GRPC_GO_CLIENT" >&2
     exit 1
   fi
   say "building ${build[*]} into .cache/bin (once; over an hour on 2 cores with empty Go and Maven caches, jaeger alone about 40 minutes)"

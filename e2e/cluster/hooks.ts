@@ -1,9 +1,9 @@
 /**
  * Root hooks of the cluster tier (loaded by .mocharc.cluster.json). Nothing is built inside a test
  * or a hook: `npm test` builds kube-apiserver, kube-controller-manager, kube-scheduler, kwok, etcd,
- * helm, consul, jaeger and the Eureka server jar first (scripts/test-setup.sh), and here a missing one
- * fails the run at once, naming what to run, instead of a build timing out in some suite's
- * `before`. At the end, the shared local cluster is stopped.
+ * helm, consul, jaeger, the grpc-go client and the Eureka server jar first
+ * (scripts/test-setup.sh), and here a missing one fails the run at once, naming what to run,
+ * instead of a build timing out in some suite's `before`. At the end, the shared local cluster is stopped.
  */
 import {
   BinaryName,

@@ -20,6 +20,8 @@ import {
   eurekaSourceDir,
   eurekaSourceHash,
   findBinary,
+  grpcGoClientSourceDir,
+  grpcGoClientSourceHash,
   missingBinaryError,
   parseEtcdVersion,
   pinnedVersions,
@@ -54,6 +56,7 @@ describe('local cluster binaries', () => {
     assert.match(v.consul, /^v1\.14\.\d+$/);
     assert.match(v.jaeger, /^v\d+\.\d+\.\d+$/);
     assert.match(v.eureka, /^\d{4}\.\d+\.\d+$/);
+    assert.match(v['grpc-go-client'], /^v1\.\d+\.\d+$/);
     // istio.io/istio has no semver tags: a commit's pseudo-version.
     assert.match(v['pilot-discovery'], /^v0\.0\.0-\d{14}-[0-9a-f]{12}$/);
     assert.throws(() => pinnedVersions('ETCD_VERSION=v3\n'), /KUBE_VERSION/);
@@ -131,6 +134,39 @@ describe('local cluster binaries', () => {
     const env = { PATH: '/usr/bin:/bin', ISTIO_LITE_CACHE: cache, EUREKA_VERSION: '2025.1.4' };
     assert.equal(findBinary('eureka', env), join(cache, name), 'a jar needs no execute bit');
     assert.equal(findBinary('eureka', { ...env, EUREKA_VERSION: '2025.1.0' }), undefined);
+  });
+
+  it('builds the grpc-go client with the grpc-go its go.mod requires, named by a hash of its sources', () => {
+    const pin = pinnedVersions(readFileSync(buildScript, 'utf8'))['grpc-go-client'];
+    const goMod = readFileSync(join(grpcGoClientSourceDir, 'go.mod'), 'utf8');
+    assert.match(
+      goMod,
+      new RegExp(`^require google\\.golang\\.org/grpc ${pin.replaceAll('.', '\\.')}$`, 'm'),
+    );
+    const hash = grpcGoClientSourceHash();
+    assert.match(hash ?? '', /^[0-9a-f]{8}$/);
+    const name = cacheFileName('grpc-go-client', pin);
+    assert.equal(name, `grpc-go-client-${pin}-${hash ?? ''}`);
+    const copy = join(dir, 'grpc-go-src');
+    mkdirSync(copy);
+    writeFileSync(join(copy, 'go.mod'), goMod);
+    const first = grpcGoClientSourceHash(copy);
+    writeFileSync(join(copy, 'main.go'), 'package main\n');
+    assert.notEqual(grpcGoClientSourceHash(copy), first);
+    assert.equal(grpcGoClientSourceHash(join(dir, 'nowhere')), undefined);
+    // The script finds it under the same name (Go cannot run: it would fail had it tried to build).
+    const cache = join(dir, 'grpc-go-cache');
+    mkdirSync(cache);
+    fakeBinary(join(cache, name));
+    const r = spawnSync('bash', [buildScript, cache, 'grpc-go-client'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: '/usr/bin:/bin', GRPC_GO_VERSION: pin },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /grpc-go-client \(grpc-go v1\.\d+\.\d+\) cached/);
+    const env = { PATH: '/usr/bin:/bin', ISTIO_LITE_CACHE: cache };
+    assert.equal(findBinary('grpc-go-client', env), join(cache, name));
+    assert.equal(findBinary('grpc-go-client', { ...env, GRPC_GO_VERSION: 'v1.0.0' }), undefined);
   });
 
   it('takes EUREKA_JAR as a readable file, and never looks for a jar on PATH', () => {

@@ -1,10 +1,11 @@
 /**
  * Finds the binaries the local cluster and the cluster tests run: the env var (`KUBE_APISERVER`,
  * `KUBE_CONTROLLER_MANAGER`, `KUBE_SCHEDULER`, `KWOK`, `ETCD`, `HELM`, `CONSUL`, `JAEGER`,
- * `EUREKA_JAR`; bench/pilot's peer istiod: `PILOT_DISCOVERY`), then PATH (not for the Eureka jar
+ * `EUREKA_JAR`, `GRPC_GO_CLIENT`; bench/pilot's peer istiod: `PILOT_DISCOVERY`), then PATH (not for the Eureka jar
  * nor pilot-discovery), then the cache folder
  * (`ISTIO_LITE_CACHE`, else `.cache/bin` under the project root) where scripts/build-binaries.sh
- * puts `<name>-<version>` (the Eureka server: `eureka-server-<version>-<source hash>.jar`). When
+ * puts `<name>-<version>` (the Eureka server: `eureka-server-<version>-<source hash>.jar`; the
+ * grpc-go client: `grpc-go-client-<grpc-go version>-<source hash>`). When
  * none is found, runs that script (Go and the module proxy needed, or Maven for the Eureka server;
  * minutes the first time), printing its progress, under a lock so two processes never build the
  * same binary at once. With `ISTIO_LITE_NO_BUILD=1` (set by the test tiers: `npm test` builds
@@ -33,6 +34,8 @@ export const BinaryName = {
   Jaeger: 'jaeger',
   /** The tests' Eureka server: a Spring Boot jar built from e2e/eureka-server. */
   Eureka: 'eureka',
+  /** A grpc-go client (e2e/grpc-go-client): gRPC wire compatibility tests, the gRPC benches' load. */
+  GrpcGoClient: 'grpc-go-client',
 } as const;
 export type BinaryName = (typeof BinaryName)[keyof typeof BinaryName];
 
@@ -125,6 +128,13 @@ const specOf: Readonly<Record<AnyBinaryName, BinarySpec>> = {
     executable: false,
     builtWith: 'Maven',
   },
+  'grpc-go-client': {
+    envVar: 'GRPC_GO_CLIENT',
+    versionVar: 'GRPC_GO_VERSION',
+    onPath: false,
+    executable: true,
+    builtWith: 'Go',
+  },
   'pilot-discovery': {
     envVar: 'PILOT_DISCOVERY',
     versionVar: 'ISTIO_VERSION',
@@ -170,12 +180,38 @@ export function eurekaSourceHash(dir: string = eurekaSourceDir): string | undefi
   return h.digest('hex').slice(0, 8);
 }
 
+/** The grpc-go client's sources (go.mod, go.sum, main.go). */
+export const grpcGoClientSourceDir = join(projectRoot, 'e2e', 'grpc-go-client');
+
+/**
+ * The first 8 hex digits of the SHA-256 over every file directly in `dir`, in byte order of their
+ * names, each as `name\n` then its bytes: scripts/build-binaries.sh's grpc_go_hash. Undefined
+ * when the sources are not here.
+ */
+export function grpcGoClientSourceHash(dir: string = grpcGoClientSourceDir): string | undefined {
+  if (!existsSync(join(dir, 'go.mod'))) return undefined;
+  const names = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name)
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const h = createHash('sha256');
+  for (const f of names) {
+    h.update(`${f}\n`);
+    h.update(readFileSync(join(dir, f)));
+  }
+  return h.digest('hex').slice(0, 8);
+}
+
 /** The name scripts/build-binaries.sh gives `name` at `version` in the cache folder. */
 export function cacheFileName(
   name: AnyBinaryName,
   version: string,
   eurekaDir: string = eurekaSourceDir,
 ): string | undefined {
+  if (name === 'grpc-go-client') {
+    const hash = grpcGoClientSourceHash();
+    return hash === undefined ? undefined : `grpc-go-client-${version}-${hash}`;
+  }
   if (name !== 'eureka') return `${name}-${version}`;
   const hash = eurekaSourceHash(eurekaDir);
   return hash === undefined ? undefined : `eureka-server-${version}-${hash}.jar`;
