@@ -49,12 +49,15 @@ export function parseCaptureSpec(r: FieldReader, def: CaptureSpec): CaptureSpec 
   return out;
 }
 
-/** The pod's capture spec: config defaults with the pod's annotations applied. */
+/**
+ * The pod's capture spec: config defaults with the pod's annotations applied; `def` itself when
+ * the pod has none of them (so its init arguments come from initArgs' cache).
+ */
 export function captureForPod(
   def: CaptureSpec,
   annotations: Readonly<Record<string, string>>,
 ): CaptureSpec {
-  const out: Record<Key, string> = { ...def };
+  let out: Record<Key, string> | undefined;
   for (const k of keys) {
     const name = captureAnnotationPrefix + k;
     const raw = annotations[name];
@@ -64,16 +67,41 @@ export function captureForPod(
     if (err) {
       throw new IstioLiteError(ErrorCode.InvalidObject, `annotation ${name}: ${err}`);
     }
+    out ??= { ...def };
     out[k] = v;
   }
-  return out;
+  return out ?? def;
 }
 
 /** Ports the sidecar itself listens on: never captured inbound. */
 const alwaysExcludedInbound = [Port.EnvoyPrometheus, Port.Readiness, Port.AgentStatus];
 
-/** `istio-lite init` arguments; every flag is given so the rules are explicit in the pod spec. */
+/**
+ * Arguments already made, by spec object (the config's own spec for every pod without capture
+ * annotations; a new config brings a new spec) and then by uid:gid.
+ */
+const argsCache = new WeakMap<CaptureSpec, Map<string, readonly string[]>>();
+
+/**
+ * `istio-lite init` arguments; every flag is given so the rules are explicit in the pod spec.
+ * A new array each call (the caller places it in a pod); the work is done once per spec object.
+ */
 export function initArgs(spec: CaptureSpec, uid: number, gid: number): string[] {
+  let bySpec = argsCache.get(spec);
+  if (bySpec === undefined) {
+    bySpec = new Map();
+    argsCache.set(spec, bySpec);
+  }
+  const key = `${String(uid)}:${String(gid)}`;
+  let args = bySpec.get(key);
+  if (args === undefined) {
+    args = makeInitArgs(spec, uid, gid);
+    bySpec.set(key, args);
+  }
+  return [...args];
+}
+
+function makeInitArgs(spec: CaptureSpec, uid: number, gid: number): string[] {
   const excludedInbound = [
     ...new Set([...alwaysExcludedInbound.map(String), ...splitList(spec.excludeInboundPorts)]),
   ].join(',');
