@@ -1,5 +1,6 @@
 /**
- * The client side of bench/webhook (its own process, its own core): keep-alive HTTPS requests with
+ * The client side of bench/webhook (its own process, its own core): requests on keep-alive HTTPS
+ * connections (client.ts, one request at a time on each, as the API server calls) with
  * the productpage AdmissionReview (webhook/testing/productpage-review.ts), first closed-loop at full
  * speed, then open-loop at a fixed rate. Open-loop latency is counted from when each request was
  * due, not when it was sent, so a late sender cannot hide a slow server (its own lateness is printed
@@ -8,9 +9,9 @@
  *   load.ts PORT SERVER_PID SECONDS RATE CONCURRENCY
  */
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
 import { productpageReview } from '../../webhook/testing/productpage-review.ts';
 import { cpuMicros } from '../pinned-process.ts';
+import { openConnection, postBytes, type Connection } from './client.ts';
 
 const [portArg, pidArg, secondsArg, rateArg, concArg] = process.argv.slice(2);
 const port = Number(portArg);
@@ -19,33 +20,29 @@ const seconds = Number(secondsArg ?? '4');
 const rate = Number(rateArg ?? '500');
 const concurrency = Number(concArg ?? '16');
 
-const review = productpageReview();
+// The review's text with each request's uid put in (as the API server gives each its own).
+const [before = '', after = ''] = productpageReview()('@uid@').split('@uid@');
 let uid = 0;
-const agent = new Agent({ keepAlive: true, maxSockets: concurrency, rejectUnauthorized: false });
+const nextRequest = () =>
+  postBytes('/inject?timeout=10s', `${before}bench-${String(uid++)}${after}`);
 
-/** One request; resolves when its answer has been read, rejects on anything but a 200. */
-function once(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/inject?timeout=10s',
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json' },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`status ${String(res.statusCode)}`));
-          else resolve();
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(review(`bench-${String(uid++)}`));
-  });
+const connections: Connection[] = await Promise.all(
+  Array.from({ length: concurrency }, () => openConnection(port)),
+);
+const idle = [...connections];
+const queue: ((c: Connection) => void)[] = [];
+
+/** One request on an idle connection (waiting for one, as a client pool does); fails on a non-200. */
+async function once(): Promise<void> {
+  const c = idle.pop() ?? (await new Promise<Connection>((r) => queue.push(r)));
+  try {
+    const status = await c.send(nextRequest());
+    if (status !== 200) throw new Error(`status ${String(status)}`);
+  } finally {
+    const next = queue.shift();
+    if (next === undefined) idle.push(c);
+    else next(c);
+  }
 }
 
 function pct(sorted: readonly number[], q: number): number {
@@ -108,7 +105,7 @@ while (performance.now() - start < seconds * 1000) {
 await Promise.all(pending);
 const serverCpu = (cpuMicros(serverPid) - server1) / sent;
 const rss = rssBytes(serverPid);
-agent.destroy();
+for (const c of connections) c.close();
 latencies.sort((a, b) => a - b);
 lateness.sort((a, b) => a - b);
 process.stdout.write(
