@@ -1,7 +1,8 @@
 /**
  * The server side of bench/webhook, run in its own process (pinned to one core by run.ts):
  * `inject` serves the real webhook (engine, patch, metrics, a JSON log line per admission at info,
- * as the chart runs it, written to /dev/null); `echo` is a bare node:https server with the same
+ * as the chart runs it, written to /dev/null the way pino writes stdout by default: asynchronously,
+ * lines written while a write is under way going out together); `echo` is a bare node:https server with the same
  * TLS settings and keep-alive that reads the body and answers a fixed AdmissionReview of the
  * webhook's size (the floor any HTTPS webhook in Node pays). Prints the port on stdout; SIGTERM
  * closes the server and exits (so `node --cpu-prof` writes its profile).
@@ -67,7 +68,7 @@ if (mode === 'echo') {
   const registry = createRegistry('bench', false);
   const logger = createLogger('bench', {
     level,
-    destination: pino.destination({ dest: '/dev/null', sync: true }),
+    destination: pino.destination({ dest: '/dev/null', sync: false }),
   });
   const s = await startWebhookServer(
     {
