@@ -1,18 +1,16 @@
 /**
  * The server side of bench/webhook, run in its own process (pinned to one core by run.ts):
  * `inject` serves the real webhook (engine, patch, metrics, a JSON log line per admission at info,
- * as the chart runs it, written to /dev/null the way pino writes stdout by default: asynchronously,
- * lines written while a write is under way going out together); `echo` is a bare node:https server with the same
- * TLS settings and keep-alive that reads the body and answers a fixed AdmissionReview of the
- * webhook's size (the floor any HTTPS webhook in Node pays). Prints the port on stdout; SIGTERM
+ * as the chart runs it, written in batches as `istio-lite webhook` writes them, to /dev/null);
+ * `echo` is a bare node:https server with the same TLS settings and keep-alive that reads the body
+ * and answers a fixed AdmissionReview of the webhook's size (the floor any HTTPS webhook in Node pays). Prints the port on stdout; SIGTERM
  * closes the server and exits (so `node --cpu-prof` writes its profile).
  *   server.ts inject|echo [LOG_LEVEL]
  */
-import { readFileSync } from 'node:fs';
+import { openSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
-import { createLogger } from '../../lib/log.ts';
+import { batchedDestination, createLogger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/metrics.ts';
 import { defaultMeshConfig } from '../../lib/mesh-config.ts';
 import { opensslServingCerts } from '../../lib/testing/openssl-certs.ts';
@@ -68,7 +66,7 @@ if (mode === 'echo') {
   const registry = createRegistry('bench', false);
   const logger = createLogger('bench', {
     level,
-    destination: pino.destination({ dest: '/dev/null', sync: false }),
+    destination: batchedDestination(openSync('/dev/null', 'w')),
   });
   const s = await startWebhookServer(
     {

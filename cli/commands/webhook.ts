@@ -1,6 +1,6 @@
 /** `istio-lite webhook`: the sidecar injector (MutatingWebhook on HTTPS 15017). */
 import { loadKubeConfig } from '../../lib/kube/client.ts';
-import { createLogger } from '../../lib/log.ts';
+import { batchedDestination, createLogger } from '../../lib/log.ts';
 import { runWebhook } from '../../webhook/run.ts';
 import { webhookOptions, webhookSettings } from '../../webhook/settings.ts';
 import { defineCommand } from '../command.ts';
@@ -14,7 +14,8 @@ export const webhook = defineCommand({
   options: webhookOptions,
   async run(values) {
     const { kubeconfig, ...settings } = webhookSettings(values);
-    const logger = createLogger('webhook');
+    // A line per admission: written in batches, not one write each.
+    const logger = createLogger('webhook', { destination: batchedDestination() });
     return serve(logger, () => runWebhook({ ...settings, kc: loadKubeConfig(kubeconfig), logger }));
   },
 });
