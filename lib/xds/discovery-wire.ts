@@ -25,6 +25,13 @@ export interface DiscoveryRequest {
   readonly versionInfo: string;
   readonly node: NodeInfo | undefined;
   readonly resourceNames: readonly string[];
+  /**
+   * The encoded `resource_names` as they arrived, when they were one run of fields (as every
+   * encoder writes them): two requests with equal keys name the same resources in the same
+   * order, so a server can tell an unchanged subscription without reading the names. Undefined
+   * when absent, empty or interleaved with other fields.
+   */
+  readonly resourceNamesKey?: Uint8Array | undefined;
   readonly typeUrl: string;
   readonly responseNonce: string;
   /** Set on a NACK. */
@@ -77,29 +84,50 @@ export function readStatus(r: protobuf.Reader): { code: number; message: string 
   return { code: Number(o['code'] ?? 0), message: str(o['message']) };
 }
 
+/** The strings of the `resource_names` fields starting at `starts` (less `shift`) in `bytes`. */
+function readNamesAt(bytes: Uint8Array, starts: readonly number[], shift: number): string[] {
+  const r = protobuf.Reader.create(bytes);
+  return starts.map((at) => {
+    r.pos = at - shift;
+    r.uint32();
+    return r.string();
+  });
+}
+
 /**
  * Decodes a DiscoveryRequest field by field (no intermediate message objects: Envoy repeats every
- * subscribed name in every request, so this runs hot). Unknown fields are skipped.
+ * subscribed name in every request, so this runs hot). Unknown fields are skipped. The names are
+ * read only when asked for: an ACK usually repeats the names of the request before it, and a
+ * server comparing `resourceNamesKey` never reads them.
  */
 export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
   const r = protobuf.Reader.create(bytes);
   let versionInfo = '';
   let node: NodeInfo | undefined;
-  const resourceNames: string[] = [];
   let typeUrl = '';
   let responseNonce = '';
   let errorDetail: DiscoveryRequest['errorDetail'];
+  /** Where each resource_names field starts (its tag), and where the last one ends. */
+  const nameStarts: number[] = [];
+  let namesEnd = -1;
+  let contiguous = true;
   while (r.pos < r.len) {
+    const start = r.pos;
     const tag = r.uint32();
+    if (tag >>> 3 === 3) {
+      if ((tag & 7) !== 2) throw new Error('resource_names (field 3) is not length-delimited');
+      if (nameStarts.length > 0 && start !== namesEnd) contiguous = false;
+      nameStarts.push(start);
+      r.skipType(tag & 7);
+      namesEnd = r.pos;
+      continue;
+    }
     switch (tag >>> 3) {
       case 1:
         versionInfo = r.string();
         break;
       case 2:
         node = readNode(r);
-        break;
-      case 3:
-        resourceNames.push(r.string());
         break;
       case 4:
         typeUrl = r.string();
@@ -114,7 +142,29 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
         r.skipType(tag & 7);
     }
   }
-  return { versionInfo, node, resourceNames, typeUrl, responseNonce, errorDetail };
+  // The names' bytes are copied (the message's buffer may be reused once this returns) and read
+  // only when asked for; interleaved names (no encoder writes them so) are read at once.
+  const first = nameStarts[0];
+  const resourceNamesKey =
+    contiguous && first !== undefined
+      ? Uint8Array.prototype.slice.call(bytes, first, namesEnd)
+      : undefined;
+  let names: string[] | undefined = contiguous ? undefined : readNamesAt(bytes, nameStarts, 0);
+  const readNames = (): string[] => {
+    names ??= resourceNamesKey ? readNamesAt(resourceNamesKey, nameStarts, first ?? 0) : [];
+    return names;
+  };
+  return {
+    versionInfo,
+    node,
+    get resourceNames() {
+      return readNames();
+    },
+    resourceNamesKey,
+    typeUrl,
+    responseNonce,
+    errorDetail,
+  };
 }
 
 /** Encodes a DiscoveryRequest (for clients and tests). */

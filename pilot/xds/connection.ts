@@ -106,7 +106,8 @@ export class Connection {
   onRequest(req: DiscoveryRequest): void {
     const st = this.begin(req.node, req.typeUrl);
     if (!st || !this.answer(st, req.responseNonce, req.errorDetail)) return;
-    if (st.subscribe(req.resourceNames)) this.sync();
+    if (st.sameNamesKey(req.resourceNamesKey)) return;
+    if (st.subscribe(req.resourceNames, req.resourceNamesKey)) this.sync();
   }
 
   /** Handles one incremental request. */

@@ -48,8 +48,14 @@ export class TypeState {
    * What the client held at its last ACK, and the snapshots it came from: until it ACKs what
    * was sent since, it may still use these (and the clusters they name).
    */
-  acked: ReadonlyMap<string, Resource> = new Map();
-  ackedFrom: ReadonlyMap<string, ProxySnapshot> = new Map();
+  private readonly ackedMap = new Map<string, Resource>();
+  private readonly ackedFromMap = new Map<string, ProxySnapshot>();
+  /**
+   * Changes to `sent` since the last ACK, applied to `acked` when it comes: an ACK of one changed
+   * endpoint costs one entry, not a copy of every resource held. `all`: `sent` was replaced as a
+   * whole (Listener and Cluster), so the ACK copies it.
+   */
+  private unacked: { all: boolean; names: Set<string> } = { all: false, names: new Set() };
   nonce = '';
   sentVersion = '';
   sentSnapshot: ProxySnapshot | undefined;
@@ -57,6 +63,8 @@ export class TypeState {
   ackedVersion = '';
   /** The nonce of the last response the client ACKed or NACKed. */
   private settledNonce = '';
+  /** The encoded names of the last state-of-the-world request (see `sameNamesKey`). */
+  private namesKey: Buffer | undefined;
   lastNack: Nack | undefined;
   /**
    * Counts changes to what planning this type reads (subscription, `mustRespond`, `sent`), and to
@@ -82,8 +90,37 @@ export class TypeState {
     this.type = type;
   }
 
+  get acked(): ReadonlyMap<string, Resource> {
+    return this.ackedMap;
+  }
+
+  get ackedFrom(): ReadonlyMap<string, ProxySnapshot> {
+    return this.ackedFromMap;
+  }
+
+  /** Notes a change to `sent[name]` for the next ACK. */
+  private touched(name: string): void {
+    if (!this.unacked.all) this.unacked.names.add(name);
+  }
+
+  /**
+   * Whether a request with names encoded as `key` (DiscoveryRequest.resourceNamesKey) repeats the
+   * last state-of-the-world request's names exactly, so its subscription cannot have changed and
+   * its names need not be read (an ACK, the common case).
+   */
+  sameNamesKey(key: Uint8Array | undefined): boolean {
+    return (
+      this.requested &&
+      key !== undefined &&
+      this.namesKey !== undefined &&
+      Buffer.from(key.buffer, key.byteOffset, key.byteLength).equals(this.namesKey)
+    );
+  }
+
   /** Applies the names of a request; returns whether the subscription changed. */
-  subscribe(names: readonly string[]): boolean {
+  subscribe(names: readonly string[], key?: Uint8Array): boolean {
+    this.namesKey =
+      key === undefined ? undefined : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
     if (this.requested && this.sameAs(names)) return false;
     const explicit = names.filter((n) => n !== '*');
     const wildcard =
@@ -128,6 +165,7 @@ export class TypeState {
   private forget(name: string): void {
     this.sent.delete(name);
     this.sentFrom.delete(name);
+    this.touched(name);
     this.planRev++;
     this.heldRev++;
   }
@@ -147,14 +185,17 @@ export class TypeState {
     held: ReadonlyMap<string, string>,
   ): boolean {
     let changed = false;
+    this.namesKey = undefined;
     if (!this.requested) {
       this.requested = true;
       this.mustRespond = true;
       changed = true;
       // The first request of Listener or Cluster with no names is a wildcard (legacy form).
       this.wildcard = isCompleteType(this.type) && subscribe.length === 0;
-      for (const [name, version] of held)
+      for (const [name, version] of held) {
         this.sent.set(name, heldVersion(this.type, name, version));
+        this.touched(name);
+      }
     }
     for (const n of subscribe) {
       if (n === '*') {
@@ -194,10 +235,12 @@ export class TypeState {
     if (replaceAll) {
       this.sent.clear();
       this.sentFrom.clear();
+      this.unacked = { all: true, names: new Set() };
     }
     for (const r of resources) {
       this.sent.set(r.name, r);
       this.sentFrom.set(r.name, snap);
+      this.touched(r.name);
     }
     for (const n of removed) this.forget(n);
     this.nonce = nonce;
@@ -214,8 +257,20 @@ export class TypeState {
   ack(): boolean {
     const first = this.settledNonce !== this.nonce;
     if (first) {
-      this.acked = new Map(this.sent);
-      this.ackedFrom = new Map(this.sentFrom);
+      const u = this.unacked;
+      if (u.all) {
+        this.ackedMap.clear();
+        this.ackedFromMap.clear();
+      }
+      for (const n of u.all ? this.sent.keys() : u.names) {
+        const r = this.sent.get(n);
+        const from = this.sentFrom.get(n);
+        if (r === undefined) this.ackedMap.delete(n);
+        else this.ackedMap.set(n, r);
+        if (from === undefined) this.ackedFromMap.delete(n);
+        else this.ackedFromMap.set(n, from);
+      }
+      this.unacked = { all: false, names: new Set() };
       this.heldRev++;
     }
     this.acks++;
