@@ -26,12 +26,8 @@ export function createPatch(original: JsonValue, injected: JsonValue): Operation
     return [];
   }
   const patch: Operation[] = [];
-  diff(original, injected, '', patch);
+  diff(original, injected, [], patch);
   return patch;
-}
-
-function keysOf(v: Container): string[] {
-  return Array.isArray(v) ? Array.from(v, (_x, i) => String(i)) : Object.keys(v);
 }
 
 function at(v: Container, key: string): JsonValue | undefined {
@@ -44,19 +40,28 @@ function escape(key: string): string {
     : key;
 }
 
+/** The JSON Pointer of `key` under the keys in `keys` (written only for an operation). */
+function pointer(keys: readonly string[], key?: string): string {
+  let out = '';
+  for (const k of keys) out += `/${escape(k)}`;
+  return key === undefined ? out : `${out}/${escape(key)}`;
+}
+
 /** A value in a patch, as JSON would write it: `undefined` (only in a sparse array) is null. */
 function valueOf(v: JsonValue | undefined): JsonValue {
   return v === undefined ? null : v;
 }
 
-function diff(old: Container, now: Container, path: string, patch: Operation[]): void {
+/** `old` and `now` at the path `keys` (unescaped, shared and restored as the walk goes). */
+function diff(old: Container, now: Container, keys: string[], patch: Operation[]): void {
   if (old === now) return;
   const nowIsArray = Array.isArray(now);
-  const oldKeys = keysOf(old);
-  const newKeys = keysOf(now);
+  const oldIsArray = Array.isArray(old);
+  const oldKeys = oldIsArray ? undefined : Object.keys(old);
+  const oldCount = oldKeys?.length ?? (old as readonly JsonValue[]).length;
   let deleted = false;
-  for (let t = oldKeys.length - 1; t >= 0; t--) {
-    const key = oldKeys[t] ?? '';
+  for (let t = oldCount - 1; t >= 0; t--) {
+    const key = oldKeys === undefined ? String(t) : (oldKeys[t] ?? '');
     const oldVal = at(old, key);
     const newVal = at(now, key);
     if (Object.hasOwn(now, key) && !(newVal === undefined && oldVal !== undefined && !nowIsArray)) {
@@ -67,22 +72,26 @@ function diff(old: Container, now: Container, path: string, patch: Operation[]):
         newVal !== null &&
         Array.isArray(oldVal) === Array.isArray(newVal)
       ) {
-        diff(oldVal, newVal, `${path}/${escape(key)}`, patch);
+        keys.push(key);
+        diff(oldVal, newVal, keys, patch);
+        keys.pop();
       } else if (oldVal !== newVal) {
-        patch.push({ op: 'replace', path: `${path}/${escape(key)}`, value: valueOf(newVal) });
+        patch.push({ op: 'replace', path: pointer(keys, key), value: valueOf(newVal) });
       }
-    } else if (Array.isArray(old) === nowIsArray) {
-      patch.push({ op: 'remove', path: `${path}/${escape(key)}` });
+    } else if (oldIsArray === nowIsArray) {
+      patch.push({ op: 'remove', path: pointer(keys, key) });
       deleted = true;
     } else {
-      patch.push({ op: 'replace', path, value: now });
+      patch.push({ op: 'replace', path: pointer(keys), value: now });
     }
   }
-  if (!deleted && newKeys.length === oldKeys.length) return;
+  const newCount = nowIsArray ? now.length : Object.keys(now).length;
+  if (!deleted && newCount === oldCount) return;
+  const newKeys = nowIsArray ? Array.from(now, (_x, i) => String(i)) : Object.keys(now);
   for (const key of newKeys) {
     const v = at(now, key);
     if (!Object.hasOwn(old, key) && v !== undefined) {
-      patch.push({ op: 'add', path: `${path}/${escape(key)}`, value: v });
+      patch.push({ op: 'add', path: pointer(keys, key), value: v });
     }
   }
 }
