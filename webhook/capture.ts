@@ -37,6 +37,8 @@ const keys = Object.keys(rules) as Key[];
 
 export const captureAnnotationPrefix = 'traffic.sidecar.istio.io/';
 
+const annotationNames = keys.map((k) => [k, captureAnnotationPrefix + k] as const);
+
 export function parseCaptureSpec(r: FieldReader, def: CaptureSpec): CaptureSpec {
   const out: Record<Key, string> = { ...def };
   for (const k of keys) {
@@ -58,8 +60,7 @@ export function captureForPod(
   annotations: Readonly<Record<string, string>>,
 ): CaptureSpec {
   let out: Record<Key, string> | undefined;
-  for (const k of keys) {
-    const name = captureAnnotationPrefix + k;
+  for (const [k, name] of annotationNames) {
     const raw = annotations[name];
     if (raw === undefined) continue;
     const v = raw.replace(/\s+/g, '');
