@@ -52,6 +52,9 @@ interface Method {
 }
 
 const acceptEncoding = 'identity,deflate,gzip';
+const endNow = Object.freeze({ endStream: true, sendDate: false });
+const thenTrailers = Object.freeze({ waitForTrailers: true, sendDate: false });
+const okTrailers = Object.freeze({ 'grpc-status': '0' });
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = constants;
 
 export type ListenTarget =
@@ -327,7 +330,7 @@ function firstValue(v: string | string[] | undefined): string | undefined {
 
 function respondHttp(stream: ServerHttp2Stream, code: number): void {
   if (stream.closed || stream.headersSent) return;
-  stream.respond({ ':status': code }, { endStream: true });
+  stream.respond({ ':status': code }, endNow);
   if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
 }
 
@@ -345,7 +348,7 @@ function trailersOnly(stream: ServerHttp2Stream, code: number, details: string):
       'grpc-status': String(code),
       'grpc-message': encodeStatusMessage(details),
     },
-    { endStream: true },
+    endNow,
   );
   if (!stream.readableEnded) stream.close(NGHTTP2_NO_ERROR);
 }
@@ -372,12 +375,10 @@ function respondOk(
   }
   call.finished = true;
   if (stream.closed) return;
-  stream.respond(
-    { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': acceptEncoding },
-    { waitForTrailers: true },
-  );
+  // A fresh raw header list each time (node:http2 appends to it); no `date` header.
+  stream.respond([':status', '200', 'content-type', 'application/grpc'], thenTrailers);
   stream.once('wantTrailers', () => {
-    stream.sendTrailers({ 'grpc-status': '0' });
+    stream.sendTrailers(okTrailers);
   });
   stream.end(body);
 }
