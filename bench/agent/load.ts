@@ -2,10 +2,7 @@
  * The load side of bench/agent (its own process and core): Envoy's ext_authz CheckRequests,
  * encoded once with Envoy's protos, sent closed-loop with CONCURRENCY in flight to TARGET (the
  * agent's MIXER socket, or Mixer's own ext_authz endpoint) for SECONDS after a one-second warm-up.
- * The workload (60 distinct requests, cycled), as Pilot's config makes Envoy send them:
- * - `sidecar`: sources reviews v1-v3 and productpage, to ratings and details, 5 paths each;
- * - `gateway`: the ingress gateway's checks: 6 clients outside the mesh, to ratings and details
- *   through the Ingress, 5 paths each, with the route's context (reporter kind, backend).
+ * The workload: `sidecar` or `gateway` checks (./workload.ts).
  * `sidecar-traced` is `sidecar` with the B3 headers a traced Envoy puts on every ext_authz call
  * (its HCM's sampling decided: 1 call in 100 sampled), as the tracing comparison sends them.
  * `als-sidecar` and `als-gateway` stream access log messages instead (100 HTTP entries each, one
@@ -15,60 +12,14 @@
  *   load.ts TARGET SECONDS CONCURRENCY [sidecar|sidecar-traced|gateway|als-sidecar|als-gateway]
  */
 import { randomBytes } from 'node:crypto';
-import { EnvoyMixerClient, checkRequest } from '../../agent/testing/envoy-mixer-client.ts';
+import { EnvoyMixerClient } from '../../agent/testing/envoy-mixer-client.ts';
+import { authzRequests } from './workload.ts';
 
 const [target = '', secondsArg = '5', concArg = '32', workload = 'sidecar'] = process.argv.slice(2);
 const seconds = Number(secondsArg);
 const concurrency = Number(concArg);
 
-const requests: Uint8Array[] = [];
-const clients = ['203.0.113.1', '203.0.113.2', '203.0.113.3', '198.51.100.4', '198.51.100.5'];
-for (const client of workload === 'gateway' ? [...clients, '198.51.100.6'] : []) {
-  for (const dest of ['ratings', 'details']) {
-    for (let p = 0; p < 5; p++) {
-      requests.push(
-        checkRequest({
-          sourceIp: client,
-          destinationIp: '10.1.9.9',
-          path: `/${dest}/${p}`,
-          host: 'shop.example.com',
-          context: {
-            'context.reporter.kind': 'outbound',
-            'destination.service': `${dest}.default.svc.cluster.local`,
-          },
-        }),
-      );
-    }
-  }
-}
-for (const [app, version] of workload === 'gateway'
-  ? []
-  : [
-      ['reviews', 'v1'],
-      ['reviews', 'v2'],
-      ['reviews', 'v3'],
-      ['productpage', 'v1'],
-      ['productpage', 'v2'],
-      ['productpage', 'v3'],
-    ]) {
-  for (const dest of ['ratings', 'details']) {
-    for (let p = 0; p < 5; p++) {
-      requests.push(
-        checkRequest({
-          path: `/${dest}/${p}`,
-          host: `${dest}:9080`,
-          context: {
-            'context.reporter.kind': 'inbound',
-            'source.labels.app': app ?? '',
-            'source.labels.version': version ?? '',
-            'destination.labels.app': dest,
-            'destination.service': `${dest}.default.svc.cluster.local`,
-          },
-        }),
-      );
-    }
-  }
-}
+const requests = authzRequests(workload === 'gateway' ? 'gateway' : 'sidecar');
 
 const client = new EnvoyMixerClient(target);
 

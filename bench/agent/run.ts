@@ -25,7 +25,14 @@
  * cgroup, the way the kubelet reads a container (working set = usage - inactive file pages, what
  * `kubectl top` shows and limits are held against). Target: <= 40 MB idle.
  *
- *   npm run bench:agent [-- --seconds N --concurrency C --rounds R]
+ * Capacity on one core (./capacity.ts): the agent's ext_authz answers from its cache against a
+ * no-op grpc-js ext_authz server, the grpc-go client as the load; each one's most checks/s, CPU
+ * per check and memory under load, and the agent's latency curve at 25/50/75% of its maximum.
+ * Targets: >= 3x the no-op server, p99 <= 1 ms at half its maximum. --capacityOnly runs just that
+ * (after compiling dist/).
+ *
+ *   npm run bench:agent [-- --seconds N --concurrency C --rounds R --capacityConcurrency C
+ *                          --capacityOnly]
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -43,6 +50,7 @@ import {
   pinnedNode,
   type PinnedOptions,
 } from '../pinned-process.ts';
+import { authzCapacity, capacityLines, type CapacityOptions } from './capacity.ts';
 import { createCgroup, privateCopyOf, type Cgroup, type CgroupMemory } from './cgroup.ts';
 
 const { values } = parseArgs({
@@ -50,6 +58,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '3' },
+    capacityConcurrency: { type: 'string', default: '64' },
+    capacityOnly: { type: 'boolean', default: false },
   },
 });
 
@@ -210,6 +220,9 @@ const memRow = (name: string, m: Memory | undefined) =>
 const row = (name: string, r: LoadResult) =>
   `${name.padEnd(48)} ${r.perSecond.toFixed(0).padStart(7)}/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`;
 
+/** Ends the run after the capacity section (--capacityOnly), through the cleanup below. */
+const capacityOnlyDone = new Error('capacity only');
+
 mkdirSync(join(repo, '.cache'), { recursive: true });
 // On the project's disk, not a tmpfs: the first-on-node copy of Node is written with O_DIRECT.
 const root = mkdtempSync(join(repo, '.cache', 'bench-agent-'));
@@ -239,6 +252,27 @@ try {
   const { address: mixer } = JSON.parse(await firstLine(mixerProc)) as { address: string };
   // Warm Mixer up (JIT, connections) so the first agent run does not pay for it.
   await load(mixer);
+
+  const capacityOptions: CapacityOptions = {
+    root,
+    seconds: Number(values.seconds),
+    concurrency: Number(values.capacityConcurrency),
+    rounds: Number(values.rounds),
+    nodeFlags: semiSpace,
+    node: (args) => node(1, args),
+    startAgent: async (dir) => {
+      const v: Variant = { name: '', entry: dist, nodeFlags: semiSpace, load: true };
+      const a = await startAgent(v, dir, mixer, undefined);
+      return { proc: a.proc, socket: join(dir, 'MIXER') };
+    },
+    mixer: { address: mixer, pid: mixerProc.pid ?? 0 },
+    loadCore: 0,
+  };
+  const capacity = capacityLines(await authzCapacity(capacityOptions), capacityOptions);
+  if (values.capacityOnly) {
+    process.stdout.write(`${capacity.join('\n')}\n`);
+    throw capacityOnlyDone;
+  }
 
   const measured: Measured[] = [];
   for (const [i, v] of variants.entries()) {
@@ -395,6 +429,8 @@ try {
       ? `with the agent's cache: ${(loadedVariant.loaded.result.perSecond / straight.result.perSecond).toFixed(2)}x the throughput, p99 ${loadedVariant.loaded.result.p99.toFixed(2)} vs ${straight.result.p99.toFixed(2)} ms; Mixer sees ${((100 * loadedVariant.fromMixer) / Math.max(1, loadedVariant.fromCache + loadedVariant.fromMixer)).toFixed(1)}% of checks`
       : '',
     '',
+    ...capacity,
+    '',
     `the Mixer path, gateway (agent router) next to sidecar, proxy image, medians of ${values.rounds} alternating runs (the agent's CPU time per request from /proc: steadier than throughput on a shared machine)`,
     pairLine('ext_authz checks, sidecar', 'check', 'sidecar'),
     pairLine('ext_authz checks, gateway', 'check', 'gateway'),
@@ -427,6 +463,8 @@ try {
   process.stdout.write(
     `${JSON.stringify({ straight: straight.result, bare: bareMem, measured: measured.map((m) => ({ name: m.variant.name, idle: m.idle, load: m.loaded?.result, peak: m.loaded?.peak, fromCache: m.fromCache, fromMixer: m.fromMixer })), gatewayVsSidecar: Object.fromEntries(runs), gatewayIdle, tracing: { runs: traceRuns, idle: tracedIdle, spansSent } })}\n`,
   );
+} catch (e) {
+  if (e !== capacityOnlyDone) throw e;
 } finally {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await sleep(200);

@@ -9,10 +9,9 @@
  * process's CPU µs per call.
  */
 import { Client, Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
-import { compress, compressReport } from '../../lib/mixer/compress.ts';
-import { globalWordCount } from '../../lib/mixer/global-dictionary.ts';
+import { compressReport } from '../../lib/mixer/compress.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
-import { attributes } from './workload.ts';
+import { attributes, checkRequests } from './workload.ts';
 
 const [portArg, secondsArg, mode = 'check', concArg, extraArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? '3');
@@ -109,15 +108,7 @@ async function openLoop(call: () => Promise<unknown>, rate: number) {
 
 if (mode === 'check') {
   const rates = (extraArg ?? '5000').split(',').map(Number);
-  const encode = encoder('Check');
-  const requests = Array.from({ length: 64 }, (_, i) =>
-    encode({
-      attributes: compress(attributes(i)),
-      global_word_count: globalWordCount,
-      deduplication_id: '',
-      quotas: { requestcount: { amount: 1, best_effort: false } },
-    }),
-  );
+  const requests = checkRequests();
   let n = 0;
   const once = () => send('Check', requests[n++ % requests.length] ?? Buffer.alloc(0));
   for (let i = 0; i < 3000; i += concurrency)

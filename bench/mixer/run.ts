@@ -16,13 +16,32 @@
  * With --runs N, the phases run N times (no-op and Mixer alternating) and the medians are printed.
  * Targets: >= 5,000 Check/s with p99 <= 5 ms at 5,000/s offered, >= 50,000 reported sets/s.
  *
- *   npm run bench:mixer [-- --seconds N --rates R1,R2 --concurrency C --batch B --runs N]
+ * Capacity on one core (issue 19; bench/grpc-capacity.ts): with a grpc-go client as the load (a
+ * Node client costs about what the server does per call, so it would be the limit), each
+ * server's most Check/s (closed loop, --capacityConcurrency in flight), its CPU per call and
+ * memory under load, the ratio Mixer / no-op, and a latency curve at 25, 50 and 75% of each
+ * one's own maximum; a bare node:http2 responder beside them is the transport's floor. Targets: >= 2x the no-op grpc-js handler, p99 <= 5 ms at 50%.
+ * --capacityOnly runs just that.
+ *
+ *   npm run bench:mixer [-- --seconds N --rates R1,R2 --concurrency C --batch B --runs N
+ *                          --capacityConcurrency C --capacityOnly]
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  capacity,
+  capacityLine,
+  curveLines,
+  latencyCurve,
+  medianCurve,
+  medianOf,
+  type Capacity,
+  type CurvePoint,
+} from '../grpc-capacity.ts';
 import { cpuMicros, firstLine, hasTaskset, pinnedNode } from '../pinned-process.ts';
+import { checkRequests } from './workload.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +51,8 @@ const { values } = parseArgs({
     reportConcurrency: { type: 'string', default: '4' },
     batch: { type: 'string', default: '100' },
     runs: { type: 'string', default: '1' },
+    capacityConcurrency: { type: 'string', default: '64' },
+    capacityOnly: { type: 'boolean', default: false },
   },
 });
 
@@ -89,6 +110,31 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
 };
 
+interface CapacityRun {
+  readonly max: Capacity;
+  readonly curve: CurvePoint[];
+}
+
+/** One server's maximum and latency curve, the grpc-go client as the load. */
+async function capacityOf(server: 'mixer' | 'noop' | 'floor'): Promise<CapacityRun> {
+  const s = node(0, './server.ts', [server]);
+  try {
+    const port = await firstLine(s);
+    const target = { target: `127.0.0.1:${port}`, pid: s.pid ?? 0 };
+    const spec = {
+      method: '/istio.mixer.v1.Mixer/Check',
+      requests: checkRequests(),
+      seconds: Number(values.seconds),
+      concurrency: Number(values.capacityConcurrency),
+      core: 1,
+    };
+    const max = await capacity(target, spec);
+    return { max, curve: await latencyCurve(target, spec, max.perSecond) };
+  } finally {
+    s.kill('SIGTERM');
+  }
+}
+
 const checkArgs = ['check', values.concurrency, values.rates];
 const reportArgs = ['report', values.reportConcurrency, values.batch];
 const runs: { noop: [CheckResult, ReportResult]; mixer: [CheckResult, ReportResult] }[] = [];
@@ -116,7 +162,14 @@ function print(label: string, c: CheckResult[], r: ReportResult[]): void {
 console.log(
   `bench/mixer: ${values.seconds}s per phase, ${values.runs} run(s), server ${hasTaskset ? 'pinned to one core, load on another' : 'unpinned (no taskset)'}, Node ${process.version}`,
 );
+const capacityRuns: { noop: CapacityRun; floor: CapacityRun; mixer: CapacityRun }[] = [];
 for (let i = 0; i < Number(values.runs); i++) {
+  capacityRuns.push({
+    noop: await capacityOf('noop'),
+    floor: await capacityOf('floor'),
+    mixer: await capacityOf('mixer'),
+  });
+  if (values.capacityOnly) continue;
   const run = {
     noop: [
       await measure<CheckResult>('noop', checkArgs),
@@ -135,6 +188,8 @@ for (let i = 0; i < Number(values.runs); i++) {
   }
 }
 if (Number(values.runs) > 1) console.log(`medians of ${values.runs} runs:`);
+printCapacity();
+if (values.capacityOnly) process.exit(0);
 const noopC = runs.map((r) => r.noop[0]);
 const noopR = runs.map((r) => r.noop[1]);
 const mixC = runs.map((r) => r.mixer[0]);
@@ -151,3 +206,27 @@ const ok = checkRate >= 5000 && p99At5000 <= 5 && sets >= 50_000;
 console.log(
   `targets (>= 5,000 Check/s, p99 <= 5 ms at the first rate, >= 50,000 sets/s): ${ok ? 'met' : 'NOT met'}`,
 );
+
+function printCapacity(): void {
+  const side = (k: 'noop' | 'floor' | 'mixer') => ({
+    max: medianOf(capacityRuns.map((r) => r[k].max)),
+    curve: medianCurve(capacityRuns.map((r) => r[k].curve)),
+  });
+  const noop = side('noop');
+  const floor = side('floor');
+  const mixer = side('mixer');
+  const ratio = mixer.max.perSecond / noop.max.perSecond;
+  const p99Half = mixer.curve.find((p) => p.fraction === 0.5)?.p99 ?? Infinity;
+  console.log(
+    `capacity on one core, grpc-go client as the load on the other (${values.capacityConcurrency} in flight; open loop at 25/50/75% of each one's max):`,
+  );
+  console.log(capacityLine('no-op grpc-js handler', noop.max, 'Check'));
+  console.log(capacityLine('bare node:http2 responder (floor)', floor.max, 'Check'));
+  console.log(capacityLine('istio-lite mixer (node:http2)', mixer.max, 'Check'));
+  for (const l of curveLines('no-op grpc-js handler', noop.curve)) console.log(l);
+  for (const l of curveLines('bare node:http2 responder', floor.curve)) console.log(l);
+  for (const l of curveLines('istio-lite mixer (node:http2)', mixer.curve)) console.log(l);
+  console.log(
+    `floor/no-op ${f2(floor.max.perSecond / noop.max.perSecond)}x (the most any node:http2 server reaches); mixer/no-op max Check/s ${f2(ratio)}x; targets (>= 2x, p99 <= 5 ms at 50% of its max): ${ratio >= 2 && p99Half <= 5 ? 'met' : 'NOT met'} (p99 ${f2(p99Half)} ms)`,
+  );
+}

@@ -3,9 +3,13 @@
  * real Mixer gRPC server and core with the mixer/examples deny, whitelist, quota and telemetry
  * rules (workload.ts). `noop`: a bare grpc-js server whose Mixer Check and Report handlers answer at
  * once after decoding (protobufjs, as grpc-js services do), the floor any gRPC service in Node
- * pays. Prints the port on stdout.
+ * pays. `floor`: bare node:http2 answering every call with the same framed OK and trailers, no
+ * gRPC checks at all: what any gRPC server on node:http2 (lib/grpc/h2-server.ts) can at most
+ * reach. Prints the port on stdout.
  */
+import { createServer } from 'node:http2';
 import { Server, ServerCredentials, type sendUnaryData } from '@grpc/grpc-js';
+import { frameMessage } from '../../lib/grpc/h2-frames.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
 import { startMixerGrpcServer } from '../../mixer/grpc-server.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -13,7 +17,31 @@ import { benchCore } from './workload.ts';
 
 const mode = process.argv[2];
 
-if (mode === 'noop') {
+if (mode === 'floor') {
+  const def = mixerService()['Check'];
+  if (!def) throw new Error('no Check');
+  const ok = frameMessage(
+    def.responseSerialize({ precondition: { status: { code: 0, message: '' } }, quotas: {} }),
+  );
+  // `sendDate` (no date header) is honoured by node:http2 but missing from its types.
+  const options = { waitForTrailers: true, sendDate: false };
+  const server = createServer();
+  server.on('stream', (stream) => {
+    stream.on('error', () => undefined);
+    stream.on('data', () => undefined);
+    stream.on('end', () => {
+      stream.respond([':status', '200', 'content-type', 'application/grpc'], options);
+      stream.once('wantTrailers', () => {
+        stream.sendTrailers({ 'grpc-status': '0' });
+      });
+      stream.end(ok);
+    });
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.address();
+    process.stdout.write(`${String(typeof a === 'object' && a !== null ? a.port : 0)}\n`);
+  });
+} else if (mode === 'noop') {
   const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   server.addService(mixerService(), {
     Check(_call: unknown, cb: sendUnaryData<unknown>) {

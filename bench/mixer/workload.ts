@@ -6,6 +6,9 @@
  */
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createLogger } from '../../lib/log.ts';
+import { compress } from '../../lib/mixer/compress.ts';
+import { globalWordCount } from '../../lib/mixer/global-dictionary.ts';
+import { mixerService } from '../../lib/mixer/protos.ts';
 import { createRegistry, type Registry } from '../../lib/metrics.ts';
 import { Duration, IpAddress, type Value } from '../../lib/mixer/value.ts';
 import { AdapterRegistry } from '../../mixer/adapter-registry.ts';
@@ -61,6 +64,20 @@ export function attributes(i: number): Map<string, Value> {
     ['response.time', new Date(1_700_000_000_020 + i)],
     ['context.protocol', 'http'],
   ]);
+}
+
+/** The Check requests of the load, encoded (uncached: 64 distinct sets, each asking for quota). */
+export function checkRequests(): Buffer[] {
+  const def = mixerService()['Check'];
+  if (!def) throw new Error('no Check');
+  return Array.from({ length: 64 }, (_, i) =>
+    def.requestSerialize({
+      attributes: compress(attributes(i)),
+      global_word_count: globalWordCount,
+      deduplication_id: '',
+      quotas: { requestcount: { amount: 1, best_effort: false } },
+    }),
+  );
 }
 
 /** The Mixer core with the examples' rules loaded (throws if any object is rejected). */

@@ -1,0 +1,107 @@
+/**
+ * bench/agent's capacity section (issue 19): the agent's ext_authz answers from its cache on one
+ * core against a no-op ext_authz server on @grpc/grpc-js (./noop-authz.ts) on the same core, both
+ * on a Unix socket, both with the proxy image's Node flags; the load is the grpc-go client on the
+ * other core (bench/grpc-capacity.ts). For each: the most checks a second (closed loop), the CPU
+ * per check and memory under that load; for the agent, a latency curve at 25, 50 and 75% of its
+ * own maximum. Mixer's own ext_authz (uncached, every check evaluated) is measured the same way,
+ * so each server's steady-state memory and CPU stand beside its throughput. Targets: >= 3x the
+ * no-op grpc-js server, p99 <= 1 ms at half the agent's maximum.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import {
+  capacity,
+  capacityLine,
+  curveLines,
+  latencyCurve,
+  medianCurve,
+  medianOf,
+  type Capacity,
+  type CurvePoint,
+  type LoadSpec,
+} from '../grpc-capacity.ts';
+import { firstLine } from '../pinned-process.ts';
+import { authzRequests } from './workload.ts';
+
+export interface CapacityOptions {
+  readonly root: string;
+  readonly seconds: number;
+  readonly concurrency: number;
+  readonly rounds: number;
+  /** Node flags of the servers (the proxy image's). */
+  readonly nodeFlags: readonly string[];
+  /** Starts Node on the servers' core. */
+  readonly node: (args: readonly string[]) => ChildProcess;
+  /** Starts an agent (the proxy image as a sidecar); resolves once it is healthy. */
+  readonly startAgent: (dir: string) => Promise<{ proc: ChildProcess; socket: string }>;
+  /** The running Mixer (host:port) and its process. */
+  readonly mixer: { readonly address: string; readonly pid: number };
+  /** The core the load runs on. */
+  readonly loadCore: number;
+}
+
+export interface CapacityResult {
+  readonly noop: Capacity;
+  readonly agent: Capacity;
+  readonly agentCurve: CurvePoint[];
+  readonly mixer: Capacity;
+}
+
+async function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null) return;
+  const exited = once(p, 'exit');
+  p.kill('SIGTERM');
+  await exited;
+}
+
+export async function authzCapacity(o: CapacityOptions): Promise<CapacityResult> {
+  const spec: LoadSpec = {
+    method: '/envoy.service.auth.v3.Authorization/Check',
+    requests: authzRequests('sidecar'),
+    seconds: o.seconds,
+    concurrency: o.concurrency,
+    core: o.loadCore,
+  };
+  const runs: CapacityResult[] = [];
+  for (let i = 0; i < o.rounds; i++) {
+    const socket = join(o.root, `noop-${String(i)}.sock`);
+    const noopProc = o.node([
+      ...o.nodeFlags,
+      new URL('./noop-authz.ts', import.meta.url).pathname,
+      socket,
+    ]);
+    await firstLine(noopProc);
+    const noop = await capacity({ target: `unix:${socket}`, pid: noopProc.pid ?? 0 }, spec);
+    await stop(noopProc);
+
+    const agent = await o.startAgent(join(o.root, `capacity-${String(i)}`));
+    const target = { target: `unix:${agent.socket}`, pid: agent.proc.pid ?? 0 };
+    const max = await capacity(target, spec);
+    const agentCurve = await latencyCurve(target, spec, max.perSecond);
+    await stop(agent.proc);
+
+    const mixer = await capacity({ target: o.mixer.address, pid: o.mixer.pid }, spec);
+    runs.push({ noop, agent: max, agentCurve, mixer });
+  }
+  return {
+    noop: medianOf(runs.map((r) => r.noop)),
+    agent: medianOf(runs.map((r) => r.agent)),
+    agentCurve: medianCurve(runs.map((r) => r.agentCurve)),
+    mixer: medianOf(runs.map((r) => r.mixer)),
+  };
+}
+
+export function capacityLines(r: CapacityResult, o: CapacityOptions): string[] {
+  const ratio = r.agent.perSecond / r.noop.perSecond;
+  const half = r.agentCurve.find((p) => p.fraction === 0.5)?.p99 ?? Infinity;
+  return [
+    `ext_authz capacity on one core (servers on one core with the proxy image's flags, the grpc-go client on the other, ${String(o.concurrency)} in flight; medians of ${String(o.rounds)} rounds)`,
+    capacityLine('no-op grpc-js ext_authz server', r.noop, 'checks'),
+    capacityLine('the agent, from its cache (node:http2)', r.agent, 'checks'),
+    capacityLine('Mixer, uncached (node:http2)', r.mixer, 'checks'),
+    ...curveLines('the agent, from its cache', r.agentCurve),
+    `agent/no-op max checks/s ${ratio.toFixed(2)}x; targets (>= 3x, p99 <= 1 ms at 50% of its max): ${ratio >= 3 && half <= 1 ? 'met' : 'NOT met'} (p99 ${half.toFixed(2)} ms)`,
+  ];
+}
