@@ -53,6 +53,23 @@ export function authzDecision(code: number, message: string): AuthzDecision {
   };
 }
 
+/**
+ * Encoded answers by decision: a few distinct ones (OK, each rule's denial) answer every check,
+ * so each is encoded once. Bounded: cleared when it grows past 1,024 (a message per request).
+ */
+const encoded = new Map<string, Uint8Array>();
+
+function answerBytes(code: number, message: string, http: boolean): Uint8Array {
+  const key = `${http ? 'h' : 'n'}${String(code)}:${message}`;
+  let bytes = encoded.get(key);
+  if (bytes === undefined) {
+    if (encoded.size >= 1024) encoded.clear();
+    bytes = encodeAuthzResponse(authzDecision(code, message), http);
+    encoded.set(key, bytes);
+  }
+  return bytes;
+}
+
 /** A rejection the h2 server sends as this status. */
 function failure(code: number, details: string): Error & { code: number; details: string } {
   return Object.assign(new Error(details), { code, details });
@@ -85,7 +102,7 @@ export function authzHandlers(
               span.setAttribute('istio.check.code', d.code);
             }
             span?.end();
-            return encodeAuthzResponse(authzDecision(d.code, d.message), isHttpAuthz(request));
+            return answerBytes(d.code, d.message, isHttpAuthz(request));
           },
           (e: unknown) => {
             span?.end(e);
