@@ -3,14 +3,14 @@
  * `default` is the workload's key and chain, `ROOTCA` the trust root), peers are verified by their
  * SPIFFE identity. Only Envoy sidecars get these; proxyless gRPC clients cannot use SDS.
  */
+import protobuf from 'protobufjs';
 import { TypeUrl } from '../../lib/xds/type-urls.ts';
-import { toAny } from '../../lib/xds/protos.ts';
+import { encodeMessage, toAny } from '../../lib/xds/protos.ts';
 import type {
   CommonTlsContext,
   ConfigSource,
   DownstreamTlsContext,
   TransportSocket,
-  UpstreamTlsContext,
 } from '../../lib/xds/types.ts';
 import { AgentCluster, SdsSecret } from '../../lib/xds/agent-clusters.ts';
 
@@ -49,12 +49,38 @@ function commonTls(sans: readonly string[], alpn: readonly string[]): CommonTlsC
   };
 }
 
-/** Client side: present our certificate, accept a peer with one of `sans` (any when empty). */
+/** Encoded client-side CommonTlsContexts by their SANs (shared by every port and subset). */
+const commonByPeers = new Map<string, Uint8Array>();
+const maxCommonCached = 10_000;
+
+function encodedClientCommon(sans: readonly string[]): Uint8Array {
+  const key = sans.join('\n');
+  let bytes = commonByPeers.get(key);
+  if (bytes === undefined) {
+    bytes = encodeMessage(
+      'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext',
+      commonTls(sans, [MeshAlpn]),
+    );
+    if (commonByPeers.size >= maxCommonCached) commonByPeers.clear();
+    commonByPeers.set(key, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Client side: present our certificate, accept a peer with one of `sans` (any when empty). One
+ * is made for every cluster, so the part that depends only on the peers is encoded once and the
+ * UpstreamTlsContext written around it: field 1 `common_tls_context`, field 2 `sni`, the same
+ * bytes the whole message encodes to (tls.test.ts checks them).
+ */
 export function upstreamTlsSocket(sans: readonly string[], sni: string): TransportSocket {
-  const ctx: UpstreamTlsContext = { common_tls_context: commonTls(sans, [MeshAlpn]), sni };
+  const w = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .bytes(encodedClientCommon(sans));
+  if (sni !== '') w.uint32((2 << 3) | 2).string(sni);
   return {
     name: 'envoy.transport_sockets.tls',
-    typed_config: toAny(TypeUrl.UpstreamTlsContext, ctx),
+    typed_config: { type_url: TypeUrl.UpstreamTlsContext, value: w.finish() },
   };
 }
 
