@@ -72,9 +72,18 @@ export class DiscoveryServer {
     });
   }
 
-  /** Watches the registry; builds the first snapshot as soon as the registry is synced. */
+  /**
+   * Watches the registry. The first snapshot is built the moment the registry and config are
+   * synced, not after a debounce: /ready waits for it, and no proxy has config yet to spare a
+   * burst of pushes. Later changes are debounced.
+   */
   start(): void {
     const trigger = () => {
+      if (this.build === undefined && this.notSynced() === undefined) {
+        this.debouncer.stop();
+        this.push(Date.now());
+        return;
+      }
       this.debouncer.trigger();
     };
     const offRegistry = this.o.registry.onChange(trigger);
