@@ -7,31 +7,11 @@ import { decodeReferenced } from '../lib/mixer/referenced.ts';
 import { Duration, IpAddress, type Value } from '../lib/mixer/value.ts';
 import type { CheckResponseMessage } from '../lib/mixer/wire.ts';
 import { Code } from './adapter.ts';
+import { reviewsToRatings } from './testing/attribute-bags.ts';
 import { exampleObjects } from './testing/harness.ts';
 import { startTestMixer, type TestMixer } from './testing/server.ts';
 
-function attrs(version: string, extra: [string, Value][] = []): Map<string, Value> {
-  return new Map<string, Value>([
-    [
-      'source.labels',
-      new Map([
-        ['app', 'reviews'],
-        ['version', version],
-      ]),
-    ],
-    ['source.service', 'reviews.default.svc.cluster.local'],
-    [
-      'destination.labels',
-      new Map([
-        ['app', 'ratings'],
-        ['version', 'v1'],
-      ]),
-    ],
-    ['destination.service', 'ratings.default.svc.cluster.local'],
-    ['request.path', '/ratings/0'],
-    ...extra,
-  ]);
-}
+const attrs = reviewsToRatings;
 
 async function check(
   m: TestMixer,

@@ -5,14 +5,10 @@ import { request } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../lib/log.ts';
 import { createRegistry } from '../lib/metrics.ts';
-import { defaultMeshConfig } from '../lib/mesh-config.ts';
 import { opensslServingCerts, type TestCerts } from '../lib/testing/openssl-certs.ts';
-import { defaultInjectorConfig } from './config.ts';
-import { createInjector } from './injector.ts';
-import { createWebhookMetrics } from './metrics.ts';
-import { startWebhookServer, type WebhookServer } from './server.ts';
+import type { WebhookServer } from './server.ts';
+import { startDefaultWebhook } from './testing/default-server.ts';
 import { productpageReview } from './testing/productpage-review.ts';
-import { memoryTlsSource } from './tls-source.ts';
 
 const update = process.env['UPDATE_GOLDEN'] === '1';
 const goldenPath = fileURLToPath(
@@ -64,26 +60,7 @@ describe('the webhook answers the bench review byte for byte (UPDATE_GOLDEN=1 re
     certs = opensslServingCerts();
     const logger = createLogger('webhook-test', { level: 'silent' });
     const registry = createRegistry('webhook_golden_test', false);
-    server = await startWebhookServer(
-      {
-        handler: createInjector(
-          {
-            config: () => defaultInjectorConfig,
-            mesh: () => defaultMeshConfig,
-            namespaceLabels: () => Promise.resolve({ 'istio-injection': 'enabled' }),
-            kubernetesVersion: () => ({ major: 1, minor: 32 }),
-            failureMode: 'deny',
-          },
-          createWebhookMetrics(registry),
-        ),
-        tls: memoryTlsSource(certs, logger),
-        registry,
-        logger,
-        ready: () => undefined,
-      },
-      0,
-      '127.0.0.1',
-    );
+    server = await startDefaultWebhook(certs, logger, registry);
   });
   after(async () => {
     await server.close();

@@ -12,13 +12,8 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { batchedDestination, createLogger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/metrics.ts';
-import { defaultMeshConfig } from '../../lib/mesh-config.ts';
 import { opensslServingCerts } from '../../lib/testing/openssl-certs.ts';
-import { defaultInjectorConfig } from '../../webhook/config.ts';
-import { createInjector } from '../../webhook/injector.ts';
-import { createWebhookMetrics } from '../../webhook/metrics.ts';
-import { startWebhookServer } from '../../webhook/server.ts';
-import { memoryTlsSource } from '../../webhook/tls-source.ts';
+import { startDefaultWebhook } from '../../webhook/testing/default-server.ts';
 
 const [mode, level = 'info'] = process.argv.slice(2);
 const certs = opensslServingCerts('bench');
@@ -68,26 +63,7 @@ if (mode === 'echo') {
     level,
     destination: batchedDestination(openSync('/dev/null', 'w')),
   });
-  const s = await startWebhookServer(
-    {
-      handler: createInjector(
-        {
-          config: () => defaultInjectorConfig,
-          mesh: () => defaultMeshConfig,
-          namespaceLabels: () => Promise.resolve({ 'istio-injection': 'enabled' }),
-          kubernetesVersion: () => ({ major: 1, minor: 32 }),
-          failureMode: 'deny',
-        },
-        createWebhookMetrics(registry),
-      ),
-      tls: memoryTlsSource(certs, logger),
-      registry,
-      logger,
-      ready: () => undefined,
-    },
-    0,
-    '127.0.0.1',
-  );
+  const s = await startDefaultWebhook(certs, logger, registry);
   process.stdout.write(`${String(s.port)}\n`);
   close = () => {
     s.server.closeAllConnections();

@@ -26,8 +26,8 @@ import { findBinary } from '../../lib/local-cluster/binaries.ts';
 import { compress, compressReport } from '../../lib/mixer/compress.ts';
 import { globalWordCount } from '../../lib/mixer/global-dictionary.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
-import type { Value } from '../../lib/mixer/value.ts';
 import { decodeMessage, encodeMessage } from '../../lib/xds/protos.ts';
+import { reviewsToRatings } from '../../mixer/testing/attribute-bags.ts';
 import { startTestMixer, type TestMixer } from '../../mixer/testing/server.ts';
 import { eventually } from './eventually.ts';
 
@@ -91,28 +91,6 @@ function reviewsCalls(version: string): Uint8Array {
       'destination.service': 'ratings.default.svc.cluster.local',
     },
   });
-}
-
-function reviewsBag(version: string): Map<string, Value> {
-  return new Map<string, Value>([
-    [
-      'source.labels',
-      new Map([
-        ['app', 'reviews'],
-        ['version', version],
-      ]),
-    ],
-    ['source.service', 'reviews.default.svc.cluster.local'],
-    [
-      'destination.labels',
-      new Map([
-        ['app', 'ratings'],
-        ['version', 'v1'],
-      ]),
-    ],
-    ['destination.service', 'ratings.default.svc.cluster.local'],
-    ['request.path', '/ratings/0'],
-  ]);
 }
 
 function metric(text: string, name: string, labels: string): number {
@@ -225,7 +203,7 @@ describe('grpc-go against the node:http2 gRPC servers', function () {
         ['v4', 5],
       ] as const) {
         const request = {
-          attributes: compress(reviewsBag(version)),
+          attributes: compress(reviewsToRatings(version)),
           global_word_count: globalWordCount,
           deduplication_id: '',
         };
@@ -266,7 +244,7 @@ describe('grpc-go against the node:http2 gRPC servers', function () {
 
     it('answers a malformed Report with INVALID_ARGUMENT naming the problem', async () => {
       const { report } = v1();
-      const [good] = compressReport([reviewsBag('v2')]);
+      const [good] = compressReport([reviewsToRatings('v2')]);
       const bytes = Buffer.from(report.requestSerialize(good));
       const r = await goCall(mixer.address, '/istio.mixer.v1.Mixer/Report', [
         Buffer.concat([bytes, Buffer.from([0x0a, 0xff])]),
