@@ -346,12 +346,17 @@ describe('pilot with real Consul and Eureka registries, beside Kubernetes', func
       port: 9080,
       metadata: { 'istio.protocol': 'http', version: 'v2' },
     });
-    await eventually(() => {
-      assert.deepEqual(sidecar.addresses(ratings), ['10.20.0.1', '10.20.0.2']);
-    });
-    // Polled every 200 ms here: well under Eureka's own 30 s cache refresh, even on a loaded
-    // machine (a bound, not a speed figure; bench:registries measures the delay).
-    assert.ok(Date.now() - t0 < 10_000, `took ${String(Date.now() - t0)} ms`);
+    // In two full cluster-tier runs from a fresh clone the second instance was still missing
+    // after 10 s (never in a run of this file alone): waited for longer, and the time is said.
+    await eventually(
+      () => {
+        assert.deepEqual(sidecar.addresses(ratings), ['10.20.0.1', '10.20.0.2']);
+      },
+      { timeoutMs: 45_000 },
+    );
+    // Polled every 200 ms here, and Eureka's 30 s read-only cache is off: under 25 s even on a
+    // loaded machine (a bound, not a speed figure; bench:registries measures the delay).
+    assert.ok(Date.now() - t0 < 25_000, `took ${String(Date.now() - t0)} ms`);
     await eureka.setStatus('ratings', 'ratings-2', 'OUT_OF_SERVICE');
     await eventually(() => {
       assert.deepEqual(sidecar.addresses(ratings), ['10.20.0.1']);
