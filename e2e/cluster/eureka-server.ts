@@ -148,6 +148,11 @@ export class TestEureka {
         '--eureka.server.enable-self-preservation=false',
         // Reads from the live registry, not a cache refreshed every 30 s.
         '--eureka.server.use-read-only-response-cache=false',
+        // The read-write cache behind it is invalidated on every registration, but a GET that
+        // was already loading it when a registration landed stores the older view, kept until
+        // the entry expires (180 s by default): two registrations in a row can leave the second
+        // unseen for minutes. A short expiry bounds that to a second.
+        '--eureka.server.response-cache-auto-expiration-in-seconds=1',
       ],
       join(this.dir, 'eureka.log'),
     );
