@@ -352,6 +352,17 @@ describe('lib/grpc/h2-server: what a gRPC client does not send', () => {
     assert.equal(t['grpc-status'], String(status.INTERNAL));
   });
 
+  it('ends a call whose deadline passes first on its side with DEADLINE_EXCEEDED, not a reset', async () => {
+    const started = Date.now();
+    const r = await rawRequest(
+      port,
+      { ':path': '/test.Echo/Hang', 'grpc-timeout': '50m' },
+      frameMessage(Buffer.from('x')),
+    );
+    assert.equal(r['grpc-status'], String(status.DEADLINE_EXCEEDED));
+    assert.ok(Date.now() - started >= 45);
+  });
+
   it('reads a message split across DATA frames, and two messages in one unary call is INTERNAL', async () => {
     const msg = frameMessage(Buffer.from('split'));
     const session = connect(`http://127.0.0.1:${String(port)}`);

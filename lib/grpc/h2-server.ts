@@ -189,9 +189,13 @@ export class H2GrpcServer {
       timeout === undefined
         ? undefined
         : setTimeout(() => {
-            // The client has stopped waiting: cancel locally, RST_STREAM CANCEL (PROTOCOL-HTTP2.md).
+            // The client has stopped waiting: cancel locally and end the stream with status
+            // DEADLINE_EXCEEDED, so a client whose own timer fires a moment later still reads 4
+            // (an RST_STREAM CANCEL would read as CANCELLED); after headers went out, RST CANCEL.
             call.cancel();
-            if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+            if (stream.closed) return;
+            if (stream.headersSent) stream.close(NGHTTP2_CANCEL);
+            else trailersOnly(stream, status.DEADLINE_EXCEEDED, 'deadline exceeded');
           }, timeout);
     stream.on('close', () => {
       if (timer !== undefined) clearTimeout(timer);
