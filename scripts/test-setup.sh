@@ -34,6 +34,7 @@ needed=(
   "java openjdk-17-jdk-headless" # runs the Eureka server the Eureka registry's tests talk to
   "mvn maven"                    # builds that Eureka server (e2e/eureka-server) once
   "chromium chromium"            # the mesh dashboard's page in a real headless browser
+  "systemd-analyze systemd"      # verifies the VM unit files istio-lite vm bundle writes
 )
 
 missing=()
