@@ -5,23 +5,21 @@
  * the same config asked directly (uncached), request by request.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { attributesFromAuthz } from '../../lib/mixer/envoy-attributes.ts';
-import { FileCertificateSource } from '../../agent/certs/file-source.ts';
-import { parseAgentConfig } from '../../agent/settings.ts';
 import { decodeAuthzRequest } from '../../agent/mixer/envoy-wire.ts';
 import { createMixerClient } from '../../agent/mixer/mixer-client.ts';
-import { runAgent, type RunningAgent } from '../../agent/run.ts';
+import type { RunningAgent } from '../../agent/run.ts';
+import { startMixerAgent } from '../../agent/testing/mixer-agent.ts';
 import {
   EnvoyMixerClient,
   checkRequest,
   httpLogMessage,
   type HttpCheck,
 } from '../../agent/testing/envoy-mixer-client.ts';
-import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
 import { startTestMixer, type TestMixer } from '../../mixer/testing/server.ts';
 import { eventually } from './eventually.ts';
 import { freePort } from '../../lib/free-ports.ts';
@@ -63,37 +61,15 @@ describe('agent Mixer client with the real Mixer', function () {
     flags: Record<string, string>,
     extra: { quotas?: Map<string, number>; reportDelayMs?: number } = {},
   ) {
-    const dir = join(root, name);
-    mkdirSync(join(dir, 'certs'), { recursive: true });
-    const ca = testRoot();
-    writeCertFiles(join(dir, 'certs'), testLeaf(ca, 'default', 'productpage'));
-    const config = parseAgentConfig(
-      'sidecar',
-      {
-        configPath: dir,
-        certsDir: join(dir, 'certs'),
-        startEnvoy: 'false',
-        statusPort: '0',
-        readinessPort: '0',
-        discoveryAddress: '127.0.0.1:1',
-        ...flags,
-      },
-      env,
-    );
-    const running = await runAgent({
-      config,
+    const { agent: running, socket } = await startMixerAgent({
+      dir: join(root, name),
       logger,
-      listenHost: '127.0.0.1',
-      certificateSource: new FileCertificateSource({
-        dir: config.certsDir,
-        logger,
-        intervalMs: 100,
-      }),
-      ...(extra.quotas ? { quotas: extra.quotas } : {}),
-      ...(extra.reportDelayMs === undefined ? {} : { reportDelayMs: extra.reportDelayMs }),
+      flags,
+      env,
+      ...extra,
     });
     agents.push(running);
-    const client = new EnvoyMixerClient(`unix:${config.sockets.mixer}`);
+    const client = new EnvoyMixerClient(socket);
     clients.push(client);
     return { running, client };
   }

@@ -11,16 +11,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { FileCertificateSource } from '../../agent/certs/file-source.ts';
-import { runAgent, type RunningAgent } from '../../agent/run.ts';
-import { parseAgentConfig } from '../../agent/settings.ts';
 import { checkRequest, httpLogMessage } from '../../agent/testing/envoy-mixer-client.ts';
 import { loadAgentProtos } from '../../agent/testing/envoy-protos.ts';
-import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
+import { startMixerAgent } from '../../agent/testing/mixer-agent.ts';
+import type { RunningAgent } from '../../agent/run.ts';
 import { H2GrpcServer, type H2Call } from '../../lib/grpc/h2-server.ts';
 import { findBinary } from '../../lib/local-cluster/binaries.ts';
 import { compress, compressReport } from '../../lib/mixer/compress.ts';
@@ -109,33 +107,12 @@ describe('grpc-go against the node:http2 gRPC servers', function () {
     loadAgentProtos();
     root = mkdtempSync(join(tmpdir(), 'grpc-go-wire-'));
     mixer = await startTestMixer();
-    mkdirSync(join(root, 'certs'));
-    writeCertFiles(join(root, 'certs'), testLeaf(testRoot(), 'default', 'productpage'));
-    const config = parseAgentConfig(
-      'sidecar',
-      {
-        configPath: root,
-        certsDir: join(root, 'certs'),
-        startEnvoy: 'false',
-        statusPort: '0',
-        readinessPort: '0',
-        discoveryAddress: '127.0.0.1:1',
-        mixerAddress: mixer.address,
-      },
-      { POD_NAME: 'productpage-1', POD_NAMESPACE: 'default', INSTANCE_IP: '127.0.0.1' },
-    );
-    agent = await runAgent({
-      config,
+    ({ agent, socket: mixerSocket } = await startMixerAgent({
+      dir: root,
       logger,
-      listenHost: '127.0.0.1',
-      certificateSource: new FileCertificateSource({
-        dir: config.certsDir,
-        logger,
-        intervalMs: 100,
-      }),
+      flags: { mixerAddress: mixer.address },
       reportDelayMs: 50,
-    });
-    mixerSocket = `unix:${config.sockets.mixer}`;
+    }));
   });
 
   after(async () => {

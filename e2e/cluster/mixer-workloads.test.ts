@@ -6,15 +6,14 @@
  * and Mixer.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { parseAgentConfig } from '../../agent/settings.ts';
-import { runAgent, type RunningAgent } from '../../agent/run.ts';
+import type { RunningAgent } from '../../agent/run.ts';
+import { startMixerAgent } from '../../agent/testing/mixer-agent.ts';
 import { EnvoyMixerClient, type HttpCheck } from '../../agent/testing/envoy-mixer-client.ts';
-import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
 import { applyObjects } from '../../lib/kube/apply.ts';
 import { createLogger } from '../../lib/log.ts';
 import type { RunningMixer } from '../../mixer/run.ts';
@@ -99,23 +98,15 @@ describe('mixer: workload attributes from the pods at request IPs', function () 
       instance: 'mixer-pods-e2e',
     });
 
-    mkdirSync(join(root, 'certs'));
-    writeCertFiles(join(root, 'certs'), testLeaf(testRoot(), ns, 'ratings'));
-    const config = parseAgentConfig(
-      'sidecar',
-      {
-        configPath: root,
-        certsDir: join(root, 'certs'),
-        startEnvoy: 'false',
-        statusPort: '0',
-        readinessPort: '0',
-        discoveryAddress: '127.0.0.1:1',
-        mixerAddress: `127.0.0.1:${String(mixer.grpcPort)}`,
-      },
-      { POD_NAME: 'ratings-v1', POD_NAMESPACE: ns, INSTANCE_IP: ips.ratings },
-    );
-    agent = await runAgent({ config, logger, listenHost: '127.0.0.1' });
-    clients.push(new EnvoyMixerClient(`unix:${config.sockets.mixer}`));
+    let socket: string;
+    ({ agent, socket } = await startMixerAgent({
+      dir: root,
+      logger,
+      flags: { mixerAddress: `127.0.0.1:${String(mixer.grpcPort)}` },
+      env: { POD_NAME: 'ratings-v1', POD_NAMESPACE: ns, INSTANCE_IP: ips.ratings },
+      identity: [ns, 'ratings'],
+    }));
+    clients.push(new EnvoyMixerClient(socket));
     clients.push(new EnvoyMixerClient(`127.0.0.1:${String(mixer.grpcPort)}`));
   });
 

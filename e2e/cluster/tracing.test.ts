@@ -8,15 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { FileCertificateSource } from '../../agent/certs/file-source.ts';
-import { runAgent, type RunningAgent } from '../../agent/run.ts';
-import { parseAgentConfig } from '../../agent/settings.ts';
+import type { RunningAgent } from '../../agent/run.ts';
 import { EnvoyMixerClient, httpLogMessage } from '../../agent/testing/envoy-mixer-client.ts';
-import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
+import { startMixerAgent } from '../../agent/testing/mixer-agent.ts';
 import { loadTracer, type Tracer } from '../../lib/tracing/tracer.ts';
 import { startTestMixer, type TestMixer } from '../../mixer/testing/server.ts';
 import { callTracer } from '../../mixer/tracing.ts';
@@ -24,7 +22,6 @@ import { eventually } from './eventually.ts';
 import { TestJaeger, type JaegerSpan, type JaegerTrace } from './jaeger-server.ts';
 
 const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' });
-const env = { POD_NAME: 'productpage-1', POD_NAMESPACE: 'default', INSTANCE_IP: '127.0.0.1' };
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
@@ -76,35 +73,18 @@ describe('tracing end to end: the agent and Mixer in one trace in a real Jaeger'
       flushMs: 100,
     });
     mixer = await startTestMixer({ tracer: callTracer(mixerTracer) });
-    mkdirSync(join(root, 'certs'), { recursive: true });
-    writeCertFiles(join(root, 'certs'), testLeaf(testRoot(), 'default', 'productpage'));
-    const config = parseAgentConfig(
-      'sidecar',
-      {
-        configPath: root,
-        certsDir: join(root, 'certs'),
-        startEnvoy: 'false',
-        statusPort: '0',
-        readinessPort: '0',
-        discoveryAddress: '127.0.0.1:1',
+    let socket: string;
+    ({ agent, socket } = await startMixerAgent({
+      dir: root,
+      logger,
+      flags: {
         mixerAddress: mixer.address,
         zipkinAddress: jaeger.zipkinAddress,
         traceSampling: '100',
       },
-      env,
-    );
-    agent = await runAgent({
-      config,
-      logger,
-      listenHost: '127.0.0.1',
-      certificateSource: new FileCertificateSource({
-        dir: config.certsDir,
-        logger,
-        intervalMs: 100,
-      }),
       reportDelayMs: 50,
-    });
-    envoy = new EnvoyMixerClient(`unix:${config.sockets.mixer}`);
+    }));
+    envoy = new EnvoyMixerClient(socket);
   });
 
   after(async () => {
