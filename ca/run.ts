@@ -11,7 +11,7 @@ import { Lifecycle } from '../lib/lifecycle.ts';
 import { closeHttpServer, listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
-import { opsApp } from '../lib/ops-server.ts';
+import { opsHandler } from '../lib/ops-server.ts';
 import { watchFiles } from '../lib/watched-files.ts';
 import { createAuthenticator } from './authn.ts';
 import { CertificateAuthority } from './authority.ts';
@@ -60,7 +60,7 @@ export function runCa(config: CaConfig, kc: KubeConfig, logger: Logger): Promise
     const opsServer = life.add(
       'monitoring server',
       createServer(
-        opsApp(registry, () => {
+        opsHandler(registry, () => {
           if (!state.grpcListening) return 'CA gRPC server not started';
           if (!state.controllerSynced()) return 'Secret controller informers not synced';
           return undefined;

@@ -14,7 +14,7 @@ import { closeHttpServer, listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import { globalDictionaryVersion, globalWordCount } from '../lib/mixer/global-dictionary.ts';
-import { opsApp } from '../lib/ops-server.ts';
+import { opsHandler } from '../lib/ops-server.ts';
 import type { Adapter, Template } from './adapter.ts';
 import { AdapterRegistry, loadAdapterModule } from './adapter-registry.ts';
 import { builtinAdapters } from './adapters/index.ts';
@@ -186,7 +186,7 @@ export function runMixer(opts: MixerOptions): Promise<RunningMixer> {
     const grpcPort = await grpc.listen(opts.port, opts.host);
     const ops = life.add(
       'monitoring server',
-      createServer(opsApp(metrics, () => (isReady ? undefined : 'config not loaded yet'))),
+      createServer(opsHandler(metrics, () => (isReady ? undefined : 'config not loaded yet'))),
       closeHttpServer,
     );
     const monitoringPort = await listenOn(ops, opts.monitoringPort, opts.host);

@@ -15,7 +15,7 @@
  * Every page is a function of its query, so the same pages answer over ADS (type `istio.io/debug`,
  * the page and its query as the one resource name) for clients that reach only the xDS port.
  */
-import type { Express } from 'express';
+import type { ExtraPages } from '../lib/ops-server.ts';
 import { anyToJson } from '../lib/xds/json-view.ts';
 import { XdsTypeOrder, XdsTypeShort } from '../lib/xds/type-urls.ts';
 import { configKey } from './config/model.ts';
@@ -58,17 +58,19 @@ export function debugPages(
   return (page, query) => (Object.hasOwn(pages, page) ? pages[page]?.(query) : undefined);
 }
 
-/** Serves every page under `/debug/`. */
-export function mountDebug(app: Express, pages: DebugPages): void {
-  app.get('/debug/:page', (req, res, next) => {
-    const url = new URL(req.originalUrl, 'http://pilot');
-    const answer = pages(req.params.page, url.searchParams);
-    if (!answer) {
-      next();
-      return;
+/** The pages under `/debug/<page>` of Pilot's HTTP port. */
+export function debugOverHttp(pages: DebugPages): ExtraPages {
+  return (path, query) => {
+    const m = /^\/debug\/([^/]+)\/?$/.exec(path);
+    if (m?.[1] === undefined) return undefined;
+    let page: string;
+    try {
+      page = decodeURIComponent(m[1]);
+    } catch {
+      return { status: 400, body: { error: `malformed page name ${m[1]}` } };
     }
-    res.status(answer.status).json(answer.body);
-  });
+    return pages(page, query);
+  };
 }
 
 /**

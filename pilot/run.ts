@@ -25,8 +25,8 @@ import { Lifecycle } from '../lib/lifecycle.ts';
 import { closeHttpServer, listenOn } from '../lib/listen.ts';
 import type { Logger } from '../lib/log.ts';
 import { createRegistry, type Registry } from '../lib/metrics.ts';
-import { opsApp } from '../lib/ops-server.ts';
-import { debugOverAds, debugPages, mountDebug } from './debug.ts';
+import { opsHandler } from '../lib/ops-server.ts';
+import { debugOverAds, debugOverHttp, debugPages } from './debug.ts';
 import type { ConfigSource } from './config/model.ts';
 import { AutoRegistration } from './kube/auto-register.ts';
 import { KubeConfigWatch } from './kube/config-watch.ts';
@@ -196,13 +196,13 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
     );
     const xdsPort = await ads.listen(o.xdsHost, o.xdsPort);
 
-    const app = opsApp(
+    const handler = opsHandler(
       metrics,
       () => discovery.notReady(),
       () => registryNotes(registries),
+      debugOverHttp(pages),
     );
-    mountDebug(app, pages);
-    const http = life.add('HTTP server', createServer(app), closeHttpServer);
+    const http = life.add('HTTP server', createServer(handler), closeHttpServer);
     const httpPort = await listenOn(http, o.httpPort, o.httpHost);
     log.info(
       {

@@ -2,9 +2,9 @@
  * A Mixer for tests: the mixer/examples config (or given objects) loaded, its gRPC server and its
  * Prometheus endpoint on loopback port 0, real clients for Mixer v1 and Envoy's services.
  */
-import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import { Client, Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
-import { opsApp } from '../../lib/ops-server.ts';
+import { opsHandler } from '../../lib/ops-server.ts';
 import { unaryClient, type UnaryCaller } from '../../lib/grpc/services.ts';
 import { EnvoyService, envoyService } from '../../lib/mixer/envoy-services.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
@@ -54,7 +54,7 @@ export async function startTestMixer(
   });
   const address = `127.0.0.1:${String(grpc.port)}`;
   const http: HttpServer = await new Promise((resolve) => {
-    const s = opsApp(h.metrics, () => undefined).listen(0, '127.0.0.1', () => {
+    const s = createServer(opsHandler(h.metrics, () => undefined)).listen(0, '127.0.0.1', () => {
       resolve(s);
     });
   });

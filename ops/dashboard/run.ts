@@ -12,7 +12,7 @@ import { Lifecycle } from '../../lib/lifecycle.ts';
 import { closeHttpServer, listenOn } from '../../lib/listen.ts';
 import type { Logger } from '../../lib/log.ts';
 import { createRegistry } from '../../lib/metrics.ts';
-import { opsApp } from '../../lib/ops-server.ts';
+import { opsApp } from '../../lib/ops-express.ts';
 import type { ControlPlane } from '../control-plane.ts';
 import { Collector } from './collector.ts';
 import type { MetricsSource } from './metrics-source.ts';
