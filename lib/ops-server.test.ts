@@ -29,7 +29,14 @@ describe('lib/ops-server: /healthz, /ready, /metrics and extra pages on plain no
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}`;
   });
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(
+    () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
+  );
 
   it('answers /healthz, and /ready with the reason while not ready, then with its notes', async () => {
     const h = await fetch(`${base}/healthz`);
