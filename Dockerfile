@@ -39,6 +39,8 @@ COPY --from=build /src/dist ./dist
 # The .proto files the compiled modules load (found next to dist/, as in the source tree).
 COPY lib/ca/proto ./lib/ca/proto
 COPY lib/mixer/proto ./lib/mixer/proto
+# Envoy's protos as one JSON bundle (lib/xds/proto-bundle.ts): read faster than the .proto files.
+COPY lib/xds/envoy-protos.json ./lib/xds/envoy-protos.json
 # The dashboard's page (HTML, CSS, script), served as files by `istio-lite dashboard`.
 COPY ops/dashboard/static ./ops/dashboard/static
 COPY docker/istio-lite /usr/local/bin/istio-lite

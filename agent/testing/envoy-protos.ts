@@ -3,7 +3,7 @@
  * lib/xds/protos.ts on top of what Pilot needs: tracing, stats sinks, ext_authz, access logs.
  * The agent itself never loads these at run time (it writes JSON and small hand-encoded messages).
  */
-import { envoyRoot } from '../../lib/xds/protos.ts';
+import { loadExtraProtos } from '../../lib/xds/protos.ts';
 
 export const agentProtoFiles: readonly string[] = [
   'envoy/config/trace/v3/zipkin.proto',
@@ -15,12 +15,6 @@ export const agentProtoFiles: readonly string[] = [
   'envoy/service/secret/v3/sds.proto',
 ];
 
-let loaded = false;
-
 export function loadAgentProtos(): void {
-  if (loaded) return;
-  const root = envoyRoot();
-  root.loadSync([...agentProtoFiles], { keepCase: true });
-  root.resolveAll();
-  loaded = true;
+  loadExtraProtos(agentProtoFiles);
 }

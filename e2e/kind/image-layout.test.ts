@@ -146,6 +146,9 @@ describe('the images run compiled JavaScript from their build context', function
         const { mixerService } = await import(${JSON.stringify(join(app, 'dist/lib/mixer/protos.js'))});
         const { envoyRoot } = await import(${JSON.stringify(join(app, 'dist/lib/xds/protos.js'))});
         caServices(); mixerService(); envoyRoot();
+        const { readBundle } = await import(${JSON.stringify(join(app, 'dist/lib/xds/proto-bundle.js'))});
+        const { envoyProtoFiles } = await import(${JSON.stringify(join(app, 'dist/lib/xds/protos.js'))});
+        if (readBundle(envoyProtoFiles) === undefined) throw new Error('no Envoy proto bundle in /app');
         process.stdout.write('loaded');
       `;
       const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {

@@ -5,17 +5,9 @@
  * logs, all on the agent's bootstrap cluster (lib/xds/agent-clusters.ts). Attributes Envoy cannot
  * see (workload labels, destination.service) travel as ext_authz `context_extensions` and access
  * log `custom_tags` (lib/mixer/envoy-attributes.ts).
- *
- * The extension protos are loaded into the shared root on first use.
  */
 import { AgentAccessLogName, AgentCluster } from './agent-clusters.ts';
-import { envoyRoot, toAny, type EncodedAny } from './protos.ts';
-
-const files = [
-  'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
-  'envoy/extensions/filters/network/ext_authz/v3/ext_authz.proto',
-  'envoy/extensions/access_loggers/grpc/v3/als.proto',
-];
+import { toAny, type EncodedAny } from './protos.ts';
 
 export const AgentFilterType = {
   HttpExtAuthz: 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
@@ -27,16 +19,6 @@ export const AgentFilterType = {
   TcpGrpcAccessLog:
     'type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.TcpGrpcAccessLogConfig',
 } as const;
-
-let loaded = false;
-
-function load(): void {
-  if (loaded) return;
-  const root = envoyRoot();
-  root.loadSync(files, { keepCase: true });
-  root.resolveAll();
-  loaded = true;
-}
 
 const agentGrpc = {
   envoy_grpc: { cluster_name: AgentCluster.Mixer },
@@ -56,7 +38,6 @@ export interface NamedTypedConfig {
  * not answer; the agent applies the mesh's fail-open policy when Mixer is unreachable.
  */
 export function agentHttpExtAuthzFilter(): NamedTypedConfig {
-  load();
   return {
     name: AgentHttpExtAuthzName,
     typed_config: toAny(AgentFilterType.HttpExtAuthz, {
@@ -71,7 +52,6 @@ export function agentHttpExtAuthzFilter(): NamedTypedConfig {
 
 /** The network ext_authz filter for TCP listeners (goes before tcp_proxy). */
 export function agentNetworkExtAuthzFilter(statPrefix: string): NamedTypedConfig {
-  load();
   return {
     name: 'envoy.filters.network.ext_authz',
     typed_config: toAny(AgentFilterType.NetworkExtAuthz, {
@@ -105,7 +85,6 @@ function common(tags: Carrier): object {
  * keyed `envoy.filters.http.ext_authz` in `typed_per_filter_config`.
  */
 export function agentExtAuthzPerRoute(contextExtensions: Carrier): EncodedAny {
-  load();
   return toAny(AgentFilterType.HttpExtAuthzPerRoute, {
     check_settings: { context_extensions: contextExtensions },
   });
@@ -113,7 +92,6 @@ export function agentExtAuthzPerRoute(contextExtensions: Carrier): EncodedAny {
 
 /** An HTTP connection manager's access log to the agent (Mixer Reports); `tags` as custom_tags. */
 export function agentHttpAccessLog(tags: Carrier = {}): NamedTypedConfig {
-  load();
   return {
     name: 'envoy.access_loggers.http_grpc',
     typed_config: toAny(AgentFilterType.HttpGrpcAccessLog, { common_config: common(tags) }),
@@ -122,7 +100,6 @@ export function agentHttpAccessLog(tags: Carrier = {}): NamedTypedConfig {
 
 /** A tcp_proxy's access log to the agent (Mixer Reports of connections); `tags` as custom_tags. */
 export function agentTcpAccessLog(tags: Carrier = {}): NamedTypedConfig {
-  load();
   return {
     name: 'envoy.access_loggers.tcp_grpc',
     typed_config: toAny(AgentFilterType.TcpGrpcAccessLog, { common_config: common(tags) }),
