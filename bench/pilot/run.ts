@@ -21,12 +21,11 @@
  * kube-apiserver and etcd come from .cache/bin (scripts/build-binaries.sh); pilot-discovery is
  * built through that script when missing (about 20 minutes and 3 GB, once).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
-import { projectRoot } from '../../lib/package-info.ts';
 import {
   cacheDir,
   ensureBinary,
@@ -34,6 +33,7 @@ import {
   missingBinaryError,
   wantedVersion,
 } from '../../lib/local-cluster/binaries.ts';
+import { compileDist } from '../compile-dist.ts';
 import { cleanup, installExitHandlers, interrupted, leftovers, onCleanup } from './cleanup.ts';
 import { BenchCluster } from './cluster.ts';
 import { measureSide, pct, type SideFigures } from './measure.ts';
@@ -140,16 +140,7 @@ leftovers.dirs.add(cluster.dir);
 try {
   const load0 = loadavg();
   if (from === 'dist') {
-    // The image's build stage: the bench measures what the image runs.
-    log('compiling istio-lite (tsc -p tsconfig.build.json), as the image does');
-    const tsc = spawnSync(
-      process.execPath,
-      [join(projectRoot, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      { cwd: projectRoot, stdio: 'inherit' },
-    );
-    if (tsc.status !== 0 && !existsSync(istioLiteEntry('dist'))) {
-      throw new Error(`tsc -p tsconfig.build.json failed (${String(tsc.status)})`);
-    }
+    compileDist(log); // The image's build stage: the bench measures what the image runs.
   }
   const node = await nodeBaseline();
   const peer = values.peer === undefined ? undefined : await istiod();

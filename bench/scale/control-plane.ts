@@ -1,7 +1,8 @@
 /**
  * bench:scale's control plane: the webhook, Pilot, Mixer and the CA as `istio-lite` processes,
  * each alone in its process (so its memory and CPU are its own), on free loopback ports, with the
- * flags a user gives them and the local cluster's admin kubeconfig; output in DIR/<name>.log
+ * flags a user gives them and the local cluster's admin kubeconfig, as the chart runs them (the
+ * compiled dist/, Pilot with the chart's NODE_OPTIONS); output in DIR/<name>.log
  * (JSON lines at warn). The webhook manages its own certificate and is registered with the chart's
  * MutatingWebhookConfiguration (a loopback url), as `npm start` does.
  */
@@ -10,12 +11,13 @@ import { openSync, closeSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { registerWebhook } from '../../cli/local-control-plane.ts';
 import { freePorts } from '../../lib/free-ports.ts';
+import { chartPilotNodeOptions } from '../pilot/servers.ts';
 
-const cli = fileURLToPath(new URL('../../cli/main.ts', import.meta.url));
+/** Pilot's Node options in the chart (its young generation size); the others have none. */
+const pilotNodeOptions = chartPilotNodeOptions();
 
 export type ComponentName = 'webhook' | 'pilot' | 'mixer' | 'ca';
 
@@ -92,16 +94,24 @@ function status(url: string): Promise<number> {
   });
 }
 
+/**
+ * Starts one component from `entry`: the compiled dist/ as the images run it (bench/compile-dist.ts)
+ * with the chart's NODE_OPTIONS, or the sources' launcher (--sources).
+ */
 export async function startComponent(
   name: ComponentName,
   kubeconfig: string,
   dir: string,
+  entry: string,
 ): Promise<Component> {
   const [p = 0, q = 0] = await freePorts(2);
   const log = openSync(join(dir, `${name}.log`), 'a');
-  const proc = spawn(process.execPath, [cli, ...argsOf(name, kubeconfig, p, q)], {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' };
+  delete env['NODE_OPTIONS'];
+  if (name === 'pilot' && pilotNodeOptions !== '') env['NODE_OPTIONS'] = pilotNodeOptions;
+  const proc = spawn(process.execPath, [entry, ...argsOf(name, kubeconfig, p, q)], {
     stdio: ['ignore', log, log],
-    env: { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' },
+    env,
   });
   closeSync(log);
   if (proc.pid === undefined) throw new Error(`cannot start istio-lite ${name}`);

@@ -14,7 +14,10 @@
  * growth in pods.
  *
  *   npm run bench:scale [-- --nodes 50 --services 1000 --namespaces 20 --pods 1000,10000
- *                          --clients 100 --changes 20 --churn 5 --qps 500]
+ *                          --clients 100 --changes 20 --churn 5 --qps 500 --sources]
+ *
+ * The components run as the chart runs them: the compiled dist/ (compiled first, as the images'
+ * build stage does), Pilot with the chart's NODE_OPTIONS; --sources runs the TypeScript sources.
  *
  * The binaries come from .cache/bin (npm test builds them); the bench never builds. Everything it
  * starts is stopped on exit, on error and on Ctrl-C. Run it on a quiet machine.
@@ -31,6 +34,8 @@ import { applyObjects } from '../../lib/kube/apply.ts';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
 import { down, up, type LocalCluster } from '../../lib/local-cluster/cluster.ts';
 import { parseYamlDocuments } from '../../lib/yaml.ts';
+import { projectRoot } from '../../lib/package-info.ts';
+import { compileDist, distEntry } from '../compile-dist.ts';
 import { cleanup, installExitHandlers, leftovers, onCleanup } from '../pilot/cleanup.ts';
 import { measureChanges } from './changes.ts';
 import { BenchClients } from './clients.ts';
@@ -73,6 +78,7 @@ const { values } = parseArgs({
     changes: { type: 'string', default: '20' },
     churn: { type: 'string', default: '5' },
     qps: { type: 'string', default: '500' },
+    sources: { type: 'boolean', default: false },
   },
 });
 
@@ -159,6 +165,8 @@ async function main(): Promise<void> {
   log(
     `load ${loadavg()}; ${String(nodes)} nodes, ${String(shape.services)} Services in ${String(shape.namespaces)} namespaces, steps ${steps.join(', ')} pods, ${String(clientCount)} clients`,
   );
+  const entry = values.sources ? join(projectRoot, 'bin', 'istio-lite.js') : distEntry;
+  if (!values.sources) compileDist(log);
   const t0 = Date.now();
   const clusterDir = join(dir, 'cluster');
   onCleanup(async () => {
@@ -182,7 +190,7 @@ async function main(): Promise<void> {
   }
   const components: Component[] = [];
   for (const name of ['ca', 'webhook', 'pilot', 'mixer'] as const) {
-    const c = await startComponent(name, cluster.kubeconfig, dir);
+    const c = await startComponent(name, cluster.kubeconfig, dir, entry);
     components.push(c);
     leftovers.pids.add(c.pid);
     onCleanup(() => stopComponent(c));
