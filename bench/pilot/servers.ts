@@ -148,6 +148,11 @@ export function istiodSpec(binary: string): ServerSpec {
             ENABLE_CA_SERVER: 'false',
             PILOT_ENABLE_CONFIG_DISTRIBUTION_TRACKING: 'false',
             PILOT_ENABLE_XDS_CACHE: 'true',
+            // istiod limits new ADS requests per second (by default from the machine's size) and
+            // refuses a stream that would wait too long: Envoy retries, the bench's 100 clients
+            // connect once and at once, so istiod gets room for all of them (istio-lite has no
+            // such limit).
+            PILOT_MAX_REQUESTS_PER_SECOND: '1000',
             INJECTION_WEBHOOK_CONFIG_NAME: '',
             VALIDATION_WEBHOOK_CONFIG_NAME: '',
           },
