@@ -2,7 +2,10 @@
  * The registry's endpoints by IP, for a sidecar's inbound side (the ports its IP serves) and its
  * source view (its labels and services). Kept from build to build: only the IPs of services whose
  * entry changed are looked at again, so a one-endpoint change does not walk every endpoint of the
- * mesh. Each build gets its own map (the previous one is copied, not changed).
+ * mesh. Each build gets its own view, which later builds never change: a view holds only the IPs
+ * its build changed, over the view before it, and every few builds the current state is copied
+ * into a fresh base (copying all 10,000 IPs of a large mesh on every one-endpoint change cost a
+ * build more than the rest of its work).
  */
 import type { Labels } from '../config/model.ts';
 import { isHttp, type Protocol } from '../model/protocol.ts';
@@ -18,14 +21,43 @@ export interface IpInfo {
 /** Above this share of changed services, the index is rebuilt rather than patched. */
 const patchShare = 0.25;
 
+/** How many views may stack on a base before the next build copies the state into a new base. */
+const maxDepth = 8;
+
+/** What a build reads: the IP's info, or undefined when no endpoint of the mesh is there. */
+export interface IpLookup {
+  get(ip: string): IpInfo | undefined;
+}
+
+/** One build's view: its changes (null: the IP is gone) over the view before it. */
+class IpView implements IpLookup {
+  private readonly own: ReadonlyMap<string, IpInfo | null>;
+  private readonly parent: IpView | undefined;
+  readonly depth: number;
+
+  constructor(own: ReadonlyMap<string, IpInfo | null>, parent: IpView | undefined, depth: number) {
+    this.own = own;
+    this.parent = parent;
+    this.depth = depth;
+  }
+
+  get(ip: string): IpInfo | undefined {
+    const info = this.own.get(ip);
+    if (info !== undefined) return info ?? undefined;
+    return this.parent?.get(ip);
+  }
+}
+
 export class IpIndex {
   /** IP → hostnames of the services with an endpoint there. */
   private readonly hosts = new Map<string, Set<string>>();
-  private current: ReadonlyMap<string, IpInfo> = new Map();
+  /** The current state, changed in place; views never point at it. */
+  private readonly state = new Map<string, IpInfo>();
+  private current = new IpView(new Map(), undefined, 0);
   private entries: ReadonlyMap<string, ServiceEntry> = new Map();
 
   /** The index for `entries` (by hostname), patched from the last call's. */
-  update(entries: ReadonlyMap<string, ServiceEntry>): ReadonlyMap<string, IpInfo> {
+  update(entries: ReadonlyMap<string, ServiceEntry>): IpLookup {
     const before = this.entries;
     const touched = new Set<string>();
     let changed = 0;
@@ -58,14 +90,19 @@ export class IpIndex {
     this.entries = entries;
     if (changed === 0) return this.current;
     const rebuild = changed > patchShare * entries.size;
-    const next = rebuild ? new Map<string, IpInfo>() : new Map(this.current);
+    if (rebuild) this.state.clear();
+    const own = new Map<string, IpInfo | null>();
     for (const ip of rebuild ? this.hosts.keys() : touched) {
       const info = this.infoOf(ip);
-      if (info) next.set(ip, info);
-      else next.delete(ip);
+      if (info) this.state.set(ip, info);
+      else this.state.delete(ip);
+      own.set(ip, info ?? null);
     }
-    this.current = next;
-    return next;
+    this.current =
+      rebuild || this.current.depth >= maxDepth
+        ? new IpView(new Map(this.state), undefined, 0)
+        : new IpView(own, this.current, this.current.depth + 1);
+    return this.current;
   }
 
   private infoOf(ip: string): IpInfo | undefined {

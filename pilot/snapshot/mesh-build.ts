@@ -32,7 +32,7 @@ import {
 } from '../traffic/traffic.ts';
 import { egressSet, type EgressSet } from './egress-set.ts';
 import { gatewayKey, gatewayPorts, gatewayResources, type GatewayResources } from './gateways.ts';
-import { IpIndex, type IpInfo } from './ip-index.ts';
+import { IpIndex, type IpLookup } from './ip-index.ts';
 import { serviceEntry, type ServiceEntry } from './service-entry.ts';
 import { hcmTracing, sameTracing, type HcmTracing } from '../generate/tracing.ts';
 
@@ -193,7 +193,7 @@ interface BuildInput {
   readonly ctx: GenContext;
   readonly changedAt: number;
   readonly entries: readonly ServiceEntry[];
-  readonly byIp: ReadonlyMap<string, IpInfo>;
+  readonly byIp: IpLookup;
   readonly outboundListener: Resource;
   readonly caches: RouteCaches;
 }
@@ -211,7 +211,7 @@ class Build implements MeshBuild {
   readonly notes: readonly string[];
   private readonly entries: readonly ServiceEntry[];
   private readonly caches: RouteCaches;
-  private readonly byIp: ReadonlyMap<string, IpInfo>;
+  private readonly byIp: IpLookup;
   private readonly clusterCache = new Map<string, readonly Resource[]>();
 
   constructor(b: BuildInput) {
