@@ -18,6 +18,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { freePorts } from '../../lib/free-ports.ts';
 import { projectRoot } from '../../lib/package-info.ts';
+import { distEntry } from '../compile-dist.ts';
 
 export interface ServerProcess {
   readonly label: string;
@@ -60,9 +61,7 @@ export function chartPilotNodeOptions(): string {
 
 /** Where `istio-lite` starts: the image's compiled entry or the sources' launcher. */
 export function istioLiteEntry(from: 'dist' | 'sources'): string {
-  return from === 'dist'
-    ? join(projectRoot, 'dist', 'cli', 'main.js')
-    : join(projectRoot, 'bin', 'istio-lite.js');
+  return from === 'dist' ? distEntry : join(projectRoot, 'bin', 'istio-lite.js');
 }
 
 export function istioLiteSpec(

@@ -34,9 +34,9 @@ import { applyObjects } from '../../lib/kube/apply.ts';
 import { loadKubeConfig } from '../../lib/kube/client.ts';
 import { down, up, type LocalCluster } from '../../lib/local-cluster/cluster.ts';
 import { parseYamlDocuments } from '../../lib/yaml.ts';
-import { projectRoot } from '../../lib/package-info.ts';
-import { compileDist, distEntry } from '../compile-dist.ts';
+import { compileDist } from '../compile-dist.ts';
 import { cleanup, installExitHandlers, leftovers, onCleanup } from '../pilot/cleanup.ts';
+import { istioLiteEntry } from '../pilot/servers.ts';
 import { measureChanges } from './changes.ts';
 import { BenchClients } from './clients.ts';
 import {
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   log(
     `load ${loadavg()}; ${String(nodes)} nodes, ${String(shape.services)} Services in ${String(shape.namespaces)} namespaces, steps ${steps.join(', ')} pods, ${String(clientCount)} clients`,
   );
-  const entry = values.sources ? join(projectRoot, 'bin', 'istio-lite.js') : distEntry;
+  const entry = istioLiteEntry(values.sources ? 'sources' : 'dist');
   if (!values.sources) compileDist(log);
   const t0 = Date.now();
   const clusterDir = join(dir, 'cluster');

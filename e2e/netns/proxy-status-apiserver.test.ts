@@ -101,6 +101,8 @@ describe('proxy-status and proxy-config through the API server (every istio-pilo
   }
 
   before(async function () {
+    // Two Pilots on veth addresses need root and iproute2; npm test as root (as CI runs it,
+    // installing iproute2 first) runs this suite.
     if (!canRun()) this.skip();
     sh('ip', ['link', 'add', link, 'type', 'veth', 'peer', 'name', `${link}p`]);
     made = true;

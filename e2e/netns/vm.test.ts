@@ -98,6 +98,8 @@ describe('a VM in the mesh (network namespace, bundle, init, node agent, sidecar
   const host = (svc: string) => `${svc}.${ns()}.svc.cluster.local`;
 
   before(async function () {
+    // The "VM" is a network namespace with real iptables: root, iptables, iproute2 and python3;
+    // npm test as root (as CI runs it) installs the packages and runs this suite.
     if (canRun() !== undefined) this.skip();
     work = mkdtempSync(join(tmpdir(), 'vm-netns-'));
     sh('ip', ['netns', 'add', VM]);

@@ -1,8 +1,8 @@
 /**
  * Envoy's protos as one JSON bundle (protobufjs' own JSON form of the parsed tree, options
  * included, so the validation rules read by envoy-rules.ts come along). Reading it is about 2.5x
- * faster than parsing the ~200 .proto files (lib/xds/protos.ts), which every Pilot and agent start
- * does before its first config. The bundle is generated (`npm run protos:bundle`), committed,
+ * faster than parsing the ~200 .proto files (lib/xds/protos.ts), which Pilot's start does before
+ * its first config. The bundle is generated (`npm run protos:bundle`), committed,
  * shipped next to the code like the other .proto files, and used only when it was made from the
  * installed @grpc/grpc-js-xds version; otherwise the .proto files are parsed as before.
  * lib/xds/proto-bundle.test.ts fails when the committed bundle differs from what the .proto files
