@@ -18,6 +18,8 @@ const page = (n5: number, n25: number, inf: number) =>
     `apiserver_admission_webhook_admission_duration_seconds_bucket{name="istio-sidecar-injector.istio.io",operation="UPDATE",rejected="false",type="admit",le="0.005"} 1000`,
     `apiserver_admission_webhook_admission_duration_seconds_bucket{name="v.example.com",operation="CREATE",rejected="false",type="validating",le="0.005"} 1000`,
     'apiserver_admission_webhook_admission_duration_seconds_count{name="x"} 3',
+    `apiserver_admission_webhook_admission_duration_seconds_bucket{name="bare.bench",operation="CREATE",rejected="false",type="admit",le="0.005"} 7`,
+    `apiserver_admission_webhook_admission_duration_seconds_bucket{name="bare.bench",operation="CREATE",rejected="false",type="admit",le="+Inf"} 8`,
   ].join('\n');
 
 describe('bench:scale readings', () => {
@@ -33,6 +35,18 @@ describe('bench:scale readings', () => {
     );
     assert.equal(count(h), 100);
     assert.equal(shareWithin(h, 0.005), 0.9);
+  });
+
+  it("keeps the bare webhook's calls apart from the injector's", () => {
+    const bare = parseWebhookHistogram(page(1, 2, 3), (n) => n === 'bare.bench');
+    assert.deepEqual(
+      [...bare.entries()],
+      [
+        [0.005, 7],
+        [Infinity, 8],
+      ],
+    );
+    assert.equal(count(parseWebhookHistogram(page(1, 2, 3))), 3);
   });
 
   it('takes quantiles as histogram_quantile does: linear inside the bucket', () => {

@@ -32,19 +32,35 @@ export function parseHistogram(
   return out;
 }
 
-/** The mutating webhook's CREATE calls as the API server timed them. */
-export function parseWebhookHistogram(text: string): Histogram {
+/**
+ * The CREATE calls of the mutating webhooks `named` accepts, as the API server timed them (the
+ * injector's four webhooks by default: all end in `sidecar-injector.istio.io`).
+ */
+export function parseWebhookHistogram(
+  text: string,
+  named: (name: string) => boolean = (n) => n.endsWith('sidecar-injector.istio.io'),
+): Histogram {
   return parseHistogram(
     text,
     'apiserver_admission_webhook_admission_duration_seconds',
-    (l) => l.includes('type="admit"') && l.includes('operation="CREATE"'),
+    (l) =>
+      l.includes('type="admit"') &&
+      l.includes('operation="CREATE"') &&
+      named(/(?:^|,)name="([^"]*)"/.exec(l)?.[1] ?? ''),
   );
 }
 
-export async function webhookHistogram(kc: KubeConfig): Promise<Histogram> {
+/** The injector's calls and those of the bare webhook named `bare`, from one read. */
+export async function webhookHistograms(
+  kc: KubeConfig,
+  bare: string,
+): Promise<{ injector: Histogram; bare: Histogram }> {
   const r = await kubeRequest(kc, 'GET', '/metrics');
   if (r.status !== 200) throw new Error(`kube-apiserver /metrics: HTTP ${String(r.status)}`);
-  return parseWebhookHistogram(r.body);
+  return {
+    injector: parseWebhookHistogram(r.body),
+    bare: parseWebhookHistogram(r.body, (n) => n === bare),
+  };
 }
 
 /** The webhook's own time per admission request (sidecar_injection_time_seconds). */

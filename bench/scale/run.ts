@@ -4,7 +4,9 @@
  * Mixer and the CA as `istio-lite` processes, and Envoy-like ADS clients. Step by step (pods, e.g.
  * 1,000 then 10,000: each Deployment scaled to pods/services replicas) it measures:
  * - pods admitted per second, and the webhook's admission latency as the API server measures it
- *   (apiserver_admission_webhook_admission_duration_seconds: p50/p99, share within 5 ms);
+ *   (apiserver_admission_webhook_admission_duration_seconds: p50/p99, share within 5 ms), beside
+ *   a bare webhook's registered for the same pods (./bare-webhook.ts: allows them unchanged), the
+ *   least a webhook gets from the same API server, bursts and machine;
  * - the time until every pod is Running and injected, and until every client holds the full mesh
  *   (every Service's cluster with all its endpoints);
  * - one endpoint change reaching every client while pods churn (bench/scale/changes.ts);
@@ -38,6 +40,7 @@ import { compileDist } from '../compile-dist.ts';
 import { cleanup, installExitHandlers, leftovers, onCleanup } from '../pilot/cleanup.ts';
 import { istioLiteEntry } from '../pilot/servers.ts';
 import { measureChanges } from './changes.ts';
+import { BARE_WEBHOOK_NAME, startBareWebhook } from './bare-webhook-process.ts';
 import { BenchClients } from './clients.ts';
 import {
   registerBenchWebhook,
@@ -53,7 +56,7 @@ import {
   quantile,
   read,
   shareWithin,
-  webhookHistogram,
+  webhookHistograms,
   type ProcessReading,
 } from './metrics.ts';
 import { percentile, report, type StepFigures } from './report.ts';
@@ -200,6 +203,15 @@ async function main(): Promise<void> {
   const pilot = components.find((c) => c.name === 'pilot');
   if (webhook === undefined || pilot === undefined) throw new Error('no webhook or Pilot');
   await registerBenchWebhook(kc, webhook.port);
+  const bare = await startBareWebhook(kc, dir);
+  leftovers.pids.add(bare.pid);
+  onCleanup(async () => {
+    if (bare.proc.exitCode === null) {
+      const exited = new Promise((r) => bare.proc.once('exit', r));
+      bare.proc.kill('SIGTERM');
+      await exited;
+    }
+  });
   log(`control plane ready (logs in ${dir})`);
 
   const pods = new PodTracker(kc);
@@ -214,6 +226,7 @@ async function main(): Promise<void> {
   clients.start();
 
   const pids = pidsOf(cluster, components);
+  pids.set('bare webhook', bare.pid);
   const expected = Array.from({ length: shape.services }, (_, i) => clusterOf(i, shape));
   const figures: StepFigures[] = [];
   for (const [k, target] of steps.entries()) {
@@ -222,7 +235,7 @@ async function main(): Promise<void> {
       `step ${String(k + 1)}: ${String(target)} pods (${String(replicas)} a Deployment); load ${loadavg()}`,
     );
     const before = readAll(pids);
-    const hist0 = await webhookHistogram(kc);
+    const hist0 = await webhookHistograms(kc, BARE_WEBHOOK_NAME);
     const injectorUrl = webhook.readyUrl.replace(/\/ready$/, '/metrics');
     const own0 = await injectorHistogram(injectorUrl);
     const admitted0 = pods.admitted.length;
@@ -259,7 +272,9 @@ async function main(): Promise<void> {
     );
     const admitted = pods.admitted.slice(admitted0);
     const span = ((admitted[admitted.length - 1] ?? start) - (admitted[0] ?? start)) / 1000;
-    const hist = delta(await webhookHistogram(kc), hist0);
+    const hists = await webhookHistograms(kc, BARE_WEBHOOK_NAME);
+    const hist = delta(hists.injector, hist0.injector);
+    const bareHist = delta(hists.bare, hist0.bare);
     const own = delta(await injectorHistogram(injectorUrl), own0);
     log(
       `  ${String(target)} pods running after ${String((runningAt - start) / 1000)} s; clients hold the mesh after ${String((meshAt - start) / 1000)} s`,
@@ -280,6 +295,9 @@ async function main(): Promise<void> {
       webhookP99: quantile(hist, 0.99),
       webhookWithin5ms: shareWithin(hist, 0.005),
       webhookCalls: count(hist),
+      bareP50: quantile(bareHist, 0.5),
+      bareP99: quantile(bareHist, 0.99),
+      bareWithin5ms: shareWithin(bareHist, 0.005),
       injectorP50: quantile(own, 0.5),
       injectorP99: quantile(own, 0.99),
       runningS: (runningAt - start) / 1000,
