@@ -111,7 +111,7 @@ describe('check cache (referenced attributes)', () => {
       assert.equal(cache.lookup(bag(base)), undefined);
       assert.equal(cache.insert(bag(base), answer(c.refs, 7)), 'cached');
       const got = cache.lookup(bag(c.second));
-      if (c.hit) assert.deepEqual(got, { code: 7, message: 'denied' });
+      if (c.hit) assert.deepEqual(got?.status, { code: 7, message: 'denied' });
       else assert.equal(got, undefined);
     });
   }
@@ -134,6 +134,34 @@ describe('check cache (referenced attributes)', () => {
     assert.ok(cache.lookup(bag(base)));
     assert.ok(cache.lookup(bag(base)));
     assert.equal(cache.lookup(bag(base)), undefined);
+  });
+
+  it('asks for one refresh when an entry is down to its last quarter of uses', () => {
+    const cache = new CheckCache();
+    cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 0, 10_000, 20));
+    // 19 uses left after the insert; the refresh is due at 5 left, after 14 lookups.
+    const flags = Array.from({ length: 19 }, () => cache.lookup(bag(base))?.refresh);
+    assert.deepEqual(
+      flags.map((f, i) => (f === true ? i : -1)).filter((i) => i >= 0),
+      [13],
+      'one lookup, the 14th, says to refresh',
+    );
+    assert.equal(cache.lookup(bag(base)), undefined, 'still runs out when nobody renewed it');
+    // The renewed answer replaces the entry, which can be refreshed again.
+    cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 0, 10_000, 20));
+    for (let i = 0; i < 13; i++) assert.equal(cache.lookup(bag(base))?.refresh, false);
+    assert.equal(cache.lookup(bag(base))?.refresh, true);
+  });
+
+  it('asks for one refresh in the last quarter of valid_duration', () => {
+    let now = 0;
+    const cache = new CheckCache({ now: () => now });
+    cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 0, 1000, 1000));
+    now = 749;
+    assert.equal(cache.lookup(bag(base))?.refresh, false);
+    now = 750;
+    assert.equal(cache.lookup(bag(base))?.refresh, true);
+    assert.equal(cache.lookup(bag(base))?.refresh, false, 'once');
   });
 
   it('does not cache an answer that used a regex match, or one usable once', () => {

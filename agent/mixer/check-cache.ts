@@ -8,6 +8,12 @@
  * Entries are grouped by shape (the list of referenced attributes): a lookup computes, for each
  * known shape, the key of the request's values for those attributes and looks it up. LRU over
  * entries (10,000 by default); a shape goes when its last entry goes.
+ *
+ * Refresh ahead: once an entry is down to its last quarter of uses or of its valid duration, the
+ * next hit says so (once per entry), and the caller asks Mixer again in the background with that
+ * request, whose answer replaces the entry. Without it, every entry running out sent all the
+ * checks in flight at that moment to Mixer together (64 at a time under load) until the first
+ * answer came back; with it, a busy entry is renewed by one call before it runs out.
  */
 import { Condition, type ReferencedAttributesMessage } from '../../lib/mixer/wire.ts';
 import { decodeReferenced, refKey, type AttributeRef } from '../../lib/mixer/referenced.ts';
@@ -16,6 +22,12 @@ import { Duration, IpAddress, type Value } from '../../lib/mixer/value.ts';
 export interface CachedStatus {
   readonly code: number;
   readonly message: string;
+}
+
+export interface CacheHit {
+  readonly status: CachedStatus;
+  /** The entry is near its end and nobody renews it yet: ask Mixer again for this request. */
+  readonly refresh: boolean;
 }
 
 export interface Cacheable {
@@ -36,7 +48,13 @@ interface Entry {
   readonly status: CachedStatus;
   readonly expiresAt: number;
   usesLeft: number;
+  /** Refresh once usesLeft is at most this, or from refreshAt on. */
+  readonly refreshUses: number;
+  readonly refreshAt: number;
+  refreshing: boolean;
 }
+
+const refreshShare = 0.25;
 
 export type InsertResult = 'cached' | 'regex' | 'not-reusable';
 
@@ -92,7 +110,7 @@ export class CheckCache {
   }
 
   /** The cached decision for `bag`, spending one use of it; undefined on a miss. */
-  lookup(bag: ReadonlyMap<string, Value>): CachedStatus | undefined {
+  lookup(bag: ReadonlyMap<string, Value>): CacheHit | undefined {
     const now = this.now();
     for (const shape of this.shapes.values()) {
       const k = keyFor(shape.refs, bag);
@@ -111,7 +129,9 @@ export class CheckCache {
         this.entries.delete(id);
         this.entries.set(id, e);
       }
-      return e.status;
+      const refresh = !e.refreshing && (e.usesLeft <= e.refreshUses || now >= e.refreshAt);
+      if (refresh) e.refreshing = true;
+      return { status: e.status, refresh };
     }
     return undefined;
   }
@@ -144,11 +164,15 @@ export class CheckCache {
       this.shapes.set(shapeId, shape);
     }
     // The request that got this answer used it once already.
+    const now = this.now();
     this.entries.set(id, {
       shape,
       status: answer.status,
-      expiresAt: this.now() + answer.validMs,
+      expiresAt: now + answer.validMs,
       usesLeft: answer.validUseCount - 1,
+      refreshUses: Math.floor(answer.validUseCount * refreshShare),
+      refreshAt: now + answer.validMs * (1 - refreshShare),
+      refreshing: false,
     });
     shape.entries++;
     while (this.entries.size > this.capacity) {

@@ -84,6 +84,21 @@ describe('checker: cache first, then Mixer, fail open or closed', () => {
     assert.equal(m.checks, 2);
   });
 
+  it('renews a busy entry before it runs out: concurrent checks never all go to Mixer', async () => {
+    const m = new FakeMixer();
+    const c = checker(m);
+    assert.equal((await c.check(bag('alice'))).source, 'mixer');
+    const sources: string[] = [];
+    // 640 checks, 32 at a time, against answers good for 200 uses each.
+    for (let round = 0; round < 20; round++) {
+      const batch = await Promise.all(Array.from({ length: 32 }, () => c.check(bag('alice'))));
+      sources.push(...batch.map((d) => d.source));
+    }
+    assert.deepEqual(new Set(sources), new Set(['cache']), 'every check from the cache');
+    // The first answer and one renewal per ~150 uses, not a call per check in flight at the end.
+    assert.ok(m.checks >= 4 && m.checks <= 6, `${String(m.checks)} Mixer calls`);
+  });
+
   it('fails open or closed when Mixer is down, and caches neither', async () => {
     const m = new FakeMixer();
     m.down = true;

@@ -39,6 +39,7 @@ export class Checker {
   /** The decisions counter's child per source and code (labels() on every check costs). */
   private readonly decisionCounts = new Map<string, { inc(): void }>();
   private readonly cacheInserts: Counter;
+  private readonly refreshes: Counter;
   private readonly mixerSeconds: Histogram;
   private warnedAt = 0;
 
@@ -54,6 +55,12 @@ export class Checker {
     this.cacheInserts = new Counter({
       name: 'istio_agent_mixer_cache_inserts_total',
       help: 'Mixer answers offered to the check cache, by outcome (cached, regex, not-reusable)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.refreshes = new Counter({
+      name: 'istio_agent_mixer_cache_refreshes_total',
+      help: 'cache entries near their end renewed by a background Check, by outcome (answered, failed)',
       labelNames: ['result'],
       registers,
     });
@@ -84,7 +91,10 @@ export class Checker {
     const useCache = this.o.quotas.size === 0;
     if (useCache) {
       const hit = this.o.cache.lookup(bag);
-      if (hit) return { ...hit, source: 'cache' };
+      if (hit) {
+        if (hit.refresh) this.refresh(mixer, bag);
+        return { ...hit.status, source: 'cache' };
+      }
     }
     const t0 = performance.now();
     const call = span?.child('istio.mixer.v1.Mixer/Check', 'client');
@@ -99,6 +109,23 @@ export class Checker {
     this.mixerSeconds.observe((performance.now() - t0) / 1000);
     if (useCache) this.cacheInserts.inc({ result: this.o.cache.insert(bag, answer) });
     return { ...answer.status, source: 'mixer' };
+  }
+
+  /**
+   * Renews a cache entry near its end with this request's answer (check-cache.ts, refresh
+   * ahead), in the background; the check itself was answered from the entry. A failure leaves the
+   * entry to run out, and the next miss asks Mixer as usual.
+   */
+  private refresh(mixer: MixerApi, bag: ReadonlyMap<string, Value>): void {
+    mixer.check(bag, this.o.quotas, this.o.timeoutMs).then(
+      (answer) => {
+        this.refreshes.inc({ result: 'answered' });
+        this.cacheInserts.inc({ result: this.o.cache.insert(bag, answer) });
+      },
+      () => {
+        this.refreshes.inc({ result: 'failed' });
+      },
+    );
   }
 
   /** Fail open or closed when Mixer could not answer; a warning at most every 5 s. */

@@ -7,6 +7,10 @@
  * own maximum. Mixer's own ext_authz (uncached, every check evaluated) is measured the same way,
  * so each server's steady-state memory and CPU stand beside its throughput. Targets: >= 3x the
  * no-op grpc-js server, p99 <= 1 ms at half the agent's maximum.
+ *
+ * Beside them the floor (./floor-authz.ts: bare node:http2 answering OK without reading the call),
+ * with its own latency curve: what no server on node:http2 can beat on this core, so the agent's
+ * figures and the targets can be read against it.
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -43,6 +47,8 @@ export interface CapacityOptions {
 }
 
 export interface CapacityResult {
+  readonly floor: Capacity;
+  readonly floorCurve: CurvePoint[];
   readonly noop: Capacity;
   readonly agent: Capacity;
   readonly agentCurve: CurvePoint[];
@@ -66,6 +72,18 @@ export async function authzCapacity(o: CapacityOptions): Promise<CapacityResult>
   };
   const runs: CapacityResult[] = [];
   for (let i = 0; i < o.rounds; i++) {
+    const floorSocket = join(o.root, `floor-${String(i)}.sock`);
+    const floorProc = o.node([
+      ...o.nodeFlags,
+      new URL('./floor-authz.ts', import.meta.url).pathname,
+      floorSocket,
+    ]);
+    await firstLine(floorProc);
+    const floorTarget = { target: `unix:${floorSocket}`, pid: floorProc.pid ?? 0 };
+    const floor = await capacity(floorTarget, spec);
+    const floorCurve = await latencyCurve(floorTarget, spec, floor.perSecond);
+    await stop(floorProc);
+
     const socket = join(o.root, `noop-${String(i)}.sock`);
     const noopProc = o.node([
       ...o.nodeFlags,
@@ -83,9 +101,11 @@ export async function authzCapacity(o: CapacityOptions): Promise<CapacityResult>
     await stop(agent.proc);
 
     const mixer = await capacity({ target: o.mixer.address, pid: o.mixer.pid }, spec);
-    runs.push({ noop, agent: max, agentCurve, mixer });
+    runs.push({ floor, floorCurve, noop, agent: max, agentCurve, mixer });
   }
   return {
+    floor: medianOf(runs.map((r) => r.floor)),
+    floorCurve: medianCurve(runs.map((r) => r.floorCurve)),
     noop: medianOf(runs.map((r) => r.noop)),
     agent: medianOf(runs.map((r) => r.agent)),
     agentCurve: medianCurve(runs.map((r) => r.agentCurve)),
@@ -96,12 +116,16 @@ export async function authzCapacity(o: CapacityOptions): Promise<CapacityResult>
 export function capacityLines(r: CapacityResult, o: CapacityOptions): string[] {
   const ratio = r.agent.perSecond / r.noop.perSecond;
   const half = r.agentCurve.find((p) => p.fraction === 0.5)?.p99 ?? Infinity;
+  const floorHalf = r.floorCurve.find((p) => p.fraction === 0.5)?.p99 ?? Infinity;
   return [
     `ext_authz capacity on one core (servers on one core with the proxy image's flags, the grpc-go client on the other, ${String(o.concurrency)} in flight; medians of ${String(o.rounds)} rounds)`,
+    capacityLine('bare node:http2 (the floor)', r.floor, 'checks'),
     capacityLine('no-op grpc-js ext_authz server', r.noop, 'checks'),
     capacityLine('the agent, from its cache (node:http2)', r.agent, 'checks'),
     capacityLine('Mixer, uncached (node:http2)', r.mixer, 'checks'),
+    ...curveLines('bare node:http2 (the floor)', r.floorCurve),
     ...curveLines('the agent, from its cache', r.agentCurve),
     `agent/no-op max checks/s ${ratio.toFixed(2)}x; targets (>= 3x, p99 <= 1 ms at 50% of its max): ${ratio >= 3 && half <= 1 ? 'met' : 'NOT met'} (p99 ${half.toFixed(2)} ms)`,
+    `the floor: ${(r.floor.perSecond / r.noop.perSecond).toFixed(2)}x the no-op's checks/s, p99 ${floorHalf.toFixed(2)} ms at 50% of its own max; the agent ${(r.agent.perSecond / r.floor.perSecond).toFixed(2)}x the floor's checks/s, ${(r.agent.cpuMicrosPerCall / r.floor.cpuMicrosPerCall).toFixed(2)}x its CPU per check`,
   ];
 }

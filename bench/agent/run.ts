@@ -32,7 +32,9 @@
  * (after compiling dist/).
  *
  *   npm run bench:agent [-- --seconds N --concurrency C --rounds R --capacityConcurrency C
- *                          --capacityOnly]
+ *                          --capacityOnly --cpu-prof DIR]
+ *
+ * --cpu-prof DIR writes a V8 CPU profile of each capacity agent into DIR.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -60,6 +62,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     capacityConcurrency: { type: 'string', default: '64' },
     capacityOnly: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 
@@ -261,7 +264,14 @@ try {
     nodeFlags: semiSpace,
     node: (args) => node(1, args),
     startAgent: async (dir) => {
-      const v: Variant = { name: '', entry: dist, nodeFlags: semiSpace, load: true };
+      const prof = values['cpu-prof'];
+      const profile = prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`];
+      const v: Variant = {
+        name: '',
+        entry: dist,
+        nodeFlags: [...semiSpace, ...profile],
+        load: true,
+      };
       const a = await startAgent(v, dir, mixer, undefined);
       return { proc: a.proc, socket: join(dir, 'MIXER') };
     },
