@@ -9,7 +9,11 @@ import type { Logger } from '../lib/log.ts';
 import type { AdmissionOutcome, AdmissionRequest } from './admission-review.ts';
 
 export interface AdmissionContext {
-  /** The server's logger for this request, with its uid, namespace and name. */
+  /**
+   * The server's logger. It carries no per-request fields (a child logger per request cost more
+   * than the rest of a remembered answer): a handler names the request's uid, namespace and name
+   * in the lines it writes.
+   */
   readonly log: Logger;
   /** `process.hrtime.bigint()` when the request arrived (before its body was read). */
   readonly receivedAt: bigint;

@@ -95,6 +95,9 @@ export function admissionResponse(uid: string, outcome: AdmissionOutcome): JsonO
 
 const responsePrefix = `{"apiVersion":${JSON.stringify(admissionApiVersion)},"kind":"AdmissionReview","response":`;
 
+/** Each patch's base64 JSON, while the patch lives: the injector hands the same patch to every pod of a ReplicaSet. */
+const encodedPatches = new WeakMap<readonly Operation[], string>();
+
 /**
  * `JSON.stringify(admissionResponse(uid, outcome))`, written without building the object and then
  * scanning the base64 patch (the largest part of the answer) for characters to escape: base64 has
@@ -104,7 +107,11 @@ export function admissionResponseText(uid: string, outcome: AdmissionOutcome): s
   if (!outcome.allowed || outcome.patch.length === 0) {
     return JSON.stringify(admissionResponse(uid, outcome));
   }
-  const patch = Buffer.from(JSON.stringify(outcome.patch)).toString('base64');
+  let patch = encodedPatches.get(outcome.patch);
+  if (patch === undefined) {
+    patch = Buffer.from(JSON.stringify(outcome.patch)).toString('base64');
+    encodedPatches.set(outcome.patch, patch);
+  }
   const warnings =
     outcome.warnings.length > 0 ? `,"warnings":${JSON.stringify(outcome.warnings)}` : '';
   return `${responsePrefix}{"uid":${JSON.stringify(uid)},"allowed":true,"patch":"${patch}","patchType":"JSONPatch"${warnings}}}`;

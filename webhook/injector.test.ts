@@ -3,7 +3,7 @@ import { createLogger } from '../lib/log.ts';
 import { createRegistry } from '../lib/metrics.ts';
 import { defaultMeshConfig } from '../lib/mesh-config.ts';
 import type { AdmissionRequest } from './admission-review.ts';
-import { defaultInjectorConfig } from './config.ts';
+import { defaultInjectorConfig, type InjectorConfig } from './config.ts';
 import { createInjector } from './injector.ts';
 import { createWebhookMetrics } from './metrics.ts';
 
@@ -76,14 +76,70 @@ describe('the injector as an AdmissionHandler: its metrics and logs', () => {
 
     const admissions = lines.filter((l) => l['msg'] === 'admission');
     assert.deepEqual(
-      admissions.map((l) => [l['result'], l['reason'], l['allowed'], typeof l['ms']]),
+      admissions.map((l) => [
+        l['uid'],
+        l['namespace'],
+        l['name'],
+        l['result'],
+        l['reason'],
+        l['allowed'],
+        typeof l['ms'],
+      ]),
       [
-        ['inject', 'namespace_enabled', true, 'number'],
-        ['skip', 'namespace_not_enabled', true, 'number'],
-        ['not-a-pod', undefined, true, 'number'],
-        ['error', undefined, false, 'number'],
+        ['u', 'shop', 'p', 'inject', 'namespace_enabled', true, 'number'],
+        ['u', 'other', 'p', 'skip', 'namespace_not_enabled', true, 'number'],
+        ['u', 'shop', 'p', 'not-a-pod', undefined, true, 'number'],
+        ['u', 'broken', 'p', 'error', undefined, false, 'number'],
       ],
     );
-    assert.ok(lines.some((l) => l['msg'] === 'injection failed'));
+    const failed = lines.find((l) => l['msg'] === 'injection failed');
+    assert.equal(failed?.['namespace'], 'broken', 'the failure names the request');
+  });
+
+  it("reuses the answer for a ReplicaSet's identical pods, counted and logged each time, until the config changes", async () => {
+    let config: InjectorConfig = defaultInjectorConfig;
+    const reg = createRegistry('injector_memo_test', false);
+    const own = createInjector(
+      {
+        config: () => config,
+        mesh: () => defaultMeshConfig,
+        namespaceLabels: () => Promise.resolve({ 'istio-injection': 'enabled' }),
+        kubernetesVersion: () => undefined,
+        failureMode: 'deny',
+      },
+      createWebhookMetrics(reg),
+    );
+    const before = lines.length;
+    const rsPod = () =>
+      request('shop', {
+        uid: `u-${String(Math.random())}`,
+        name: '',
+        object: {
+          kind: 'Pod',
+          metadata: { generateName: 'web-7d9-', labels: { app: 'web' } },
+          spec: { containers: [{ name: 'web', image: 'web:1' }] },
+        },
+      });
+    const ctx = () => ({ log, receivedAt: process.hrtime.bigint() });
+    const first = await own.admit(rsPod(), ctx());
+    const second = await own.admit(rsPod(), ctx());
+    const third = await own.admit(rsPod(), ctx());
+    assert.ok(first.allowed && second.allowed && third.allowed);
+    assert.notEqual(second, first, 'kept from the second sighting on');
+    assert.deepEqual(second, first);
+    assert.equal(third, second, 'the same answer, not worked out again');
+    assert.ok(
+      (await reg.metrics()).includes('sidecar_injection_requests_total{result="injected"} 3'),
+    );
+    assert.equal(lines.slice(before).filter((l) => l['msg'] === 'admission').length, 3);
+
+    config = {
+      ...defaultInjectorConfig,
+      proxy: { ...defaultInjectorConfig.proxy, image: 'proxy:2' },
+    };
+    const reloaded = await own.admit(rsPod(), ctx());
+    assert.notEqual(reloaded, second);
+    assert.ok(reloaded.allowed);
+    assert.match(JSON.stringify(reloaded.patch), /proxy:2/, 'the reloaded config is used');
   });
 });

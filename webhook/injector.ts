@@ -11,6 +11,7 @@ import type { Logger } from '../lib/log.ts';
 import type { MeshConfig } from '../lib/mesh-config.ts';
 import type { AdmissionHandler } from './admission-handler.ts';
 import type { AdmissionOutcome, AdmissionRequest } from './admission-review.ts';
+import { AnswerMemo, type MemoInputs } from './answer-memo.ts';
 import type { InjectorConfig } from './config.ts';
 import { injectObject } from './engine.ts';
 import type { InjectionReport, WebhookMetrics } from './metrics.ts';
@@ -44,13 +45,17 @@ export function createInjector(
   sources: InjectorSources,
   metrics: WebhookMetrics,
 ): AdmissionHandler {
+  const memo = new AnswerMemo<Answer>();
   return {
     async admit(req, { log, receivedAt }) {
-      const { outcome, report } = await decide(sources, req, log);
+      const { outcome, report } = await decide(sources, memo, req, log);
       const seconds = Number(process.hrtime.bigint() - receivedAt) / 1e9;
       metrics.record(report, seconds);
       log.info(
         {
+          uid: req.uid,
+          namespace: req.namespace,
+          name: req.name,
           result: result(report),
           reason: report.kind === 'decision' ? report.decision.reason : undefined,
           allowed: outcome.allowed,
@@ -69,6 +74,7 @@ export function createInjector(
 /** The answer to one request and what it is counted as. */
 async function decide(
   sources: InjectorSources,
+  memo: AnswerMemo<Answer>,
   req: AdmissionRequest,
   log: Logger,
 ): Promise<Answer> {
@@ -79,20 +85,27 @@ async function decide(
     };
   }
   try {
-    const result = injectObject(req.object, {
+    const context = {
       config: sources.config(),
       mesh: sources.mesh(),
       namespaceLabels: await sources.namespaceLabels(req.namespace),
       namespace: req.namespace,
       kubernetesVersion: sources.kubernetesVersion(),
-    });
+    };
+    const inputs: MemoInputs = { ...context, object: req.object };
+    const key = memo.key(inputs);
+    const known = memo.get(key, inputs);
+    if (known !== undefined) return known;
+    const result = injectObject(req.object, context);
     const pod = result.pods[0];
     if (pod === undefined) throw new Error('the engine found no pod in a Pod');
     const patch = createPatch(req.object, result.object);
-    return {
+    const answer: Answer = {
       outcome: { allowed: true, patch, warnings: pod.warnings },
       report: { kind: 'decision', decision: pod.decision },
     };
+    memo.set(key, inputs, answer);
+    return answer;
   } catch (e) {
     const message = errorMessage(e);
     if (isIstioLiteError(e) && e.code === ErrorCode.InvalidObject) {
@@ -106,7 +119,10 @@ async function decide(
         report: { kind: 'error', code: e.code, message },
       };
     }
-    log.error({ err: e }, 'injection failed');
+    log.error(
+      { err: e, uid: req.uid, namespace: req.namespace, name: req.name },
+      'injection failed',
+    );
     const code = isIstioLiteError(e) ? e.code : ErrorCode.Internal;
     const report: InjectionReport = { kind: 'error', code, message };
     if (sources.failureMode === 'allow') {

@@ -82,20 +82,22 @@ export async function startWebhookServer(
       return;
     }
     const r = parsed.request;
-    const log = logger.child({ uid: r.uid, namespace: r.namespace, name: r.name });
     const json = (text: string) => {
       send(res, 200, 'application/json; charset=utf-8', text);
     };
     // A synchronous throw in admit is a rejection like any other.
     Promise.resolve()
-      .then(() => handler.admit(r, { log, receivedAt: started }))
+      .then(() => handler.admit(r, { log: logger, receivedAt: started }))
       .then(
         (outcome) => {
           json(admissionResponseText(r.uid, outcome));
         },
         (e: unknown) => {
           // The handler maps its own errors; this is a last resort that still answers.
-          log.error({ err: e }, 'admission handler threw');
+          logger.error(
+            { err: e, uid: r.uid, namespace: r.namespace, name: r.name },
+            'admission handler threw',
+          );
           json(
             admissionResponseText(r.uid, {
               allowed: false,

@@ -6,25 +6,37 @@
  * due, not when it was sent, so a late sender cannot hide a slow server (its own lateness is printed
  * beside). Reads the server's CPU time and memory from /proc around each phase, and its own CPU time
  * per request (what it could drive on its core). Prints one JSON line of results.
- *   load.ts PORT SERVER_PID SECONDS RATE CONCURRENCY
+ * PODS: `same` sends one pod throughout (a ReplicaSet's pods reach the webhook as the same object),
+ * `distinct` makes each request's pod its own (a label with the request's number).
+ *   load.ts PORT SERVER_PID SECONDS RATE CONCURRENCY [same|distinct]
  */
 import { readFileSync } from 'node:fs';
 import { productpageReview } from '../../webhook/testing/productpage-review.ts';
 import { cpuMicros } from '../pinned-process.ts';
 import { openConnection, postBytes, type Connection } from './client.ts';
 
-const [portArg, pidArg, secondsArg, rateArg, concArg] = process.argv.slice(2);
+const [portArg, pidArg, secondsArg, rateArg, concArg, podsArg = 'same'] = process.argv.slice(2);
 const port = Number(portArg);
 const serverPid = Number(pidArg);
 const seconds = Number(secondsArg ?? '4');
 const rate = Number(rateArg ?? '500');
 const concurrency = Number(concArg ?? '16');
 
-// The review's text with each request's uid put in (as the API server gives each its own).
-const [before = '', after = ''] = productpageReview()('@uid@').split('@uid@');
+// The review's text with each request's uid put in (as the API server gives each its own), and
+// with `distinct` a label of the pod's own (the first "labels" is the pod's metadata).
+if (podsArg !== 'same' && podsArg !== 'distinct')
+  throw new Error(`PODS: same or distinct, not ${podsArg}`);
+const review = productpageReview()('@uid@').replace('"labels":{', '"labels":{"bench-pod":"@n@",');
+const [before = '', after = ''] = review.split('@uid@');
 let uid = 0;
-const nextRequest = () =>
-  postBytes('/inject?timeout=10s', `${before}bench-${String(uid++)}${after}`);
+const nextRequest = () => {
+  const n = String(uid++);
+  const text = `${before}bench-${n}${after}`;
+  return postBytes(
+    '/inject?timeout=10s',
+    podsArg === 'same' ? text.replace('@n@', '0') : text.replace('@n@', n),
+  );
+};
 
 const connections: Connection[] = await Promise.all(
   Array.from({ length: concurrency }, () => openConnection(port)),
