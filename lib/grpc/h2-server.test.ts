@@ -259,7 +259,10 @@ for (const transport of ['tcp', 'unix'] as const) {
       // timer fired first (the client's reset or the server's own) depends on the machine's load,
       // so the cancellation may come a little before the server's deadline.
       assert.ok(hung.call.deadline > start, `deadline ${String(hung.call.deadline)} before start`);
-      assert.ok(hung.call.deadline <= Date.now() + 100, `deadline ${String(hung.call.deadline)} too late`);
+      assert.ok(
+        hung.call.deadline <= Date.now() + 100,
+        `deadline ${String(hung.call.deadline)} too late`,
+      );
       hung.answer(Buffer.from('late'));
       await until(() => h.server.inFlight === 0);
       assert.equal((await unary(client, 'Echo', 'after')).toString(), 'echo:after');
