@@ -84,6 +84,18 @@ describe('checker: cache first, then Mixer, fail open or closed', () => {
     assert.equal(m.checks, 2);
   });
 
+  it('answers a warm cache at once (cached), and leaves misses and quota checks to check()', async () => {
+    const m = new FakeMixer();
+    const c = checker(m);
+    assert.equal(c.cached(bag('alice')), undefined, 'a miss');
+    await c.check(bag('alice'));
+    assert.deepEqual(c.cached(bag('alice')), { code: 0, message: '', source: 'cache' });
+    assert.equal(m.checks, 1);
+    const q = checker(m, { quotas: new Map([['RequestCount', 1]]) });
+    await q.check(bag('alice'));
+    assert.equal(q.cached(bag('alice')), undefined, 'quota checks always go to Mixer');
+  });
+
   it('renews a busy entry before it runs out: concurrent checks never all go to Mixer', async () => {
     const m = new FakeMixer();
     const c = checker(m);

@@ -74,7 +74,28 @@ export class Checker {
 
   /** `span`: the check's span, when tracing is on; a call to Mixer is a child span of it. */
   async check(bag: ReadonlyMap<string, Value>, span?: SpanHandle): Promise<Decision> {
-    const d = await this.decide(bag, span);
+    return this.counted(this.fromCache(bag) ?? (await this.decide(bag, span)));
+  }
+
+  /**
+   * The decision from the cache, at once (counted), or undefined when `check` must ask Mixer (a
+   * miss, no Mixer, quotas): the hot path of a warm cache takes no promise.
+   */
+  cached(bag: ReadonlyMap<string, Value>): Decision | undefined {
+    const d = this.fromCache(bag);
+    return d === undefined ? undefined : this.counted(d);
+  }
+
+  private fromCache(bag: ReadonlyMap<string, Value>): Decision | undefined {
+    const mixer = this.o.mixer;
+    if (mixer === undefined || this.o.quotas.size > 0) return undefined;
+    const hit = this.o.cache.lookup(bag);
+    if (hit === undefined) return undefined;
+    if (hit.refresh) this.refresh(mixer, bag);
+    return { code: hit.status.code, message: hit.status.message, source: 'cache' };
+  }
+
+  private counted(d: Decision): Decision {
     const key = `${d.source}:${String(d.code)}`;
     let count = this.decisionCounts.get(key);
     if (count === undefined) {
@@ -89,13 +110,6 @@ export class Checker {
     const mixer = this.o.mixer;
     if (mixer === undefined) return { code: 0, message: '', source: 'no-mixer' };
     const useCache = this.o.quotas.size === 0;
-    if (useCache) {
-      const hit = this.o.cache.lookup(bag);
-      if (hit) {
-        if (hit.refresh) this.refresh(mixer, bag);
-        return { ...hit.status, source: 'cache' };
-      }
-    }
     const t0 = performance.now();
     const call = span?.child('istio.mixer.v1.Mixer/Check', 'client');
     let answer: MixerCheckResult;

@@ -90,12 +90,17 @@ export function authzHandlers(
         } catch (e) {
           throw failure(grpcStatus.INVALID_ARGUMENT, `CheckRequest: ${errorMessage(e)}`);
         }
+        const bag = reporter.fromAuthz(request);
+        if (tracer === undefined) {
+          const hit = checker.cached(bag);
+          if (hit !== undefined) return answerBytes(hit.code, hit.message, isHttpAuthz(request));
+        }
         const span = tracer?.start(
           'envoy.service.auth.v3.Authorization/Check',
           'server',
           checkTraceParent(call.header, request),
         );
-        return checker.check(reporter.fromAuthz(request), span).then(
+        return checker.check(bag, span).then(
           (d) => {
             if (span?.sampled === true) {
               span.setAttribute('istio.check.source', d.source);
