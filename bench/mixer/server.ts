@@ -61,3 +61,8 @@ if (mode === 'floor') {
   const grpc = await startMixerGrpcServer({ core, logger, port: 0, host: '127.0.0.1' });
   process.stdout.write(`${String(grpc.port)}\n`);
 }
+
+// Exit on SIGTERM through process.exit, so `node --cpu-prof` writes its profile.
+process.once('SIGTERM', () => {
+  process.exit(0);
+});
