@@ -7,9 +7,8 @@
  * gRPC checks at all: what any gRPC server on node:http2 (lib/grpc/h2-server.ts) can at most
  * reach. Prints the port on stdout.
  */
-import { createServer } from 'node:http2';
 import { Server, ServerCredentials, type sendUnaryData } from '@grpc/grpc-js';
-import { frameMessage } from '../../lib/grpc/h2-frames.ts';
+import { floorServer } from '../h2-floor.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
 import { startMixerGrpcServer } from '../../mixer/grpc-server.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -20,23 +19,9 @@ const mode = process.argv[2];
 if (mode === 'floor') {
   const def = mixerService()['Check'];
   if (!def) throw new Error('no Check');
-  const ok = frameMessage(
+  const server = floorServer(
     def.responseSerialize({ precondition: { status: { code: 0, message: '' } }, quotas: {} }),
   );
-  // `sendDate` (no date header) is honoured by node:http2 but missing from its types.
-  const options = { waitForTrailers: true, sendDate: false };
-  const server = createServer();
-  server.on('stream', (stream) => {
-    stream.on('error', () => undefined);
-    stream.on('data', () => undefined);
-    stream.on('end', () => {
-      stream.respond([':status', '200', 'content-type', 'application/grpc'], options);
-      stream.once('wantTrailers', () => {
-        stream.sendTrailers({ 'grpc-status': '0' });
-      });
-      stream.end(ok);
-    });
-  });
   server.listen(0, '127.0.0.1', () => {
     const a = server.address();
     process.stdout.write(`${String(typeof a === 'object' && a !== null ? a.port : 0)}\n`);
