@@ -46,8 +46,8 @@ import type { Agent } from 'node:http';
 import type { Logger } from '../../lib/log.ts';
 import { StoreRegistry } from '../model/memory-registry.ts';
 import type { PlatformRegistry, RegistryStatus } from '../model/service.ts';
+import { ConsulReader, Kick } from './consul-blocking.ts';
 import {
-  consulIndex,
   nextIndex,
   parseCatalogNodes,
   parseCatalogServiceTags,
@@ -57,7 +57,7 @@ import {
   type ConsulHealthEntry,
   type ConsulNode,
 } from './consul-wire.ts';
-import { boundedAgent, getJson } from './http.ts';
+import { boundedAgent } from './http.ts';
 import { WarnOnce, type Warn } from './mapping.ts';
 import {
   Backoff,
@@ -106,40 +106,11 @@ interface Held {
   readonly nodes: readonly string[];
 }
 
-/** Wakes a loop waiting for work; kicks while it works are kept as one. */
-class Kick {
-  private pending = false;
-  private wake: (() => void) | undefined;
-
-  kick(): void {
-    this.pending = true;
-    this.wake?.();
-  }
-
-  async next(signal: AbortSignal): Promise<void> {
-    while (!this.pending && !signal.aborted) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          signal.removeEventListener('abort', done);
-          this.wake = undefined;
-          resolve();
-        };
-        this.wake = done;
-        signal.addEventListener('abort', done);
-      });
-    }
-    this.pending = false;
-  }
-}
-
 type Read = { entries: ConsulHealthEntry[] } | { error: unknown };
 
 export class ConsulRegistry extends StoreRegistry implements PlatformRegistry {
   readonly name = ConsulRegistryName;
-  private readonly url: string;
   private readonly log: Logger;
-  private readonly waitMs: number;
-  private readonly timeoutMs: number;
   private readonly concurrency: number;
   /** Keep-alive, at most 3 watches + `concurrency` reads: the connections Consul sees. */
   private readonly agent: Agent;
@@ -147,6 +118,7 @@ export class ConsulRegistry extends StoreRegistry implements PlatformRegistry {
   private readonly tracker: SyncTracker;
   private readonly waker = new Waker();
   private readonly kick = new Kick();
+  private readonly reader: ConsulReader;
   private readonly warned = new WarnOnce();
   private readonly stopping = new AbortController();
   private loops: Promise<void>[] = [];
@@ -182,14 +154,20 @@ export class ConsulRegistry extends StoreRegistry implements PlatformRegistry {
 
   constructor(o: ConsulRegistryOptions) {
     super();
-    this.url = o.url.replace(/\/+$/, '');
+    const url = o.url.replace(/\/+$/, '');
     this.log = o.logger.child({ component: 'consul-registry' });
-    this.waitMs = o.waitMs ?? 30_000;
-    this.timeoutMs = o.timeoutMs ?? 10_000;
     this.concurrency = Math.max(1, o.concurrency ?? 16);
-    this.agent = boundedAgent(this.url, 3 + this.concurrency);
+    this.agent = boundedAgent(url, 3 + this.concurrency);
     this.retry = { ...defaultRetry, ...o.retry };
-    this.tracker = new SyncTracker(this.name, this.url, this.log);
+    this.tracker = new SyncTracker(this.name, url, this.log);
+    this.reader = new ConsulReader({
+      name: this.name,
+      url,
+      waitMs: o.waitMs ?? 30_000,
+      timeoutMs: o.timeoutMs ?? 10_000,
+      agent: this.agent,
+      waker: this.waker,
+    });
     this.store.setSyncCheck(() => this.tracker.notSynced());
   }
 
@@ -242,32 +220,6 @@ export class ConsulRegistry extends StoreRegistry implements PlatformRegistry {
     if (this.warned.first(key)) this.log.warn({ registry: this.name }, message);
   };
 
-  /** A blocking read: answers at once with index 0, else when something changed or after `wait`. */
-  private async read(path: string, index: number, signal: AbortSignal) {
-    const sep = path.includes('?') ? '&' : '?';
-    const url =
-      index > 0
-        ? `${this.url}${path}${sep}index=${String(index)}&wait=${String(Math.ceil(this.waitMs / 1000))}s`
-        : `${this.url}${path}`;
-    // Consul may wait up to wait + wait/16 before answering.
-    const timeoutMs = index > 0 ? this.waitMs + this.waitMs / 16 + this.timeoutMs : this.timeoutMs;
-    const started = Date.now();
-    const res = await getJson(url, { registry: this.name, timeoutMs, signal, agent: this.agent });
-    const what = `${this.name} ${url}`;
-    const got = consulIndex(res.headers.get('x-consul-index'), what);
-    return { body: res.body, what, got, tookMs: Date.now() - started };
-  }
-
-  /**
-   * Waits before the next blocking read when a server answered at once without a newer index (a
-   * real Consul would have waited): never a hot loop against something that is not quite Consul.
-   */
-  private async pace(asked: number, got: number, tookMs: number, signal: AbortSignal) {
-    if (asked > 0 && got === asked && tookMs < 1000) {
-      await this.waker.wait(1000 - tookMs, signal);
-    }
-  }
-
   /**
    * One blocking query, forever: `take` parses an answer and keeps it (throwing on a bad one);
    * every answer kicks the sync loop. `loop` names it to the tracker ('' for the catalog's).
@@ -283,7 +235,7 @@ export class ConsulRegistry extends StoreRegistry implements PlatformRegistry {
     let failing = false;
     while (!aborted(signal)) {
       try {
-        const r = await this.read(path, index, signal);
+        const r = await this.reader.read(path, index, signal);
         if (aborted(signal)) break;
         take(r.body, r.what, r.got);
         const asked = index;
@@ -297,7 +249,7 @@ export class ConsulRegistry extends StoreRegistry implements PlatformRegistry {
           this.waker.wakeAll();
         }
         this.kick.kick();
-        await this.pace(asked, r.got, r.tookMs, signal);
+        await this.reader.pace(asked, r.got, r.tookMs, signal);
       } catch (e) {
         if (aborted(signal)) break;
         index = 0;
@@ -341,7 +293,7 @@ export class ConsulRegistry extends StoreRegistry implements PlatformRegistry {
       while (next < names.length && !aborted(signal)) {
         const name = names[next++] ?? '';
         try {
-          const r = await this.read(servicePath(name), 0, signal);
+          const r = await this.reader.read(servicePath(name), 0, signal);
           const entries = parseHealthService(r.body, r.what);
           if (explain.has(name)) this.seenIndex = Math.max(this.seenIndex, r.got);
           out.set(name, { entries });
@@ -367,7 +319,7 @@ export class ConsulRegistry extends StoreRegistry implements PlatformRegistry {
     if (moved && this.checksIndex < catalogIndex && this.checksFreshFor < catalogIndex) {
       // The catalog is ahead of the checks: read them now, so both say the same moment.
       try {
-        const r = await this.read(checksPath, 0, signal);
+        const r = await this.reader.read(checksPath, 0, signal);
         this.checks = parseHealthChecks(r.body, r.what);
         this.checksFreshFor = catalogIndex;
         this.tracker.ok(checksPath);
