@@ -38,13 +38,11 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { testLeaf, testRoot, writeCertFiles } from '../../agent/testing/workload-certs.ts';
 import { startZipkinReceiver } from '../../lib/testing/zipkin-receiver.ts';
-import { freePort } from '../../lib/free-ports.ts';
 import {
   cpuMicros,
   firstLine,
@@ -53,7 +51,10 @@ import {
   type PinnedOptions,
 } from '../pinned-process.ts';
 import { authzCapacity, capacityLines, type CapacityOptions } from './capacity.ts';
-import { createCgroup, privateCopyOf, type Cgroup, type CgroupMemory } from './cgroup.ts';
+import { startAgent, type Variant } from './agent-process.ts';
+import { createCgroup, type Cgroup } from './cgroup.ts';
+import { memRow, memory, type Memory } from './memory.ts';
+import { medianCpu, pairedLine, type PairRun } from './paired-runs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -77,38 +78,7 @@ function node(core: number, args: readonly string[], o: PinnedOptions = {}): Chi
   return p;
 }
 
-interface Memory {
-  readonly rssMb: number;
-  readonly anonMb: number;
-  readonly fileMb: number;
-  /** Unique set size: private pages, what exiting would give back. */
-  readonly ussMb: number;
-  readonly cgroup?: CgroupMemory;
-}
-
-function memory(pid: number, cgroup?: Cgroup): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kb = (text: string, k: string) =>
-    Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) / 1024;
-  return {
-    rssMb: kb(status, 'VmRSS'),
-    anonMb: kb(status, 'RssAnon'),
-    fileMb: kb(status, 'RssFile'),
-    ussMb: kb(rollup, 'Private_Clean') + kb(rollup, 'Private_Dirty'),
-    ...(cgroup ? { cgroup: cgroup.read() } : {}),
-  };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(100);
-  }
-}
 
 type Workload = 'sidecar' | 'sidecar-traced' | 'gateway' | 'als-sidecar' | 'als-gateway';
 
@@ -141,49 +111,6 @@ async function load(
   return { result: JSON.parse(line) as LoadResult, peak };
 }
 
-interface Variant {
-  readonly name: string;
-  readonly entry: string;
-  readonly nodeFlags?: readonly string[];
-  /** Run on a copy of the Node binary no other process has read (the first pod on a node). */
-  readonly firstOnNode?: boolean;
-  /** Put the ext_authz load through it (otherwise idle memory only). */
-  readonly load: boolean;
-  /** `router`: a gateway, loaded with the ingress gateway's checks. */
-  readonly mode?: 'sidecar' | 'router';
-  /** A Zipkin collector (host:port): spans at 1% (`--zipkinAddress`, `--traceSampling 1`). */
-  readonly zipkin?: string;
-}
-
-async function startAgent(v: Variant, dir: string, mixer: string, cgroup: Cgroup | undefined) {
-  const certs = join(dir, 'certs');
-  mkdirSync(certs, { recursive: true });
-  writeCertFiles(certs, testLeaf(testRoot(), 'default', 'productpage'));
-  const statusPort = await freePort();
-  const args = [
-    ...(v.nodeFlags ?? []),
-    v.entry,
-    'agent',
-    v.mode ?? 'sidecar',
-    ...['--configPath', dir, '--certsDir', certs, '--startEnvoy', 'false'],
-    ...['--discoveryAddress', `127.0.0.1:${await freePort()}`, '--mixerAddress', mixer],
-    ...['--statusPort', String(statusPort), '--readinessPort', String(await freePort())],
-    ...(v.zipkin === undefined ? [] : ['--zipkinAddress', v.zipkin, '--traceSampling', '1']),
-  ];
-  const proc = node(1, args, {
-    env: {
-      POD_NAME: 'productpage-1',
-      POD_NAMESPACE: 'default',
-      INSTANCE_IP: '127.0.0.1',
-      SERVICE_ACCOUNT: 'productpage',
-    },
-    ...(v.firstOnNode ? { node: privateCopyOf(process.execPath, join(dir, 'node')) } : {}),
-    ...(cgroup ? { wrap: cgroup.wrap } : {}),
-  });
-  await until(async () => (await fetch(`http://127.0.0.1:${statusPort}/healthz`)).status === 200);
-  return { proc, statusPort };
-}
-
 function metric(text: string, re: RegExp): number {
   return [...text.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
 }
@@ -211,15 +138,6 @@ interface Measured {
   readonly fromMixer: number;
 }
 
-const f1 = (n: number) => n.toFixed(1).padStart(6);
-const memRow = (name: string, m: Memory | undefined) =>
-  m === undefined
-    ? `${name.padEnd(56)} n/a`
-    : `${name.padEnd(56)} ${f1(m.rssMb)} ${f1(m.anonMb)} ${f1(m.fileMb)} ${f1(m.ussMb)}   ${
-        m.cgroup
-          ? `${f1(m.cgroup.workingSetMb)} ${f1(m.cgroup.peakMb)} ${f1(m.cgroup.fileMb)}`
-          : '   n/a'
-      }`;
 const row = (name: string, r: LoadResult) =>
   `${name.padEnd(48)} ${r.perSecond.toFixed(0).padStart(7)}/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`;
 
@@ -272,7 +190,7 @@ try {
         nodeFlags: [...semiSpace, ...profile],
         load: true,
       };
-      const a = await startAgent(v, dir, mixer, undefined);
+      const a = await startAgent(node, v, dir, mixer, undefined);
       return { proc: a.proc, socket: join(dir, 'MIXER') };
     },
     mixer: { address: mixer, pid: mixerProc.pid ?? 0 },
@@ -290,7 +208,7 @@ try {
     mkdirSync(dir);
     const cgroup = createCgroup(`bench-agent-${process.pid}-${i}`);
     if (cgroup) cgroups.push(cgroup);
-    const agent = await startAgent(v, dir, mixer, cgroup);
+    const agent = await startAgent(node, v, dir, mixer, cgroup);
     const pid = agent.proc.pid ?? 0;
     await sleep(3000);
     const idle = memory(pid, cgroup);
@@ -317,8 +235,9 @@ try {
   // The gateway's Mixer path next to the sidecar's: both running, loaded in turn.
   const image: Variant = { name: '', entry: dist, nodeFlags: semiSpace, load: true };
   const pair = {
-    sidecar: await startAgent(image, join(root, 'pair-sidecar'), mixer, undefined),
+    sidecar: await startAgent(node, image, join(root, 'pair-sidecar'), mixer, undefined),
     gateway: await startAgent(
+      node,
       { ...image, mode: 'router' },
       join(root, 'pair-gateway'),
       mixer,
@@ -327,10 +246,6 @@ try {
   };
   await sleep(2000);
   const gatewayIdle = memory(pair.gateway.proc.pid ?? 0);
-  /** One load run, with the agent's CPU time per check or log entry (µs). */
-  interface PairRun extends LoadResult {
-    readonly cpuMicrosPerUnit: number;
-  }
   const runs = new Map<Workload, PairRun[]>();
   const agentOf = (w: Workload) => (w.endsWith('gateway') ? pair.gateway : pair.sidecar);
   const socket = (w: Workload) =>
@@ -354,8 +269,9 @@ try {
   // Tracing at 1% next to none: both running, loaded in turn with a traced Envoy's checks.
   const zipkin = await startZipkinReceiver();
   const traced = {
-    off: await startAgent(image, join(root, 'trace-off'), mixer, undefined),
+    off: await startAgent(node, image, join(root, 'trace-off'), mixer, undefined),
     on: await startAgent(
+      node,
       { ...image, zipkin: zipkin.address },
       join(root, 'trace-on'),
       mixer,
@@ -385,36 +301,16 @@ try {
   const spansSent = zipkin.spans.length;
   await zipkin.close();
   mixerProc.kill('SIGTERM');
-  const median = (w: Workload, by: (r: PairRun) => number): PairRun => {
-    const list = [...(runs.get(w) ?? [])].sort((a, b) => by(a) - by(b));
-    const m = list[Math.floor(list.length / 2)];
-    if (!m) throw new Error(`no run of ${w}`);
-    return m;
-  };
-  const cpu = (w: Workload) => median(w, (r) => r.cpuMicrosPerUnit).cpuMicrosPerUnit;
-  const pairLine = (name: string, unit: 'check' | 'entry', w: Workload): string => {
-    const units = unit === 'check' ? 'checks' : 'entries';
-    const r = median(w, (x) => x.perSecond);
-    const all = (runs.get(w) ?? []).map((x) => x.perSecond.toFixed(0)).join(', ');
-    return `${name.padEnd(36)} ${cpu(w).toFixed(1).padStart(7)} µs CPU/${unit}  ${r.perSecond.toFixed(0).padStart(6)} ${units}/s  p99 ${r.p99.toFixed(1)} ms  errors ${r.errors}  (runs: ${all}/s)`;
-  };
+  const cpu = (w: Workload) => medianCpu(runs.get(w) ?? []);
+  const pairLine = (name: string, unit: 'check' | 'entry', w: Workload): string =>
+    pairedLine(name, unit, runs.get(w) ?? []);
   /** Gateway CPU per unit over the sidecar's: the cost ratio (1.00 = the same). */
   const costRatio = (side: Workload, gw: Workload) => cpu(gw) / cpu(side);
   const worst = Math.max(costRatio('sidecar', 'gateway'), costRatio('als-sidecar', 'als-gateway'));
 
-  const traceMedian = (side: 'off' | 'on', by: (r: PairRun) => number): PairRun => {
-    const list = [...traceRuns[side]].sort((a, b) => by(a) - by(b));
-    const m = list[Math.floor(list.length / 2)];
-    if (!m) throw new Error(`no traced run ${side}`);
-    return m;
-  };
-  const traceCpu = (side: 'off' | 'on') =>
-    traceMedian(side, (r) => r.cpuMicrosPerUnit).cpuMicrosPerUnit;
-  const traceLine = (side: 'off' | 'on', name: string): string => {
-    const r = traceMedian(side, (x) => x.perSecond);
-    const all = traceRuns[side].map((x) => x.perSecond.toFixed(0)).join(', ');
-    return `${name.padEnd(36)} ${traceCpu(side).toFixed(1).padStart(7)} µs CPU/check  ${r.perSecond.toFixed(0).padStart(6)} checks/s  p99 ${r.p99.toFixed(1)} ms  errors ${r.errors}  (runs: ${all}/s)`;
-  };
+  const traceCpu = (side: 'off' | 'on') => medianCpu(traceRuns[side]);
+  const traceLine = (side: 'off' | 'on', name: string): string =>
+    pairedLine(name, 'check', traceRuns[side]);
   const traceRatio = traceCpu('on') / traceCpu('off');
 
   const loadedVariant = measured.find((m) => m.loaded !== undefined);
