@@ -15,7 +15,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Holdings } from '../registries/holdings.ts';
-import { leftovers, onCleanup } from './cleanup.ts';
+import { leftovers, onCleanup } from '../cleanup.ts';
 import type { BenchCluster } from './cluster.ts';
 import { EnvoyLikeClient, sidecarNode } from './envoy-like-client.ts';
 import { clusterOf, movedAddress, namespaceOf, routeNames, type BenchMesh } from './mesh.ts';

@@ -34,7 +34,7 @@ import {
   wantedVersion,
 } from '../../lib/local-cluster/binaries.ts';
 import { compileDist } from '../compile-dist.ts';
-import { cleanup, installExitHandlers, interrupted, leftovers, onCleanup } from './cleanup.ts';
+import { cleanup, installExitHandlers, interrupted, leftovers, onCleanup } from '../cleanup.ts';
 import { BenchCluster } from './cluster.ts';
 import { measureSide, pct, type SideFigures } from './measure.ts';
 import { memory } from './proc-stats.ts';

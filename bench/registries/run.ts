@@ -20,17 +20,24 @@
  * Consul, kube-apiserver and etcd come from .cache/bin (scripts/build-binaries.sh); the bench never
  * builds them. Everything it starts is stopped on exit, on error and on Ctrl-C.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IstioLiteError } from '../../lib/errors.ts';
+import { cleanup, installExitHandlers, interrupted, onCleanup } from '../cleanup.ts';
 import { EnvoyLikeClient } from '../pilot/envoy-like-client.ts';
-import { BenchConsul, inBatches, type ConsulInstance } from './consul.ts';
 import { Holdings } from './holdings.ts';
-import { BenchKube, benchNamespace, serviceName } from './kube.ts';
+import { benchNamespace, serviceName } from './kube.ts';
+import { PilotChild } from './pilot-process.ts';
+import {
+  changed,
+  consulSide,
+  kubeSide,
+  port,
+  type Kind,
+  type MeshShape,
+  type Side,
+} from './sides.ts';
 
 const { values } = parseArgs({
   options: {
@@ -60,29 +67,14 @@ const consulMaxConns =
     ? undefined
     : positive('consul-max-conns', values['consul-max-conns']);
 const nodeFlags = values['pilot-node-flags'].split(' ').filter((f) => f !== '');
-type Kind = 'consul' | 'kubernetes';
 const only = values.only;
 if (only !== undefined && only !== 'consul' && only !== 'kubernetes') {
   throw new Error(`--only: consul or kubernetes, not "${only}"`);
 }
 const kinds: Kind[] = only === undefined ? ['consul', 'kubernetes'] : [only];
 
-/** Every instance listens here (an HTTP port: HTTP listeners and route configurations are real). */
-const port = 8080;
-const writeWidth = 64;
 const changeTimeoutMs = 30_000;
-
-function ip(base: number, n: number): string {
-  return `${String(base)}.${String((n >> 16) & 255)}.${String((n >> 8) & 255)}.${String(n & 255)}`;
-}
-/** The addresses of service `i`'s instances: the same in both registries. */
-const addresses = (i: number): string[] =>
-  Array.from({ length: instances }, (_, j) => ip(100, i * instances + j));
-/** Rounds 2p-1 and 2p add, then remove, address 11.x of service (37p mod services). */
-const changed = (r: number) => {
-  const pair = Math.ceil(r / 2);
-  return { service: (pair * 37) % services, address: ip(11, pair), add: r % 2 === 1 };
-};
+const shape: MeshShape = { services, instances, consulMaxConns };
 
 const loadavg = (): string =>
   readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -92,200 +84,9 @@ const log = (line: string): void => {
 
 // --- Stopping everything, whatever happens --------------------------------------------------
 
-const cleanups: (() => Promise<void>)[] = [];
-/** Synchronous last resort (process 'exit'): SIGKILL what is left, remove temp dirs. */
-const leftovers = { pids: new Set<number>(), dirs: new Set<string>() };
-
-let cleaning: Promise<void> | undefined;
-let interrupted: 'SIGINT' | 'SIGTERM' | undefined;
-
-/** Stops what was started, newest first; every caller waits for the same run. */
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      await c().catch((e: unknown) => {
-        log(`cleanup: ${String(e)}`);
-      });
-    }
-  })();
-  return cleaning;
-}
-
-process.on('exit', () => {
-  for (const pid of leftovers.pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  for (const d of leftovers.dirs) rmSync(d, { recursive: true, force: true });
-});
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(sig, () => {
-    interrupted = sig;
-    log(`${sig}: stopping everything`);
-    void cleanup().finally(() => process.exit(code));
-  });
-}
-
-// --- Pilot in its own process -----------------------------------------------------------------
-
-class PilotChild {
-  readonly proc: ChildProcess;
-  private readonly replies: ((v: Record<string, unknown>) => void)[] = [];
-  private readonly exited: Promise<void>;
-
-  constructor(env: NodeJS.ProcessEnv) {
-    const script = fileURLToPath(new URL('./pilot-child.ts', import.meta.url));
-    this.proc = spawn(process.execPath, ['--expose-gc', ...nodeFlags, script], {
-      env: { ...process.env, ...env },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const pid = this.proc.pid;
-    if (pid !== undefined) leftovers.pids.add(pid);
-    this.exited = new Promise((resolve) => {
-      this.proc.once('exit', (code, signal) => {
-        if (pid !== undefined) leftovers.pids.delete(pid);
-        for (const r of this.replies.splice(0)) r({ exited: signal ?? code });
-        resolve();
-      });
-    });
-    if (this.proc.stdout === null) throw new Error('pilot child has no stdout');
-    createInterface({ input: this.proc.stdout }).on('line', (line) => {
-      this.replies.shift()?.(JSON.parse(line) as Record<string, unknown>);
-    });
-  }
-
-  /** The next line the child prints; fails if it exits first. */
-  async next(): Promise<Record<string, unknown>> {
-    const v = await new Promise<Record<string, unknown>>((resolve) => this.replies.push(resolve));
-    if ('exited' in v) throw new Error(`pilot child exited (${String(v['exited'])})`);
-    return v;
-  }
-
-  ask(cmd: string): Promise<Record<string, unknown>> {
-    const r = this.next();
-    this.proc.stdin?.write(`${JSON.stringify({ cmd })}\n`);
-    return r;
-  }
-
-  async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
-    this.proc.stdin?.write(`${JSON.stringify({ cmd: 'exit' })}\n`);
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(t);
-  }
-}
+installExitHandlers(log);
 
 // --- One registry, end to end -------------------------------------------------------------------
-
-interface Side {
-  readonly kind: Kind;
-  readonly label: string;
-  /** Starts the server. */
-  start(): Promise<void>;
-  /** Fills it; the env that points Pilot at it. */
-  fill(): Promise<NodeJS.ProcessEnv>;
-  clusterOf(i: number): string;
-  /** Applies round `r`'s change; resolves once the server took it. */
-  change(r: number): Promise<void>;
-  /** Work done before a round's clock starts (nothing in Consul; a read in Kubernetes). */
-  prepare(r: number): Promise<void>;
-  stop(): Promise<void>;
-}
-
-function consulSide(): Side {
-  const consul = new BenchConsul();
-  leftovers.dirs.add(consul.dir);
-  const node = (n: number) => `node-${String(n % 100)}`;
-  const nodeAddress = (n: number) => ip(172, n % 100);
-  const extra = (r: number): ConsulInstance => {
-    const c = changed(r);
-    const pair = Math.ceil(r / 2);
-    return {
-      service: serviceName(c.service),
-      id: `${serviceName(c.service)}-extra-${String(pair)}`,
-      node: node(pair),
-      nodeAddress: nodeAddress(pair),
-      address: c.address,
-      port,
-      tags: ['version|v2'],
-    };
-  };
-  return {
-    kind: 'consul',
-    label: 'Consul',
-    async start() {
-      cleanups.push(() => consul.stop());
-      await consul.start(consulMaxConns);
-    },
-    async fill() {
-      const all: ConsulInstance[] = [];
-      for (let i = 0; i < services; i++) {
-        addresses(i).forEach((address, j) => {
-          const n = i * instances + j;
-          all.push({
-            service: serviceName(i),
-            id: `${serviceName(i)}-${String(j)}`,
-            node: node(n),
-            nodeAddress: nodeAddress(n),
-            address,
-            port,
-            tags: [`version|v${String((j % 2) + 1)}`],
-          });
-        });
-      }
-      await inBatches(all, writeWidth, (x) => consul.register(x));
-      const count = await consul.serviceCount();
-      if (count !== services + 1) throw new Error(`consul has ${String(count)} services`);
-      return { REGISTRY: 'consul', CONSUL_URL: consul.url };
-    },
-    clusterOf: (i) => `outbound|${String(port)}||${serviceName(i)}.service.consul`,
-    async change(r) {
-      const x = extra(r);
-      if (changed(r).add) await consul.register(x);
-      else await consul.deregister(x.node, x.id);
-    },
-    prepare: () => Promise.resolve(),
-    stop: () => consul.stop(),
-  };
-}
-
-function kubeSide(): Side {
-  const kube = new BenchKube();
-  leftovers.dirs.add(kube.dir);
-  const endpointsAfter = (r: number) => {
-    const c = changed(r);
-    return c.add ? [...addresses(c.service), c.address] : addresses(c.service);
-  };
-  return {
-    kind: 'kubernetes',
-    label: 'Kubernetes',
-    async start() {
-      cleanups.push(() => kube.stop());
-      await kube.start();
-      for (const pid of kube.pids) leftovers.pids.add(pid);
-    },
-    async fill() {
-      await kube.fill(services, port, addresses, writeWidth);
-      return { REGISTRY: 'kubernetes', KUBECONFIG: kube.kubeconfig };
-    },
-    clusterOf: (i) =>
-      `outbound|${String(port)}||${serviceName(i)}.${benchNamespace}.svc.cluster.local`,
-    change: (r) => kube.setEndpoints(changed(r).service, port, endpointsAfter(r)),
-    prepare: (r) => kube.prefetch(changed(r).service),
-    async stop() {
-      const pids = kube.pids;
-      await kube.stop();
-      for (const pid of pids) leftovers.pids.delete(pid);
-    },
-  };
-}
 
 function pct(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -332,15 +133,15 @@ async function measure(side: Side): Promise<Figures> {
   const fillMs = Date.now() - f0;
   log(`${side.label}: filled in ${String(fillMs)} ms; starting Pilot`);
 
-  const child = new PilotChild(env);
-  cleanups.push(() => child.stop());
+  const child = new PilotChild(env, nodeFlags);
+  onCleanup(() => child.stop());
   const ready = await child.next();
   const startedAt = Number(ready['startedAt']);
   const address = `127.0.0.1:${String(ready['xdsPort'])}`;
   const expected = Array.from({ length: services }, (_, i) => side.clusterOf(i));
   const clients: EnvoyLikeClient[] = [];
   const holdings: Holdings[] = [];
-  cleanups.push(() => {
+  onCleanup(() => {
     for (const c of clients) c.close();
     return Promise.resolve();
   });
@@ -380,7 +181,7 @@ async function measure(side: Side): Promise<Figures> {
   const perRound: string[] = [];
   let missed = 0;
   for (let r = 1; r <= rounds; r++) {
-    const c = changed(r);
+    const c = changed(shape, r);
     await side.prepare(r);
     await child.ask('changes'); // forget earlier ones
     const cluster = side.clusterOf(c.service);
@@ -477,7 +278,7 @@ function table(results: readonly Figures[]): string[] {
 const results: Figures[] = [];
 try {
   for (const kind of kinds) {
-    results.push(await measure(kind === 'consul' ? consulSide() : kubeSide()));
+    results.push(await measure(kind === 'consul' ? consulSide(shape) : kubeSide(shape)));
   }
   const consul = results.find((r) => r.label === 'Consul');
   const out = [
@@ -497,13 +298,13 @@ try {
   process.stdout.write(`${out.join('\n')}\n`);
 } catch (e) {
   // Interrupted: what failed is what the signal handler is stopping; it exits.
-  if (interrupted === undefined) {
+  if (interrupted.signal === undefined) {
     // A missing binary and the like are IstioLiteErrors whose message says it all.
     const why = e instanceof IstioLiteError ? e.message : e instanceof Error ? e.stack : undefined;
     log(`failed: ${why ?? String(e)}`);
     process.exitCode = 1;
   }
 } finally {
-  await cleanup();
+  await cleanup(log);
 }
-if (interrupted === undefined) process.exit();
+if (interrupted.signal === undefined) process.exit();

@@ -37,7 +37,7 @@ import { loadKubeConfig } from '../../lib/kube/client.ts';
 import { down, up, type LocalCluster } from '../../lib/local-cluster/cluster.ts';
 import { parseYamlDocuments } from '../../lib/yaml.ts';
 import { compileDist } from '../compile-dist.ts';
-import { cleanup, installExitHandlers, leftovers, onCleanup } from '../pilot/cleanup.ts';
+import { cleanup, installExitHandlers, leftovers, onCleanup } from '../cleanup.ts';
 import { istioLiteEntry } from '../pilot/servers.ts';
 import { measureChanges } from './changes.ts';
 import { BARE_WEBHOOK_NAME, startBareWebhook } from './bare-webhook-process.ts';

@@ -1,5 +1,5 @@
 /**
- * Stopping everything bench/pilot started, whatever happens: `cleanups` run newest first (on
+ * Stopping everything a bench started, whatever happens: `cleanups` run newest first (on
  * success, error or Ctrl-C, once); on process exit whatever is left of `leftovers` is killed
  * (SIGKILL) and removed.
  */
