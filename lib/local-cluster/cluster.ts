@@ -16,23 +16,20 @@
  * authorization is RBAC; ServiceAccount tokens can be minted with the TokenRequest API.
  */
 import { freePorts } from '../free-ports.ts';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { ErrorCode, IstioLiteError } from '../errors.ts';
 import { apiServerArgs, apiServerMarker, etcdArgs, etcdClientUrl, etcdMarker } from './args.ts';
 import { ensureBinary, helmPath, wantedVersion, type BinaryOptions } from './binaries.ts';
 import { generateLocalPki } from './certs.ts';
-import { componentMarker } from './component-args.ts';
 import { startSimulation } from './components.ts';
 import { loadKubeConfig } from '../kube/client.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
 import { withLock } from './lock.ts';
-import { findProcessesWith, isOurProcess, spawnDetached, stopProcess } from './processes.ts';
+import { cleanup } from './teardown.ts';
+import { isOurProcess, spawnDetached, stopProcess } from './processes.ts';
 import { PortInUseError, probeOnce, waitUntilReady, type Probe } from './readiness.ts';
 import {
   clusterPaths,
-  componentNames,
-  ownedEntries,
   readState,
   writeState,
   type ApiServerRecord,
@@ -40,7 +37,6 @@ import {
   type ClusterState,
   type ComponentName,
   type EtcdRecord,
-  type ProcessRecord,
 } from './state.ts';
 
 export { helmPath };
@@ -374,41 +370,4 @@ function view(
     started,
     elapsedMs: Date.now() - t0,
   };
-}
-
-/** The recorded pid when it still runs our command line, plus any process found by marker. */
-function ours(rec: ProcessRecord | null | undefined, marker: string): number[] {
-  const pids = new Set(findProcessesWith([marker]));
-  if (rec && isOurProcess(rec.pid, rec.marker)) pids.add(rec.pid);
-  return [...pids];
-}
-
-/**
- * Stops every process of this folder's cluster (from state.json when its pid still runs our
- * command line, plus any process found by marker) and removes the cluster's files. True when
- * anything was stopped or removed.
- */
-async function cleanup(paths: ClusterPaths, state: ClusterState | undefined): Promise<boolean> {
-  // The API server's clients first, then kube-apiserver: it exits in about a second, but waits
-  // for etcd (and so for SIGKILL) when etcd goes away under it.
-  const componentPids = componentNames.flatMap((name) =>
-    ours(
-      state?.components.find((c) => c.name === name),
-      componentMarker(paths, name),
-    ),
-  );
-  const apiPids = ours(state?.apiServer, apiServerMarker(paths));
-  const etcdPids = ours(state?.etcd, etcdMarker(paths));
-  await Promise.all(componentPids.map((pid) => stopProcess(pid, 5000)));
-  await Promise.all(apiPids.map((pid) => stopProcess(pid, 5000)));
-  await Promise.all(etcdPids.map((pid) => stopProcess(pid, 5000)));
-  let removed = componentPids.length + apiPids.length + etcdPids.length > 0;
-  for (const entry of ownedEntries) {
-    const p = join(paths.dir, entry);
-    if (existsSync(p)) {
-      rmSync(p, { recursive: true, force: true });
-      removed = true;
-    }
-  }
-  return removed;
 }
