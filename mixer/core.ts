@@ -3,6 +3,7 @@
  * check or a report against the current snapshot and count what happened. No transport here.
  */
 import type { Logger } from '../lib/log.ts';
+import { Children } from '../lib/metrics.ts';
 import type { AttributeSets } from '../lib/mixer/decompress.ts';
 import type { Value } from '../lib/mixer/value.ts';
 import { codeNames } from './adapter.ts';
@@ -51,9 +52,26 @@ type Calls = readonly { handler: string; adapter: string; ms: number; ok: boolea
 export class MixerCore {
   private readonly opts: MixerCoreOptions;
   private warned = 0;
+  /** The metrics' children, made once per label values (lib/metrics.ts Children). */
+  private readonly checkCounts: Children<{ inc(): void }>;
+  private readonly checkSeconds: Children<{ observe(v: number): void }>;
+  private readonly dispatchCounts: Children<{ inc(): void }>;
+  private readonly dispatchSeconds: Children<{ observe(v: number): void }>;
 
   constructor(opts: MixerCoreOptions) {
     this.opts = opts;
+    const m = opts.metrics;
+    const parts = (key: string) => key.split('\0');
+    this.checkCounts = new Children((key) => {
+      const [api = '', code = ''] = parts(key);
+      return m.checks.labels({ api, code: codeNames.get(Number(code)) ?? code });
+    });
+    this.checkSeconds = new Children((api) => m.checkSeconds.labels({ api }));
+    this.dispatchCounts = new Children((key) => {
+      const [adapter = '', handler = '', result = ''] = parts(key);
+      return m.dispatches.labels({ adapter, handler, result });
+    });
+    this.dispatchSeconds = new Children((adapter) => m.dispatchSeconds.labels({ adapter }));
   }
 
   get controller(): ConfigController {
@@ -81,9 +99,8 @@ export class MixerCore {
     const out = enriched
       ? { ...dispatched, referenced: callerReferences(dispatched.referenced, enriched, bag) }
       : dispatched;
-    const m = this.opts.metrics;
-    m.checks.inc({ api, code: codeNames.get(out.status.code) ?? String(out.status.code) });
-    m.checkSeconds.observe({ api }, (performance.now() - t0) / 1000);
+    this.checkCounts.get(`${api}\0${String(out.status.code)}`).inc();
+    this.checkSeconds.get(api).observe((performance.now() - t0) / 1000);
     this.observe(out.calls);
     this.logFailures(api, out.failures);
     return out;
@@ -108,10 +125,9 @@ export class MixerCore {
   }
 
   private observe(calls: Calls): void {
-    const m = this.opts.metrics;
     for (const c of calls) {
-      m.dispatches.inc({ adapter: c.adapter, handler: c.handler, result: c.ok ? 'ok' : 'error' });
-      m.dispatchSeconds.observe({ adapter: c.adapter }, c.ms / 1000);
+      this.dispatchCounts.get(`${c.adapter}\0${c.handler}\0${c.ok ? 'ok' : 'error'}`).inc();
+      this.dispatchSeconds.get(c.adapter).observe(c.ms / 1000);
     }
   }
 
