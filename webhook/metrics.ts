@@ -4,7 +4,7 @@
  * and the sidecar_injection_time_seconds histogram. Recorded by the injector (injector.ts), the
  * AdmissionHandler; the server only tells it of the bad requests it refused itself.
  */
-import { Counter, Histogram, type Registry } from '../lib/metrics.ts';
+import { Children, Counter, Histogram, type Registry } from '../lib/metrics.ts';
 import type { Decision } from './policy.ts';
 
 /** What one admission request came to, as the injector records it. */
@@ -50,25 +50,29 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  // Children made once per label value: an admission counts without hashing label objects.
+  const byResult = new Children((result) => requests.labels({ result }));
+  const successBy = new Children((reason) => success.labels({ reason }));
+  const skipBy = new Children((reason) => skip.labels({ reason }));
+  const failureBy = new Children((code) => failure.labels({ code }));
   return {
     record(report, seconds) {
       time.observe(seconds);
       switch (report.kind) {
         case 'decision':
-          requests.inc({ result: report.decision.inject ? 'injected' : 'skipped' });
-          if (report.decision.inject) success.inc({ reason: report.decision.reason });
-          else skip.inc({ reason: report.decision.reason });
+          byResult.get(report.decision.inject ? 'injected' : 'skipped').inc();
+          (report.decision.inject ? successBy : skipBy).get(report.decision.reason).inc();
           break;
         case 'not-a-pod':
-          requests.inc({ result: 'not_a_pod' });
+          byResult.get('not_a_pod').inc();
           break;
         case 'error':
-          requests.inc({ result: 'error' });
-          failure.inc({ code: report.code });
+          byResult.get('error').inc();
+          failureBy.get(report.code).inc();
           break;
         case 'bad-request':
-          requests.inc({ result: 'bad_request' });
-          failure.inc({ code: 'bad_request' });
+          byResult.get('bad_request').inc();
+          failureBy.get('bad_request').inc();
           break;
       }
     },
