@@ -1,7 +1,7 @@
 /**
  * What every bench/ runner does with its processes: start Node on one core (taskset, when it
  * exists, so a server and its load generator do not share a core), read the lines a process prints
- * (each bench child prints its address or its result as a JSON line), read its CPU time.
+ * (each bench child prints its address or its result as a JSON line), read its CPU time, stop it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -81,4 +81,12 @@ export async function readLines(p: ChildProcess, count: number): Promise<string[
 
 export async function firstLine(p: ChildProcess): Promise<string> {
   return (await readLines(p, 1))[0] ?? '';
+}
+
+/** Sends SIGTERM and waits for the process to exit (at once when it already has). */
+export async function stopChild(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = once(p, 'exit');
+  p.kill('SIGTERM');
+  await exited;
 }

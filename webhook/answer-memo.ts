@@ -43,6 +43,14 @@ function sameVersion(a: KubeVersion | undefined, b: KubeVersion | undefined): bo
   return a === b || (a?.major === b?.major && a?.minor === b?.minor);
 }
 
+/** Deletes the first-inserted keys of `map` (the least recently used) until it holds `max`. */
+function dropOldest(map: Map<string, unknown>, max: number): void {
+  for (const key of map.keys()) {
+    if (map.size <= max) return;
+    map.delete(key);
+  }
+}
+
 export class AnswerMemo<T> {
   private readonly entries = new Map<string, Entry<T>>();
   private readonly seen = new Map<string, true>();
@@ -86,11 +94,7 @@ export class AnswerMemo<T> {
   set(key: string, i: MemoInputs, answer: T): void {
     if (!this.seen.delete(key)) {
       this.seen.set(key, true);
-      while (this.seen.size > this.seenCapacity) {
-        const oldest = this.seen.keys().next();
-        if (oldest.done === true) break;
-        this.seen.delete(oldest.value);
-      }
+      dropOldest(this.seen, this.seenCapacity);
       return;
     }
     this.entries.delete(key);
@@ -101,10 +105,6 @@ export class AnswerMemo<T> {
       version: i.kubernetesVersion,
       answer,
     });
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
+    dropOldest(this.entries, this.capacity);
   }
 }

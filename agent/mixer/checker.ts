@@ -8,7 +8,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { Counter, Histogram, type Registry } from '../../lib/metrics.ts';
+import { Children, Counter, Histogram, type Registry } from '../../lib/metrics.ts';
 import type { Value } from '../../lib/mixer/value.ts';
 import type { SpanHandle } from '../../lib/tracing/types.ts';
 import type { CheckCache, CachedStatus } from './check-cache.ts';
@@ -35,9 +35,8 @@ export interface CheckerOptions {
 
 export class Checker {
   private readonly o: CheckerOptions;
-  private readonly decisions: Counter;
   /** The decisions counter's child per source and code (labels() on every check costs). */
-  private readonly decisionCounts = new Map<string, { inc(): void }>();
+  private readonly decisionCounts: Children<{ inc(): void }>;
   private readonly cacheInserts: Counter;
   private readonly refreshes: Counter;
   private readonly mixerSeconds: Histogram;
@@ -46,11 +45,15 @@ export class Checker {
   constructor(o: CheckerOptions) {
     this.o = o;
     const registers = [o.metrics];
-    this.decisions = new Counter({
+    const decisions = new Counter({
       name: 'istio_agent_mixer_checks_total',
       help: 'checks decided, by where the decision came from and its status code',
       labelNames: ['source', 'code'],
       registers,
+    });
+    this.decisionCounts = new Children((key) => {
+      const [source = '', code = ''] = key.split(':');
+      return decisions.labels({ source, code });
     });
     this.cacheInserts = new Counter({
       name: 'istio_agent_mixer_cache_inserts_total',
@@ -96,13 +99,7 @@ export class Checker {
   }
 
   private counted(d: Decision): Decision {
-    const key = `${d.source}:${String(d.code)}`;
-    let count = this.decisionCounts.get(key);
-    if (count === undefined) {
-      count = this.decisions.labels({ source: d.source, code: String(d.code) });
-      this.decisionCounts.set(key, count);
-    }
-    count.inc();
+    this.decisionCounts.get(`${d.source}:${String(d.code)}`).inc();
     return d;
   }
 

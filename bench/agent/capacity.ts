@@ -13,7 +13,6 @@
  * figures and the targets can be read against it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import {
   capacity,
@@ -25,8 +24,9 @@ import {
   type Capacity,
   type CurvePoint,
   type LoadSpec,
+  type ServerUnderTest,
 } from '../grpc-capacity.ts';
-import { firstLine } from '../pinned-process.ts';
+import { firstLine, stopChild } from '../pinned-process.ts';
 import { authzRequests } from './workload.ts';
 
 export interface CapacityOptions {
@@ -55,11 +55,20 @@ export interface CapacityResult {
   readonly mixer: Capacity;
 }
 
-async function stop(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null) return;
-  const exited = once(p, 'exit');
-  p.kill('SIGTERM');
-  await exited;
+/** Measures `script` (a server taking its socket's path) serving on `socket`, then stops it. */
+async function onSocketServer<T>(
+  o: CapacityOptions,
+  script: string,
+  socket: string,
+  measure: (server: ServerUnderTest) => Promise<T>,
+): Promise<T> {
+  const proc = o.node([...o.nodeFlags, new URL(script, import.meta.url).pathname, socket]);
+  try {
+    await firstLine(proc);
+    return await measure({ target: `unix:${socket}`, pid: proc.pid ?? 0 });
+  } finally {
+    await stopChild(proc);
+  }
 }
 
 export async function authzCapacity(o: CapacityOptions): Promise<CapacityResult> {
@@ -72,33 +81,27 @@ export async function authzCapacity(o: CapacityOptions): Promise<CapacityResult>
   };
   const runs: CapacityResult[] = [];
   for (let i = 0; i < o.rounds; i++) {
-    const floorSocket = join(o.root, `floor-${String(i)}.sock`);
-    const floorProc = o.node([
-      ...o.nodeFlags,
-      new URL('./floor-authz.ts', import.meta.url).pathname,
-      floorSocket,
-    ]);
-    await firstLine(floorProc);
-    const floorTarget = { target: `unix:${floorSocket}`, pid: floorProc.pid ?? 0 };
-    const floor = await capacity(floorTarget, spec);
-    const floorCurve = await latencyCurve(floorTarget, spec, floor.perSecond);
-    await stop(floorProc);
-
-    const socket = join(o.root, `noop-${String(i)}.sock`);
-    const noopProc = o.node([
-      ...o.nodeFlags,
-      new URL('./noop-authz.ts', import.meta.url).pathname,
-      socket,
-    ]);
-    await firstLine(noopProc);
-    const noop = await capacity({ target: `unix:${socket}`, pid: noopProc.pid ?? 0 }, spec);
-    await stop(noopProc);
+    const { floor, floorCurve } = await onSocketServer(
+      o,
+      './floor-authz.ts',
+      join(o.root, `floor-${String(i)}.sock`),
+      async (t) => {
+        const max = await capacity(t, spec);
+        return { floor: max, floorCurve: await latencyCurve(t, spec, max.perSecond) };
+      },
+    );
+    const noop = await onSocketServer(
+      o,
+      './noop-authz.ts',
+      join(o.root, `noop-${String(i)}.sock`),
+      (t) => capacity(t, spec),
+    );
 
     const agent = await o.startAgent(join(o.root, `capacity-${String(i)}`));
     const target = { target: `unix:${agent.socket}`, pid: agent.proc.pid ?? 0 };
     const max = await capacity(target, spec);
     const agentCurve = await latencyCurve(target, spec, max.perSecond);
-    await stop(agent.proc);
+    await stopChild(agent.proc);
 
     const mixer = await capacity({ target: o.mixer.address, pid: o.mixer.pid }, spec);
     runs.push({ floor, floorCurve, noop, agent: max, agentCurve, mixer });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { applyObjects } from '../../lib/kube/apply.ts';
 import { opensslServingCerts } from '../../lib/testing/openssl-certs.ts';
-import { firstLine } from '../pinned-process.ts';
+import { firstLine, stopChild } from '../pinned-process.ts';
 
 export const BARE_WEBHOOK_NAME = 'bare.bench.istio-lite.io';
 
@@ -32,10 +32,21 @@ export async function startBareWebhook(kc: KubeConfig, dir: string): Promise<Bar
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   if (proc.pid === undefined) throw new Error('cannot start the bare webhook');
-  const port = Number(await firstLine(proc));
-  if (!Number.isInteger(port) || port <= 0)
-    throw new Error(`bare webhook printed "${String(port)}"`);
-  await applyObjects(kc, [
+  try {
+    const port = Number(await firstLine(proc));
+    if (!Number.isInteger(port) || port <= 0)
+      throw new Error(`bare webhook printed "${String(port)}"`);
+    await register(kc, port, certs.caCert);
+    return { proc, pid: proc.pid, port };
+  } catch (e) {
+    // Not yet handed to the bench's cleanup: stop it here.
+    await stopChild(proc);
+    throw e;
+  }
+}
+
+function register(kc: KubeConfig, port: number, caCert: string): Promise<unknown> {
+  return applyObjects(kc, [
     {
       apiVersion: 'admissionregistration.k8s.io/v1',
       kind: 'MutatingWebhookConfiguration',
@@ -49,7 +60,7 @@ export async function startBareWebhook(kc: KubeConfig, dir: string): Promise<Bar
           timeoutSeconds: 10,
           clientConfig: {
             url: `https://127.0.0.1:${String(port)}/`,
-            caBundle: Buffer.from(certs.caCert).toString('base64'),
+            caBundle: Buffer.from(caCert).toString('base64'),
           },
           rules: [
             { operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['pods'] },
@@ -61,5 +72,4 @@ export async function startBareWebhook(kc: KubeConfig, dir: string): Promise<Bar
       ],
     },
   ]);
-  return { proc, pid: proc.pid, port };
 }

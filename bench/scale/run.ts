@@ -38,6 +38,7 @@ import { down, up, type LocalCluster } from '../../lib/local-cluster/cluster.ts'
 import { parseYamlDocuments } from '../../lib/yaml.ts';
 import { compileDist } from '../compile-dist.ts';
 import { cleanup, installExitHandlers, leftovers, onCleanup } from '../cleanup.ts';
+import { stopChild } from '../pinned-process.ts';
 import { istioLiteEntry } from '../pilot/servers.ts';
 import { measureChanges } from './changes.ts';
 import { BARE_WEBHOOK_NAME, startBareWebhook } from './bare-webhook-process.ts';
@@ -205,13 +206,7 @@ async function main(): Promise<void> {
   await registerBenchWebhook(kc, webhook.port);
   const bare = await startBareWebhook(kc, dir);
   leftovers.pids.add(bare.pid);
-  onCleanup(async () => {
-    if (bare.proc.exitCode === null) {
-      const exited = new Promise((r) => bare.proc.once('exit', r));
-      bare.proc.kill('SIGTERM');
-      await exited;
-    }
-  });
+  onCleanup(() => stopChild(bare.proc));
   log(`control plane ready (logs in ${dir})`);
 
   const pods = new PodTracker(kc);

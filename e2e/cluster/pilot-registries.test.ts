@@ -127,7 +127,9 @@ describe('pilot with real Consul and Eureka registries, beside Kubernetes', func
     );
 
   before(async function () {
-    if (!hasJava()) this.skip(); // the Eureka server is a Spring Boot jar
+    // The Eureka server is a Spring Boot jar: it needs Java, which npm test installs as root
+    // (scripts/test-setup.sh, openjdk-17-jdk-headless) before it runs this suite.
+    if (!hasJava()) this.skip();
     await Promise.all([consul.start(), eureka.start()]);
     await ensurePilotCrds(env.kc);
     const registries: RegistrySpec[] = [
