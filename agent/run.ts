@@ -260,7 +260,7 @@ export function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
       });
       grpc.add(SdsService, sds.handlers());
       grpc.add(AdsService, xds.handlers());
-      // The MIXER socket (ext_authz on every request, access logs) on node:http2.
+      // The MIXER socket (ext_authz on every request, access logs) on lib/h2.
       const mixerServer = life.add('Mixer socket server', new LocalH2Server(), (m) => m.close());
       const reporter = reporterFor(c.mode, c.pod);
       mixerServer.add(AuthorizationService, authzHandlers(checker, reporter, log, tracer));

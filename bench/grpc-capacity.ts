@@ -153,7 +153,7 @@ export function capacityLine(name: string, c: Capacity, unit = 'calls'): string 
 export function curveLines(name: string, points: readonly CurvePoint[]): string[] {
   return points.map(
     (p) =>
-      `${name.padEnd(36)} at ${f0(p.fraction * 100)}% (${f0(p.perSecond)}/s): p50 ${f2(p.p50)} ms  p99 ${f2(p.p99)} ms  ${f1(p.cpuMicrosPerCall)} µs CPU/call  RSS ${f1(p.rssMb)} MB  errors ${String(p.errors)}`,
+      `${name.padEnd(36)} at ${f0(p.fraction * 100)}% (${f0(p.perSecond)}/s): p50 ${f2(p.p50)} ms  p99 ${f2(p.p99)} ms  ${f1(p.cpuMicrosPerCall)} µs CPU/call  RSS ${f1(p.rssMb)} MB  errors ${String(p.errors)}${p.firstError === undefined ? '' : ` (${p.firstError})`}`,
   );
 }
 

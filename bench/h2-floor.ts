@@ -1,26 +1,31 @@
 /**
- * The floor of the gRPC benches (bench/agent, bench/mixer): bare node:http2 answering every call
- * with the same framed message and an OK status, reading nothing of the request and checking
- * nothing of gRPC: the least any gRPC server on node:http2 (lib/grpc/h2-server.ts) pays per call.
+ * The floor of the gRPC benches (bench/agent, bench/mixer): the HTTP/2 transport the hot servers
+ * use (lib/h2) answering every call with the same framed message and an OK status, reading
+ * nothing of the request and checking nothing of gRPC: the least lib/grpc/h2-server.ts pays per
+ * call on top of its own gRPC work.
  */
-import { createServer, type Http2Server } from 'node:http2';
+import { createServer, type Server } from 'node:net';
 import { frameMessage } from '../lib/grpc/h2-frames.ts';
+import { H2Connection } from '../lib/h2/connection.ts';
+import { encodeHeaders } from '../lib/h2/hpack.ts';
 
-export function floorServer(answer: Uint8Array): Http2Server {
+export function floorServer(answer: Uint8Array): Server {
   const ok = frameMessage(answer);
-  // `sendDate` (no date header) is honoured by node:http2 but missing from its types.
-  const options = { waitForTrailers: true, sendDate: false };
-  const server = createServer();
-  server.on('stream', (stream) => {
-    stream.on('error', () => undefined);
-    stream.on('data', () => undefined);
-    stream.on('end', () => {
-      stream.respond([':status', '200', 'content-type', 'application/grpc'], options);
-      stream.once('wantTrailers', () => {
-        stream.sendTrailers({ 'grpc-status': '0' });
-      });
-      stream.end(ok);
+  const headers = encodeHeaders([
+    [':status', '200'],
+    ['content-type', 'application/grpc'],
+  ]);
+  const trailers = encodeHeaders([['grpc-status', '0']]);
+  return createServer((socket) => {
+    new H2Connection(socket, {
+      maxConcurrentStreams: 4096,
+      maxHeaderListSize: 65_536,
+      onStream: (stream) => {
+        stream.onEnd = () => {
+          stream.respond(headers);
+          stream.end(ok, trailers);
+        };
+      },
     });
   });
-  return server;
 }

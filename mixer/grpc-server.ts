@@ -1,7 +1,7 @@
 /**
  * Mixer's gRPC server on 9091, transport only: Mixer v1 (Check, Report), Envoy's ext_authz, ALS
  * and RLS, each a thin call into mixer/api, errors mapped in lib/grpc/status.ts, every call wrapped by
- * the tracer (which honours incoming B3/W3C headers). Served on node:http2 (lib/grpc/h2-server.ts:
+ * the tracer (which honours incoming B3/W3C headers). Served on lib/h2 (lib/grpc/h2-server.ts:
  * a fraction of grpc-js's CPU per call). Plaintext, as Mixer in 0.2 (the sidecar's mTLS protects
  * it in a mesh).
  */

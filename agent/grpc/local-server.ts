@@ -1,7 +1,7 @@
 /**
  * The agent's gRPC servers for Envoy, bound to Unix sockets in the pod's `istio-envoy` volume,
  * never a TCP port the application or traffic capture could see: a @grpc/grpc-js server for the
- * streams (XDS, SDS) and a node:http2 one (lib/grpc/h2-server.ts) for the MIXER socket, which
+ * streams (XDS, SDS) and our own HTTP/2 one (lib/grpc/h2-server.ts) for the MIXER socket, which
  * Envoy calls on every request (ext_authz) and for every access log stream. A socket file left
  * by an earlier run is removed before binding.
  */
@@ -38,7 +38,7 @@ export class LocalGrpcServer {
   }
 }
 
-/** The MIXER socket's server: unary and client-streaming methods on node:http2. */
+/** The MIXER socket's server: unary and client-streaming methods on lib/h2. */
 export class LocalH2Server {
   private readonly server = new H2GrpcServer({ maxReceiveMessageLength: 64 * 1024 * 1024 });
   private socket: string | undefined;

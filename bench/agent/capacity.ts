@@ -8,8 +8,8 @@
  * so each server's steady-state memory and CPU stand beside its throughput. Targets: >= 3x the
  * no-op grpc-js server, p99 <= 1 ms at half the agent's maximum.
  *
- * Beside them the floor (./floor-authz.ts: bare node:http2 answering OK without reading the call),
- * with its own latency curve: what no server on node:http2 can beat on this core, so the agent's
+ * Beside them the floor (./floor-authz.ts: our HTTP/2 transport, lib/h2, answering OK without reading the call),
+ * with its own latency curve: what no server on that transport can beat on this core, so the agent's
  * figures and the targets can be read against it.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -122,11 +122,11 @@ export function capacityLines(r: CapacityResult, o: CapacityOptions): string[] {
   const floorHalf = r.floorCurve.find((p) => p.fraction === 0.5)?.p99 ?? Infinity;
   return [
     `ext_authz capacity on one core (servers on one core with the proxy image's flags, the grpc-go client on the other, ${String(o.concurrency)} in flight; medians of ${String(o.rounds)} rounds)`,
-    capacityLine('bare node:http2 (the floor)', r.floor, 'checks'),
+    capacityLine('bare lib/h2 (the floor)', r.floor, 'checks'),
     capacityLine('no-op grpc-js ext_authz server', r.noop, 'checks'),
-    capacityLine('the agent, from its cache (node:http2)', r.agent, 'checks'),
-    capacityLine('Mixer, uncached (node:http2)', r.mixer, 'checks'),
-    ...curveLines('bare node:http2 (the floor)', r.floorCurve),
+    capacityLine('the agent, from its cache', r.agent, 'checks'),
+    capacityLine('Mixer, uncached', r.mixer, 'checks'),
+    ...curveLines('bare lib/h2 (the floor)', r.floorCurve),
     ...curveLines('the agent, from its cache', r.agentCurve),
     `agent/no-op max checks/s ${ratio.toFixed(2)}x; targets (>= 3x, p99 <= 1 ms at 50% of its max): ${ratio >= 3 && half <= 1 ? 'met' : 'NOT met'} (p99 ${half.toFixed(2)} ms)`,
     `the floor: ${(r.floor.perSecond / r.noop.perSecond).toFixed(2)}x the no-op's checks/s, p99 ${floorHalf.toFixed(2)} ms at 50% of its own max; the agent ${(r.agent.perSecond / r.floor.perSecond).toFixed(2)}x the floor's checks/s, ${(r.agent.cpuMicrosPerCall / r.floor.cpuMicrosPerCall).toFixed(2)}x its CPU per check`,

@@ -20,7 +20,7 @@
  * Node client costs about what the server does per call, so it would be the limit), each
  * server's most Check/s (closed loop, --capacityConcurrency in flight), its CPU per call and
  * memory under load, the ratio Mixer / no-op, and a latency curve at 25, 50 and 75% of each
- * one's own maximum; a bare node:http2 responder beside them is the transport's floor. Targets: >= 2x the no-op grpc-js handler, p99 <= 5 ms at 50%.
+ * one's own maximum; a bare responder on our HTTP/2 transport (lib/h2) beside them is the transport's floor. Targets: >= 2x the no-op grpc-js handler, p99 <= 5 ms at 50%.
  * --capacityOnly runs just that.
  *
  *   npm run bench:mixer [-- --seconds N --rates R1,R2 --concurrency C --batch B --runs N
@@ -221,12 +221,12 @@ function printCapacity(): void {
     `capacity on one core, grpc-go client as the load on the other (${values.capacityConcurrency} in flight; open loop at 25/50/75% of each one's max):`,
   );
   console.log(capacityLine('no-op grpc-js handler', noop.max, 'Check'));
-  console.log(capacityLine('bare node:http2 responder (floor)', floor.max, 'Check'));
-  console.log(capacityLine('istio-lite mixer (node:http2)', mixer.max, 'Check'));
+  console.log(capacityLine('bare lib/h2 responder (floor)', floor.max, 'Check'));
+  console.log(capacityLine('istio-lite mixer', mixer.max, 'Check'));
   for (const l of curveLines('no-op grpc-js handler', noop.curve)) console.log(l);
-  for (const l of curveLines('bare node:http2 responder', floor.curve)) console.log(l);
-  for (const l of curveLines('istio-lite mixer (node:http2)', mixer.curve)) console.log(l);
+  for (const l of curveLines('bare lib/h2 responder', floor.curve)) console.log(l);
+  for (const l of curveLines('istio-lite mixer', mixer.curve)) console.log(l);
   console.log(
-    `floor/no-op ${f2(floor.max.perSecond / noop.max.perSecond)}x (the most any node:http2 server reaches); mixer/no-op max Check/s ${f2(ratio)}x; targets (>= 2x, p99 <= 5 ms at 50% of its max): ${ratio >= 2 && p99Half <= 5 ? 'met' : 'NOT met'} (p99 ${f2(p99Half)} ms)`,
+    `floor/no-op ${f2(floor.max.perSecond / noop.max.perSecond)}x (the most a server on lib/h2 reaches); mixer/no-op max Check/s ${f2(ratio)}x; targets (>= 2x, p99 <= 5 ms at 50% of its max): ${ratio >= 2 && p99Half <= 5 ? 'met' : 'NOT met'} (p99 ${f2(p99Half)} ms)`,
   );
 }

@@ -3,9 +3,8 @@
  * real Mixer gRPC server and core with the mixer/examples deny, whitelist, quota and telemetry
  * rules (workload.ts). `noop`: a bare grpc-js server whose Mixer Check and Report handlers answer at
  * once after decoding (protobufjs, as grpc-js services do), the floor any gRPC service in Node
- * pays. `floor`: bare node:http2 answering every call with the same framed OK and trailers, no
- * gRPC checks at all: what any gRPC server on node:http2 (lib/grpc/h2-server.ts) can at most
- * reach. Prints the port on stdout.
+ * pays. `floor`: our HTTP/2 transport (lib/h2) answering every call with the same framed OK and
+ * trailers, no gRPC checks at all: what lib/grpc/h2-server.ts can at most reach. Prints the port on stdout.
  */
 import { Server, ServerCredentials, type sendUnaryData } from '@grpc/grpc-js';
 import { floorServer } from '../h2-floor.ts';

@@ -1,5 +1,5 @@
 /**
- * Wire compatibility of the node:http2 gRPC servers (lib/grpc/h2-server.ts) with grpc-go, the
+ * Wire compatibility of the HTTP/2 gRPC servers (lib/grpc/h2-server.ts on lib/h2) with grpc-go, the
  * gRPC implementation of Go peers (Envoy's own client is C++ and not installed here): the built
  * grpc-go client (e2e/grpc-go-client, in .cache/bin) against
  * - the agent's MIXER socket (a Unix socket): ext_authz Check allowed and denied, an ALS stream
@@ -96,7 +96,7 @@ function metric(text: string, name: string, labels: string): number {
   return Number(re.exec(text)?.[1] ?? 0);
 }
 
-describe('grpc-go against the node:http2 gRPC servers', function () {
+describe('grpc-go against the lib/h2 gRPC servers', function () {
   this.timeout(60_000);
   let root: string;
   let mixer: TestMixer;

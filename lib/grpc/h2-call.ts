@@ -1,10 +1,10 @@
 /**
- * One call on the node:http2 gRPC server (h2-server.ts), as its handler sees it: the request's
+ * One call on the HTTP/2 gRPC server (h2-server.ts), as its handler sees it: the request's
  * metadata by name, the deadline, and whether the call was cancelled (the client reset the
  * stream, the connection went away, or the deadline passed). Also how a handler's failure
  * becomes a status.
  */
-import type { IncomingHttpHeaders } from 'node:http2';
+import type { H2Headers } from '../h2/stream.ts';
 import { status } from '@grpc/grpc-js';
 import { errorMessage } from '../errors.ts';
 
@@ -13,13 +13,13 @@ export class H2Call {
   readonly path: string;
   /** When the client stops waiting (ms since the epoch, as Date.now()); Infinity without one. */
   readonly deadline: number;
-  private readonly headers: IncomingHttpHeaders;
+  private readonly headers: H2Headers;
   private cancelListeners: (() => void)[] | undefined;
   private isCancelled = false;
   /** Set once the status is sent (or the stream is gone): later answers are dropped. */
   finished = false;
 
-  constructor(path: string, headers: IncomingHttpHeaders, deadline: number) {
+  constructor(path: string, headers: H2Headers, deadline: number) {
     this.path = path;
     this.headers = headers;
     this.deadline = deadline;
