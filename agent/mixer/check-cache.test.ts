@@ -31,6 +31,11 @@ const base = {
   'source.ip': IpAddress.parse('10.1.0.1')!,
 };
 
+/** Whether a lookup asked for a renewal (undefined: a miss or a wait). */
+function refreshOf(h: ReturnType<CheckCache['lookup']>): boolean | undefined {
+  return h !== undefined && 'renew' in h ? h.renew !== undefined : undefined;
+}
+
 describe('check cache (referenced attributes)', () => {
   const cases: {
     name: string;
@@ -111,7 +116,8 @@ describe('check cache (referenced attributes)', () => {
       assert.equal(cache.lookup(bag(base)), undefined);
       assert.equal(cache.insert(bag(base), answer(c.refs, 7)), 'cached');
       const got = cache.lookup(bag(c.second));
-      if (c.hit) assert.deepEqual(got?.status, { code: 7, message: 'denied' });
+      if (c.hit)
+        assert.deepEqual(got && 'status' in got ? got.status : got, { code: 7, message: 'denied' });
       else assert.equal(got, undefined);
     });
   }
@@ -140,7 +146,7 @@ describe('check cache (referenced attributes)', () => {
     const cache = new CheckCache();
     cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 0, 10_000, 20));
     // 19 uses left after the insert; the refresh is due at 5 left, after 14 lookups.
-    const flags = Array.from({ length: 19 }, () => cache.lookup(bag(base))?.refresh);
+    const flags = Array.from({ length: 19 }, () => refreshOf(cache.lookup(bag(base))));
     assert.deepEqual(
       flags.map((f, i) => (f === true ? i : -1)).filter((i) => i >= 0),
       [13],
@@ -149,8 +155,38 @@ describe('check cache (referenced attributes)', () => {
     assert.equal(cache.lookup(bag(base)), undefined, 'still runs out when nobody renewed it');
     // The renewed answer replaces the entry, which can be refreshed again.
     cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 0, 10_000, 20));
-    for (let i = 0; i < 13; i++) assert.equal(cache.lookup(bag(base))?.refresh, false);
-    assert.equal(cache.lookup(bag(base))?.refresh, true);
+    for (let i = 0; i < 13; i++) assert.equal(refreshOf(cache.lookup(bag(base))), false);
+    assert.equal(refreshOf(cache.lookup(bag(base))), true);
+  });
+
+  it('keeps an entry that runs out while being renewed, for checks to wait on', async () => {
+    const cache = new CheckCache();
+    const ref = [{ name: 'source.name', condition: EXACT }];
+    cache.insert(bag(base), answer(ref, 0, 10_000, 5));
+    // 4 uses left; the refresh is due at 1 left (the 3rd lookup).
+    const hits = [cache.lookup(bag(base)), cache.lookup(bag(base)), cache.lookup(bag(base))];
+    const renew = hits[2] && 'renew' in hits[2] ? hits[2].renew : undefined;
+    assert.ok(renew, 'the third lookup asks for a renewal');
+    let land: () => void = () => undefined;
+    renew(new Promise<void>((r) => (land = r)));
+    assert.ok(cache.lookup(bag(base)), 'the last use');
+    const waiting = cache.lookup(bag(base));
+    assert.ok(waiting && 'wait' in waiting, 'spent while renewing: wait, not a miss');
+    cache.insert(bag(base), answer(ref, 0, 10_000, 5));
+    land();
+    await waiting.wait;
+    const after = cache.lookup(bag(base));
+    assert.ok(after && 'status' in after, 'the renewed entry answers');
+    // A renewal that fails (settles without an answer) lets the spent entry go: a miss.
+    const c2 = new CheckCache();
+    c2.insert(bag(base), answer(ref, 0, 10_000, 2));
+    const h = c2.lookup(bag(base));
+    const failed = Promise.resolve();
+    if (h && 'renew' in h) h.renew?.(failed);
+    assert.ok(c2.lookup(bag(base)) && 'wait' in (c2.lookup(bag(base)) ?? {}));
+    await failed;
+    await Promise.resolve();
+    assert.equal(c2.lookup(bag(base)), undefined);
   });
 
   it('asks for one refresh in the last quarter of valid_duration', () => {
@@ -158,10 +194,10 @@ describe('check cache (referenced attributes)', () => {
     const cache = new CheckCache({ now: () => now });
     cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 0, 1000, 1000));
     now = 749;
-    assert.equal(cache.lookup(bag(base))?.refresh, false);
+    assert.equal(refreshOf(cache.lookup(bag(base))), false);
     now = 750;
-    assert.equal(cache.lookup(bag(base))?.refresh, true);
-    assert.equal(cache.lookup(bag(base))?.refresh, false, 'once');
+    assert.equal(refreshOf(cache.lookup(bag(base))), true);
+    assert.equal(refreshOf(cache.lookup(bag(base))), false, 'once');
   });
 
   it('does not cache an answer that used a regex match, or one usable once', () => {

@@ -13,7 +13,10 @@
  * next hit says so (once per entry), and the caller asks Mixer again in the background with that
  * request, whose answer replaces the entry. Without it, every entry running out sent all the
  * checks in flight at that moment to Mixer together (64 at a time under load) until the first
- * answer came back; with it, a busy entry is renewed by one call before it runs out.
+ * answer came back; with it, a busy entry is renewed by one call before it runs out. When the
+ * entry runs out while that call is still on its way (a slow Mixer), the checks that need it wait
+ * for the renewal instead of each asking Mixer (no stampede: one call, however many requests);
+ * the renewal's end (an answer or a failure, within the Mixer timeout) lets them go on.
  */
 import { Condition, type ReferencedAttributesMessage } from '../../lib/mixer/wire.ts';
 import { decodeReferenced, refKey, type AttributeRef } from '../../lib/mixer/referenced.ts';
@@ -26,8 +29,16 @@ export interface CachedStatus {
 
 export interface CacheHit {
   readonly status: CachedStatus;
-  /** The entry is near its end and nobody renews it yet: ask Mixer again for this request. */
-  readonly refresh: boolean;
+  /**
+   * Set when the entry is near its end and nobody renews it yet: ask Mixer again for this request
+   * and pass the promise of that renewal (settled once its answer is inserted, or it failed).
+   */
+  readonly renew: ((renewal: Promise<void>) => void) | undefined;
+}
+
+/** The entry ran out while its renewal is on its way: look up again once it settles. */
+export interface CacheWait {
+  readonly wait: Promise<void>;
 }
 
 export interface Cacheable {
@@ -52,6 +63,8 @@ interface Entry {
   readonly refreshUses: number;
   readonly refreshAt: number;
   refreshing: boolean;
+  /** The renewal on its way, if any: the entry stays (spent or expired) for checks to wait on. */
+  renewal: Promise<void> | undefined;
 }
 
 const refreshShare = 0.25;
@@ -109,8 +122,11 @@ export class CheckCache {
     return this.shapes.size;
   }
 
-  /** The cached decision for `bag`, spending one use of it; undefined on a miss. */
-  lookup(bag: ReadonlyMap<string, Value>): CacheHit | undefined {
+  /**
+   * The cached decision for `bag`, spending one use of it; a wait when its entry ran out while
+   * being renewed; undefined on a miss.
+   */
+  lookup(bag: ReadonlyMap<string, Value>): CacheHit | CacheWait | undefined {
     const now = this.now();
     for (const shape of this.shapes.values()) {
       const k = keyFor(shape.refs, bag);
@@ -118,20 +134,34 @@ export class CheckCache {
       const id = `${shape.id}\n${k}`;
       const e = this.entries.get(id);
       if (e === undefined) continue;
-      if (e.expiresAt <= now) {
+      if (e.expiresAt <= now || e.usesLeft <= 0) {
+        if (e.renewal !== undefined) return { wait: e.renewal };
         this.remove(id, e);
         continue;
       }
       e.usesLeft--;
-      if (e.usesLeft <= 0) this.remove(id, e);
+      const refresh = !e.refreshing && (e.usesLeft <= e.refreshUses || now >= e.refreshAt);
+      if (refresh) e.refreshing = true;
+      // A spent entry stays while it is (about to be) renewed; the next lookup sees it spent.
+      if (e.usesLeft <= 0 && !e.refreshing) this.remove(id, e);
       else {
         // Most recently used goes to the end.
         this.entries.delete(id);
         this.entries.set(id, e);
       }
-      const refresh = !e.refreshing && (e.usesLeft <= e.refreshUses || now >= e.refreshAt);
-      if (refresh) e.refreshing = true;
-      return { status: e.status, refresh };
+      if (!refresh) return { status: e.status, renew: undefined };
+      return {
+        status: e.status,
+        renew: (renewal) => {
+          e.renewal = renewal;
+          void renewal.then(() => {
+            e.renewal = undefined;
+            // Not replaced by the answer (not reusable, or another shape): let it go if spent.
+            if (this.entries.get(id) === e && (e.usesLeft <= 0 || e.expiresAt <= this.now()))
+              this.remove(id, e);
+          });
+        },
+      };
     }
     return undefined;
   }
@@ -173,6 +203,7 @@ export class CheckCache {
       refreshUses: Math.floor(answer.validUseCount * refreshShare),
       refreshAt: now + answer.validMs * (1 - refreshShare),
       refreshing: false,
+      renewal: undefined,
     });
     shape.entries++;
     while (this.entries.size > this.capacity) {

@@ -111,6 +111,29 @@ describe('checker: cache first, then Mixer, fail open or closed', () => {
     assert.ok(m.checks >= 4 && m.checks <= 6, `${String(m.checks)} Mixer calls`);
   });
 
+  it('sends the checks that find their entry spent while it is renewed to that renewal, not Mixer', async () => {
+    const m = new FakeMixer();
+    const c = checker(m);
+    await c.check(bag('alice'));
+    // 199 uses left; renewal due at 50 left. A slow Mixer from now on: its answer lands late.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const inner = m.check.bind(m);
+    m.check = async (b) => {
+      await gate;
+      return inner(b);
+    };
+    for (let i = 0; i < 199; i++) assert.equal(c.cached(bag('alice'))?.source, 'cache');
+    assert.equal(m.checks, 1, 'the renewal is still on its way');
+    // The entry is spent: 100 checks arrive; they wait for the renewal instead of calling Mixer.
+    const late = Promise.all(Array.from({ length: 100 }, () => c.check(bag('alice'))));
+    await new Promise((r) => setTimeout(r, 10));
+    release();
+    const sources = (await late).map((d) => d.source);
+    assert.deepEqual(new Set(sources), new Set(['cache']));
+    assert.equal(m.checks, 2, 'one Mixer call for the renewal, none for the 100');
+  });
+
   it('fails open or closed when Mixer is down, and caches neither', async () => {
     const m = new FakeMixer();
     m.down = true;

@@ -77,7 +77,14 @@ export class Checker {
 
   /** `span`: the check's span, when tracing is on; a call to Mixer is a child span of it. */
   async check(bag: ReadonlyMap<string, Value>, span?: SpanHandle): Promise<Decision> {
-    return this.counted(this.fromCache(bag) ?? (await this.decide(bag, span)));
+    let d = this.fromCache(bag);
+    if (d instanceof Promise) {
+      // The entry ran out while being renewed: its renewal's answer serves this check too.
+      await d;
+      d = this.fromCache(bag);
+      if (d instanceof Promise) d = undefined;
+    }
+    return this.counted(d ?? (await this.decide(bag, span)));
   }
 
   /**
@@ -86,15 +93,17 @@ export class Checker {
    */
   cached(bag: ReadonlyMap<string, Value>): Decision | undefined {
     const d = this.fromCache(bag);
-    return d === undefined ? undefined : this.counted(d);
+    return d === undefined || d instanceof Promise ? undefined : this.counted(d);
   }
 
-  private fromCache(bag: ReadonlyMap<string, Value>): Decision | undefined {
+  /** A decision from the cache, a renewal to wait for, or undefined: ask Mixer. */
+  private fromCache(bag: ReadonlyMap<string, Value>): Decision | Promise<void> | undefined {
     const mixer = this.o.mixer;
     if (mixer === undefined || this.o.quotas.size > 0) return undefined;
     const hit = this.o.cache.lookup(bag);
     if (hit === undefined) return undefined;
-    if (hit.refresh) this.refresh(mixer, bag);
+    if ('wait' in hit) return hit.wait;
+    if (hit.renew !== undefined) hit.renew(this.refresh(mixer, bag));
     return { code: hit.status.code, message: hit.status.message, source: 'cache' };
   }
 
@@ -127,8 +136,8 @@ export class Checker {
    * ahead), in the background; the check itself was answered from the entry. A failure leaves the
    * entry to run out, and the next miss asks Mixer as usual.
    */
-  private refresh(mixer: MixerApi, bag: ReadonlyMap<string, Value>): void {
-    mixer.check(bag, this.o.quotas, this.o.timeoutMs).then(
+  private refresh(mixer: MixerApi, bag: ReadonlyMap<string, Value>): Promise<void> {
+    return mixer.check(bag, this.o.quotas, this.o.timeoutMs).then(
       (answer) => {
         this.refreshes.inc({ result: 'answered' });
         this.cacheInserts.inc({ result: this.o.cache.insert(bag, answer) });
