@@ -87,20 +87,22 @@ function keyFor(
   refs: readonly AttributeRef[],
   bag: ReadonlyMap<string, Value>,
 ): string | undefined {
-  const parts: string[] = [];
+  // Each part length-prefixed, so no two lists of values give the same key.
+  let key = '';
   for (const r of refs) {
     let v: Value | string | undefined = bag.get(r.name);
     if (r.mapKey !== undefined)
       v = v instanceof Map ? (v as ReadonlyMap<string, string>).get(r.mapKey) : undefined;
     if (r.condition === Condition.ABSENCE) {
       if (v !== undefined) return undefined;
-      parts.push('');
+      key += '0:';
     } else {
       if (v === undefined) return undefined;
-      parts.push(valueKey(v));
+      const part = valueKey(v);
+      key += `${String(part.length)}:${part}`;
     }
   }
-  return JSON.stringify(parts);
+  return key;
 }
 
 export class CheckCache {

@@ -134,6 +134,48 @@ describe('checker: cache first, then Mixer, fail open or closed', () => {
     assert.equal(m.checks, 2, 'one Mixer call for the renewal, none for the 100');
   });
 
+  it("sends a burst of new requests to Mixer once: they wait for the first one's answer", async () => {
+    const m = new FakeMixer();
+    let attempts = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const inner = m.check.bind(m);
+    m.check = async (b) => {
+      attempts++;
+      await gate;
+      return inner(b);
+    };
+    const c = checker(m);
+    const burst = Promise.all(Array.from({ length: 100 }, () => c.check(bag('alice'))));
+    await new Promise((r) => setTimeout(r, 10));
+    release();
+    const sources = (await burst).map((d) => d.source);
+    assert.equal(attempts, 16, '16 Mixer calls for 100 checks');
+    assert.equal(sources.filter((s) => s === 'mixer').length, 16);
+    assert.equal(sources.filter((s) => s === 'cache').length, 84);
+    // With nothing on its way, a request unlike the others goes to Mixer at once.
+    assert.equal((await c.check(bag('bob'))).source, 'mixer');
+    assert.equal(attempts, 17);
+  });
+
+  it('gives a burst the same fail-open answer when the calls it waited for could not reach Mixer', async () => {
+    const m = new FakeMixer();
+    m.down = true;
+    let attempts = 0;
+    const inner = m.check.bind(m);
+    m.check = async (b) => {
+      attempts++;
+      await new Promise((r) => setTimeout(r, 20));
+      return inner(b);
+    };
+    const c = checker(m);
+    const sources = (
+      await Promise.all(Array.from({ length: 50 }, () => c.check(bag('alice'))))
+    ).map((d) => d.source);
+    assert.deepEqual(new Set(sources), new Set(['fail-open']));
+    assert.equal(attempts, 16, 'the other 34 did not wait for a turn to time out');
+  });
+
   it('fails open or closed when Mixer is down, and caches neither', async () => {
     const m = new FakeMixer();
     m.down = true;

@@ -33,6 +33,15 @@ export interface CheckerOptions {
   readonly metrics: Registry;
 }
 
+/** How many renewals a check waits for before asking Mixer itself. */
+const maxRenewalWaits = 3;
+/**
+ * Cache misses asking Mixer at once; more wait for one of them to finish and look in the cache
+ * again. A burst of new requests (after a start, or for a new service) so costs Mixer a few calls,
+ * not one per request: most of the burst shares a few answers.
+ */
+const maxMissCalls = 16;
+
 export class Checker {
   private readonly o: CheckerOptions;
   /** The decisions counter's child per source and code (labels() on every check costs). */
@@ -41,6 +50,9 @@ export class Checker {
   private readonly refreshes: Counter;
   private readonly mixerSeconds: Histogram;
   private warnedAt = 0;
+  /** Misses asking Mixer now, and the checks waiting for one of them to finish. */
+  private missCalls = 0;
+  private readonly queue: ((failed: Decision | undefined) => void)[] = [];
 
   constructor(o: CheckerOptions) {
     this.o = o;
@@ -77,14 +89,29 @@ export class Checker {
 
   /** `span`: the check's span, when tracing is on; a call to Mixer is a child span of it. */
   async check(bag: ReadonlyMap<string, Value>, span?: SpanHandle): Promise<Decision> {
-    let d = this.fromCache(bag);
-    if (d instanceof Promise) {
-      // The entry ran out while being renewed: its renewal's answer serves this check too.
-      await d;
-      d = this.fromCache(bag);
-      if (d instanceof Promise) d = undefined;
+    let renewalWaits = 0;
+    let woken = false;
+    for (;;) {
+      const d = this.fromCache(bag);
+      if (d !== undefined && !(d instanceof Promise)) {
+        // Woken for a free call slot and not using it: the next waiter may.
+        if (woken) this.queue.shift()?.(undefined);
+        return this.counted(d);
+      }
+      if (d instanceof Promise && renewalWaits++ < maxRenewalWaits) {
+        // Its entry ran out while being renewed: the renewal's answer serves this check too.
+        await d;
+        continue;
+      }
+      if (!this.cacheable() || this.missCalls < maxMissCalls) {
+        return this.counted(await this.ask(bag, span));
+      }
+      // As many misses as allowed are asking Mixer: wait for one to finish (its answer may
+      // well be this request's), then look again.
+      const failed = await new Promise<Decision | undefined>((resolve) => this.queue.push(resolve));
+      if (failed !== undefined) return this.counted(failed);
+      woken = true;
     }
-    return this.counted(d ?? (await this.decide(bag, span)));
   }
 
   /**
@@ -110,6 +137,30 @@ export class Checker {
   private counted(d: Decision): Decision {
     this.decisionCounts.get(`${d.source}:${String(d.code)}`).inc();
     return d;
+  }
+
+  /**
+   * Asks Mixer for a miss, holding one of the maxMissCalls slots; when it ends the next waiting
+   * check looks again (check).
+   */
+  private async ask(bag: ReadonlyMap<string, Value>, span?: SpanHandle): Promise<Decision> {
+    this.missCalls++;
+    let d: Decision;
+    try {
+      d = await this.decide(bag, span);
+    } finally {
+      this.missCalls--;
+    }
+    // Mixer out of reach: every check waiting gets the same answer now, not a turn to time out.
+    if (d.source === 'fail-open' || d.source === 'fail-closed') {
+      for (const w of this.queue.splice(0)) w(d);
+    } else this.queue.shift()?.(undefined);
+    return d;
+  }
+
+  /** Whether checks are answered from the cache at all (a Mixer, no quotas). */
+  private cacheable(): boolean {
+    return this.o.mixer !== undefined && this.o.quotas.size === 0;
   }
 
   private async decide(bag: ReadonlyMap<string, Value>, span?: SpanHandle): Promise<Decision> {

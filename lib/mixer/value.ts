@@ -98,12 +98,25 @@ export class IpAddress {
     return new IpAddress(new Uint8Array(b));
   }
 
-  /** From text (`10.0.0.1`, `::1`, `::ffff:10.0.0.1`); undefined when it is not an address. */
+  /**
+   * From text (`10.0.0.1`, `::1`, `::ffff:10.0.0.1`); undefined when it is not an address. The
+   * same text gives the same (immutable) instance while it is among the last 1,024 parsed: every
+   * request carries its peers' addresses as text.
+   */
   static parse(s: string): IpAddress | undefined {
+    const known = parsed.get(s);
+    if (known !== undefined) return known;
     const family = isIP(s);
-    if (family === 4) return new IpAddress(Uint8Array.from(s.split('.').map(Number)));
-    if (family === 6) return IpAddress.fromBytes(parseV6(s));
-    return undefined;
+    const ip =
+      family === 4
+        ? new IpAddress(Uint8Array.from(s.split('.').map(Number)))
+        : family === 6
+          ? IpAddress.fromBytes(parseV6(s))
+          : undefined;
+    if (ip === undefined) return undefined;
+    if (parsed.size >= 1024) parsed.clear();
+    parsed.set(s, ip);
+    return ip;
   }
 
   equals(o: IpAddress): boolean {
@@ -124,6 +137,8 @@ export class IpAddress {
     return compressV6(groups);
   }
 }
+
+const parsed = new Map<string, IpAddress>();
 
 function isV4Mapped(b: Uint8Array): boolean {
   for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
