@@ -3,7 +3,9 @@
  * by asking Mixer (and remembering the answer when it may be reused). When Mixer cannot be
  * reached in time, fail open (allow) or closed (UNAVAILABLE) as configured; such answers are
  * never cached. Checks that consume quota always go to Mixer: a cached grant would let through
- * requests Mixer would have refused, so decisions stay equal to uncached ones.
+ * requests Mixer would have refused, so decisions stay equal to uncached ones. At most 16 misses
+ * ask Mixer at once; the others wait for one of them and look in the cache again, so a burst of
+ * new requests costs Mixer a few calls (docs/reference/mixer.md).
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { errorMessage } from '../../lib/errors.ts';
