@@ -21,9 +21,13 @@ export function floorServer(answer: Uint8Array): Server {
       maxConcurrentStreams: 4096,
       maxHeaderListSize: 65_536,
       onStream: (stream) => {
-        stream.onEnd = () => {
-          stream.respond(headers);
-          stream.end(ok, trailers);
+        stream.listener = {
+          data: () => undefined,
+          end: () => {
+            stream.respond(headers);
+            stream.end(ok, trailers);
+          },
+          close: () => undefined,
         };
       },
     });

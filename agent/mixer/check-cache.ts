@@ -51,11 +51,13 @@ export interface Cacheable {
 interface Shape {
   readonly id: string;
   readonly refs: readonly AttributeRef[];
-  entries: number;
+  /** Its entries by the key of their values (keyFor). */
+  readonly entries: Map<string, Entry>;
 }
 
 interface Entry {
   readonly shape: Shape;
+  readonly key: string;
   readonly status: CachedStatus;
   readonly expiresAt: number;
   usesLeft: number;
@@ -109,7 +111,8 @@ export class CheckCache {
   private readonly capacity: number;
   private readonly now: () => number;
   private readonly shapes = new Map<string, Shape>();
-  private readonly entries = new Map<string, Entry>();
+  /** Every entry, least recently used first. */
+  private readonly lru = new Set<Entry>();
 
   constructor(o: { capacity?: number; now?: () => number } = {}) {
     this.capacity = o.capacity ?? 10_000;
@@ -117,7 +120,7 @@ export class CheckCache {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.lru.size;
   }
 
   get shapeCount(): number {
@@ -133,23 +136,22 @@ export class CheckCache {
     for (const shape of this.shapes.values()) {
       const k = keyFor(shape.refs, bag);
       if (k === undefined) continue;
-      const id = `${shape.id}\n${k}`;
-      const e = this.entries.get(id);
+      const e = shape.entries.get(k);
       if (e === undefined) continue;
       if (e.expiresAt <= now || e.usesLeft <= 0) {
         if (e.renewal !== undefined) return { wait: e.renewal };
-        this.remove(id, e);
+        this.remove(e);
         continue;
       }
       e.usesLeft--;
       const refresh = !e.refreshing && (e.usesLeft <= e.refreshUses || now >= e.refreshAt);
       if (refresh) e.refreshing = true;
       // A spent entry stays while it is (about to be) renewed; the next lookup sees it spent.
-      if (e.usesLeft <= 0 && !e.refreshing) this.remove(id, e);
+      if (e.usesLeft <= 0 && !e.refreshing) this.remove(e);
       else {
         // Most recently used goes to the end.
-        this.entries.delete(id);
-        this.entries.set(id, e);
+        this.lru.delete(e);
+        this.lru.add(e);
       }
       if (!refresh) return { status: e.status, renew: undefined };
       return {
@@ -159,8 +161,7 @@ export class CheckCache {
           void renewal.then(() => {
             e.renewal = undefined;
             // Not replaced by the answer (not reusable, or another shape): let it go if spent.
-            if (this.entries.get(id) === e && (e.usesLeft <= 0 || e.expiresAt <= this.now()))
-              this.remove(id, e);
+            if (e.usesLeft <= 0 || e.expiresAt <= this.now()) this.remove(e);
           });
         },
       };
@@ -187,18 +188,18 @@ export class CheckCache {
     const shapeId = JSON.stringify(refs.map((r) => [refKey(r), r.condition]));
     const k = keyFor(refs, bag);
     if (k === undefined) return 'not-reusable'; // Mixer referenced something the request lacks.
-    const id = `${shapeId}\n${k}`;
-    const old = this.entries.get(id);
-    if (old) this.remove(id, old);
     let shape = this.shapes.get(shapeId);
     if (shape === undefined) {
-      shape = { id: shapeId, refs, entries: 0 };
+      shape = { id: shapeId, refs, entries: new Map() };
       this.shapes.set(shapeId, shape);
     }
+    const old = shape.entries.get(k);
+    if (old) this.remove(old);
     // The request that got this answer used it once already.
     const now = this.now();
-    this.entries.set(id, {
+    const entry: Entry = {
       shape,
+      key: k,
       status: answer.status,
       expiresAt: now + answer.validMs,
       usesLeft: answer.validUseCount - 1,
@@ -206,24 +207,27 @@ export class CheckCache {
       refreshAt: now + answer.validMs * (1 - refreshShare),
       refreshing: false,
       renewal: undefined,
-    });
-    shape.entries++;
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.entries().next();
+    };
+    shape.entries.set(k, entry);
+    this.shapes.set(shapeId, shape);
+    this.lru.add(entry);
+    while (this.lru.size > this.capacity) {
+      const oldest = this.lru.values().next();
       if (oldest.done === true) break;
-      this.remove(oldest.value[0], oldest.value[1]);
+      this.remove(oldest.value);
     }
     return 'cached';
   }
 
-  private remove(id: string, e: Entry): void {
-    if (!this.entries.delete(id)) return;
-    e.shape.entries--;
-    if (e.shape.entries === 0) this.shapes.delete(e.shape.id);
+  /** Drops `e` if it is still the cache's entry for its key (a replaced one is gone already). */
+  private remove(e: Entry): void {
+    if (!this.lru.delete(e)) return;
+    if (e.shape.entries.get(e.key) === e) e.shape.entries.delete(e.key);
+    if (e.shape.entries.size === 0) this.shapes.delete(e.shape.id);
   }
 
   clear(): void {
-    this.entries.clear();
+    this.lru.clear();
     this.shapes.clear();
   }
 }

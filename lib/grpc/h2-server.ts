@@ -16,22 +16,16 @@
  * flight finish, and cuts the rest after the grace.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { gunzipSync, inflateSync } from 'node:zlib';
-import { status, type ServiceDefinition } from '@grpc/grpc-js';
-import { errorMessage } from '../errors.ts';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { H2Connection } from '../h2/connection.ts';
 import { ErrorCode } from '../h2/frames.ts';
 import { encodeHeaders } from '../h2/hpack.ts';
 import type { H2Stream } from '../h2/stream.ts';
 import { hostPort, listenError } from '../listen.ts';
-import { H2Call, statusOf, type H2Handler, type StreamReceiver } from './h2-call.ts';
-import {
-  encodeStatusMessage,
-  frameMessage,
-  MessageReader,
-  parseTimeout,
-  type FramedMessage,
-} from './h2-frames.ts';
+import type { H2Handler } from './h2-call.ts';
+import { parseTimeout } from './h2-frames.ts';
+import { acceptEncoding, ServerCall, trailersOnly, type Method } from './h2-server-call.ts';
 
 export { H2Call, type H2Handler, type StreamReceiver } from './h2-call.ts';
 
@@ -41,20 +35,6 @@ export interface H2GrpcServerOptions {
   /** TCP keepalive probes on idle connections after this long (default 60 s; not for Unix sockets). */
   readonly keepaliveMs?: number;
 }
-
-interface Method {
-  readonly path: string;
-  readonly deserialize: (bytes: Buffer) => unknown;
-  readonly serialize: (response: unknown) => Buffer;
-  readonly handler: H2Handler;
-}
-
-const acceptEncoding = 'identity,deflate,gzip';
-const okHeaders = encodeHeaders([
-  [':status', '200'],
-  ['content-type', 'application/grpc'],
-]);
-const okTrailers = encodeHeaders([['grpc-status', '0']]);
 
 export type ListenTarget =
   { readonly path: string } | { readonly host: string; readonly port: number };
@@ -181,148 +161,7 @@ export class H2GrpcServer {
       );
       return;
     }
-    const call = new H2Call(path, headers, timeout === undefined ? Infinity : Date.now() + timeout);
-    this.inFlight++;
-    const timer =
-      timeout === undefined
-        ? undefined
-        : setTimeout(() => {
-            // The client has stopped waiting: cancel locally and end the stream with status
-            // DEADLINE_EXCEEDED, so a client whose own timer fires a moment later still reads 4
-            // (an RST_STREAM CANCEL would read as CANCELLED); after headers went out, RST CANCEL.
-            call.cancel();
-            if (stream.closed) return;
-            if (stream.headersSent) stream.reset(ErrorCode.CANCEL);
-            else trailersOnly(stream, status.DEADLINE_EXCEEDED, 'deadline exceeded');
-          }, timeout);
-    stream.onClose = () => {
-      if (timer !== undefined) clearTimeout(timer);
-      this.inFlight--;
-      if (!call.finished) call.cancel();
-    };
-    const reader = new MessageReader(this.maxReceive);
-    /** The message's bytes, or undefined after answering with the status that says why not. */
-    const bytesOf = (m: FramedMessage): Buffer | undefined => {
-      if (!m.compressed) return m.bytes;
-      if (encoding === 'identity') {
-        finish(
-          stream,
-          call,
-          status.INTERNAL,
-          'compressed flag set on a message without grpc-encoding',
-        );
-        return undefined;
-      }
-      try {
-        const opts = { maxOutputLength: this.maxReceive };
-        return encoding === 'gzip' ? gunzipSync(m.bytes, opts) : inflateSync(m.bytes, opts);
-      } catch (e) {
-        const tooLarge = (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
-        finish(
-          stream,
-          call,
-          tooLarge ? status.RESOURCE_EXHAUSTED : status.INTERNAL,
-          tooLarge
-            ? `decompressed message larger than max (${String(this.maxReceive)})`
-            : `cannot decompress a ${encoding} message: ${errorMessage(e)}`,
-        );
-        return undefined;
-      }
-    };
-    const decode = (m: FramedMessage): { ok: true; value: unknown } | { ok: false } => {
-      const bytes = bytesOf(m);
-      if (bytes === undefined) return { ok: false };
-      try {
-        return { ok: true, value: method.deserialize(bytes) };
-      } catch (e) {
-        finish(stream, call, status.INTERNAL, `cannot decode the request: ${errorMessage(e)}`);
-        return { ok: false };
-      }
-    };
-    const read = (chunk: Buffer): boolean => {
-      if (reader.push(chunk)) return true;
-      const big = reader.tooLarge;
-      finish(
-        stream,
-        call,
-        status.RESOURCE_EXHAUSTED,
-        `received message larger than max (${String(big?.length)} vs. ${String(big?.max)})`,
-      );
-      return false;
-    };
-    const answer = (run: () => unknown) => {
-      let out: unknown;
-      try {
-        out = run();
-      } catch (e) {
-        const s = statusOf(e);
-        finish(stream, call, s.code, s.details);
-        return;
-      }
-      Promise.resolve(out).then(
-        (res) => {
-          respondOk(stream, call, method, res);
-        },
-        (e: unknown) => {
-          const s = statusOf(e);
-          finish(stream, call, s.code, s.details);
-        },
-      );
-    };
-
-    const { handler } = method;
-    if ('unary' in handler) {
-      stream.onData = (chunk: Buffer) => {
-        if (!call.finished) read(chunk);
-      };
-      stream.onEnd = () => {
-        if (call.finished) return;
-        const messages = reader.take();
-        const only = messages[0];
-        if (messages.length !== 1 || only === undefined || reader.partial > 0) {
-          finish(
-            stream,
-            call,
-            status.INTERNAL,
-            `a unary call needs one request message, got ${String(messages.length)}`,
-          );
-          return;
-        }
-        const req = decode(only);
-        if (req.ok) answer(() => handler.unary(req.value, call));
-      };
-      return;
-    }
-    let receiver: StreamReceiver;
-    try {
-      receiver = handler.clientStream(call);
-    } catch (e) {
-      const s = statusOf(e);
-      finish(stream, call, s.code, s.details);
-      return;
-    }
-    stream.onData = (chunk: Buffer) => {
-      if (call.finished || !read(chunk)) return;
-      for (const m of reader.take()) {
-        const req = decode(m);
-        if (!req.ok) return;
-        try {
-          receiver.message(req.value);
-        } catch (e) {
-          const s = statusOf(e);
-          finish(stream, call, s.code, s.details);
-          return;
-        }
-      }
-    };
-    stream.onEnd = () => {
-      if (call.finished) return;
-      if (reader.partial > 0) {
-        finish(stream, call, status.INTERNAL, 'the stream ended inside a message');
-        return;
-      }
-      answer(() => receiver.end());
-    };
+    new ServerCall(stream, method, encoding, timeout, this.maxReceive, this);
   }
 }
 
@@ -334,44 +173,4 @@ function respondHttp(stream: H2Stream, code: number): void {
   if (stream.closed || stream.headersSent) return;
   stream.respond(encodeHeaders([[':status', String(code)]]), true);
   if (!stream.remoteEnded) stream.reset(ErrorCode.NO_ERROR);
-}
-
-/**
- * An error as a Trailers-Only response (one HEADERS frame, END_STREAM); a client still sending
- * gets RST_STREAM NO_ERROR after it, so its stream is freed (PROTOCOL-HTTP2.md, early closure).
- */
-function trailersOnly(stream: H2Stream, code: number, details: string): void {
-  if (stream.closed || stream.headersSent) return;
-  stream.respond(
-    encodeHeaders([
-      [':status', '200'],
-      ['content-type', 'application/grpc'],
-      ['grpc-accept-encoding', acceptEncoding],
-      ['grpc-status', String(code)],
-      ['grpc-message', encodeStatusMessage(details)],
-    ]),
-    true,
-  );
-  if (!stream.remoteEnded) stream.reset(ErrorCode.NO_ERROR);
-}
-
-function finish(stream: H2Stream, call: H2Call, code: number, details: string): void {
-  if (call.finished) return;
-  call.finished = true;
-  trailersOnly(stream, code, details);
-}
-
-function respondOk(stream: H2Stream, call: H2Call, method: Method, response: unknown): void {
-  if (call.finished) return;
-  let body: Buffer;
-  try {
-    body = frameMessage(method.serialize(response));
-  } catch (e) {
-    finish(stream, call, status.INTERNAL, `cannot encode the response: ${errorMessage(e)}`);
-    return;
-  }
-  call.finished = true;
-  if (stream.closed) return;
-  stream.respond(okHeaders);
-  stream.end(body, okTrailers);
 }

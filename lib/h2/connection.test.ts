@@ -19,12 +19,15 @@ function echoServer(): Server {
       maxHeaderListSize: 1 << 20,
       onStream: (stream) => {
         const parts: Buffer[] = [];
-        stream.onData = (chunk) => parts.push(Buffer.from(chunk));
-        stream.onEnd = () => {
-          const body = Buffer.concat(parts);
-          const headers = JSON.stringify(stream.headers);
-          stream.respond(encodeHeaders([[':status', '200']]));
-          stream.end(Buffer.concat([Buffer.from(`${String(headers.length)}\n${headers}`), body]));
+        stream.listener = {
+          data: (chunk) => parts.push(Buffer.from(chunk)),
+          end: () => {
+            const body = Buffer.concat(parts);
+            const headers = JSON.stringify(stream.headers);
+            stream.respond(encodeHeaders([[':status', '200']]));
+            stream.end(Buffer.concat([Buffer.from(`${String(headers.length)}\n${headers}`), body]));
+          },
+          close: () => undefined,
         };
       },
     });

@@ -282,7 +282,7 @@ export class H2Connection implements StreamSink {
     if (flags & Flag.END_STREAM) stream.remoteEnded = true;
     this.options.onStream(stream);
     if (stream.remoteEnded && !stream.closed) {
-      stream.onEnd?.();
+      stream.listener?.end();
       this.closeIfDone(stream);
     }
   }
@@ -312,13 +312,13 @@ export class H2Connection implements StreamSink {
     const end = (f.flags & Flag.END_STREAM) !== 0;
     const streamCredit = end ? 0 : stream.received.credit();
     if (streamCredit > 0) this.write(windowUpdate(stream.id, streamCredit));
-    if (body.length > 0) stream.onData?.(body);
+    if (body.length > 0) stream.listener?.data(body);
     if (end && !stream.closed) this.remoteEnd(stream);
   }
 
   private remoteEnd(stream: H2Stream): void {
     stream.remoteEnded = true;
-    stream.onEnd?.();
+    stream.listener?.end();
     this.closeIfDone(stream);
   }
 
@@ -373,7 +373,7 @@ export class H2Connection implements StreamSink {
     stream.closed = true;
     this.streams.delete(stream.id);
     this.sender.forget(stream);
-    stream.onClose?.();
+    stream.listener?.close();
     this.endIfIdle();
   }
 

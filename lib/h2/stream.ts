@@ -8,6 +8,16 @@ import type { ReceiveWindow } from './receive-window.ts';
 /** Request headers by name; a repeated name is an array. */
 export type H2Headers = Record<string, string | string[] | undefined>;
 
+/** What a stream tells whoever serves it. */
+export interface StreamListener {
+  /** A chunk of the request body (called in order). */
+  data(chunk: Buffer): void;
+  /** The peer has sent all of the request. */
+  end(): void;
+  /** The stream is gone: answered and read, reset by either side, or the connection closed. */
+  close(): void;
+}
+
 /** What the connection does for its streams. */
 export interface StreamSink {
   /** A HEADERS frame (with CONTINUATIONs when large). */
@@ -21,12 +31,8 @@ export interface StreamSink {
 export class H2Stream {
   readonly id: number;
   readonly headers: H2Headers;
-  /** A chunk of the request body (called in order). */
-  onData: ((chunk: Buffer) => void) | undefined;
-  /** The peer has sent all of the request. */
-  onEnd: (() => void) | undefined;
-  /** The stream is gone: answered and read, reset by either side, or the connection closed. */
-  onClose: (() => void) | undefined;
+  /** Told of the request body, its end and the stream's close; set by whoever serves it. */
+  listener: StreamListener | undefined;
   /** The peer sent END_STREAM. */
   remoteEnded = false;
   headersSent = false;
