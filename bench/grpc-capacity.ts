@@ -149,11 +149,14 @@ export function capacityLine(name: string, c: Capacity, unit = 'calls'): string 
   return `${name.padEnd(36)} ${f0(c.perSecond).padStart(7)} ${unit}/s max  server ${f1(c.cpuMicrosPerCall)} µs CPU/call, RSS ${f1(c.rssMb)} MB loaded (${f1(c.idleRssMb)} idle)  errors ${String(c.errors)}${c.firstError === undefined ? '' : ` (${c.firstError})`}`;
 }
 
-/** One line per point: `at 25% (N/s): p50 … p99 …`. */
+/**
+ * One line per point: `at 25% (N/s): p50 … p99 …`. A point whose calls completed at under 90% of
+ * the rate asked for says so: the load (or the server) fell behind and its latencies are queueing.
+ */
 export function curveLines(name: string, points: readonly CurvePoint[]): string[] {
   return points.map(
     (p) =>
-      `${name.padEnd(36)} at ${f0(p.fraction * 100)}% (${f0(p.perSecond)}/s): p50 ${f2(p.p50)} ms  p99 ${f2(p.p99)} ms  ${f1(p.cpuMicrosPerCall)} µs CPU/call  RSS ${f1(p.rssMb)} MB  errors ${String(p.errors)}${p.firstError === undefined ? '' : ` (${p.firstError})`}`,
+      `${name.padEnd(36)} at ${f0(p.fraction * 100)}% (${f0(p.perSecond)}/s${p.perSecond < 0.9 * p.rate ? ` of ${f0(p.rate)} asked: fell behind` : ''}): p50 ${f2(p.p50)} ms  p99 ${f2(p.p99)} ms  ${f1(p.cpuMicrosPerCall)} µs CPU/call  RSS ${f1(p.rssMb)} MB  errors ${String(p.errors)}${p.firstError === undefined ? '' : ` (${p.firstError})`}`,
   );
 }
 
