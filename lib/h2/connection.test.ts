@@ -207,6 +207,65 @@ describe('lib/h2/connection: what no good client sends', () => {
     });
   }
 
+  it('stops reading from a client that does not read its answers, and goes on once it does', async () => {
+    let serverSide: Socket | undefined;
+    server.once('connection', (s: Socket) => (serverSide = s));
+    const client = connect(port, '127.0.0.1');
+    await once(client, 'connect');
+    client.pause();
+    const big = Buffer.alloc(4);
+    big.writeUInt32BE(2 ** 31 - 1 - 65_535);
+    const settings = Buffer.alloc(6);
+    settings.writeUInt16BE(4, 0); // INITIAL_WINDOW_SIZE
+    settings.writeUInt32BE(2 ** 31 - 1, 2);
+    const post = encodeHeaders([
+      [':method', 'POST'],
+      [':path', '/echo'],
+      [':scheme', 'http'],
+    ]);
+    const body = Buffer.alloc(16_000, 1);
+    const n = 1500;
+    const out = [
+      PREFACE,
+      frame(FrameType.SETTINGS, 0, 0, settings),
+      frame(FrameType.WINDOW_UPDATE, 0, 0, big),
+    ];
+    for (let i = 0; i < n; i++) {
+      const id = 2 * i + 1;
+      out.push(frame(FrameType.HEADERS, Flag.END_HEADERS, id, post));
+      out.push(frame(FrameType.DATA, Flag.END_STREAM, id, body));
+    }
+    client.write(Buffer.concat(out));
+    try {
+      await readAll(client, () => serverSide, n);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  /** Waits for the server to stop reading, then reads until every stream's answer has ended. */
+  async function readAll(client: Socket, serverSide: () => Socket | undefined, n: number) {
+    const t0 = Date.now();
+    while (serverSide()?.isPaused() !== true) {
+      assert.ok(Date.now() - t0 < 5000, 'the server kept reading');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // 24 MB of answers wait; reading them, the client gets every one.
+    let ended = 0;
+    const reader = new FrameReader();
+    reader.maxFrameSize = 1 << 24;
+    client.on('data', (c: Buffer) => {
+      reader.push(c, (f) => {
+        if (f.type === FrameType.DATA && f.flags & Flag.END_STREAM) ended++;
+      });
+    });
+    client.resume();
+    while (ended < n) {
+      assert.ok(Date.now() - t0 < 20_000, `${String(ended)} of ${String(n)} answers`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   it('refuses a connection that does not start with the preface', async () => {
     const got = await raw(port, [], Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     assert.equal(goAwayOf(got)?.code, ErrorCode.PROTOCOL_ERROR);
