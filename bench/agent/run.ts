@@ -5,7 +5,8 @@
  *
  * The agent runs as `istio-lite agent sidecar`, no Envoy, certificates from files; the real Mixer
  * runs in its own process with the mixer/examples rules. Servers (agent, Mixer) on core 1, the load
- * generator on core 0, when taskset exists. Variants: the TypeScript sources (type stripping, as
+ * generator on core 0, when taskset exists (the capacity section's agent asks a second Mixer on
+ * core 0, so its core is its own). Variants: the TypeScript sources (type stripping, as
  * `npm run istio-lite`), the compiled dist/ the images run (compiled first, as their build stage
  * does), and the proxy image's NODE_OPTIONS; the last also as the first pod on its node.
  *
@@ -48,6 +49,7 @@ import {
   firstLine,
   hasTaskset,
   pinnedNode,
+  stopChild,
   type PinnedOptions,
 } from '../pinned-process.ts';
 import { authzCapacity, capacityLines, type CapacityOptions } from './capacity.ts';
@@ -174,6 +176,11 @@ try {
   // Warm Mixer up (JIT, connections) so the first agent run does not pay for it.
   await load(mixer);
 
+  // The capacity runs' agent asks a Mixer on the load's core: in a mesh Mixer does not share the
+  // sidecar's core, and sharing it put Mixer's collector pauses into the agent's latency curve.
+  const sideMixer = node(0, [here('./mixer-child.ts')]);
+  const sideMixerAddress = (JSON.parse(await firstLine(sideMixer)) as { address: string }).address;
+  await load(sideMixerAddress);
   const capacityOptions: CapacityOptions = {
     root,
     seconds: Number(values.seconds),
@@ -190,13 +197,15 @@ try {
         nodeFlags: [...semiSpace, ...profile],
         load: true,
       };
-      const a = await startAgent(node, v, dir, mixer, undefined);
+      const a = await startAgent(node, v, dir, sideMixerAddress, undefined);
       return { proc: a.proc, socket: join(dir, 'MIXER') };
     },
     mixer: { address: mixer, pid: mixerProc.pid ?? 0 },
     loadCore: 0,
   };
-  const capacity = capacityLines(await authzCapacity(capacityOptions), capacityOptions);
+  const capacity = await authzCapacity(capacityOptions)
+    .then((r) => capacityLines(r, capacityOptions))
+    .finally(() => stopChild(sideMixer));
   if (values.capacityOnly) {
     process.stdout.write(`${capacity.join('\n')}\n`);
     throw capacityOnlyDone;
