@@ -6,16 +6,11 @@
  */
 import { createServer, type Server } from 'node:net';
 import { frameMessage } from '../lib/grpc/h2-frames.ts';
+import { okHeaders, okTrailers } from '../lib/grpc/h2-server-call.ts';
 import { H2Connection } from '../lib/h2/connection.ts';
-import { encodeHeaders } from '../lib/h2/hpack.ts';
 
 export function floorServer(answer: Uint8Array): Server {
   const ok = frameMessage(answer);
-  const headers = encodeHeaders([
-    [':status', '200'],
-    ['content-type', 'application/grpc'],
-  ]);
-  const trailers = encodeHeaders([['grpc-status', '0']]);
   return createServer((socket) => {
     new H2Connection(socket, {
       maxConcurrentStreams: 4096,
@@ -24,8 +19,8 @@ export function floorServer(answer: Uint8Array): Server {
         stream.listener = {
           data: () => undefined,
           end: () => {
-            stream.respond(headers);
-            stream.end(ok, trailers);
+            stream.respond(okHeaders);
+            stream.end(ok, okTrailers);
           },
           close: () => undefined,
         };

@@ -188,13 +188,14 @@ export class CheckCache {
     const shapeId = JSON.stringify(refs.map((r) => [refKey(r), r.condition]));
     const k = keyFor(refs, bag);
     if (k === undefined) return 'not-reusable'; // Mixer referenced something the request lacks.
+    // The entry it replaces goes first (taking its shape with it if it was the last).
+    const old = this.shapes.get(shapeId)?.entries.get(k);
+    if (old) this.remove(old);
     let shape = this.shapes.get(shapeId);
     if (shape === undefined) {
       shape = { id: shapeId, refs, entries: new Map() };
       this.shapes.set(shapeId, shape);
     }
-    const old = shape.entries.get(k);
-    if (old) this.remove(old);
     // The request that got this answer used it once already.
     const now = this.now();
     const entry: Entry = {
@@ -209,7 +210,6 @@ export class CheckCache {
       renewal: undefined,
     };
     shape.entries.set(k, entry);
-    this.shapes.set(shapeId, shape);
     this.lru.add(entry);
     while (this.lru.size > this.capacity) {
       const oldest = this.lru.values().next();

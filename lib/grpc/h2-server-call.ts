@@ -27,11 +27,12 @@ export interface Method {
 }
 
 export const acceptEncoding = 'identity,deflate,gzip';
-const okHeaders = encodeHeaders([
+/** The header blocks of an OK response: before its message, and its trailers. */
+export const okHeaders = encodeHeaders([
   [':status', '200'],
   ['content-type', 'application/grpc'],
 ]);
-const okTrailers = encodeHeaders([['grpc-status', '0']]);
+export const okTrailers = encodeHeaders([['grpc-status', '0']]);
 
 /** What the server counts: calls started and not yet finished. */
 export interface CallCounter {
