@@ -1,0 +1,262 @@
+// The open-loop load with -raw: unary gRPC calls written as pre-encoded HTTP/2 frames on one
+// plain-text connection (prior knowledge), the way h2load drives a server, instead of through
+// grpc-go's client. At tens of thousands of calls a second grpc-go's own per-call work (a
+// goroutine, a context, its transport's streams) is the latency on one core; here a call costs the
+// client a HEADERS and a DATA frame written in a batch and three frames read, so the latency
+// measured is the server's. Requests are sent on schedule (every tick, the calls due by then, in
+// one write); each call's latency runs from that write to its trailers. The connection obeys the
+// server's SETTINGS (concurrent streams, flow-control window) and answers its PINGs; a call the
+// server refuses (a grpc-status other than 0, RST_STREAM, GOAWAY) is an error.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// rawConn is one HTTP/2 connection and the state its reader and writer share.
+type rawConn struct {
+	fr *http2.Framer
+	bw *bufio.Writer
+
+	mu         sync.Mutex // writes, and everything below
+	cond       *sync.Cond
+	window     int64 // the connection's send window
+	maxStreams int   // the server's SETTINGS_MAX_CONCURRENT_STREAMS
+	inFlight   int
+	sentAt     map[uint32]time.Time
+	lat        []time.Duration
+	errCount   int64
+	firstErr   string
+	closed     error
+}
+
+func dialRaw(target string) (net.Conn, error) {
+	if path, ok := strings.CutPrefix(target, "unix:"); ok {
+		return net.Dial("unix", path)
+	}
+	return net.Dial("tcp", target)
+}
+
+// headerBlocks encodes the request's header block with a dynamic table of size 0, so every
+// request's block is the same bytes after the first (which carries the table size update).
+func headerBlocks(method string) (first, rest []byte) {
+	var buf bytes.Buffer
+	enc := hpack.NewEncoder(&buf)
+	enc.SetMaxDynamicTableSizeLimit(0)
+	fields := []hpack.HeaderField{
+		{Name: ":method", Value: "POST"},
+		{Name: ":scheme", Value: "http"},
+		{Name: ":path", Value: method},
+		{Name: ":authority", Value: "localhost"},
+		{Name: "content-type", Value: "application/grpc"},
+		{Name: "te", Value: "trailers"},
+		{Name: "user-agent", Value: "grpc-go-client-raw"},
+	}
+	encode := func() []byte {
+		buf.Reset()
+		for _, f := range fields {
+			_ = enc.WriteField(f)
+		}
+		return append([]byte(nil), buf.Bytes()...)
+	}
+	return encode(), encode()
+}
+
+// grpcMessage is a request in gRPC's length-prefixed framing, uncompressed.
+func grpcMessage(msg []byte) []byte {
+	out := make([]byte, 5+len(msg))
+	binary.BigEndian.PutUint32(out[1:5], uint32(len(msg)))
+	copy(out[5:], msg)
+	return out
+}
+
+func (c *rawConn) fail(err error) {
+	c.mu.Lock()
+	if c.closed == nil {
+		c.closed = err
+	}
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+func (c *rawConn) callError(id uint32, msg string) {
+	c.errCount++
+	if c.firstErr == "" {
+		c.firstErr = msg
+	}
+	c.finish(id)
+}
+
+func (c *rawConn) finish(id uint32) {
+	delete(c.sentAt, id)
+	c.inFlight--
+	c.cond.Broadcast()
+}
+
+// readLoop reads the server's frames until the connection ends.
+func (c *rawConn) readLoop() {
+	var unacked int64
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			c.fail(fmt.Errorf("reading: %w", err))
+			return
+		}
+		now := time.Now()
+		c.mu.Lock()
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				if v, ok := f.Value(http2.SettingMaxConcurrentStreams); ok {
+					c.maxStreams = int(v)
+				}
+				_ = c.fr.WriteSettingsAck()
+				_ = c.bw.Flush()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				_ = c.fr.WritePing(true, f.Data)
+				_ = c.bw.Flush()
+			}
+		case *http2.WindowUpdateFrame:
+			if f.StreamID == 0 {
+				c.window += int64(f.Increment)
+			}
+		case *http2.DataFrame:
+			unacked += int64(f.Length)
+			if unacked >= 1<<20 {
+				_ = c.fr.WriteWindowUpdate(0, uint32(unacked))
+				_ = c.bw.Flush()
+				unacked = 0
+			}
+		case *http2.MetaHeadersFrame:
+			if t0, ok := c.sentAt[f.StreamID]; ok && f.StreamEnded() {
+				if code := f.PseudoValue("status"); code != "" && code != "200" {
+					c.callError(f.StreamID, "HTTP status "+code)
+				} else if st := headerValue(f, "grpc-status"); st != "0" {
+					c.callError(f.StreamID, fmt.Sprintf("grpc-status %s: %s", st, headerValue(f, "grpc-message")))
+				} else {
+					c.lat = append(c.lat, now.Sub(t0))
+					c.finish(f.StreamID)
+				}
+			}
+		case *http2.RSTStreamFrame:
+			if _, ok := c.sentAt[f.StreamID]; ok {
+				c.callError(f.StreamID, "RST_STREAM "+f.ErrCode.String())
+			}
+		case *http2.GoAwayFrame:
+			c.mu.Unlock()
+			c.fail(fmt.Errorf("GOAWAY %s %q", f.ErrCode, f.DebugData()))
+			return
+		}
+		c.mu.Unlock()
+	}
+}
+
+func headerValue(f *http2.MetaHeadersFrame, name string) string {
+	for _, h := range f.RegularFields() {
+		if h.Name == name {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+// rawLoad sends rate calls a second for d, then waits up to timeout for the last answers.
+func rawLoad(target, method string, reqs [][]byte, rate float64, d, timeout time.Duration) (loadResult, error) {
+	nc, err := dialRaw(target)
+	if err != nil {
+		return loadResult{}, err
+	}
+	defer nc.Close()
+	c := &rawConn{bw: bufio.NewWriterSize(nc, 64<<10), window: 65535, maxStreams: 1 << 30, sentAt: map[uint32]time.Time{}}
+	c.cond = sync.NewCond(&c.mu)
+	c.fr = http2.NewFramer(c.bw, bufio.NewReaderSize(nc, 64<<10))
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if _, err := c.bw.WriteString(http2.ClientPreface); err != nil {
+		return loadResult{}, err
+	}
+	_ = c.fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 24})
+	_ = c.fr.WriteWindowUpdate(0, 1<<30)
+	if err := c.bw.Flush(); err != nil {
+		return loadResult{}, err
+	}
+	go c.readLoop()
+
+	first, rest := headerBlocks(method)
+	bodies := make([][]byte, len(reqs))
+	for i, r := range reqs {
+		bodies[i] = grpcMessage(r)
+	}
+	interval := time.Duration(float64(time.Second) / rate)
+	start := time.Now()
+	id := uint32(1)
+	sent := 0
+	c.mu.Lock()
+	for c.closed == nil {
+		now := time.Now()
+		if now.Sub(start) >= d {
+			break
+		}
+		due := int(now.Sub(start) / interval)
+		for ; sent < due && c.closed == nil; sent++ {
+			body := bodies[sent%len(bodies)]
+			for c.closed == nil && (c.inFlight >= c.maxStreams || c.window < int64(len(body))) {
+				_ = c.bw.Flush()
+				c.cond.Wait()
+				now = time.Now()
+			}
+			block := rest
+			if id == 1 {
+				block = first
+			}
+			_ = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndHeaders: true})
+			_ = c.fr.WriteData(id, true, body)
+			c.window -= int64(len(body))
+			c.sentAt[id] = now
+			c.inFlight++
+			id += 2
+		}
+		if err := c.bw.Flush(); err != nil && c.closed == nil {
+			c.closed = fmt.Errorf("writing: %w", err)
+		}
+		c.mu.Unlock()
+		time.Sleep(100 * time.Microsecond)
+		c.mu.Lock()
+	}
+	sendEnd := time.Now()
+	deadline := time.AfterFunc(timeout, func() { c.fail(errors.New("no answer within the timeout")) })
+	for c.closed == nil && c.inFlight > 0 {
+		c.cond.Wait()
+	}
+	deadline.Stop()
+	lat := c.lat
+	unanswered := int64(len(c.sentAt))
+	errCount, firstErr, closed := c.errCount+unanswered, c.firstErr, c.closed
+	c.mu.Unlock()
+	if firstErr == "" && unanswered > 0 && closed != nil {
+		firstErr = fmt.Sprintf("%d calls unanswered: %v", unanswered, closed)
+	}
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	return loadResult{
+		Calls:      int64(len(lat)) + errCount,
+		PerSecond:  float64(len(lat)) / sendEnd.Sub(start).Seconds(),
+		P50:        percentile(lat, 0.5),
+		P99:        percentile(lat, 0.99),
+		Errors:     errCount,
+		FirstError: firstErr,
+	}, nil
+}
