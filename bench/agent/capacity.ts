@@ -1,8 +1,8 @@
 /**
  * bench/agent's capacity section (issue 19): the agent's ext_authz answers from its cache on one
  * core against a no-op ext_authz server on @grpc/grpc-js (./noop-authz.ts) on the same core, both
- * on a Unix socket, both with the proxy image's Node flags; the load is the grpc-go client on the
- * other core (bench/grpc-capacity.ts). For each: the most checks a second (closed loop), the CPU
+ * on a Unix socket, both with the proxy image's Node flags; the load is the raw HTTP/2 load
+ * client (grpc-go-client -raw) on the other core (bench/grpc-capacity.ts). For each: the most checks a second (closed loop), the CPU
  * per check and memory under that load; for the agent, a latency curve at 25, 50 and 75% of its
  * own maximum. Mixer's own ext_authz (uncached, every check evaluated) is measured the same way,
  * so each server's steady-state memory and CPU stand beside its throughput. Targets: >= 3x the
@@ -121,7 +121,7 @@ export function capacityLines(r: CapacityResult, o: CapacityOptions): string[] {
   const half = r.agentCurve.find((p) => p.fraction === 0.5)?.p99 ?? Infinity;
   const floorHalf = r.floorCurve.find((p) => p.fraction === 0.5)?.p99 ?? Infinity;
   return [
-    `ext_authz capacity on one core (servers on one core with the proxy image's flags, the grpc-go client on the other, ${String(o.concurrency)} in flight; medians of ${String(o.rounds)} rounds)`,
+    `ext_authz capacity on one core (servers on one core with the proxy image's flags, the load client (grpc-go-client -raw) on the other, ${String(o.concurrency)} in flight; medians of ${String(o.rounds)} rounds)`,
     capacityLine('bare lib/h2 (the floor)', r.floor, 'checks'),
     capacityLine('no-op grpc-js ext_authz server', r.noop, 'checks'),
     capacityLine('the agent, from its cache', r.agent, 'checks'),

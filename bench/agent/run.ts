@@ -27,7 +27,7 @@
  * `kubectl top` shows and limits are held against). Target: <= 40 MB idle.
  *
  * Capacity on one core (./capacity.ts): the agent's ext_authz answers from its cache against a
- * no-op grpc-js ext_authz server, the grpc-go client as the load; each one's most checks/s, CPU
+ * no-op grpc-js ext_authz server, the raw HTTP/2 load client as the load; each one's most checks/s, CPU
  * per check and memory under load, and the agent's latency curve at 25/50/75% of its maximum.
  * Targets: >= 3x the no-op server, p99 <= 1 ms at half its maximum. --capacityOnly runs just that
  * (after compiling dist/).

@@ -16,8 +16,9 @@
  * With --runs N, the phases run N times (no-op and Mixer alternating) and the medians are printed.
  * Targets: >= 5,000 Check/s with p99 <= 5 ms at 5,000/s offered, >= 50,000 reported sets/s.
  *
- * Capacity on one core (issue 19; bench/grpc-capacity.ts): with a grpc-go client as the load (a
- * Node client costs about what the server does per call, so it would be the limit), each
+ * Capacity on one core (issue 19; bench/grpc-capacity.ts): with the raw HTTP/2 load client as the
+ * load (grpc-go-client -raw: grpc-go's own client, or a Node one, costs about what the server does
+ * per call, so it would be the limit), each
  * server's most Check/s (closed loop, --capacityConcurrency in flight), its CPU per call and
  * memory under load, the ratio Mixer / no-op, and a latency curve at 25, 50 and 75% of each
  * one's own maximum; a bare responder on our HTTP/2 transport (lib/h2) beside them is the transport's floor. Targets: >= 2x the no-op grpc-js handler, p99 <= 5 ms at 50%.
@@ -115,7 +116,7 @@ interface CapacityRun {
   readonly curve: CurvePoint[];
 }
 
-/** One server's maximum and latency curve, the grpc-go client as the load. */
+/** One server's maximum and latency curve, the raw HTTP/2 load client as the load. */
 async function capacityOf(server: 'mixer' | 'noop' | 'floor'): Promise<CapacityRun> {
   const s = node(0, './server.ts', [server]);
   try {
@@ -218,7 +219,7 @@ function printCapacity(): void {
   const ratio = mixer.max.perSecond / noop.max.perSecond;
   const p99Half = mixer.curve.find((p) => p.fraction === 0.5)?.p99 ?? Infinity;
   console.log(
-    `capacity on one core, grpc-go client as the load on the other (${values.capacityConcurrency} in flight; open loop at 25/50/75% of each one's max):`,
+    `capacity on one core, the load client (grpc-go-client -raw) on the other (${values.capacityConcurrency} in flight; open loop at 25/50/75% of each one's max):`,
   );
   console.log(capacityLine('no-op grpc-js handler', noop.max, 'Check'));
   console.log(capacityLine('bare lib/h2 responder (floor)', floor.max, 'Check'));

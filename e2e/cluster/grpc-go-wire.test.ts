@@ -7,7 +7,7 @@
  * - Mixer's gRPC port: Mixer v1 Check (the same answer a grpc-js client gets), ext_authz Check,
  *   an ALS stream, INVALID_ARGUMENT for a malformed Report;
  * - the server itself: metadata, the deadline, a message over the limit, and the benches' raw
- *   open-loop load (the client's -raw: HTTP/2 frames written directly) answered and counted.
+ *   load (the client's -raw: HTTP/2 frames written directly) answered and counted.
  * Agent and Mixer run in-process with the mixer/examples config (reviews v1 and v2 whitelisted).
  */
 import assert from 'node:assert/strict';
@@ -289,7 +289,7 @@ describe('grpc-go against the lib/h2 gRPC servers', function () {
       assert.match(big.message, /larger than max/);
     });
 
-    it("the benches' raw open-loop load (-raw): every call answered, refused ones counted as errors", async () => {
+    it("the benches' raw load (-raw): open and closed loop, every call answered, refused ones counted as errors", async () => {
       const binary = findBinary('grpc-go-client');
       if (binary === undefined) throw new Error('grpc-go-client is not built');
       const run = (args: string[]) =>
@@ -300,17 +300,28 @@ describe('grpc-go against the lib/h2 gRPC servers', function () {
           // Cycled: an Echo that is answered, then one over the 1,024-byte limit.
           child.stdin?.end(`${Buffer.from('hi').toString('hex')}\n${'01'.repeat(5000)}\n`);
         });
-      const base = ['-load', '-target', target, '-method', '/test.Echo/Echo'];
-      const r = await run([...base, '-raw', '-rate', '2000', '-duration', '500ms']);
-      assert.equal(r.code, 0, r.err);
-      const o = JSON.parse(r.out) as Record<string, unknown>;
-      assert.ok(Number(o['calls']) >= 900 && Number(o['calls']) <= 1001, r.out);
-      assert.equal(Number(o['errors']), Math.floor(Number(o['calls']) / 2), r.out);
-      assert.match(String(o['firstError']), /grpc-status 8: .*larger than max/);
-      assert.ok(Number(o['p50']) > 0 && Number(o['perSecond']) > 800, r.out);
-      const closedLoop = await run([...base, '-raw', '-duration', '100ms']);
-      assert.equal(closedLoop.code, 2);
-      assert.match(closedLoop.err, /-raw is an open-loop load: it needs -load and -rate/);
+      const base = ['-target', target, '-method', '/test.Echo/Echo', '-raw'];
+      const counted = (r: { code: number; out: string; err: string }) => {
+        assert.equal(r.code, 0, r.err);
+        const o = JSON.parse(r.out) as Record<string, unknown>;
+        assert.equal(Number(o['errors']), Math.floor(Number(o['calls']) / 2), r.out);
+        assert.match(String(o['firstError']), /grpc-status 8: .*larger than max/);
+        assert.ok(Number(o['p50']) > 0, r.out);
+        return o;
+      };
+      const open = counted(await run([...base, '-load', '-rate', '2000', '-duration', '500ms']));
+      assert.ok(
+        Number(open['calls']) >= 900 && Number(open['calls']) <= 1001,
+        String(open['calls']),
+      );
+      assert.ok(Number(open['perSecond']) > 800, String(open['perSecond']));
+      const closed = counted(
+        await run([...base, '-load', '-concurrency', '4', '-duration', '300ms']),
+      );
+      assert.ok(Number(closed['calls']) > 100, String(closed['calls']));
+      const notLoad = await run(base);
+      assert.equal(notLoad.code, 2);
+      assert.match(notLoad.err, /-raw is a load: it needs -load/);
     });
   });
 });

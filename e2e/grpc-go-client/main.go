@@ -13,8 +13,8 @@
 // Load (-load): the stdin lines are the requests, cycled; -concurrency calls in flight for
 // -duration (closed loop), or -rate calls a second sent on schedule (open loop). Prints one JSON
 // line: calls made, calls per second, p50 and p99 latency in ms, errors, the first error. With
-// -raw the open loop is written as HTTP/2 frames directly (rawload.go), for rates grpc-go's client
-// cannot send on one core without its own work becoming the latency.
+// -raw the calls are written as HTTP/2 frames directly (rawload.go), for rates grpc-go's client
+// cannot send on one core without its own work becoming the latency (no warm-up run then).
 package main
 
 import (
@@ -220,7 +220,7 @@ func run() error {
 	rate := flag.Float64("rate", 0, "load: calls a second, sent on schedule (open loop; 0: closed loop)")
 	duration := flag.Duration("duration", 5*time.Second, "load: how long to send")
 	warmup := flag.Duration("warmup", time.Second, "load: a closed-loop run not counted, first")
-	raw := flag.Bool("raw", false, "load with -rate: pre-encoded HTTP/2 frames on one connection, not grpc-go's client (rawload.go)")
+	raw := flag.Bool("raw", false, "load: pre-encoded HTTP/2 frames on one connection, not grpc-go's client (rawload.go)")
 	flag.Parse()
 	if *target == "" || *method == "" {
 		return errors.New("-target and -method are required")
@@ -233,10 +233,10 @@ func run() error {
 		return errors.New("no request message on stdin (one hex string a line)")
 	}
 	if *raw {
-		if !*loadMode || *rate <= 0 {
-			return errors.New("-raw is an open-loop load: it needs -load and -rate")
+		if !*loadMode {
+			return errors.New("-raw is a load: it needs -load")
 		}
-		r, err := rawLoad(*target, *method, reqs, *rate, *duration, *timeout)
+		r, err := rawLoad(*target, *method, reqs, *rate, *concurrency, *duration, *timeout)
 		if err != nil {
 			return err
 		}

@@ -40,6 +40,16 @@ type rawConn struct {
 	errCount   int64
 	firstErr   string
 	closed     error
+
+	// What a request is: its header blocks and bodies (cycled), the next stream id and body.
+	first, rest []byte
+	bodies      [][]byte
+	id          uint32
+	sent        int
+	// Closed loop: keep `concurrency` calls in flight until `end` (zero: open loop).
+	concurrency int
+	end         time.Time
+	br          *bufio.Reader
 }
 
 func dialRaw(target string) (net.Conn, error) {
@@ -80,6 +90,37 @@ func grpcMessage(msg []byte) []byte {
 	binary.BigEndian.PutUint32(out[1:5], uint32(len(msg)))
 	copy(out[5:], msg)
 	return out
+}
+
+// canSend: a stream and the next body's window are free (the caller holds mu).
+func (c *rawConn) canSend() bool {
+	return c.closed == nil && c.inFlight < c.maxStreams && c.window >= int64(len(c.bodies[c.sent%len(c.bodies)]))
+}
+
+// send writes the next call's HEADERS and DATA into the buffer (the caller holds mu and flushes).
+func (c *rawConn) send(now time.Time) {
+	body := c.bodies[c.sent%len(c.bodies)]
+	block := c.rest
+	if c.id == 1 {
+		block = c.first
+	}
+	_ = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: c.id, BlockFragment: block, EndHeaders: true})
+	_ = c.fr.WriteData(c.id, true, body)
+	c.window -= int64(len(body))
+	c.sentAt[c.id] = now
+	c.inFlight++
+	c.id += 2
+	c.sent++
+}
+
+// refill, in a closed loop, sends calls until `concurrency` are in flight again.
+func (c *rawConn) refill(now time.Time) {
+	if c.concurrency == 0 || !now.Before(c.end) {
+		return
+	}
+	for c.inFlight < c.concurrency && c.canSend() {
+		c.send(now)
+	}
 }
 
 func (c *rawConn) fail(err error) {
@@ -123,12 +164,10 @@ func (c *rawConn) readLoop() {
 					c.maxStreams = int(v)
 				}
 				_ = c.fr.WriteSettingsAck()
-				_ = c.bw.Flush()
 			}
 		case *http2.PingFrame:
 			if !f.IsAck() {
 				_ = c.fr.WritePing(true, f.Data)
-				_ = c.bw.Flush()
 			}
 		case *http2.WindowUpdateFrame:
 			if f.StreamID == 0 {
@@ -138,7 +177,6 @@ func (c *rawConn) readLoop() {
 			unacked += int64(f.Length)
 			if unacked >= 1<<20 {
 				_ = c.fr.WriteWindowUpdate(0, uint32(unacked))
-				_ = c.bw.Flush()
 				unacked = 0
 			}
 		case *http2.MetaHeadersFrame:
@@ -161,6 +199,10 @@ func (c *rawConn) readLoop() {
 			c.fail(fmt.Errorf("GOAWAY %s %q", f.ErrCode, f.DebugData()))
 			return
 		}
+		c.refill(now)
+		if c.br.Buffered() == 0 {
+			_ = c.bw.Flush() // all that was read is answered: one write for the lot
+		}
 		c.mu.Unlock()
 	}
 }
@@ -174,17 +216,22 @@ func headerValue(f *http2.MetaHeadersFrame, name string) string {
 	return ""
 }
 
-// rawLoad sends rate calls a second for d, then waits up to timeout for the last answers.
-func rawLoad(target, method string, reqs [][]byte, rate float64, d, timeout time.Duration) (loadResult, error) {
+// rawLoad sends rate calls a second for d (open loop), or with rate 0 keeps concurrency calls in
+// flight for d (closed loop); then it waits up to timeout for the last answers.
+func rawLoad(target, method string, reqs [][]byte, rate float64, concurrency int, d, timeout time.Duration) (loadResult, error) {
 	nc, err := dialRaw(target)
 	if err != nil {
 		return loadResult{}, err
 	}
 	defer nc.Close()
-	c := &rawConn{bw: bufio.NewWriterSize(nc, 64<<10), window: 65535, maxStreams: 1 << 30, sentAt: map[uint32]time.Time{}}
+	c := &rawConn{bw: bufio.NewWriterSize(nc, 64<<10), br: bufio.NewReaderSize(nc, 64<<10), window: 65535, maxStreams: 1 << 30, sentAt: map[uint32]time.Time{}, id: 1}
 	c.cond = sync.NewCond(&c.mu)
-	c.fr = http2.NewFramer(c.bw, bufio.NewReaderSize(nc, 64<<10))
+	c.fr = http2.NewFramer(c.bw, c.br)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.first, c.rest = headerBlocks(method)
+	for _, r := range reqs {
+		c.bodies = append(c.bodies, grpcMessage(r))
+	}
 	if _, err := c.bw.WriteString(http2.ClientPreface); err != nil {
 		return loadResult{}, err
 	}
@@ -194,48 +241,22 @@ func rawLoad(target, method string, reqs [][]byte, rate float64, d, timeout time
 	if err := c.bw.Flush(); err != nil {
 		return loadResult{}, err
 	}
-	go c.readLoop()
-
-	first, rest := headerBlocks(method)
-	bodies := make([][]byte, len(reqs))
-	for i, r := range reqs {
-		bodies[i] = grpcMessage(r)
-	}
-	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
-	id := uint32(1)
-	sent := 0
 	c.mu.Lock()
-	for c.closed == nil {
-		now := time.Now()
-		if now.Sub(start) >= d {
-			break
+	if rate <= 0 {
+		c.concurrency, c.end = concurrency, start.Add(d)
+		c.refill(start)
+		_ = c.bw.Flush()
+	}
+	go c.readLoop()
+	if rate > 0 {
+		c.openLoop(start, rate, d)
+	} else {
+		for c.closed == nil && time.Now().Before(c.end) {
+			c.mu.Unlock()
+			time.Sleep(time.Until(c.end))
+			c.mu.Lock()
 		}
-		due := int(now.Sub(start) / interval)
-		for ; sent < due && c.closed == nil; sent++ {
-			body := bodies[sent%len(bodies)]
-			for c.closed == nil && (c.inFlight >= c.maxStreams || c.window < int64(len(body))) {
-				_ = c.bw.Flush()
-				c.cond.Wait()
-				now = time.Now()
-			}
-			block := rest
-			if id == 1 {
-				block = first
-			}
-			_ = c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndHeaders: true})
-			_ = c.fr.WriteData(id, true, body)
-			c.window -= int64(len(body))
-			c.sentAt[id] = now
-			c.inFlight++
-			id += 2
-		}
-		if err := c.bw.Flush(); err != nil && c.closed == nil {
-			c.closed = fmt.Errorf("writing: %w", err)
-		}
-		c.mu.Unlock()
-		time.Sleep(100 * time.Microsecond)
-		c.mu.Lock()
 	}
 	sendEnd := time.Now()
 	deadline := time.AfterFunc(timeout, func() { c.fail(errors.New("no answer within the timeout")) })
@@ -259,4 +280,32 @@ func rawLoad(target, method string, reqs [][]byte, rate float64, d, timeout time
 		Errors:     errCount,
 		FirstError: firstErr,
 	}, nil
+}
+
+// openLoop sends the calls due every tick, in one write, for d (called and returning with mu held).
+// A call that must wait for a stream or window is sent late; its latency starts when it is sent.
+func (c *rawConn) openLoop(start time.Time, rate float64, d time.Duration) {
+	interval := time.Duration(float64(time.Second) / rate)
+	for c.closed == nil {
+		now := time.Now()
+		if now.Sub(start) >= d {
+			return
+		}
+		for due := int(now.Sub(start) / interval); c.sent < due && c.closed == nil; {
+			for c.closed == nil && !c.canSend() {
+				_ = c.bw.Flush()
+				c.cond.Wait()
+				now = time.Now()
+			}
+			if c.closed == nil {
+				c.send(now)
+			}
+		}
+		if err := c.bw.Flush(); err != nil && c.closed == nil {
+			c.closed = fmt.Errorf("writing: %w", err)
+		}
+		c.mu.Unlock()
+		time.Sleep(100 * time.Microsecond)
+		c.mu.Lock()
+	}
 }
