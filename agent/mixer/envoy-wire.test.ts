@@ -9,7 +9,8 @@ import {
 } from '../../lib/mixer/envoy-attributes.ts';
 import { assertNoUnknownFields, decodeMessage, encodeMessage } from '../../lib/xds/protos.ts';
 import { loadAgentProtos } from '../testing/envoy-protos.ts';
-import { decodeAlsMessage, decodeAuthzRequest, encodeAuthzResponse } from './envoy-wire.ts';
+import { authzAttributes } from '../../lib/mixer/authz-wire.ts';
+import { decodeAlsMessage, encodeAuthzResponse } from './envoy-wire.ts';
 import { authzDecision } from './mixer-servers.ts';
 
 const CheckRequest = 'envoy.service.auth.v3.CheckRequest';
@@ -125,11 +126,11 @@ describe("Envoy messages on the agent's small decoders", () => {
 
   it('an ext_authz CheckRequest gives the same attributes as the full decode', () => {
     const bytes = encodeMessage(CheckRequest, httpCheck);
-    const mine = attributesFromAuthz(decodeAuthzRequest(bytes));
+    const mine = authzAttributes(bytes).bag;
     const full = attributesFromAuthz(decodeMessage(CheckRequest, bytes));
     assert.deepEqual(mine, full);
     assert.deepEqual(
-      gatewayAttributesFromAuthz(decodeAuthzRequest(bytes)),
+      authzAttributes(bytes, true).bag,
       gatewayAttributesFromAuthz(decodeMessage(CheckRequest, bytes)),
     );
     assert.equal(mine.get('request.path'), '/reviews/1?x=1');
@@ -146,7 +147,7 @@ describe("Envoy messages on the agent's small decoders", () => {
     };
     const bytes = encodeMessage(CheckRequest, tcp);
     assert.deepEqual(
-      attributesFromAuthz(decodeAuthzRequest(bytes)),
+      authzAttributes(bytes).bag,
       attributesFromAuthz(decodeMessage(CheckRequest, bytes)),
     );
   });

@@ -1,9 +1,10 @@
 /**
- * Envoy's ext_authz `CheckRequest` and ALS `StreamAccessLogsMessage`, decoded with small
- * schemas (field numbers from data-plane-api) into the same plain objects @grpc/proto-loader would
- * give (proto field names, enums by name, int64 as numbers), so lib/mixer/envoy-attributes.ts
- * maps them to attributes as it does for Mixer; and the ext_authz `CheckResponse`, encoded by
- * hand. The tests check all three against Envoy's protos.
+ * Envoy's ALS `StreamAccessLogsMessage`, decoded with small schemas (field numbers from
+ * data-plane-api) into the same plain objects @grpc/proto-loader would give (proto field names,
+ * enums by name, int64 as numbers), so lib/mixer/envoy-attributes.ts maps them to attributes as it
+ * does for Mixer; and the ext_authz `CheckResponse`, encoded by hand. (A `CheckRequest` goes
+ * straight from its bytes to attributes: lib/mixer/authz-wire.ts.) The tests check them against
+ * Envoy's protos.
  */
 import protobuf from 'protobufjs';
 import { decodeWith, list, msg, type Schema } from '../wire/decode.ts';
@@ -19,53 +20,6 @@ const socketAddress: Schema = {
 };
 
 const address: Schema = { 1: { name: 'socket_address', kind: { message: socketAddress } } };
-
-const peer: Schema = {
-  1: { name: 'address', kind: { message: address } },
-  2: { name: 'service', kind: 'string' },
-  3: { name: 'labels', kind: { map: 'string' } },
-  4: { name: 'principal', kind: 'string' },
-  5: { name: 'certificate', kind: 'string' },
-};
-
-const httpRequest: Schema = {
-  1: { name: 'id', kind: 'string' },
-  2: { name: 'method', kind: 'string' },
-  3: { name: 'headers', kind: { map: 'string' } },
-  4: { name: 'path', kind: 'string' },
-  5: { name: 'host', kind: 'string' },
-  6: { name: 'scheme', kind: 'string' },
-  9: { name: 'size', kind: 'int64' },
-  10: { name: 'protocol', kind: 'string' },
-};
-
-const attributeContext: Schema = {
-  1: { name: 'source', kind: { message: peer } },
-  2: { name: 'destination', kind: { message: peer } },
-  4: {
-    name: 'request',
-    kind: {
-      message: {
-        1: { name: 'time', kind: { message: time } },
-        2: { name: 'http', kind: { message: httpRequest } },
-      },
-    },
-  },
-  10: { name: 'context_extensions', kind: { map: 'string' } },
-  12: { name: 'tls_session', kind: { message: { 1: { name: 'sni', kind: 'string' } } } },
-};
-
-const checkRequest: Schema = { 1: { name: 'attributes', kind: { message: attributeContext } } };
-
-/** An ext_authz CheckRequest as a plain object (the fields Mixer's attributes come from). */
-export function decodeAuthzRequest(bytes: Uint8Array): Record<string, unknown> {
-  return decodeWith(checkRequest, bytes);
-}
-
-/** Whether the request came from the HTTP filter (the network filter has no `request.http`). */
-export function isHttpAuthz(request: Record<string, unknown>): boolean {
-  return msg(msg(request['attributes'])['request'])['http'] !== undefined;
-}
 
 const requestMethods = [
   'METHOD_UNSPECIFIED',

@@ -11,17 +11,12 @@
  */
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { errorMessage } from '../../lib/errors.ts';
+import type { AuthzAttributes } from '../../lib/mixer/authz-wire.ts';
 import type { H2Handler } from '../../lib/grpc/h2-server.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Tracer } from '../../lib/tracing/types.ts';
 import type { Checker } from './checker.ts';
-import {
-  decodeAlsMessage,
-  decodeAuthzRequest,
-  encodeAuthzResponse,
-  isHttpAuthz,
-  type AuthzDecision,
-} from './envoy-wire.ts';
+import { decodeAlsMessage, encodeAuthzResponse, type AuthzDecision } from './envoy-wire.ts';
 import type { ReportBatcher } from './report-batcher.ts';
 import type { Reporter } from './reporter.ts';
 import { checkTraceParent } from './trace-context.ts';
@@ -84,21 +79,21 @@ export function authzHandlers(
   return {
     Check: {
       unary: (bytes, call) => {
-        let request: Record<string, unknown>;
+        let checked: AuthzAttributes;
         try {
-          request = decodeAuthzRequest(bytes as Buffer);
+          checked = reporter.fromAuthz(bytes as Buffer);
         } catch (e) {
           throw failure(grpcStatus.INVALID_ARGUMENT, `CheckRequest: ${errorMessage(e)}`);
         }
-        const bag = reporter.fromAuthz(request);
+        const { bag, http } = checked;
         if (tracer === undefined) {
           const hit = checker.cached(bag);
-          if (hit !== undefined) return answerBytes(hit.code, hit.message, isHttpAuthz(request));
+          if (hit !== undefined) return answerBytes(hit.code, hit.message, http);
         }
         const span = tracer?.start(
           'envoy.service.auth.v3.Authorization/Check',
           'server',
-          checkTraceParent(call.header, request),
+          checkTraceParent(call.header, bag),
         );
         return checker.check(bag, span).then(
           (d) => {
@@ -107,7 +102,7 @@ export function authzHandlers(
               span.setAttribute('istio.check.code', d.code);
             }
             span?.end();
-            return answerBytes(d.code, d.message, isHttpAuthz(request));
+            return answerBytes(d.code, d.message, http);
           },
           (e: unknown) => {
             span?.end(e);

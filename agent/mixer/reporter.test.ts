@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { IpAddress, type Value } from '../../lib/mixer/value.ts';
 import { encodeMessage } from '../../lib/xds/protos.ts';
 import { loadAgentProtos } from '../testing/envoy-protos.ts';
-import { decodeAlsMessage, decodeAuthzRequest } from './envoy-wire.ts';
+import { decodeAlsMessage } from './envoy-wire.ts';
 import { reporterFor } from './reporter.ts';
 
 const sock = (address: string, port: number) => ({ socket_address: { address, port_value: port } });
@@ -14,21 +14,19 @@ const pod = (name: string, ip: string) => ({
   serviceAccount: name,
 });
 
-/** What Envoy's HTTP ext_authz filter sends from a listener Pilot configured (bytes → decoded). */
-function check(context: Record<string, string>): Record<string, unknown> {
+/** What Envoy's HTTP ext_authz filter sends from a listener Pilot configured. */
+function check(context: Record<string, string>): Uint8Array {
   loadAgentProtos();
-  return decodeAuthzRequest(
-    encodeMessage('envoy.service.auth.v3.CheckRequest', {
-      attributes: {
-        source: { address: sock('203.0.113.7', 51000) },
-        destination: { address: sock('10.8.0.5', 8080) },
-        request: {
-          http: { method: 'GET', path: '/api/x', host: 'shop.example.com', headers: {} },
-        },
-        context_extensions: context,
+  return encodeMessage('envoy.service.auth.v3.CheckRequest', {
+    attributes: {
+      source: { address: sock('203.0.113.7', 51000) },
+      destination: { address: sock('10.8.0.5', 8080) },
+      request: {
+        http: { method: 'GET', path: '/api/x', host: 'shop.example.com', headers: {} },
       },
-    }),
-  );
+      context_extensions: context,
+    },
+  });
 }
 
 function logs(tags: Record<string, string>) {
@@ -71,7 +69,7 @@ function ip(bag: ReadonlyMap<string, Value>, name: string): string | undefined {
 describe('agent/mixer reporter: who reports', () => {
   it('a sidecar adds its uid and keeps what Envoy saw', () => {
     const r = reporterFor('sidecar', pod('reviews-1', '10.8.0.5'));
-    const bag = r.fromAuthz(check({ 'context.reporter.kind': 'inbound' }));
+    const { bag } = r.fromAuthz(check({ 'context.reporter.kind': 'inbound' }));
     assert.equal(bag.get('context.reporter.uid'), 'kubernetes://reviews-1.istio-system');
     assert.equal(bag.get('context.reporter.kind'), 'inbound');
     assert.equal(ip(bag, 'source.ip'), '203.0.113.7');
@@ -81,7 +79,7 @@ describe('agent/mixer reporter: who reports', () => {
 
   it('a gateway check: the gateway is the source, the client the origin, the route the destination', () => {
     const r = reporterFor('router', pod('istio-ingress-1', '10.8.0.5'));
-    const bag = r.fromAuthz(
+    const { bag } = r.fromAuthz(
       check({
         'context.reporter.kind': 'outbound',
         'destination.service': 'reviews.shop.svc.cluster.local',

@@ -12,11 +12,10 @@
  *   `origin.ip` (lib/mixer/envoy-attributes.ts). So a gateway's attribute sets are no larger than a
  *   sidecar's.
  */
+import { authzAttributes, type AuthzAttributes } from '../../lib/mixer/authz-wire.ts';
 import {
-  attributesFromAuthz,
   attributesFromHttpLog,
   attributesFromTcpLog,
-  gatewayAttributesFromAuthz,
   gatewayAttributesFromHttpLog,
   gatewayAttributesFromTcpLog,
 } from '../../lib/mixer/envoy-attributes.ts';
@@ -24,8 +23,8 @@ import { IpAddress, type Value } from '../../lib/mixer/value.ts';
 import type { AgentMode, PodIdentity } from '../settings.ts';
 
 export interface Reporter {
-  /** An ext_authz CheckRequest (decoded) → the attributes to check. */
-  fromAuthz(request: unknown): Map<string, Value>;
+  /** An ext_authz CheckRequest's bytes → the attributes to check (throws on bad bytes). */
+  fromAuthz(bytes: Uint8Array): AuthzAttributes;
   /** One HTTP access log entry → the attributes to report. */
   fromHttpLog(entry: unknown): Map<string, Value>;
   /** One TCP access log entry → the attributes to report. */
@@ -41,7 +40,11 @@ export function reporterFor(mode: AgentMode, pod: PodIdentity): Reporter {
   if (mode === 'sidecar') {
     const stamp = (bag: Map<string, Value>) => bag.set('context.reporter.uid', uid);
     return {
-      fromAuthz: (r) => stamp(attributesFromAuthz(r)),
+      fromAuthz: (b) => {
+        const a = authzAttributes(b);
+        stamp(a.bag);
+        return a;
+      },
       fromHttpLog: (e) => stamp(attributesFromHttpLog(e)),
       fromTcpLog: (e) => stamp(attributesFromTcpLog(e)),
     };
@@ -53,7 +56,11 @@ export function reporterFor(mode: AgentMode, pod: PodIdentity): Reporter {
     return bag;
   };
   return {
-    fromAuthz: (r) => stamp(gatewayAttributesFromAuthz(r)),
+    fromAuthz: (b) => {
+      const a = authzAttributes(b, true);
+      stamp(a.bag);
+      return a;
+    },
     fromHttpLog: (e) => stamp(gatewayAttributesFromHttpLog(e)),
     fromTcpLog: (e) => stamp(gatewayAttributesFromTcpLog(e)),
   };

@@ -4,16 +4,17 @@
  * the checked request's headers in the CheckRequest (a caller's `x-b3-*`, `b3` or
  * `traceparent`). docs/reference/tracing.md, "Envoy".
  */
-import { hasTraceContext, recordGetter } from '../../lib/tracing/carriers.ts';
+import type { Value } from '../../lib/mixer/value.ts';
+import { hasTraceContext, mapGetter } from '../../lib/tracing/carriers.ts';
 import type { HeaderGetter } from '../../lib/tracing/types.ts';
-import { msg } from '../wire/decode.ts';
 
 export function checkTraceParent(
   call: HeaderGetter,
-  request: Record<string, unknown>,
+  bag: ReadonlyMap<string, Value>,
 ): HeaderGetter | undefined {
   if (hasTraceContext(call)) return call;
-  const http = msg(msg(msg(request['attributes'])['request'])['http']);
-  const headers = recordGetter(msg(http['headers']));
-  return hasTraceContext(headers) ? headers : undefined;
+  const headers = bag.get('request.headers');
+  if (!(headers instanceof Map)) return undefined;
+  const get = mapGetter(headers as ReadonlyMap<string, string>);
+  return hasTraceContext(get) ? get : undefined;
 }

@@ -9,8 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { attributesFromAuthz } from '../../lib/mixer/envoy-attributes.ts';
-import { decodeAuthzRequest } from '../../agent/mixer/envoy-wire.ts';
+import { authzAttributes } from '../../lib/mixer/authz-wire.ts';
 import { createMixerClient } from '../../agent/mixer/mixer-client.ts';
 import type { RunningAgent } from '../../agent/run.ts';
 import { startMixerAgent } from '../../agent/testing/mixer-agent.ts';
@@ -163,7 +162,7 @@ describe('agent Mixer client with the real Mixer', function () {
       for (let i = 0; i < 8; i++) {
         const req = call('reviews', 'v1', 'ratings', '/ratings/0');
         const a = await client.check(req);
-        const bag = attributesFromAuthz(decodeAuthzRequest(checkRequest(req)));
+        const bag = authzAttributes(checkRequest(req)).bag;
         const b = await reference.check(bag, quotas, 2000);
         assert.equal(
           a.code,

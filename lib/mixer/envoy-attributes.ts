@@ -119,7 +119,8 @@ export function applyCarrier(bag: Map<string, Value>, entries: Iterable<[string,
   }
 }
 
-function protocolOf(headers: ReadonlyMap<string, string> | undefined): string {
+/** `grpc` for a gRPC request (by its content-type), else `http`. */
+export function protocolOf(headers: ReadonlyMap<string, string> | undefined): string {
   return headers?.get('content-type')?.startsWith('application/grpc') ? 'grpc' : 'http';
 }
 

@@ -22,12 +22,9 @@ export function metadataSetter(md: Metadata): HeaderSetter {
   };
 }
 
-/** A header map (lower-case names, as Envoy sends them); non-string values are ignored. */
-export function recordGetter(headers: Readonly<Record<string, unknown>>): HeaderGetter {
-  return (name) => {
-    const v = headers[name];
-    return typeof v === 'string' ? v : undefined;
-  };
+/** A header map with lower-case names (a check's `request.headers` attribute). */
+export function mapGetter(headers: ReadonlyMap<string, string>): HeaderGetter {
+  return (name) => headers.get(name);
 }
 
 /** Whether `get` finds any trace header (a context worth extracting). */

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { createLogger } from '../log.ts';
 import { startZipkinReceiver, type ZipkinReceiver } from '../testing/zipkin-receiver.ts';
-import { recordGetter } from './carriers.ts';
+import { mapGetter } from './carriers.ts';
+
+const getter = (h: Readonly<Record<string, string>>) => mapGetter(new Map(Object.entries(h)));
 import { loadTracer, zipkinSpansUrl, type Tracer } from './tracer.ts';
 
 const silentLogger = () => createLogger('test', { level: 'silent' });
@@ -90,7 +92,7 @@ describe('lib/tracing: the OpenTelemetry tracer', function () {
   ];
   for (const [name, headers, traceId, sampled] of contexts) {
     it(`continues ${name}`, () => {
-      const s = tracer.start('op', 'server', recordGetter(headers));
+      const s = tracer.start('op', 'server', getter(headers));
       assert.equal(s.traceId, traceId);
       assert.equal(s.sampled, sampled);
       // A sampled span is new; an unsampled context passes on unchanged (no span is made).
@@ -106,7 +108,7 @@ describe('lib/tracing: the OpenTelemetry tracer', function () {
       { traceparent: '00-xyz-01' },
       { traceparent: `00-${'0'.repeat(32)}-${span}-01` },
     ]) {
-      const s = tracer.start('op', 'server', recordGetter(headers));
+      const s = tracer.start('op', 'server', getter(headers));
       assert.notEqual(s.traceId, trace);
       assert.equal(s.sampled, false, 'sampling 0%');
       s.end();
@@ -118,7 +120,7 @@ describe('lib/tracing: the OpenTelemetry tracer', function () {
       const s = tracer.start(
         'op',
         'server',
-        recordGetter({ traceparent: `00-${trace}-${span}-${flag}` }),
+        getter({ traceparent: `00-${trace}-${span}-${flag}` }),
       );
       const h = headersOf((set) => {
         s.inject(set);
@@ -137,7 +139,7 @@ describe('lib/tracing: the OpenTelemetry tracer', function () {
     const server = tracer.start(
       'ext_authz Check',
       'server',
-      recordGetter({ 'x-b3-traceid': trace, 'x-b3-spanid': span, 'x-b3-sampled': '1' }),
+      getter({ 'x-b3-traceid': trace, 'x-b3-spanid': span, 'x-b3-sampled': '1' }),
     );
     const client = server.child('Mixer Check', 'client');
     client.setAttribute('grpc.status_code', 0);
@@ -147,7 +149,7 @@ describe('lib/tracing: the OpenTelemetry tracer', function () {
       .start(
         'unsampled',
         'server',
-        recordGetter({ 'x-b3-traceid': trace, 'x-b3-spanid': span, 'x-b3-sampled': '0' }),
+        getter({ 'x-b3-traceid': trace, 'x-b3-spanid': span, 'x-b3-sampled': '0' }),
       )
       .end();
     await tracer.flush();
