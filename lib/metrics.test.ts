@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Children, Counter, createRegistry } from './metrics.ts';
+import { Children, Counter, HotCounts, createRegistry } from './metrics.ts';
 
 describe('metric children kept by key', () => {
   it('makes each child once and counts into the labelled series', async () => {
@@ -22,5 +22,31 @@ describe('metric children kept by key', () => {
     const text = await registry.metrics();
     assert.match(text, /^children_test_total\{api="mixer",code="OK"\} 5$/m);
     assert.match(text, /^children_test_total\{api="rls",code="DENIED"\} 1$/m);
+  });
+});
+
+describe('hot counts', () => {
+  it('counts in plain cells and adds only what is new to the counter at each scrape', async () => {
+    const registry = createRegistry('hot_test', false);
+    const counts = new HotCounts(['source', 'code']);
+    new Counter({
+      name: 'hot_test_total',
+      help: 'test',
+      labelNames: ['source', 'code'],
+      registers: [registry],
+      collect() {
+        counts.publish(this);
+      },
+    });
+    for (let i = 0; i < 3; i++) counts.cell('cache', 0).n++;
+    counts.cell('mixer', 7).n++;
+    assert.equal(counts.cell('cache', 0), counts.cell('cache', 0));
+    let text = await registry.metrics();
+    assert.match(text, /^hot_test_total\{source="cache",code="0"\} 3$/m);
+    assert.match(text, /^hot_test_total\{source="mixer",code="7"\} 1$/m);
+    counts.cell('cache', 0).n += 2;
+    text = await registry.metrics();
+    assert.match(text, /^hot_test_total\{source="cache",code="0"\} 5$/m);
+    assert.match(text, /^hot_test_total\{source="mixer",code="7"\} 1$/m);
   });
 });

@@ -34,3 +34,48 @@ export class Children<C> {
     return c;
   }
 }
+
+interface Cell {
+  readonly labels: Record<string, string>;
+  n: number;
+  published: number;
+}
+
+/**
+ * Counts by two label values kept as plain numbers, for a counter bumped on every request: even a
+ * child made once has prom-client hash its label object on each `inc`, a string per call. A cell
+ * is found by the values themselves (no key built); `publish`, from the counter's `collect`, adds
+ * to the counter what was counted since the last scrape.
+ */
+export class HotCounts {
+  private readonly names: readonly [string, string];
+  private readonly cells = new Map<string, Map<string | number, Cell>>();
+
+  constructor(names: readonly [string, string]) {
+    this.names = names;
+  }
+
+  cell(a: string, b: string | number): Cell {
+    let inner = this.cells.get(a);
+    if (inner === undefined) {
+      inner = new Map();
+      this.cells.set(a, inner);
+    }
+    let c = inner.get(b);
+    if (c === undefined) {
+      c = { labels: { [this.names[0]]: a, [this.names[1]]: String(b) }, n: 0, published: 0 };
+      inner.set(b, c);
+    }
+    return c;
+  }
+
+  publish(counter: { inc(labels: Record<string, string>, value: number): void }): void {
+    for (const inner of this.cells.values()) {
+      for (const c of inner.values()) {
+        if (c.n === c.published) continue;
+        counter.inc(c.labels, c.n - c.published);
+        c.published = c.n;
+      }
+    }
+  }
+}

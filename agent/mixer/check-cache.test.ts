@@ -224,6 +224,23 @@ describe('check cache (referenced attributes)', () => {
     assert.ok(cache.lookup(bag({ 'source.name': 'd' })));
   });
 
+  it('passes over a hit entry once (CLOCK): it goes next time unless hit again', () => {
+    const cache = new CheckCache({ capacity: 3 });
+    const refs: AttributeRef[] = [{ name: 'source.name', condition: EXACT }];
+    const name = (n: string) => bag({ 'source.name': n });
+    for (const n of ['a', 'b', 'c']) cache.insert(name(n), answer(refs));
+    for (const n of ['a', 'b', 'c']) assert.ok(cache.lookup(name(n)));
+    // Every entry was hit: the pass unmarks them all and the oldest, a, goes.
+    cache.insert(name('d'), answer(refs));
+    assert.equal(cache.lookup(name('a')), undefined);
+    // b and c were passed over and not hit since; d is new: b is the oldest unmarked.
+    assert.ok(cache.lookup(name('c')));
+    cache.insert(name('e'), answer(refs));
+    assert.equal(cache.lookup(name('b')), undefined);
+    for (const n of ['c', 'd', 'e']) assert.ok(cache.lookup(name(n)), n);
+    assert.equal(cache.size, 3);
+  });
+
   it('holds 10,000 entries by default', () => {
     const cache = new CheckCache();
     const refs: AttributeRef[] = [{ name: 'source.name', condition: EXACT }];

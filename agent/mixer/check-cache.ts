@@ -6,8 +6,13 @@
  * spent. A decision that depended on a regular expression match is not cached.
  *
  * Entries are grouped by shape (the list of referenced attributes): a lookup computes, for each
- * known shape, the key of the request's values for those attributes and looks it up. LRU over
- * entries (10,000 by default); a shape goes when its last entry goes.
+ * known shape, the key of the request's values for those attributes and looks it up. At most
+ * 10,000 entries by default, the least recently used going first, as CLOCK approximates it: a hit
+ * only marks its entry, and eviction passes over (and unmarks) marked entries once before taking
+ * the oldest unmarked one. Reordering a list on every hit instead re-allocated the list's table
+ * every few dozen checks, and those tables lived long enough to be promoted to the old
+ * generation: under load, full collections every few seconds and their pauses in the p99. A shape
+ * goes when its last entry goes.
  *
  * Refresh ahead: once an entry is down to its last quarter of uses or of its valid duration, the
  * next hit says so (once per entry), and the caller asks Mixer again in the background with that
@@ -65,6 +70,8 @@ interface Entry {
   readonly refreshUses: number;
   readonly refreshAt: number;
   refreshing: boolean;
+  /** Hit since the last eviction pass went by (CLOCK's reference bit). */
+  used: boolean;
   /** The renewal on its way, if any: the entry stays (spent or expired) for checks to wait on. */
   renewal: Promise<void> | undefined;
 }
@@ -111,7 +118,7 @@ export class CheckCache {
   private readonly capacity: number;
   private readonly now: () => number;
   private readonly shapes = new Map<string, Shape>();
-  /** Every entry, least recently used first. */
+  /** Every entry, oldest first (an eviction pass moves marked ones to the end). */
   private readonly lru = new Set<Entry>();
 
   constructor(o: { capacity?: number; now?: () => number } = {}) {
@@ -148,11 +155,7 @@ export class CheckCache {
       if (refresh) e.refreshing = true;
       // A spent entry stays while it is (about to be) renewed; the next lookup sees it spent.
       if (e.usesLeft <= 0 && !e.refreshing) this.remove(e);
-      else {
-        // Most recently used goes to the end.
-        this.lru.delete(e);
-        this.lru.add(e);
-      }
+      else e.used = true;
       if (!refresh) return { status: e.status, renew: undefined };
       return {
         status: e.status,
@@ -191,6 +194,8 @@ export class CheckCache {
     // The entry it replaces goes first (taking its shape with it if it was the last).
     const old = this.shapes.get(shapeId)?.entries.get(k);
     if (old) this.remove(old);
+    // Room for it first, so a pass never takes the entry just made (nor its shape).
+    if (this.lru.size >= this.capacity) this.evict(this.capacity - 1);
     let shape = this.shapes.get(shapeId);
     if (shape === undefined) {
       shape = { id: shapeId, refs, entries: new Map() };
@@ -207,16 +212,25 @@ export class CheckCache {
       refreshUses: Math.floor(answer.validUseCount * refreshShare),
       refreshAt: now + answer.validMs * (1 - refreshShare),
       refreshing: false,
+      used: false,
       renewal: undefined,
     };
     shape.entries.set(k, entry);
     this.lru.add(entry);
-    while (this.lru.size > this.capacity) {
-      const oldest = this.lru.values().next();
-      if (oldest.done === true) break;
-      this.remove(oldest.value);
-    }
     return 'cached';
+  }
+
+  /** Down to `size` entries: the oldest not hit since the last pass go (CLOCK). */
+  private evict(size: number): void {
+    for (const e of this.lru) {
+      if (this.lru.size <= size) return;
+      if (e.used) {
+        // A second chance: to the end, unmarked (a Set iterator visits it again, later).
+        e.used = false;
+        this.lru.delete(e);
+        this.lru.add(e);
+      } else this.remove(e);
+    }
   }
 
   /** Drops `e` if it is still the cache's entry for its key (a replaced one is gone already). */

@@ -10,7 +10,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { errorMessage } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
-import { Children, Counter, Histogram, type Registry } from '../../lib/metrics.ts';
+import { Counter, Histogram, HotCounts, type Registry } from '../../lib/metrics.ts';
 import type { Value } from '../../lib/mixer/value.ts';
 import type { SpanHandle } from '../../lib/tracing/types.ts';
 import type { CheckCache, CachedStatus } from './check-cache.ts';
@@ -46,8 +46,8 @@ const maxMissCalls = 16;
 
 export class Checker {
   private readonly o: CheckerOptions;
-  /** The decisions counter's child per source and code (labels() on every check costs). */
-  private readonly decisionCounts: Children<{ inc(): void }>;
+  /** Decisions by source and code, handed to their counter when it is scraped. */
+  private readonly decisionCounts = new HotCounts(['source', 'code']);
   private readonly cacheInserts: Counter;
   private readonly refreshes: Counter;
   private readonly mixerSeconds: Histogram;
@@ -59,15 +59,15 @@ export class Checker {
   constructor(o: CheckerOptions) {
     this.o = o;
     const registers = [o.metrics];
-    const decisions = new Counter({
+    const counts = this.decisionCounts;
+    new Counter({
       name: 'istio_agent_mixer_checks_total',
       help: 'checks decided, by where the decision came from and its status code',
       labelNames: ['source', 'code'],
       registers,
-    });
-    this.decisionCounts = new Children((key) => {
-      const [source = '', code = ''] = key.split(':');
-      return decisions.labels({ source, code });
+      collect() {
+        counts.publish(this);
+      },
     });
     this.cacheInserts = new Counter({
       name: 'istio_agent_mixer_cache_inserts_total',
@@ -137,7 +137,7 @@ export class Checker {
   }
 
   private counted(d: Decision): Decision {
-    this.decisionCounts.get(`${d.source}:${String(d.code)}`).inc();
+    this.decisionCounts.cell(d.source, d.code).n++;
     return d;
   }
 

@@ -42,7 +42,10 @@ export class HpackDecoder {
       let name: string;
       let value: string;
       if (b & 0x80) {
-        [name, value] = this.entry(this.integer(7));
+        // Not destructured: an array pattern takes an iterator object per field.
+        const e = this.entry(this.integer(7));
+        name = e[0];
+        value = e[1];
       } else if (b & 0x40) {
         const index = this.integer(6);
         name = index === 0 ? this.string() : this.entry(index)[0];

@@ -267,6 +267,7 @@ function toBag(parts: Parts, gateway: boolean): Map<string, Value> {
   } else {
     bag.set('context.protocol', 'tcp');
   }
-  if (parts.extensions) applyCarrier(bag, parts.extensions);
+  // Every map in the bag was made by this decode: extensions add to them in place.
+  if (parts.extensions) applyCarrier(bag, parts.extensions, true);
   return bag;
 }

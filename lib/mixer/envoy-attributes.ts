@@ -97,8 +97,16 @@ export function parseAttributeText(name: string, text: string): Value | undefine
   }
 }
 
-/** Applies carrier entries (context_extensions, custom_tags, descriptor entries) to `bag`. */
-export function applyCarrier(bag: Map<string, Value>, entries: Iterable<[string, string]>): void {
+/**
+ * Applies carrier entries (context_extensions, custom_tags, descriptor entries) to `bag`. A key
+ * `<map attribute>.<key>` adds to a copy of the bag's map, unless `ownMaps`: the caller made every
+ * map in `bag` for this bag alone, so they are added to in place (no copy per entry).
+ */
+export function applyCarrier(
+  bag: Map<string, Value>,
+  entries: Iterable<[string, string]>,
+  ownMaps = false,
+): void {
   for (const [key, text] of entries) {
     const v = parseAttributeText(key, text);
     if (v !== undefined) {
@@ -109,10 +117,10 @@ export function applyCarrier(bag: Map<string, Value>, entries: Iterable<[string,
     const mapName = key.slice(0, dot);
     if (dot > 0 && attributeType(mapName) === ValueType.STRING_MAP) {
       const cur = bag.get(mapName);
-      const m =
-        cur instanceof Map
-          ? new Map(cur as ReadonlyMap<string, string>)
-          : new Map<string, string>();
+      let m: Map<string, string>;
+      if (!(cur instanceof Map)) m = new Map<string, string>();
+      else if (ownMaps) m = cur as Map<string, string>;
+      else m = new Map(cur as ReadonlyMap<string, string>);
       m.set(key.slice(dot + 1), text);
       bag.set(mapName, m);
     }
