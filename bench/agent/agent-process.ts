@@ -11,6 +11,14 @@ import { freePort } from '../../lib/free-ports.ts';
 import type { PinnedOptions } from '../pinned-process.ts';
 import { privateCopyOf, type Cgroup } from './cgroup.ts';
 
+/** The Node flags of a Dockerfile's `ENV NODE_OPTIONS=...` (the proxy image's), split on spaces. */
+export function proxyNodeFlags(dockerfile: string): string[] {
+  const m = /^ENV NODE_OPTIONS=(?:"([^"]*)"|(\S+))\s*$/m.exec(dockerfile);
+  const flags = m?.[1] ?? m?.[2];
+  if (flags === undefined) throw new Error('Dockerfile.proxy sets no NODE_OPTIONS');
+  return flags.split(/\s+/).filter((f) => f !== '');
+}
+
 /** The bench's way to start a pinned Node process (its children are cleaned up by the bench). */
 export type StartNode = (core: number, args: readonly string[], o?: PinnedOptions) => ChildProcess;
 

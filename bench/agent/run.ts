@@ -39,7 +39,7 @@
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -53,7 +53,7 @@ import {
   type PinnedOptions,
 } from '../pinned-process.ts';
 import { authzCapacity, capacityLines, type CapacityOptions } from './capacity.ts';
-import { startAgent, type Variant } from './agent-process.ts';
+import { proxyNodeFlags, startAgent, type Variant } from './agent-process.ts';
 import { createCgroup, type Cgroup } from './cgroup.ts';
 import { memRow, memory, type Memory } from './memory.ts';
 import { medianCpu, pairedLine, type PairRun } from './paired-runs.ts';
@@ -118,15 +118,21 @@ function metric(text: string, re: RegExp): number {
 }
 
 const dist = join(repo, 'dist/cli/main.js');
-const semiSpace = ['--max-semi-space-size=2'];
+/** The proxy image's Node flags, as Dockerfile.proxy sets them (`ENV NODE_OPTIONS=...`). */
+const proxyFlags = proxyNodeFlags(readFileSync(join(repo, 'Dockerfile.proxy'), 'utf8'));
 const variants: Variant[] = [
   { name: 'sources (type stripping)', entry: join(repo, 'cli/main.ts'), load: false },
   { name: 'dist/ (the istio-lite image)', entry: dist, load: false },
-  { name: 'dist/, semi-space 2 MB (proxy image)', entry: dist, nodeFlags: semiSpace, load: true },
+  {
+    name: `dist/, ${proxyFlags.join(' ')} (proxy image)`,
+    entry: dist,
+    nodeFlags: proxyFlags,
+    load: true,
+  },
   {
     name: 'proxy image, first pod on its node',
     entry: dist,
-    nodeFlags: semiSpace,
+    nodeFlags: proxyFlags,
     firstOnNode: true,
     load: false,
   },
@@ -186,7 +192,7 @@ try {
     seconds: Number(values.seconds),
     concurrency: Number(values.capacityConcurrency),
     rounds: Number(values.rounds),
-    nodeFlags: semiSpace,
+    nodeFlags: proxyFlags,
     node: (args) => node(1, args),
     startAgent: async (dir) => {
       const prof = values['cpu-prof'];
@@ -194,7 +200,7 @@ try {
       const v: Variant = {
         name: '',
         entry: dist,
-        nodeFlags: [...semiSpace, ...profile],
+        nodeFlags: [...proxyFlags, ...profile],
         load: true,
       };
       const a = await startAgent(node, v, dir, sideMixerAddress, undefined);
@@ -242,7 +248,7 @@ try {
   const straight = await load(mixer);
 
   // The gateway's Mixer path next to the sidecar's: both running, loaded in turn.
-  const image: Variant = { name: '', entry: dist, nodeFlags: semiSpace, load: true };
+  const image: Variant = { name: '', entry: dist, nodeFlags: proxyFlags, load: true };
   const pair = {
     sidecar: await startAgent(node, image, join(root, 'pair-sidecar'), mixer, undefined),
     gateway: await startAgent(
