@@ -1,10 +1,25 @@
 /** `istio-lite pilot`: the xDS server (ADS on 15010, HTTP debug/ready/metrics on 8080). */
+import { setFlagsFromString } from 'node:v8';
 import { loadKubeCredentials } from '../../lib/kube/credentials.ts';
 import { createLogger } from '../../lib/log.ts';
 import { runPilot } from '../../pilot/run.ts';
 import { pilotOptions, pilotSettings } from '../../pilot/settings.ts';
 import { defineCommand } from '../command.ts';
 import { serve } from '../serve.ts';
+
+/**
+ * The old generation grows 1.5x its live size before the next mark-compact. V8's own factor
+ * follows how fast the process allocates; once a push is done Pilot allocates slowly, the factor
+ * fell to ~1.15, and every later endpoint change ran a full mark-compact of the ~70 MB heap that
+ * freed 2 MB (bench/pilot, 1,000 services x 100 proxies: the CPU of 5 changes 0.33-0.40 s, and
+ * 0.20-0.22 s with 1.5x, RSS no higher). V8 takes this flag on the command line, not in
+ * NODE_OPTIONS, so the command sets it, unless `node --heap-growing-percent=N` already did.
+ */
+export function heapGrowthFlag(execArgv: readonly string[]): string | undefined {
+  return execArgv.some((a) => a.startsWith('--heap-growing-percent'))
+    ? undefined
+    : '--heap-growing-percent=50';
+}
 
 export const pilot = defineCommand({
   name: 'pilot',
@@ -14,6 +29,8 @@ export const pilot = defineCommand({
   options: pilotOptions,
   async run(values, _pos, io) {
     const settings = await pilotSettings(values, io.cwd);
+    const growth = heapGrowthFlag(process.execArgv);
+    if (growth !== undefined) setFlagsFromString(growth);
     const logger = createLogger('pilot');
     // Without @kubernetes/client-node unless the kubeconfig needs it (an exec plugin and the like).
     const kc = await loadKubeCredentials(settings.kubeconfig);
