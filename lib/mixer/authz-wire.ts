@@ -17,8 +17,12 @@
 import protobuf from 'protobufjs';
 import { applyCarrier, protocolOf } from './envoy-attributes.ts';
 import { IpAddress, type Value } from './value.ts';
+import { WireStrings } from './wire-strings.ts';
 
 type Reader = protobuf.Reader;
+
+/** Strings repeat from check to check: read through one table (./wire-strings.ts). */
+const strings = new WireStrings();
 
 interface Peer {
   ip: string;
@@ -63,8 +67,8 @@ function mapEntry(r: Reader, m: Map<string, string>, lower: boolean): void {
   let v = '';
   while (r.pos < stop) {
     const tag = r.uint32();
-    if (tag === 10) k = r.string();
-    else if (tag === 18) v = r.string();
+    if (tag === 10) k = strings.read(r);
+    else if (tag === 18) v = strings.read(r);
     else r.skipType(tag & 7);
   }
   m.set(lower ? k.toLowerCase() : k, v);
@@ -86,7 +90,7 @@ function socketAddress(r: Reader, p: Peer): void {
     p.port = 0;
     while (r.pos < saStop) {
       const t = r.uint32();
-      if (t === 18) p.ip = r.string();
+      if (t === 18) p.ip = strings.read(r);
       else if (t === 24) p.port = r.uint32();
       else r.skipType(t & 7);
     }
@@ -106,10 +110,10 @@ function peer(r: Reader): Peer {
   while (r.pos < stop) {
     const tag = r.uint32();
     if (tag === 10) socketAddress(r, p);
-    else if (tag === 18) p.service = r.string();
+    else if (tag === 18) p.service = strings.read(r);
     else if (tag === 26) mapEntry(r, (p.labels ??= new Map<string, string>()), true);
-    else if (tag === 34) p.principal = r.string();
-    else if (tag === 42) p.certificate = r.string();
+    else if (tag === 34) p.principal = strings.read(r);
+    else if (tag === 42) p.certificate = strings.read(r);
     else r.skipType(tag & 7);
   }
   return p;
@@ -128,12 +132,12 @@ function http(r: Reader): Http {
   const stop = end(r);
   while (r.pos < stop) {
     const tag = r.uint32();
-    if (tag === 10) h.id = r.string();
-    else if (tag === 18) h.method = r.string();
+    if (tag === 10) h.id = strings.read(r);
+    else if (tag === 18) h.method = strings.read(r);
     else if (tag === 26) mapEntry(r, h.headers, true);
-    else if (tag === 34) h.path = r.string();
-    else if (tag === 42) h.host = r.string();
-    else if (tag === 50) h.scheme = r.string();
+    else if (tag === 34) h.path = strings.read(r);
+    else if (tag === 42) h.host = strings.read(r);
+    else if (tag === 50) h.scheme = strings.read(r);
     else if (tag === 72) h.size = Number(r.int64());
     else r.skipType(tag & 7);
   }
@@ -175,7 +179,7 @@ function attributeContext(r: Reader, parts: Parts): void {
       const sStop = end(r);
       while (r.pos < sStop) {
         const t = r.uint32();
-        if (t === 10) parts.sni = r.string();
+        if (t === 10) parts.sni = strings.read(r);
         else r.skipType(t & 7);
       }
     } else r.skipType(tag & 7);
