@@ -92,6 +92,14 @@ const requests: Record<string, object> = {
     },
   },
   'an empty request': {},
+  'a negative size': {
+    attributes: {
+      request: { http: { size: -1, headers: {} } },
+    },
+  },
+  'a large size': {
+    attributes: { request: { http: { size: 2 ** 40 + 3, headers: {} } } },
+  },
   'an address that is no IP, an empty time and labels': {
     attributes: {
       source: { ...sock('not-an-ip', 1), labels: {} },

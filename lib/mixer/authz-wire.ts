@@ -60,6 +60,33 @@ export interface AuthzAttributes {
 
 const end = (r: Reader): number => r.uint32() + r.pos;
 
+/**
+ * An int64 varint as a number (exact to 2^53; a negative one is ten bytes of two's complement).
+ * protobufjs gives a Long, and turning that into a number went through its decimal string.
+ */
+function int64(r: Reader): number {
+  const start = r.pos;
+  let n = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (r.pos >= r.len) {
+      throw new RangeError(`index out of range: ${String(r.pos)} + 1 > ${String(r.len)}`);
+    }
+    const b = r.buf[r.pos++] ?? 0;
+    if (b < 0x80 && i < 9) return n + b * scale;
+    n += (b & 0x7f) * scale;
+    scale *= 128;
+    if (b < 0x80) break;
+  }
+  if (r.buf[r.pos - 1] === undefined || (r.buf[r.pos - 1] ?? 0) >= 0x80) {
+    throw new Error('invalid varint encoding');
+  }
+  // Ten bytes: a negative number; exact through BigInt.
+  let v = 0n;
+  for (let i = 0; i < 10; i++) v |= BigInt((r.buf[start + i] ?? 0) & 0x7f) << BigInt(7 * i);
+  return Number(BigInt.asIntN(64, v));
+}
+
 /** A map<string, string> entry into `m`; `lower`: keys lower-cased (as the other path does). */
 function mapEntry(r: Reader, m: Map<string, string>, lower: boolean): void {
   const stop = end(r);
@@ -138,7 +165,7 @@ function http(r: Reader): Http {
     else if (tag === 34) h.path = strings.read(r);
     else if (tag === 42) h.host = strings.read(r);
     else if (tag === 50) h.scheme = strings.read(r);
-    else if (tag === 72) h.size = Number(r.int64());
+    else if (tag === 72) h.size = int64(r);
     else r.skipType(tag & 7);
   }
   return h;
@@ -156,7 +183,7 @@ function request(r: Reader, parts: Parts): void {
       let n = 0;
       while (r.pos < tStop) {
         const t = r.uint32();
-        if (t === 8) s = Number(r.int64());
+        if (t === 8) s = int64(r);
         else if (t === 16) n = r.int32();
         else r.skipType(t & 7);
       }
@@ -194,12 +221,13 @@ function setIf(bag: Map<string, Value>, name: string, v: string | undefined): vo
   if (v !== undefined) bag.set(name, v);
 }
 
-function address(bag: Map<string, Value>, prefix: string, p: Peer, withPort: boolean): void {
+/** The peer's address as `ipName` and (when given) `portName`. */
+function address(bag: Map<string, Value>, p: Peer, ipName: string, portName?: string): void {
   if (p.ip !== '') {
     const ip = IpAddress.parse(p.ip);
-    if (ip !== undefined) bag.set(`${prefix}.ip`, ip);
+    if (ip !== undefined) bag.set(ipName, ip);
   }
-  if (withPort && p.port > 0) bag.set(`${prefix}.port`, p.port);
+  if (portName !== undefined && p.port > 0) bag.set(portName, p.port);
 }
 
 /**
@@ -232,10 +260,10 @@ function toBag(parts: Parts, gateway: boolean): Map<string, Value> {
   const bag = new Map<string, Value>();
   const { source, destination: dest, http: h } = parts;
   if (gateway) {
-    if (source) address(bag, 'origin', source, false);
+    if (source) address(bag, source, 'origin.ip');
   } else {
-    if (source) address(bag, 'source', source, true);
-    if (dest) address(bag, 'destination', dest, true);
+    if (source) address(bag, source, 'source.ip', 'source.port');
+    if (dest) address(bag, dest, 'destination.ip', 'destination.port');
     setString(bag, 'source.principal', source?.principal);
     setString(bag, 'source.user', source?.principal);
     setString(bag, 'source.service', source?.service);

@@ -69,7 +69,11 @@ function address(bag: Map<string, Value>, prefix: string, v: unknown, withPort =
 
 /** Parses a text value as the attribute's vocabulary type; undefined when it does not fit. */
 export function parseAttributeText(name: string, text: string): Value | undefined {
-  switch (attributeType(name)) {
+  return parseTyped(attributeType(name), text);
+}
+
+function parseTyped(type: ValueType | undefined, text: string): Value | undefined {
+  switch (type) {
     case undefined:
       return undefined;
     case ValueType.STRING:
@@ -97,6 +101,29 @@ export function parseAttributeText(name: string, text: string): Value | undefine
   }
 }
 
+/** What a carrier key names: an attribute (its type), and/or one entry of a string map. */
+interface CarrierKey {
+  readonly type: ValueType | undefined;
+  readonly map: string | undefined;
+  readonly entry: string;
+}
+
+/** Carrier keys seen (a route's extensions repeat on every check); cleared past 4,096. */
+const carrierKeys = new Map<string, CarrierKey>();
+
+function carrierKey(key: string): CarrierKey {
+  let k = carrierKeys.get(key);
+  if (k === undefined) {
+    const dot = key.lastIndexOf('.');
+    const mapName = key.slice(0, dot);
+    const isMap = dot > 0 && attributeType(mapName) === ValueType.STRING_MAP;
+    k = { type: attributeType(key), map: isMap ? mapName : undefined, entry: key.slice(dot + 1) };
+    if (carrierKeys.size >= 4096) carrierKeys.clear();
+    carrierKeys.set(key, k);
+  }
+  return k;
+}
+
 /**
  * Applies carrier entries (context_extensions, custom_tags, descriptor entries) to `bag`. A key
  * `<map attribute>.<key>` adds to a copy of the bag's map, unless `ownMaps`: the caller made every
@@ -108,21 +135,20 @@ export function applyCarrier(
   ownMaps = false,
 ): void {
   for (const [key, text] of entries) {
-    const v = parseAttributeText(key, text);
+    const k = carrierKey(key);
+    const v = parseTyped(k.type, text);
     if (v !== undefined) {
       bag.set(key, v);
       continue;
     }
-    const dot = key.lastIndexOf('.');
-    const mapName = key.slice(0, dot);
-    if (dot > 0 && attributeType(mapName) === ValueType.STRING_MAP) {
-      const cur = bag.get(mapName);
+    if (k.map !== undefined) {
+      const cur = bag.get(k.map);
       let m: Map<string, string>;
       if (!(cur instanceof Map)) m = new Map<string, string>();
       else if (ownMaps) m = cur as Map<string, string>;
       else m = new Map(cur as ReadonlyMap<string, string>);
-      m.set(key.slice(dot + 1), text);
-      bag.set(mapName, m);
+      m.set(k.entry, text);
+      bag.set(k.map, m);
     }
   }
 }
