@@ -6,18 +6,20 @@
  * largest single cost of turning a CheckRequest into attributes. A string seen again also keeps
  * its hash, so the attribute maps and the vocabulary find it faster.
  *
- * Direct-mapped: a string's slot comes from a hash of its bytes, a later string with the same
- * slot replaces it, and a hit is checked byte by byte, so a collision only costs a decode. Only
- * short ASCII strings are kept (what Envoy's headers and labels are; a longer one is rarely
- * repeated and costs more to compare).
+ * Two-way set-associative: a string's set comes from its length and five of its bytes (first,
+ * last, and at a quarter, half and three quarters), the newer of a set's two strings first; a hit
+ * is checked byte by byte, so a collision only costs a decode. Hashing every byte cost as much as
+ * the comparison. Only short ASCII strings are kept (what Envoy's headers and labels are; a
+ * longer one is rarely repeated and costs more to compare).
  */
 import type protobuf from 'protobufjs';
 
-const SLOTS = 4096;
+const SETS = 4096;
 const MAX_KEPT = 64;
 
 export class WireStrings {
-  private readonly slots: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(
+  /** Set i holds slots 2i (newer) and 2i + 1. */
+  private readonly slots: (string | undefined)[] = new Array<string | undefined>(2 * SETS).fill(
     undefined,
   );
 
@@ -29,16 +31,28 @@ export class WireStrings {
     const end = start + len;
     if (end > r.len) throw new RangeError(`index out of range: ${String(end)} > ${String(r.len)}`);
     r.pos = end;
+    if (len === 0) return '';
     if (len > MAX_KEPT) return decode(buf, start, end);
-    let h = len;
-    for (let i = start; i < end; i++) h = (Math.imul(h, 31) + (buf[i] ?? 0)) | 0;
-    const slot = (h ^ (h >>> 12)) & (SLOTS - 1);
-    const kept = this.slots[slot];
-    if (kept?.length === len && same(kept, buf, start)) return kept;
-    const s = decode(buf, start, end);
+    const q = len >> 2;
+    const h =
+      Math.imul(len, 0x9e3779b1) ^
+      ((buf[start] ?? 0) << 3) ^
+      ((buf[end - 1] ?? 0) << 11) ^
+      ((buf[start + q] ?? 0) << 7) ^
+      ((buf[start + (len >> 1)] ?? 0) << 15) ^
+      ((buf[end - 1 - q] ?? 0) << 19);
+    const slot = ((h ^ (h >>> 13)) & (SETS - 1)) << 1;
+    const first = this.slots[slot];
+    if (first?.length === len && same(first, buf, start)) return first;
+    const second = this.slots[slot + 1];
+    if (second?.length === len && same(second, buf, start)) return second;
+    const str = decode(buf, start, end);
     // ASCII only: then a string's length is its byte count and its codes are its bytes.
-    if (s.length === len && isAscii(s)) this.slots[slot] = s;
-    return s;
+    if (str.length === len && isAscii(str)) {
+      this.slots[slot + 1] = first;
+      this.slots[slot] = str;
+    }
+    return str;
   }
 }
 
