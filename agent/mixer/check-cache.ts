@@ -6,7 +6,7 @@
  * spent. A decision that depended on a regular expression match is not cached.
  *
  * Entries are grouped by shape (the list of referenced attributes): a lookup computes, for each
- * known shape, the key of the request's values for those attributes and looks it up. At most
+ * known shape, the request's values for those attributes find its entry (./check-keys.ts). At most
  * 10,000 entries by default, the least recently used going first, as CLOCK approximates it: a hit
  * only marks its entry, and eviction passes over (and unmarks) marked entries once before taking
  * the oldest unmarked one. Reordering a list on every hit instead re-allocated the list's table
@@ -25,7 +25,8 @@
  */
 import { Condition, type ReferencedAttributesMessage } from '../../lib/mixer/wire.ts';
 import { decodeReferenced, refKey, type AttributeRef } from '../../lib/mixer/referenced.ts';
-import { Duration, IpAddress, type Value } from '../../lib/mixer/value.ts';
+import type { Value } from '../../lib/mixer/value.ts';
+import { partsFor, ValueTrie, type Part } from './check-keys.ts';
 
 export interface CachedStatus {
   readonly code: number;
@@ -56,13 +57,13 @@ export interface Cacheable {
 interface Shape {
   readonly id: string;
   readonly refs: readonly AttributeRef[];
-  /** Its entries by the key of their values (keyFor). */
-  readonly entries: Map<string, Entry>;
+  /** Its entries by their values of `refs` (./check-keys.ts). */
+  readonly entries: ValueTrie<Entry>;
 }
 
 interface Entry {
   readonly shape: Shape;
-  readonly key: string;
+  readonly parts: readonly Part[];
   readonly status: CachedStatus;
   readonly expiresAt: number;
   usesLeft: number;
@@ -79,40 +80,6 @@ interface Entry {
 const refreshShare = 0.25;
 
 export type InsertResult = 'cached' | 'regex' | 'not-reusable';
-
-function valueKey(v: Value): string {
-  if (typeof v === 'string') return `s${v}`;
-  if (typeof v === 'number') return `n${String(v)}`;
-  if (typeof v === 'boolean') return v ? 'T' : 'F';
-  if (v instanceof Date) return `t${String(v.getTime())}`;
-  if (v instanceof Duration) return `d${String(v.ms)}`;
-  if (v instanceof IpAddress) return `i${v.toString()}`;
-  if (v instanceof Uint8Array) return `b${Buffer.from(v).toString('base64')}`;
-  return `m${JSON.stringify([...v].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)))}`;
-}
-
-/** The request's key for a shape, or undefined when the request does not fit the shape. */
-function keyFor(
-  refs: readonly AttributeRef[],
-  bag: ReadonlyMap<string, Value>,
-): string | undefined {
-  // Each part length-prefixed, so no two lists of values give the same key.
-  let key = '';
-  for (const r of refs) {
-    let v: Value | string | undefined = bag.get(r.name);
-    if (r.mapKey !== undefined)
-      v = v instanceof Map ? (v as ReadonlyMap<string, string>).get(r.mapKey) : undefined;
-    if (r.condition === Condition.ABSENCE) {
-      if (v !== undefined) return undefined;
-      key += '0:';
-    } else {
-      if (v === undefined) return undefined;
-      const part = valueKey(v);
-      key += `${String(part.length)}:${part}`;
-    }
-  }
-  return key;
-}
 
 export class CheckCache {
   private readonly capacity: number;
@@ -141,9 +108,7 @@ export class CheckCache {
   lookup(bag: ReadonlyMap<string, Value>): CacheHit | CacheWait | undefined {
     const now = this.now();
     for (const shape of this.shapes.values()) {
-      const k = keyFor(shape.refs, bag);
-      if (k === undefined) continue;
-      const e = shape.entries.get(k);
+      const e = shape.entries.find(shape.refs, bag);
       if (e === undefined) continue;
       if (e.expiresAt <= now || e.usesLeft <= 0) {
         if (e.renewal !== undefined) return { wait: e.renewal };
@@ -189,23 +154,23 @@ export class CheckCache {
       return ka < kb ? -1 : ka > kb ? 1 : 0;
     });
     const shapeId = JSON.stringify(refs.map((r) => [refKey(r), r.condition]));
-    const k = keyFor(refs, bag);
-    if (k === undefined) return 'not-reusable'; // Mixer referenced something the request lacks.
+    const parts = partsFor(refs, bag);
+    if (parts === undefined) return 'not-reusable'; // Mixer referenced something the request lacks.
     // The entry it replaces goes first (taking its shape with it if it was the last).
-    const old = this.shapes.get(shapeId)?.entries.get(k);
+    const old = this.shapes.get(shapeId)?.entries.get(parts);
     if (old) this.remove(old);
     // Room for it first, so a pass never takes the entry just made (nor its shape).
     if (this.lru.size >= this.capacity) this.evict(this.capacity - 1);
     let shape = this.shapes.get(shapeId);
     if (shape === undefined) {
-      shape = { id: shapeId, refs, entries: new Map() };
+      shape = { id: shapeId, refs, entries: new ValueTrie() };
       this.shapes.set(shapeId, shape);
     }
     // The request that got this answer used it once already.
     const now = this.now();
     const entry: Entry = {
       shape,
-      key: k,
+      parts,
       status: answer.status,
       expiresAt: now + answer.validMs,
       usesLeft: answer.validUseCount - 1,
@@ -215,7 +180,7 @@ export class CheckCache {
       used: false,
       renewal: undefined,
     };
-    shape.entries.set(k, entry);
+    shape.entries.set(parts, entry);
     this.lru.add(entry);
     return 'cached';
   }
@@ -236,7 +201,7 @@ export class CheckCache {
   /** Drops `e` if it is still the cache's entry for its key (a replaced one is gone already). */
   private remove(e: Entry): void {
     if (!this.lru.delete(e)) return;
-    if (e.shape.entries.get(e.key) === e) e.shape.entries.delete(e.key);
+    e.shape.entries.delete(e.parts, e);
     if (e.shape.entries.size === 0) this.shapes.delete(e.shape.id);
   }
 

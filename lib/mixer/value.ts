@@ -81,6 +81,9 @@ function trim(n: number): string {
   return Number.isInteger(n) ? String(n) : String(Number(n.toFixed(6)));
 }
 
+/** IpAddress.toString's answers, once asked. */
+const addressTexts = new WeakMap<IpAddress, string>();
+
 /** An IPv4 or IPv6 address. IPv4 keeps 4 bytes; an IPv4-mapped IPv6 address equals its IPv4. */
 export class IpAddress {
   readonly bytes: Uint8Array;
@@ -126,6 +129,16 @@ export class IpAddress {
   }
 
   toString(): string {
+    // Kept outside the instance (instances do not change), so equal addresses stay deep-equal.
+    let text = addressTexts.get(this);
+    if (text === undefined) {
+      text = this.format();
+      addressTexts.set(this, text);
+    }
+    return text;
+  }
+
+  private format(): string {
     const b = this.bytes;
     if (b.length === 4) {
       return `${String(b[0])}.${String(b[1])}.${String(b[2])}.${String(b[3])}`;
