@@ -76,6 +76,8 @@ export interface PilotOptions extends Omit<
   readonly registryRetry?: Partial<RetryOptions>;
   /** This replica's name in debug pages and status (default: POD_NAME, else the host name). */
   readonly instance?: string;
+  /** Called once, after the first build (what /ready waits for). */
+  readonly onFirstBuild?: () => void;
 }
 
 export interface RunningPilot {
@@ -142,17 +144,16 @@ export function runPilot(o: PilotOptions): Promise<RunningPilot> {
     );
     const registries = new AggregateRegistry(members, log);
     registerRegistryMetrics(metrics, registries);
+    let firstBuild = o.onFirstBuild;
     const discovery = new DiscoveryServer({
       registry: registries,
       ...(config ? { config } : {}),
-      ...(status
-        ? {
-            onBuild: (b: MeshBuild) => {
-              status.report(b.traffic);
-              ingressStatus?.setIngresses(b.traffic.ingresses.map((i) => i.meta));
-            },
-          }
-        : {}),
+      onBuild: (b: MeshBuild) => {
+        status?.report(b.traffic);
+        ingressStatus?.setIngresses(b.traffic.ingresses.map((i) => i.meta));
+        firstBuild?.();
+        firstBuild = undefined;
+      },
       mesh: o.mesh,
       logger: log,
       metrics: createXdsMetrics(metrics),

@@ -12,8 +12,10 @@ import { serve } from '../serve.ts';
  * follows how fast the process allocates; once a push is done Pilot allocates slowly, the factor
  * fell to ~1.15, and every later endpoint change ran a full mark-compact of the ~70 MB heap that
  * freed 2 MB (bench/pilot, 1,000 services x 100 proxies: the CPU of 5 changes 0.33-0.40 s, and
- * 0.20-0.22 s with 1.5x, RSS no higher). V8 takes this flag on the command line, not in
- * NODE_OPTIONS, so the command sets it, unless `node --heap-growing-percent=N` already did.
+ * 0.20-0.26 s with 1.5x). Set after the first build: while the informers sync Pilot allocates
+ * fast and V8's own factor keeps the idle heap smaller (idle RSS ~147 MB, ~158 with 1.5x from the
+ * start). V8 takes this flag on the command line, not in NODE_OPTIONS, so the command sets it
+ * (V8 reads it at every limit it sets), unless `node --heap-growing-percent=N` already did.
  */
 export function heapGrowthFlag(execArgv: readonly string[]): string | undefined {
   return execArgv.some((a) => a.startsWith('--heap-growing-percent'))
@@ -30,10 +32,12 @@ export const pilot = defineCommand({
   async run(values, _pos, io) {
     const settings = await pilotSettings(values, io.cwd);
     const growth = heapGrowthFlag(process.execArgv);
-    if (growth !== undefined) setFlagsFromString(growth);
     const logger = createLogger('pilot');
     // Without @kubernetes/client-node unless the kubeconfig needs it (an exec plugin and the like).
     const kc = await loadKubeCredentials(settings.kubeconfig);
-    return serve(logger, () => runPilot({ ...settings, logger, kc }));
+    const onFirstBuild = () => {
+      if (growth !== undefined) setFlagsFromString(growth);
+    };
+    return serve(logger, () => runPilot({ ...settings, logger, kc, onFirstBuild }));
   },
 });
