@@ -191,3 +191,30 @@ describe('the images run compiled JavaScript from their build context', function
     assert.equal(snapshot.counts['rule'], 1);
   });
 });
+
+describe('the NODE_OPTIONS the images and the chart set', () => {
+  // Node accepts only some V8 flags in NODE_OPTIONS and refuses to start with any other.
+  const sources: [string, RegExp][] = [
+    ['Dockerfile', /^ENV NODE_OPTIONS=(?:"([^"]*)"|(\S+))\s*$/gm],
+    ['Dockerfile.proxy', /^ENV NODE_OPTIONS=(?:"([^"]*)"|(\S+))\s*$/gm],
+    [
+      'charts/istio-lite/templates/pilot.yaml',
+      /- name: NODE_OPTIONS\s+value: (?:"([^"\n]*)"|(\S+))/gm,
+    ],
+  ];
+  for (const [file, re] of sources) {
+    it(`${file}: Node starts with them`, () => {
+      const text = readFileSync(join(root, file), 'utf8');
+      const found = [...text.matchAll(re)];
+      if (file !== 'Dockerfile') assert.ok(found.length > 0, `no NODE_OPTIONS in ${file}`);
+      for (const m of found) {
+        const options = m[1] ?? m[2] ?? '';
+        const out = execFileSync(process.execPath, ['-e', 'process.stdout.write("started")'], {
+          env: { ...process.env, NODE_OPTIONS: options },
+          encoding: 'utf8',
+        });
+        assert.equal(out, 'started', options);
+      }
+    });
+  }
+});
