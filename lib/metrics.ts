@@ -13,9 +13,10 @@ export function createRegistry(prefix: string, defaults = true): Registry {
 }
 
 /**
- * A metric's children by a key the caller builds from the label values: prom-client hashes the
- * label object (sorting its names) on every `inc` or `observe` with labels, which costs more than
- * the count itself on a hot path; a child made once and kept does not.
+ * A metric's children by a key the caller builds from the label values: the label object and
+ * prom-client's child are made once per key. prom-client still hashes a child's labels on every
+ * `inc` or `observe` (prom-client 15's `labels()` binds `inc` to the label object); a counter
+ * bumped on every request counts in HotCounts instead.
  */
 export class Children<C> {
   private readonly byKey = new Map<string, C>();

@@ -16,6 +16,10 @@ export type Part = string | number | boolean | symbol;
 
 const ABSENT = Symbol('absent');
 
+/** Where an entry sits: its parts, or for a shape that references nothing, one ABSENT level. */
+const NO_PARTS: readonly Part[] = [ABSENT];
+const pathOf = (parts: readonly Part[]): readonly Part[] => (parts.length === 0 ? NO_PARTS : parts);
+
 function valuePart(v: Value): Part {
   if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
   if (v instanceof IpAddress) return v.toString(); // kept by the address: no new string
@@ -62,19 +66,19 @@ export class ValueTrie<E extends object> {
   /** The entry whose parts are the request's values for `refs`. */
   find(refs: readonly AttributeRef[], bag: ReadonlyMap<string, Value>): E | undefined {
     let node: Level<E> | E | undefined = this.root;
+    if (refs.length === 0) node = this.root.get(ABSENT);
     for (const r of refs) {
       const p = partFor(r, bag);
       if (p === undefined || !(node instanceof Map)) return undefined;
       node = node.get(p);
       if (node === undefined) return undefined;
     }
-    if (refs.length === 0) node = this.root.get(ABSENT);
     return node instanceof Map ? undefined : node;
   }
 
   get(parts: readonly Part[]): E | undefined {
     let node: Level<E> | E | undefined = this.root;
-    for (const p of parts.length === 0 ? [ABSENT] : parts) {
+    for (const p of pathOf(parts)) {
       if (!(node instanceof Map)) return undefined;
       node = node.get(p);
     }
@@ -83,7 +87,7 @@ export class ValueTrie<E extends object> {
 
   /** Puts `e` at `parts` (the caller removed any entry there first). */
   set(parts: readonly Part[], e: E): void {
-    const path = parts.length === 0 ? [ABSENT] : parts;
+    const path = pathOf(parts);
     let node = this.root;
     for (let i = 0; i < path.length - 1; i++) {
       const p = path[i] as Part;
@@ -100,7 +104,7 @@ export class ValueTrie<E extends object> {
 
   /** Removes `e` if it is the entry at `parts`, and the levels it leaves empty. */
   delete(parts: readonly Part[], e: E): boolean {
-    const path = parts.length === 0 ? [ABSENT] : parts;
+    const path = pathOf(parts);
     const levels: Level<E>[] = [this.root];
     for (let i = 0; i < path.length - 1; i++) {
       const next = levels[i]?.get(path[i] as Part);

@@ -5,6 +5,7 @@
  * schema is tested against the real protos (encoded there, decoded here).
  */
 import protobuf from 'protobufjs';
+import { int64, uint64 } from '../../lib/mixer/wire-reader.ts';
 
 export type Scalar =
   'string' | 'bytes' | 'int64' | 'uint64' | 'int32' | 'uint32' | 'bool' | 'double';
@@ -37,9 +38,9 @@ function readScalar(r: protobuf.Reader, kind: Scalar): unknown {
     case 'bytes':
       return r.bytes();
     case 'int64':
-      return Number(r.int64());
+      return int64(r);
     case 'uint64':
-      return Number(r.uint64());
+      return uint64(r);
     case 'int32':
       return r.int32();
     case 'uint32':

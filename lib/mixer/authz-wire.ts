@@ -17,6 +17,7 @@
 import protobuf from 'protobufjs';
 import { applyCarrier, protocolOf } from './envoy-attributes.ts';
 import { IpAddress, type Value } from './value.ts';
+import { int64 } from './wire-reader.ts';
 import { WireStrings } from './wire-strings.ts';
 
 type Reader = protobuf.Reader;
@@ -52,6 +53,17 @@ interface Parts {
   extensions: Map<string, string> | undefined;
 }
 
+function noParts(): Parts {
+  return {
+    source: undefined,
+    destination: undefined,
+    sni: '',
+    time: undefined,
+    http: undefined,
+    extensions: undefined,
+  };
+}
+
 /** The attributes of a check and whether it came from the HTTP filter (`request.http` set). */
 export interface AuthzAttributes {
   readonly bag: Map<string, Value>;
@@ -59,33 +71,6 @@ export interface AuthzAttributes {
 }
 
 const end = (r: Reader): number => r.uint32() + r.pos;
-
-/**
- * An int64 varint as a number (exact to 2^53; a negative one is ten bytes of two's complement).
- * protobufjs gives a Long, and turning that into a number went through its decimal string.
- */
-function int64(r: Reader): number {
-  const start = r.pos;
-  let n = 0;
-  let scale = 1;
-  for (let i = 0; i < 10; i++) {
-    if (r.pos >= r.len) {
-      throw new RangeError(`index out of range: ${String(r.pos)} + 1 > ${String(r.len)}`);
-    }
-    const b = r.buf[r.pos++] ?? 0;
-    if (b < 0x80 && i < 9) return n + b * scale;
-    n += (b & 0x7f) * scale;
-    scale *= 128;
-    if (b < 0x80) break;
-  }
-  if (r.buf[r.pos - 1] === undefined || (r.buf[r.pos - 1] ?? 0) >= 0x80) {
-    throw new Error('invalid varint encoding');
-  }
-  // Ten bytes: a negative number; exact through BigInt.
-  let v = 0n;
-  for (let i = 0; i < 10; i++) v |= BigInt((r.buf[start + i] ?? 0) & 0x7f) << BigInt(7 * i);
-  return Number(BigInt.asIntN(64, v));
-}
 
 /** A map<string, string> entry into `m`; `lower`: keys lower-cased (as the other path does). */
 function mapEntry(r: Reader, m: Map<string, string>, lower: boolean): void {
@@ -236,20 +221,14 @@ function address(bag: Map<string, Value>, p: Peer, ipName: string, portName?: st
  */
 export function authzAttributes(bytes: Uint8Array, gateway = false): AuthzAttributes {
   const r = protobuf.Reader.create(bytes);
-  const parts: Parts = {
-    source: undefined,
-    destination: undefined,
-    sni: '',
-    time: undefined,
-    http: undefined,
-    extensions: undefined,
-  };
+  let parts = noParts();
+  let seen = false;
   while (r.pos < r.len) {
     const tag = r.uint32();
     if (tag === 10) {
       // A second AttributeContext replaces the first.
-      Object.assign(parts, { source: undefined, destination: undefined, sni: '' });
-      Object.assign(parts, { time: undefined, http: undefined, extensions: undefined });
+      if (seen) parts = noParts();
+      seen = true;
       attributeContext(r, parts);
     } else r.skipType(tag & 7);
   }

@@ -92,9 +92,21 @@ export function readString(r: Reader, end: number, where: Where): string {
   return r.string();
 }
 
-/** An int64 as a JS number (exact up to 2^53), as @grpc/proto-loader's `longs: Number` gives. */
+/**
+ * An int64 as a JS number (exact up to 2^53), as @grpc/proto-loader's `longs: Number` gives.
+ * protobufjs gives a Long; `Number(long)` would go through its decimal string (Long has no
+ * valueOf), `toNumber` does not.
+ */
 export function int64(r: Reader): number {
-  const v: unknown = r.int64();
+  return toNumber(r.int64());
+}
+
+/** A uint64 as a JS number (exact up to 2^53). */
+export function uint64(r: Reader): number {
+  return toNumber(r.uint64());
+}
+
+function toNumber(v: unknown): number {
   return typeof v === 'number' ? v : (v as { toNumber(): number }).toNumber();
 }
 

@@ -13,6 +13,7 @@
  * longer one is rarely repeated and costs more to compare).
  */
 import type protobuf from 'protobufjs';
+import { bufferOf } from './wire-reader.ts';
 
 const SETS = 4096;
 const MAX_KEPT = 64;
@@ -67,7 +68,5 @@ function isAscii(s: string): boolean {
 }
 
 function decode(buf: Uint8Array, start: number, end: number): string {
-  return Buffer.isBuffer(buf)
-    ? buf.toString('utf8', start, end)
-    : Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
+  return bufferOf(buf).toString('utf8', start, end);
 }
