@@ -40,7 +40,8 @@ import { measureSide, pct, type SideFigures } from './measure.ts';
 import { memory } from './proc-stats.ts';
 import { report } from './report.ts';
 import {
-  chartPilotNodeOptions,
+  chartPilotEnv,
+  describeEnv,
   istioLiteEntry,
   istiodSpec,
   istioLiteSpec,
@@ -80,8 +81,8 @@ if (values.peer !== undefined && values.peer !== 'istiod') {
   throw new Error(`--peer: istiod is the one peer, not "${values.peer}"`);
 }
 const from = values.sources ? 'sources' : 'dist';
-/** Pilot's process runs with the chart's NODE_OPTIONS (its young generation size). */
-const nodeOptions = chartPilotNodeOptions();
+/** Pilot's process runs with the chart's settings (its young generation, malloc's arenas). */
+const chartEnv = chartPilotEnv();
 const nodeFlags = [
   ...values['pilot-node-flags'].split(' ').filter((f) => f !== ''),
   ...(values['cpu-prof'] === undefined
@@ -163,7 +164,7 @@ try {
     cluster.apiServerPid === undefined ? undefined : memory(cluster.apiServerPid);
 
   const specs: ServerSpec[] = [
-    istioLiteSpec(istioLiteEntry(from), nodeOptions, nodeFlags),
+    istioLiteSpec(istioLiteEntry(from), chartEnv, nodeFlags),
     ...(peer ? [istiodSpec(peer.binary)] : []),
   ];
   const results = new Map<string, SideFigures[]>();
@@ -189,7 +190,7 @@ try {
     clients,
     rounds,
     runs,
-    pilot: `${from === 'dist' ? 'compiled dist/ (the image)' : 'TypeScript sources'}, NODE_OPTIONS=${nodeOptions === '' ? '(none)' : nodeOptions} (the chart's)${nodeFlags.length > 0 ? `, node flags ${nodeFlags.join(' ')}` : ''}`,
+    pilot: `${from === 'dist' ? 'compiled dist/ (the image)' : 'TypeScript sources'}, ${describeEnv(chartEnv)} (the chart's)${nodeFlags.length > 0 ? `, node flags ${nodeFlags.join(' ')}` : ''}`,
     results,
     baselines: {
       node,

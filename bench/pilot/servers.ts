@@ -49,14 +49,25 @@ export interface ServerSpec {
 
 const debounce = { quiet: '100ms', max: '1s' };
 
-/** The NODE_OPTIONS the chart gives Pilot's container ('' when none). */
-export function chartPilotNodeOptions(): string {
+/** The process settings the chart gives Pilot's container, by variable (those it sets). */
+export function chartPilotEnv(): Readonly<Record<string, string>> {
   const template = readFileSync(
     join(projectRoot, 'charts/istio-lite/templates/pilot.yaml'),
     'utf8',
   );
-  const m = /- name: NODE_OPTIONS\s+value: ("?)([^"\n]*)\1/.exec(template);
-  return m?.[2]?.trim() ?? '';
+  const env: Record<string, string> = {};
+  for (const name of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX']) {
+    const m = new RegExp(`- name: ${name}\\s+value: ("?)([^"\\n]*)\\1`).exec(template);
+    const value = m?.[2]?.trim();
+    if (value !== undefined && value !== '') env[name] = value;
+  }
+  return env;
+}
+
+/** The chart's settings as `NAME=value` words, for the report. */
+export function describeEnv(env: Readonly<Record<string, string>>): string {
+  const words = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return words.length === 0 ? '(none)' : words.join(' ');
 }
 
 /** Where `istio-lite` starts: the image's compiled entry or the sources' launcher. */
@@ -66,7 +77,7 @@ export function istioLiteEntry(from: 'dist' | 'sources'): string {
 
 export function istioLiteSpec(
   entry: string,
-  nodeOptions: string,
+  chartEnv: Readonly<Record<string, string>>,
   nodeFlags: readonly string[],
 ): ServerSpec {
   return {
@@ -94,7 +105,7 @@ export function istioLiteSpec(
         {
           cwd: o.dir,
           stdio: ['ignore', o.log, o.log],
-          env: { ...process.env, NODE_OPTIONS: nodeOptions },
+          env: { ...process.env, NODE_OPTIONS: '', ...chartEnv },
         },
       ),
   };

@@ -14,10 +14,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AdmissionregistrationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { registerWebhook } from '../../cli/local-control-plane.ts';
 import { freePorts } from '../../lib/free-ports.ts';
-import { chartPilotNodeOptions } from '../pilot/servers.ts';
+import { chartPilotEnv } from '../pilot/servers.ts';
 
-/** Pilot's Node options in the chart (its young generation size); the others have none. */
-const pilotNodeOptions = chartPilotNodeOptions();
+/** Pilot's process settings in the chart (young generation, malloc arenas); the others have none. */
+const pilotEnv = chartPilotEnv();
 
 export type ComponentName = 'webhook' | 'pilot' | 'mixer' | 'ca';
 
@@ -108,7 +108,7 @@ export async function startComponent(
   const log = openSync(join(dir, `${name}.log`), 'a');
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn' };
   delete env['NODE_OPTIONS'];
-  if (name === 'pilot' && pilotNodeOptions !== '') env['NODE_OPTIONS'] = pilotNodeOptions;
+  if (name === 'pilot') Object.assign(env, pilotEnv);
   const proc = spawn(process.execPath, [entry, ...argsOf(name, kubeconfig, p, q)], {
     stdio: ['ignore', log, log],
     env,

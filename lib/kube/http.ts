@@ -105,14 +105,15 @@ export class KubeHttp implements WatchTransport {
       url,
       body === undefined ? {} : { 'Content-Type': contentType },
     );
-    return new Promise((resolve, reject) => {
+    // A keep-alive socket keeps this response's listeners (and through them this promise and
+    // what it resolved to) until its next request: the answer is taken out of the box it came
+    // in, so a list's body (megabytes) is not kept with them.
+    const box = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = send(url, { ...opts, timeout: this.timeoutMs }, (res) => {
         res.setEncoding('utf8');
         let text = '';
         res.on('data', (c: string) => (text += c));
         res.on('end', () => {
-          // A keep-alive socket may keep this response (and these closures) until its next
-          // request: the body must not stay with them (a list can be megabytes).
           const body = text;
           text = '';
           resolve({ status: res.statusCode ?? 0, body });
@@ -129,6 +130,9 @@ export class KubeHttp implements WatchTransport {
       });
       req.end(body);
     });
+    const answer = { status: box.status, body: box.body };
+    box.body = '';
+    return answer;
   }
 
   /** A request whose answer must be 2xx JSON; throws KubeApiError otherwise. */
