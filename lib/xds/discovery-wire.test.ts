@@ -44,6 +44,31 @@ describe('decodeDiscoveryRequest', () => {
     assert.match(Buffer.from(r.resourceNamesKey).toString('latin1'), /outbound\|80\|\|a/);
   });
 
+  it('asks sameNames about the names while decoding; repeated names are neither copied nor read', () => {
+    const asked: [string, string][] = [];
+    const first = decodeDiscoveryRequest(eds(['x', 'y']));
+    const key = Buffer.from(first.resourceNamesKey ?? []);
+    const same = (t: string, k: Uint8Array) => {
+      asked.push([t, Buffer.from(k).toString('latin1')]);
+      return key.equals(k);
+    };
+    const ack = decodeDiscoveryRequest(eds(['x', 'y'], 'n2'), same);
+    assert.deepEqual(asked, [[TypeUrl.ClusterLoadAssignment, key.toString('latin1')]]);
+    assert.equal(ack.namesUnchanged, true);
+    assert.equal(ack.resourceNamesKey, undefined);
+    assert.equal(ack.responseNonce, 'n2');
+    assert.throws(() => ack.resourceNames, /namesUnchanged/);
+
+    const changed = decodeDiscoveryRequest(eds(['x', 'z']), same);
+    assert.equal(changed.namesUnchanged, undefined);
+    assert.deepEqual(changed.resourceNames, ['x', 'z']);
+    assert.ok(changed.resourceNamesKey);
+    // No names: nothing to ask.
+    asked.length = 0;
+    assert.deepEqual(decodeDiscoveryRequest(eds([]), same).resourceNames, []);
+    assert.deepEqual(asked, []);
+  });
+
   it('reads names written between other fields, with no key', () => {
     const w = protobuf.Writer.create();
     w.uint32((3 << 3) | 2).string('a');

@@ -29,9 +29,11 @@ export interface DiscoveryRequest {
    * The encoded `resource_names` as they arrived, when they were one run of fields (as every
    * encoder writes them): two requests with equal keys name the same resources in the same
    * order, so a server can tell an unchanged subscription without reading the names. Undefined
-   * when absent, empty or interleaved with other fields.
+   * when absent, empty, interleaved with other fields, or when `sameNames` said they repeat.
    */
   readonly resourceNamesKey?: Uint8Array | undefined;
+  /** `sameNames` (given to the decoder) said these names repeat the last request's. */
+  readonly namesUnchanged?: boolean;
   readonly typeUrl: string;
   readonly responseNonce: string;
   /** Set on a NACK. */
@@ -84,31 +86,41 @@ export function readStatus(r: protobuf.Reader): { code: number; message: string 
   return { code: Number(o['code'] ?? 0), message: str(o['message']) };
 }
 
-/** The strings of the `resource_names` fields starting at `starts` (less `shift`) in `bytes`. */
-function readNamesAt(bytes: Uint8Array, starts: readonly number[], shift: number): string[] {
+/** The strings of the `resource_names` fields in `bytes` (length-delimited, as checked). */
+function readNames(bytes: Uint8Array): string[] {
   const r = protobuf.Reader.create(bytes);
-  return starts.map((at) => {
-    r.pos = at - shift;
-    r.uint32();
-    return r.string();
-  });
+  const names: string[] = [];
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    if (tag >>> 3 === 3) names.push(r.string());
+    else r.skipType(tag & 7);
+  }
+  return names;
 }
+
+/**
+ * Whether names encoded as `key` repeat the last request's for `typeUrl` (a server's own state).
+ * It runs inside the decoder, while `key`, a view of the message's bytes, is valid.
+ */
+export type SameNames = (typeUrl: string, key: Uint8Array) => boolean;
 
 /**
  * Decodes a DiscoveryRequest field by field (no intermediate message objects: Envoy repeats every
  * subscribed name in every request, so this runs hot). Unknown fields are skipped. The names are
- * read only when asked for: an ACK usually repeats the names of the request before it, and a
- * server comparing `resourceNamesKey` never reads them.
+ * read only when asked for: an ACK usually repeats the names of the request before it, and when
+ * `sameNames` says so the request carries neither its names nor a key, and nothing of them is
+ * copied (a hundred proxies ACKing a thousand load assignments would otherwise copy and collect
+ * megabytes a push).
  */
-export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
+export function decodeDiscoveryRequest(bytes: Uint8Array, sameNames?: SameNames): DiscoveryRequest {
   const r = protobuf.Reader.create(bytes);
   let versionInfo = '';
   let node: NodeInfo | undefined;
   let typeUrl = '';
   let responseNonce = '';
   let errorDetail: DiscoveryRequest['errorDetail'];
-  /** Where each resource_names field starts (its tag), and where the last one ends. */
-  const nameStarts: number[] = [];
+  /** Where the first resource_names field starts (its tag), and where the last one ends. */
+  let namesStart = -1;
   let namesEnd = -1;
   let contiguous = true;
   while (r.pos < r.len) {
@@ -116,9 +128,9 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
     const tag = r.uint32();
     if (tag >>> 3 === 3) {
       if ((tag & 7) !== 2) throw new Error('resource_names (field 3) is not length-delimited');
-      if (nameStarts.length > 0 && start !== namesEnd) contiguous = false;
-      nameStarts.push(start);
-      r.skipType(tag & 7);
+      if (namesStart < 0) namesStart = start;
+      else if (start !== namesEnd) contiguous = false;
+      r.skipType(2);
       namesEnd = r.pos;
       continue;
     }
@@ -142,28 +154,31 @@ export function decodeDiscoveryRequest(bytes: Uint8Array): DiscoveryRequest {
         r.skipType(tag & 7);
     }
   }
-  // The names' bytes are copied (the message's buffer may be reused once this returns) and read
-  // only when asked for; interleaved names (no encoder writes them so) are read at once.
-  const first = nameStarts[0];
-  const resourceNamesKey =
-    contiguous && first !== undefined
-      ? Uint8Array.prototype.slice.call(bytes, first, namesEnd)
-      : undefined;
-  let names: string[] | undefined = contiguous ? undefined : readNamesAt(bytes, nameStarts, 0);
-  const readNames = (): string[] => {
-    names ??= resourceNamesKey ? readNamesAt(resourceNamesKey, nameStarts, first ?? 0) : [];
-    return names;
-  };
+  const fields = { versionInfo, node, typeUrl, responseNonce, errorDetail };
+  if (namesStart < 0) return { ...fields, resourceNames: [], resourceNamesKey: undefined };
+  // Interleaved names (no encoder writes them so) are read at once, with no key.
+  if (!contiguous) return { ...fields, resourceNames: readNames(bytes) };
+  const view = bytes.subarray(namesStart, namesEnd);
+  if (sameNames?.(typeUrl, view) === true) {
+    return {
+      ...fields,
+      get resourceNames(): string[] {
+        throw new Error("the names repeat the last request's and were not read (namesUnchanged)");
+      },
+      namesUnchanged: true,
+    };
+  }
+  // A new subscription: its key is copied (the message's buffer may be reused once this
+  // returns) and its names read from the copy when asked for.
+  const resourceNamesKey = Uint8Array.prototype.slice.call(bytes, namesStart, namesEnd);
+  let names: string[] | undefined;
   return {
-    versionInfo,
-    node,
+    ...fields,
     get resourceNames() {
-      return readNames();
+      names ??= readNames(resourceNamesKey);
+      return names;
     },
     resourceNamesKey,
-    typeUrl,
-    responseNonce,
-    errorDetail,
   };
 }
 

@@ -22,6 +22,7 @@ import {
   encodeDiscoveryResponse,
   decodeDiscoveryResponse,
   type DiscoveryRequest,
+  type SameNames,
 } from '../../lib/xds/discovery-wire.ts';
 import {
   decodeDeltaDiscoveryRequest,
@@ -110,8 +111,9 @@ export class AdsServer {
     this.o = o;
     this.server.addService(adsServerService, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => {
-        this.handle(call, 'sotw', (bytes) => {
-          const req = decoded(decodeDiscoveryRequest, bytes);
+        this.handle(call, 'sotw', (bytes, conn) => {
+          const sameNames: SameNames | undefined = conn && ((t, key) => conn.sameNames(t, key));
+          const req = decoded((b) => decodeDiscoveryRequest(b, sameNames), bytes);
           if (req.typeUrl === DebugTypeUrl) {
             call.write(this.debugResponse(req));
             return undefined;
@@ -140,7 +142,10 @@ export class AdsServer {
   private handle(
     call: grpc.ServerDuplexStream<Buffer, Uint8Array>,
     mode: 'sotw' | 'delta',
-    onRequest: (bytes: Buffer) => ((conn: Connection) => void) | undefined,
+    onRequest: (
+      bytes: Buffer,
+      conn: Connection | undefined,
+    ) => ((conn: Connection) => void) | undefined,
   ): void {
     let conn: Connection | undefined;
     this.streams.add(call);
@@ -153,7 +158,7 @@ export class AdsServer {
     };
     call.on('data', (bytes: Buffer) => {
       try {
-        const apply = onRequest(bytes);
+        const apply = onRequest(bytes, conn);
         if (!apply || done) return;
         conn ??= this.o.discovery.connect((out, flushed) => {
           call.write(out, flushed);

@@ -106,8 +106,16 @@ export class Connection {
   onRequest(req: DiscoveryRequest): void {
     const st = this.begin(req.node, req.typeUrl);
     if (!st || !this.answer(st, req.responseNonce, req.errorDetail)) return;
-    if (st.sameNamesKey(req.resourceNamesKey)) return;
+    if (req.namesUnchanged === true || st.sameNamesKey(req.resourceNamesKey)) return;
     if (st.subscribe(req.resourceNames, req.resourceNamesKey)) this.sync();
+  }
+
+  /**
+   * Whether names encoded as `key` repeat this stream's last request of `type` (the decoder asks,
+   * lib/xds/discovery-wire.ts: an ACK's names are then neither copied nor read).
+   */
+  sameNames(type: string, key: Uint8Array): boolean {
+    return isXdsType(type) && this.types.get(type)?.sameNamesKey(key) === true;
   }
 
   /** Handles one incremental request. */
