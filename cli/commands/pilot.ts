@@ -1,5 +1,6 @@
 /** `istio-lite pilot`: the xDS server (ADS on 15010, HTTP debug/ready/metrics on 8080). */
 import { setFlagsFromString } from 'node:v8';
+import { releaseUnusedMemory } from '../../lib/heap.ts';
 import { loadKubeCredentials } from '../../lib/kube/credentials.ts';
 import { createLogger } from '../../lib/log.ts';
 import { runPilot } from '../../pilot/run.ts';
@@ -37,6 +38,8 @@ export const pilot = defineCommand({
     const kc = await loadKubeCredentials(settings.kubeconfig);
     const onFirstBuild = () => {
       if (growth !== undefined) setFlagsFromString(growth);
+      // Once the build that called this has returned, what start-up allocated is garbage.
+      setImmediate(releaseUnusedMemory);
     };
     return serve(logger, () => runPilot({ ...settings, logger, kc, onFirstBuild }));
   },

@@ -44,6 +44,49 @@ describe('KubeHttp on a real API server (no client-node)', function () {
     );
   });
 
+  it('lists in pages (limit, continue) with pageSize, transforming each page', async () => {
+    const path = `/api/v1/namespaces/${env.namespace}/configmaps`;
+    const labels = { test: 'kube-http-pages' };
+    for (const name of ['p1', 'p2', 'p3']) {
+      await http.json('POST', path, { metadata: { name, labels }, data: { v: name } });
+    }
+    const asked: string[] = [];
+    const informer = createInformer<V1ConfigMap>({
+      watcher: http,
+      logger: pino({ level: 'silent' }),
+      path,
+      labelSelector: 'test=kube-http-pages',
+      pageSize: 2,
+      list: async (o) => {
+        asked.push(`limit=${String(o.limit)} continue=${o.continue === undefined ? '-' : 'token'}`);
+        const page = await http.list<V1ConfigMap>(path, o);
+        asked.push(`got ${String(page.items.length)}`);
+        return page;
+      },
+      transform: (cm) => ({ metadata: { name: cm.metadata?.name ?? '' } }),
+      name: 'paged-configmaps',
+    });
+    informer.start();
+    try {
+      await informer.synced();
+      assert.deepEqual(asked, ['limit=2 continue=-', 'got 2', 'limit=2 continue=token', 'got 1']);
+      assert.deepEqual(
+        informer
+          .list()
+          .map((c) => c.metadata?.name)
+          .sort(),
+        ['p1', 'p2', 'p3'],
+      );
+      // The list's resourceVersion carries over to the watch: a later change arrives.
+      await http.json('POST', path, { metadata: { name: 'p4', labels } });
+      await eventually(() => {
+        assert.equal(informer.list().length, 4);
+      });
+    } finally {
+      await informer.stop();
+    }
+  });
+
   it('feeds an informer plain JSON, transformed, with adds, updates and deletes', async () => {
     const path = `/api/v1/namespaces/${env.namespace}/configmaps`;
     const labels = { test: 'kube-http' };

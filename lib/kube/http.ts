@@ -31,8 +31,11 @@ export class KubeApiError extends Error {
 /** What a list returns: the items and the list's resourceVersion. */
 export interface KubeList<T> {
   readonly items: T[];
-  readonly metadata?: { readonly resourceVersion?: string };
+  readonly metadata?: { readonly resourceVersion?: string; readonly continue?: string };
 }
+
+/** Objects a page when an informer lists through this client (client-go's reflector: 500). */
+export const ListPageSize = 500;
 
 export interface WatchTransport {
   watch(
@@ -152,11 +155,18 @@ export class KubeHttp implements WatchTransport {
   /** Lists a collection (`/api/v1/services`), with the informer's selectors. */
   async list<T>(
     path: string,
-    o: { readonly labelSelector?: string; readonly fieldSelector?: string } = {},
+    o: {
+      readonly labelSelector?: string;
+      readonly fieldSelector?: string;
+      readonly limit?: number;
+      readonly continue?: string;
+    } = {},
   ): Promise<KubeList<T>> {
     const q = new URLSearchParams();
     if (o.labelSelector !== undefined) q.set('labelSelector', o.labelSelector);
     if (o.fieldSelector !== undefined) q.set('fieldSelector', o.fieldSelector);
+    if (o.limit !== undefined) q.set('limit', String(o.limit));
+    if (o.continue !== undefined) q.set('continue', o.continue);
     const qs = q.toString();
     const v = await this.json('GET', qs === '' ? path : `${path}?${qs}`);
     const items = (v as { items?: unknown } | undefined)?.items;

@@ -11,6 +11,9 @@ import type { BackoffOptions } from './object-store.ts';
 export interface InformerListOptions {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
+  /** A page's size and the token of the next page (only with `pageSize`). */
+  readonly limit?: number;
+  readonly continue?: string;
 }
 
 export interface InformerOptions<T extends KubernetesObject> {
@@ -38,6 +41,12 @@ export interface InformerOptions<T extends KubernetesObject> {
    * must keep metadata.name, namespace and resourceVersion.
    */
   readonly transform?: (obj: T) => T;
+  /**
+   * Lists in pages of this many objects (`limit`, then `continue` until the last page), each page
+   * transformed before the next is read, as client-go's reflector lists (500 a page): a large
+   * collection is never held whole as JSON. Only for a `list` that honours both (lib/kube/http.ts).
+   */
+  readonly pageSize?: number;
   readonly logger: Logger;
   /** Names the informer in logs (`namespaces`, `pilot-services`). */
   readonly name: string;

@@ -8,7 +8,7 @@
  * appears. The raw objects stay in the informers' caches for the status writer.
  */
 import type { V1Ingress } from '@kubernetes/client-node';
-import type { KubeHttp } from '../../lib/kube/http.ts';
+import { ListPageSize, type KubeHttp } from '../../lib/kube/http.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { BackoffOptions } from '../../lib/kube/object-store.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -70,6 +70,7 @@ export class KubeConfigWatch implements ConfigSource {
     const ingressesPath = '/apis/networking.k8s.io/v1/ingresses';
     this.ingresses = createInformer<V1Ingress>({
       watcher: o.http,
+      pageSize: ListPageSize,
       logger: o.logger,
       ...(o.backoff ? { backoff: o.backoff } : {}),
       path: ingressesPath,

@@ -6,7 +6,7 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { isNotFound } from '../../lib/kube/api-errors.ts';
-import type { KubeHttp } from '../../lib/kube/http.ts';
+import { ListPageSize, type KubeHttp } from '../../lib/kube/http.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { BackoffOptions } from '../../lib/kube/object-store.ts';
 import type { Logger } from '../../lib/log.ts';
@@ -43,6 +43,7 @@ export function customObjectInformer(o: CustomObjectInformerOptions): Informer<R
   let missing = false;
   return createInformer<RawObject>({
     watcher: http,
+    pageSize: ListPageSize,
     logger: o.logger,
     ...(o.backoff ? { backoff: o.backoff } : {}),
     path,

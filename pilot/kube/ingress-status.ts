@@ -13,7 +13,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { errorMessage } from '../../lib/errors.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
-import type { KubeHttp } from '../../lib/kube/http.ts';
+import { ListPageSize, type KubeHttp } from '../../lib/kube/http.ts';
 import type { Logger } from '../../lib/log.ts';
 
 export interface IngressRef {
@@ -65,6 +65,7 @@ export class IngressStatusSync {
     const path = '/api/v1/services';
     this.services = createInformer<V1Service>({
       watcher: o.http,
+      pageSize: ListPageSize,
       logger: o.logger,
       path,
       fieldSelector,

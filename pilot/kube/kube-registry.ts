@@ -14,7 +14,7 @@ import {
   WorkloadEntryPlural,
   WorkloadEntryVersion,
 } from '../../lib/workload-entry.ts';
-import type { KubeHttp } from '../../lib/kube/http.ts';
+import { ListPageSize, type KubeHttp } from '../../lib/kube/http.ts';
 import { createInformer, type Informer } from '../../lib/kube/informer.ts';
 import type { BackoffOptions } from '../../lib/kube/object-store.ts';
 import { StoreRegistry } from '../model/memory-registry.ts';
@@ -83,6 +83,7 @@ export class KubeRegistry extends StoreRegistry implements PlatformRegistry {
     const http = o.http;
     const common = {
       watcher: http,
+      pageSize: ListPageSize,
       logger: o.logger,
       ...(o.backoff ? { backoff: o.backoff } : {}),
     };
