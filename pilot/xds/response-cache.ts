@@ -1,11 +1,13 @@
 /**
  * Encoded DiscoveryResponses shared between streams. Proxies that get the same resources from the
  * same build (a push to a hundred sidecars of one namespace) get the same bytes, encoded once.
- * That needs the same nonce too, so the nonce is derived from the content: build version plus a
- * digest of the resources. A stream never gets two different responses under one nonce (equal
- * nonce means equal content), which is all the protocol asks of a nonce.
+ * That needs the same nonce too, so a nonce names a content: the build version and a number given
+ * to each distinct list of resources (resource objects are immutable, so the same objects in the
+ * same order are the same content). A stream never gets two different responses under one nonce
+ * (the numbers are never reused), which is all the protocol asks of a nonce. Keying by the
+ * objects, not a digest of names and hashes, spares a hash over a thousand resources for every
+ * stream of a push (bench/pilot: 86 ms of a 1.5 s full push).
  */
-import { createHash } from 'node:crypto';
 import { encodeDeltaDiscoveryResponse } from '../../lib/xds/delta-wire.ts';
 import { encodeDiscoveryResponse } from '../../lib/xds/discovery-wire.ts';
 import type { XdsType } from '../../lib/xds/type-urls.ts';
@@ -16,10 +18,25 @@ export interface EncodedResponse {
   readonly bytes: Uint8Array;
 }
 
+/** A number for each resource object, given when it is first sent. */
+const serials = new WeakMap<Resource, number>();
+let nextSerial = 1;
+/** Numbers of distinct contents, never reused (nonces stay unique when a version is dropped). */
+let nextContent = 1;
+
+function serialOf(r: Resource): number {
+  let s = serials.get(r);
+  if (s === undefined) {
+    s = nextSerial++;
+    serials.set(r, s);
+  }
+  return s;
+}
+
 export class ResponseCache {
   private readonly controlPlane: string;
   /** By build version; only the newest few versions are kept. */
-  private readonly byVersion = new Map<number, Map<string, Uint8Array>>();
+  private readonly byVersion = new Map<number, Map<string, EncodedResponse>>();
   private readonly keepVersions: number;
 
   constructor(controlPlane: string, keepVersions = 2) {
@@ -29,8 +46,7 @@ export class ResponseCache {
 
   /** A state-of-the-world response. */
   response(version: number, type: XdsType, resources: readonly Resource[]): EncodedResponse {
-    const nonce = this.nonce('sotw', version, type, resources, []);
-    return this.cached(version, nonce, () =>
+    return this.cached(version, contentKey('sotw', type, resources, []), (nonce) =>
       encodeDiscoveryResponse({
         versionInfo: String(version),
         resources: resources.map((r) => r.any),
@@ -47,8 +63,7 @@ export class ResponseCache {
     type: XdsType,
     plan: { readonly resources: readonly Resource[]; readonly removed: readonly string[] },
   ): EncodedResponse {
-    const nonce = this.nonce('delta', version, type, plan.resources, plan.removed);
-    return this.cached(version, nonce, () =>
+    return this.cached(version, contentKey('delta', type, plan.resources, plan.removed), (nonce) =>
       encodeDeltaDiscoveryResponse({
         systemVersionInfo: String(version),
         resources: plan.resources.map((r) => ({ name: r.name, version: r.hash, any: r.any })),
@@ -60,20 +75,11 @@ export class ResponseCache {
     );
   }
 
-  private nonce(
-    mode: string,
+  private cached(
     version: number,
-    type: XdsType,
-    resources: readonly Resource[],
-    removed: readonly string[],
-  ): string {
-    const h = createHash('sha256').update(mode).update(type);
-    for (const r of resources) h.update(r.name).update('\0').update(r.hash).update('\0');
-    for (const n of removed) h.update('-').update(n).update('\0');
-    return `${version}-${h.digest('base64url').slice(0, 22)}`;
-  }
-
-  private cached(version: number, nonce: string, encode: () => Uint8Array): EncodedResponse {
+    key: string,
+    encode: (nonce: string) => Uint8Array,
+  ): EncodedResponse {
     let m = this.byVersion.get(version);
     if (!m) {
       m = new Map();
@@ -81,11 +87,25 @@ export class ResponseCache {
       const versions = [...this.byVersion.keys()].sort((a, b) => b - a);
       for (const old of versions.slice(this.keepVersions)) this.byVersion.delete(old);
     }
-    let bytes = m.get(nonce);
-    if (!bytes) {
-      bytes = encode();
-      m.set(nonce, bytes);
+    let hit = m.get(key);
+    if (!hit) {
+      const nonce = `${String(version)}-${String(nextContent++)}`;
+      hit = { nonce, bytes: encode(nonce) };
+      m.set(key, hit);
     }
-    return { nonce, bytes };
+    return hit;
   }
+}
+
+/** What a response holds, as a key: its kind and type, its resources (by object), its removals. */
+function contentKey(
+  mode: string,
+  type: XdsType,
+  resources: readonly Resource[],
+  removed: readonly string[],
+): string {
+  let key = `${mode}\0${type}`;
+  for (const r of resources) key += `\0${String(serialOf(r))}`;
+  for (const n of removed) key += `\0-${n}`;
+  return key;
 }
