@@ -21,6 +21,18 @@ export interface Plan {
  */
 export type InUse = ReadonlyMap<string, Resource | undefined>;
 
+/** The resources of a snapshot's map as one list, made once for every stream that sends it. */
+const lists = new WeakMap<ReadonlyMap<string, Resource>, readonly Resource[]>();
+
+function valuesOf(all: ReadonlyMap<string, Resource>): readonly Resource[] {
+  let list = lists.get(all);
+  if (list === undefined) {
+    list = [...all.values()];
+    lists.set(all, list);
+  }
+  return list;
+}
+
 /** What a client holding nothing for `name` gets for an in-use resource the snapshot dropped. */
 function fallback(st: TypeState, inUse: InUse, name: string): Resource | undefined {
   return st.sent.get(name) ?? inUse.get(name);
@@ -51,6 +63,19 @@ export function planSotw(
     return out.length > 0 || st.mustRespond ? { resources: out, removed: [] } : undefined;
   }
   const isCluster = st.type === TypeUrl.Cluster;
+  if (st.wildcard && (!isCluster || inUse.size === 0)) {
+    // The whole snapshot map: no copy of it per stream, and one list shared by every stream.
+    let changed = st.mustRespond || all.size !== st.sent.size;
+    if (!changed) {
+      for (const r of all.values()) {
+        if (st.sent.get(r.name)?.hash !== r.hash) {
+          changed = true;
+          break;
+        }
+      }
+    }
+    return changed ? { resources: valuesOf(all), removed: [] } : undefined;
+  }
   const desired = new Map<string, Resource>();
   if (st.wildcard) for (const r of all.values()) desired.set(r.name, r);
   else {

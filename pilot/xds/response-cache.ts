@@ -97,6 +97,9 @@ export class ResponseCache {
   }
 }
 
+/** Keys of resource lists shared by streams (a snapshot's whole map: pilot/xds/plan.ts). */
+const listKeys = new WeakMap<readonly Resource[], string>();
+
 /** What a response holds, as a key: its kind and type, its resources (by object), its removals. */
 function contentKey(
   mode: string,
@@ -104,8 +107,13 @@ function contentKey(
   resources: readonly Resource[],
   removed: readonly string[],
 ): string {
-  let key = `${mode}\0${type}`;
-  for (const r of resources) key += `\0${String(serialOf(r))}`;
+  let list = listKeys.get(resources);
+  if (list === undefined) {
+    list = '';
+    for (const r of resources) list += `\0${String(serialOf(r))}`;
+    listKeys.set(resources, list);
+  }
+  let key = `${mode}\0${type}${list}`;
   for (const n of removed) key += `\0-${n}`;
   return key;
 }
