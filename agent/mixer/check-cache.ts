@@ -64,12 +64,12 @@ interface Shape {
 interface Entry {
   readonly shape: Shape;
   readonly parts: readonly Part[];
-  readonly status: CachedStatus;
-  readonly expiresAt: number;
+  status: CachedStatus;
+  expiresAt: number;
   usesLeft: number;
   /** Refresh once usesLeft is at most this, or from refreshAt on. */
-  readonly refreshUses: number;
-  readonly refreshAt: number;
+  refreshUses: number;
+  refreshAt: number;
   refreshing: boolean;
   /** Hit since the last eviction pass went by (CLOCK's reference bit). */
   used: boolean;
@@ -78,6 +78,16 @@ interface Entry {
 }
 
 const refreshShare = 0.25;
+
+/** Sets `e` from Mixer's answer (the request that got it used it once already). */
+function renew(e: Entry, answer: Cacheable, now: number): void {
+  e.status = answer.status;
+  e.expiresAt = now + answer.validMs;
+  e.usesLeft = answer.validUseCount - 1;
+  e.refreshUses = Math.floor(answer.validUseCount * refreshShare);
+  e.refreshAt = now + answer.validMs * (1 - refreshShare);
+  e.refreshing = false;
+}
 
 export type InsertResult = 'cached' | 'regex' | 'not-reusable';
 
@@ -156,9 +166,14 @@ export class CheckCache {
     const shapeId = JSON.stringify(refs.map((r) => [refKey(r), r.condition]));
     const parts = partsFor(refs, bag);
     if (parts === undefined) return 'not-reusable'; // Mixer referenced something the request lacks.
-    // The entry it replaces goes first (taking its shape with it if it was the last).
+    const now = this.now();
+    // A renewal (the same key) updates its entry in place: no new entry, and the tables that
+    // hold entries are left alone (re-made, they would be promoted and collected in full).
     const old = this.shapes.get(shapeId)?.entries.get(parts);
-    if (old) this.remove(old);
+    if (old) {
+      renew(old, answer, now);
+      return 'cached';
+    }
     // Room for it first, so a pass never takes the entry just made (nor its shape).
     if (this.lru.size >= this.capacity) this.evict(this.capacity - 1);
     let shape = this.shapes.get(shapeId);
@@ -166,20 +181,19 @@ export class CheckCache {
       shape = { id: shapeId, refs, entries: new ValueTrie() };
       this.shapes.set(shapeId, shape);
     }
-    // The request that got this answer used it once already.
-    const now = this.now();
     const entry: Entry = {
       shape,
       parts,
       status: answer.status,
-      expiresAt: now + answer.validMs,
-      usesLeft: answer.validUseCount - 1,
-      refreshUses: Math.floor(answer.validUseCount * refreshShare),
-      refreshAt: now + answer.validMs * (1 - refreshShare),
+      expiresAt: 0,
+      usesLeft: 0,
+      refreshUses: 0,
+      refreshAt: 0,
       refreshing: false,
       used: false,
       renewal: undefined,
     };
+    renew(entry, answer, now);
     shape.entries.set(parts, entry);
     this.lru.add(entry);
     return 'cached';

@@ -6,12 +6,10 @@
  * Mixer's span of it joins the trace.
  */
 import { randomBytes } from 'node:crypto';
-import { credentials, Metadata, type ChannelOptions } from '@grpc/grpc-js';
-import { unaryClient } from '../../lib/grpc/services.ts';
+import { H2GrpcClient } from '../../lib/grpc/h2-client.ts';
 import { compress, WordTable } from '../../lib/mixer/compress.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
 import type { Value } from '../../lib/mixer/value.ts';
-import { metadataSetter } from '../../lib/tracing/carriers.ts';
 import type { SpanHandle } from '../../lib/tracing/types.ts';
 import {
   Condition,
@@ -39,11 +37,13 @@ export interface MixerApi {
   close(): void;
 }
 
-/** gRPC metadata carrying `span`'s context, or none. */
-function traceMetadata(span: SpanHandle | undefined): { metadata?: Metadata } {
+/** Request metadata carrying `span`'s context (B3 and W3C headers), or none. */
+function traceMetadata(span: SpanHandle | undefined): { metadata?: [string, string][] } {
   if (span === undefined) return {};
-  const metadata = new Metadata();
-  span.inject(metadataSetter(metadata));
+  const metadata: [string, string][] = [];
+  span.inject((name, value) => {
+    metadata.push([name.toLowerCase(), value]);
+  });
   return { metadata };
 }
 
@@ -98,31 +98,44 @@ export function parseCheckResponse(res: unknown): MixerCheckResult {
   };
 }
 
-export function createMixerClient(address: string, channelOptions: ChannelOptions = {}): MixerApi {
-  const client = unaryClient(mixerService(), address, credentials.createInsecure(), {
-    'grpc.keepalive_time_ms': 30_000,
-    ...channelOptions,
-  });
+/**
+ * A Mixer client on lib/grpc/h2-client.ts (plaintext HTTP/2, as Mixer serves in 0.2): the agent
+ * calls Check on every cache miss and every renewal, so the call is a header block and one DATA
+ * frame, not grpc-js's call stack (whose objects outlived the young generation under load).
+ */
+export function createMixerClient(address: string): MixerApi {
+  const client = new H2GrpcClient(address, { maxReceiveMessageLength: 16 * 1024 * 1024 });
+  const service = mixerService();
+  const method = (name: string) => {
+    const def = service[name];
+    if (def === undefined) throw new Error(`istio.mixer.v1.Mixer has no ${name}`);
+    return def;
+  };
+  const checkDef = method('Check');
+  const reportDef = method('Report');
   return {
     async check(bag, quotas, deadlineMs, span) {
       const t = new WordTable();
       const attributes = compress(bag, t);
       const q: Record<string, { amount: number; best_effort: boolean }> = {};
       for (const [name, amount] of quotas) q[name] = { amount, best_effort: false };
-      const res = await client.call(
-        'Check',
-        {
-          attributes,
-          global_word_count: t.globalWordCount,
-          deduplication_id: randomBytes(8).toString('hex'),
-          quotas: q,
-        },
-        { deadlineMs, ...traceMetadata(span) },
-      );
-      return parseCheckResponse(res);
+      const request = checkDef.requestSerialize({
+        attributes,
+        global_word_count: t.globalWordCount,
+        deduplication_id: randomBytes(8).toString('hex'),
+        quotas: q,
+      });
+      const res = await client.unary(checkDef.path, request, {
+        deadlineMs,
+        ...traceMetadata(span),
+      });
+      return parseCheckResponse(checkDef.responseDeserialize(res));
     },
     async report(request, deadlineMs, span) {
-      await client.call('Report', request, { deadlineMs, ...traceMetadata(span) });
+      await client.unary(reportDef.path, reportDef.requestSerialize(request), {
+        deadlineMs,
+        ...traceMetadata(span),
+      });
     },
     close() {
       client.close();

@@ -19,27 +19,12 @@ import {
   type ServiceDefinition,
   type ServiceError,
 } from '@grpc/grpc-js';
+import { bytesService } from '../testing/bytes-service.ts';
 import { H2GrpcServer, type H2Call } from './h2-server.ts';
 import { frameMessage } from './h2-frames.ts';
 
 const same = (b: Buffer): Buffer => b;
-const method = (name: string, requestStream: boolean) => ({
-  path: `/test.Echo/${name}`,
-  requestStream,
-  responseStream: false,
-  requestSerialize: same,
-  requestDeserialize: same,
-  responseSerialize: (b: Uint8Array) => Buffer.from(b),
-  responseDeserialize: same,
-  originalName: name,
-});
-const Echo: ServiceDefinition = {
-  Echo: method('Echo', false),
-  Fail: method('Fail', false),
-  Hang: method('Hang', false),
-  Collect: method('Collect', true),
-  NotServed: method('NotServed', false),
-};
+const Echo: ServiceDefinition = bytesService(['Echo', 'Fail', 'Hang', 'NotServed'], ['Collect']);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

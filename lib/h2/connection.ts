@@ -14,7 +14,6 @@ import {
   frame,
   FrameReader,
   FrameType,
-  MAX_WINDOW,
   Setting,
   unpadded,
   frameSizeError,
@@ -24,10 +23,12 @@ import {
   windowUpdate,
   type Frame,
 } from './frames.ts';
-import { HpackDecoder, HpackError } from './hpack.ts';
+import { applySettings, creditWindow, failureOf, pingAck } from './control.ts';
+import { HeaderBlocks } from './header-blocks.ts';
+import { HpackDecoder } from './hpack.ts';
 import { Output } from './output.ts';
 import { ReceiveWindow } from './receive-window.ts';
-import { readSettings, settingsFrame } from './settings.ts';
+import { settingsFrame } from './settings.ts';
 import { Sender } from './sender.ts';
 import { readHeaderBlock, status431 } from './request-headers.ts';
 import { H2Stream, type StreamSink } from './stream.ts';
@@ -42,8 +43,6 @@ export interface ConnectionOptions {
 const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 1 << 24;
 const DEFAULT_WINDOW = 65_535;
-/** Header block bytes gathered over CONTINUATIONs before giving up on the peer. */
-const MAX_HEADER_BLOCK = 1 << 20;
 /** Above this much unsent output, the connection stops reading until the socket drains. */
 const HIGH_WATER = 4 << 20;
 
@@ -60,7 +59,9 @@ export class H2Connection implements StreamSink {
   private peerInitialWindow = DEFAULT_WINDOW;
   private readonly received = new ReceiveWindow(CONNECTION_WINDOW);
   /** A header block being gathered over CONTINUATION frames. */
-  private gathering: { streamId: number; flags: number; parts: Buffer[]; size: number } | undefined;
+  private readonly blocks = new HeaderBlocks((id, flags, block) => {
+    this.onHeaderBlock(id, flags, block);
+  });
   /** GOAWAY sent: no new streams; the socket ends once the open ones are done. */
   private goingAway = false;
   private ended = false;
@@ -134,13 +135,7 @@ export class H2Connection implements StreamSink {
   }
 
   private fail(e: unknown): void {
-    const code =
-      e instanceof ConnectionError
-        ? e.code
-        : e instanceof HpackError
-          ? ErrorCode.COMPRESSION_ERROR
-          : ErrorCode.INTERNAL_ERROR;
-    const message = e instanceof Error ? e.message : String(e);
+    const { code, message } = failureOf(e);
     this.reader.stop();
     this.write(goAwayFrame(this.lastStreamId, code, message));
     this.output.flush();
@@ -153,18 +148,16 @@ export class H2Connection implements StreamSink {
     if (!this.settingsSeen && f.type !== FrameType.SETTINGS) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'the first frame must be SETTINGS');
     }
-    if (this.gathering !== undefined && f.type !== FrameType.CONTINUATION) {
-      throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'a header block was interrupted');
-    }
+    this.blocks.check(f);
     switch (f.type) {
       case FrameType.DATA:
         this.onDataFrame(f);
         return;
       case FrameType.HEADERS:
-        this.onHeaders(f);
+        this.blocks.headers(f);
         return;
       case FrameType.CONTINUATION:
-        this.onContinuation(f);
+        this.blocks.continuation(f);
         return;
       case FrameType.PRIORITY:
         if (f.streamId === 0) throw protocolError('PRIORITY on stream 0');
@@ -178,11 +171,11 @@ export class H2Connection implements StreamSink {
         return;
       case FrameType.PUSH_PROMISE:
         throw protocolError('a client sent PUSH_PROMISE');
-      case FrameType.PING:
-        if (f.streamId !== 0) throw protocolError('PING on a stream');
-        if (f.payload.length !== 8) throw frameSizeError('PING');
-        if ((f.flags & Flag.ACK) === 0) this.write(frame(FrameType.PING, Flag.ACK, 0, f.payload));
+      case FrameType.PING: {
+        const ack = pingAck(f);
+        if (ack) this.write(ack);
         return;
+      }
       case FrameType.GOAWAY:
         if (f.streamId !== 0) throw protocolError('GOAWAY on a stream');
         this.goAway();
@@ -196,50 +189,12 @@ export class H2Connection implements StreamSink {
   }
 
   private onSettings(f: Frame): void {
-    if (f.streamId !== 0) throw protocolError('SETTINGS on a stream');
-    if (f.flags & Flag.ACK) {
-      if (f.payload.length !== 0) throw frameSizeError('SETTINGS ACK');
-      return;
-    }
-    const peer = readSettings(f.payload);
-    if (peer.initialWindow !== undefined) {
-      const delta = peer.initialWindow - this.peerInitialWindow;
-      this.peerInitialWindow = peer.initialWindow;
-      for (const s of this.streams.values()) s.sendWindow += delta;
-    }
-    if (peer.maxFrame !== undefined) this.sender.maxFrame = peer.maxFrame;
+    const peer = applySettings(f, this.peerInitialWindow, this.streams.values(), this.sender);
+    if (peer === undefined) return;
+    this.peerInitialWindow = peer.initialWindow;
     this.settingsSeen = true;
     this.write(frame(FrameType.SETTINGS, Flag.ACK, 0));
     this.sender.flushBlocked();
-  }
-
-  private onHeaders(f: Frame): void {
-    if (f.streamId === 0) throw protocolError('HEADERS on stream 0');
-    const fragment = unpadded(f, f.flags & Flag.PRIORITY ? 5 : 0);
-    if (f.flags & Flag.END_HEADERS) {
-      this.onHeaderBlock(f.streamId, f.flags, fragment);
-      return;
-    }
-    this.gathering = {
-      streamId: f.streamId,
-      flags: f.flags,
-      parts: [Buffer.from(fragment)],
-      size: fragment.length,
-    };
-  }
-
-  private onContinuation(f: Frame): void {
-    const g = this.gathering;
-    if (g?.streamId !== f.streamId) throw protocolError('CONTINUATION without its HEADERS');
-    g.size += f.payload.length;
-    if (g.size > MAX_HEADER_BLOCK) {
-      throw new ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'a header block over 1 MiB');
-    }
-    g.parts.push(Buffer.from(f.payload));
-    if (f.flags & Flag.END_HEADERS) {
-      this.gathering = undefined;
-      this.onHeaderBlock(g.streamId, g.flags, Buffer.concat(g.parts));
-    }
   }
 
   private onHeaderBlock(id: number, flags: number, block: Buffer): void {
@@ -331,21 +286,9 @@ export class H2Connection implements StreamSink {
   }
 
   private onWindowUpdate(f: Frame): void {
-    if (f.payload.length !== 4) throw frameSizeError('WINDOW_UPDATE');
-    const increment = f.payload.readUInt32BE(0) & 0x7fffffff;
-    if (f.streamId === 0) {
-      if (increment === 0) throw protocolError('a WINDOW_UPDATE of 0');
-      this.sender.grow(increment);
-      return;
-    }
-    const stream = this.streams.get(f.streamId);
-    if (stream === undefined) return;
-    if (increment === 0 || stream.sendWindow + increment > MAX_WINDOW) {
-      this.reset(stream, increment === 0 ? ErrorCode.PROTOCOL_ERROR : ErrorCode.FLOW_CONTROL_ERROR);
-      return;
-    }
-    stream.sendWindow += increment;
-    this.flush(stream);
+    const stream = f.streamId === 0 ? undefined : this.streams.get(f.streamId);
+    const code = creditWindow(f, this.sender, stream);
+    if (code !== undefined && stream !== undefined) this.reset(stream, code);
   }
 
   // StreamSink

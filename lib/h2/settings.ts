@@ -29,12 +29,15 @@ export function settingsFrame(settings: readonly (readonly [number, number])[]):
 export interface PeerSettings {
   readonly initialWindow?: number | undefined;
   readonly maxFrame?: number | undefined;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: how many streams a client may open (a server's limit). */
+  readonly maxStreams?: number | undefined;
 }
 
 export function readSettings(payload: Buffer): PeerSettings {
   if (payload.length % 6 !== 0) throw frameSizeError('SETTINGS');
   let initialWindow: number | undefined;
   let maxFrame: number | undefined;
+  let maxStreams: number | undefined;
   for (let at = 0; at < payload.length; at += 6) {
     const id = payload.readUInt16BE(at);
     const value = payload.readUInt32BE(at + 2);
@@ -51,6 +54,7 @@ export function readSettings(payload: Buffer): PeerSettings {
       }
       maxFrame = value;
     }
+    if (id === Setting.MAX_CONCURRENT_STREAMS) maxStreams = value;
   }
-  return { initialWindow, maxFrame };
+  return { initialWindow, maxFrame, maxStreams };
 }
