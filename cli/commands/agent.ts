@@ -3,6 +3,7 @@
  * (router), and the postStart hook that holds the application until the proxy is ready (wait).
  */
 import { agentOptions, agentSettings } from '../../agent/settings.ts';
+import { releaseUnusedMemory } from '../../lib/heap.ts';
 import { option, usageError } from '../../lib/config/options.ts';
 import { defineCommand } from '../command.ts';
 import { serve } from '../serve.ts';
@@ -73,6 +74,12 @@ export const agent = defineCommand({
     ]);
     const logger = createLogger(`agent-${role}`);
     // SIGTERM: readiness false, Envoy drained, reports flushed, then everything else stopped.
-    return serve(logger, () => runAgent({ config, logger, listenHost: '0.0.0.0' }));
+    return serve(logger, async () => {
+      const agent = await runAgent({ config, logger, listenHost: '0.0.0.0' });
+      // What start-up allocated (modules, protos, the first config) is garbage now: give back
+      // the young generation it grew and the pages it left (lib/heap.ts).
+      setImmediate(releaseUnusedMemory);
+      return agent;
+    });
   },
 });

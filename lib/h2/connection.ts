@@ -32,6 +32,7 @@ import { settingsFrame } from './settings.ts';
 import { Sender } from './sender.ts';
 import { readHeaderBlock, status431 } from './request-headers.ts';
 import { H2Stream, type StreamSink } from './stream.ts';
+import { StreamTable } from './stream-table.ts';
 
 export interface ConnectionOptions {
   /** Called for each new stream, its headers read. */
@@ -51,7 +52,7 @@ export class H2Connection implements StreamSink {
   private readonly options: ConnectionOptions;
   private readonly reader = new FrameReader(true);
   private readonly decoder = new HpackDecoder();
-  private readonly streams = new Map<number, H2Stream>();
+  private readonly streams = new StreamTable<H2Stream>();
   private readonly sender: Sender;
   private readonly output: Output;
   private settingsSeen = false;
@@ -224,7 +225,7 @@ export class H2Connection implements StreamSink {
       this.peerInitialWindow,
       new ReceiveWindow(STREAM_WINDOW),
     );
-    this.streams.set(id, stream);
+    this.streams.add(stream);
     if (malformed !== '') {
       this.reset(stream, ErrorCode.PROTOCOL_ERROR);
       return;
@@ -322,7 +323,7 @@ export class H2Connection implements StreamSink {
 
   private closeAll(): void {
     this.ended = true;
-    for (const s of [...this.streams.values()]) this.close(s);
+    for (const s of this.streams.values()) this.close(s);
   }
 
   private endIfIdle(): void {
