@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { H2GrpcClient } from '../../lib/grpc/h2-client.ts';
-import { compress, WordTable } from '../../lib/mixer/compress.ts';
+import { encodeCheckRequest } from '../../lib/mixer/check-request-wire.ts';
 import { mixerService } from '../../lib/mixer/protos.ts';
 import type { Value } from '../../lib/mixer/value.ts';
 import type { SpanHandle } from '../../lib/tracing/types.ts';
@@ -115,16 +115,8 @@ export function createMixerClient(address: string): MixerApi {
   const reportDef = method('Report');
   return {
     async check(bag, quotas, deadlineMs, span) {
-      const t = new WordTable();
-      const attributes = compress(bag, t);
-      const q: Record<string, { amount: number; best_effort: boolean }> = {};
-      for (const [name, amount] of quotas) q[name] = { amount, best_effort: false };
-      const request = checkDef.requestSerialize({
-        attributes,
-        global_word_count: t.globalWordCount,
-        deduplication_id: randomBytes(8).toString('hex'),
-        quotas: q,
-      });
+      // Bytes straight from the bag (lib/mixer/check-request-wire.ts): no message objects.
+      const request = encodeCheckRequest(bag, quotas, randomBytes(8).toString('hex'));
       const res = await client.unary(checkDef.path, request, {
         deadlineMs,
         ...traceMetadata(span),

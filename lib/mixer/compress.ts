@@ -70,14 +70,18 @@ interface MutableCompressed {
   string_maps: Record<string, StringMapMessage>;
 }
 
+/** Whether a number goes as int64 (its declared type, or an integer of no declared type). */
+export function isInt64(name: string, v: number): boolean {
+  const type = attributeType(name);
+  return type === ValueType.INT64 || (type !== ValueType.DOUBLE && Number.isInteger(v));
+}
+
 function put(out: MutableCompressed, key: number, name: string, v: Value, t: WordTable): void {
   const k = String(key);
   if (typeof v === 'string') out.strings[k] = t.indexOf(v);
   else if (typeof v === 'boolean') out.bools[k] = v;
   else if (typeof v === 'number') {
-    const type = attributeType(name);
-    const isInt = type === ValueType.INT64 || (type !== ValueType.DOUBLE && Number.isInteger(v));
-    if (isInt) out.int64s[k] = v;
+    if (isInt64(name, v)) out.int64s[k] = v;
     else out.doubles[k] = v;
   } else if (v instanceof Date) out.timestamps[k] = protoTime(v.getTime());
   else if (v instanceof Duration) out.durations[k] = v.toProto();
