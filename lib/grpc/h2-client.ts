@@ -130,7 +130,7 @@ export class H2GrpcClient {
         return;
       }
       if (left !== undefined)
-        call.deadline(left, () => {
+        call.deadline(left, o.deadlineMs ?? left, () => {
           conn.cancel(stream);
         });
     });
@@ -235,10 +235,13 @@ class UnaryCall implements ResponseListener {
     this.done = done;
   }
 
-  deadline(ms: number, cancel: () => void): void {
+  /** Cancels the call in `ms`, naming the deadline it was given (`given` ms). */
+  deadline(ms: number, given: number, cancel: () => void): void {
     this.timer = setTimeout(() => {
       cancel();
-      this.settle(new GrpcCallError(status.DEADLINE_EXCEEDED, `no answer within ${String(ms)} ms`));
+      this.settle(
+        new GrpcCallError(status.DEADLINE_EXCEEDED, `no answer within ${String(given)} ms`),
+      );
     }, ms);
   }
 
