@@ -18,6 +18,7 @@ import { ErrorCode, IstioLiteError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { apiErrorCode, describeApiError, isRetryLater } from './api-errors.ts';
 import type { WatchTransport } from './http.ts';
+import { listAll } from './list-pages.ts';
 import type {
   Informer,
   InformerEvent,
@@ -231,41 +232,10 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
   }
 
   private async relist(): Promise<void> {
-    const selectors: { labelSelector?: string; fieldSelector?: string } = {};
-    if (this.opts.labelSelector !== undefined) selectors.labelSelector = this.opts.labelSelector;
-    if (this.opts.fieldSelector !== undefined) selectors.fieldSelector = this.opts.fieldSelector;
-    const { transform, pageSize } = this.opts;
-    const objects: T[] = [];
-    let next: string | undefined;
-    let resourceVersion: string;
-    do {
-      const page =
-        pageSize === undefined
-          ? selectors
-          : { ...selectors, limit: pageSize, ...(next === undefined ? {} : { continue: next }) };
-      const result = await this.opts.list(page);
-      if (this.isStopped()) return;
-      const items: unknown = result.items;
-      if (!Array.isArray(items)) {
-        throw new IstioLiteError(
-          ErrorCode.External,
-          `list ${this.opts.path}: the response has no items`,
-        );
-      }
-      for (const o of result.items) objects.push(transform ? transform(o) : o);
-      // Every page of one list carries the resourceVersion of the list as a whole.
-      resourceVersion = result.metadata?.resourceVersion ?? '';
-      const token = pageSize === undefined ? undefined : continueOf(result.metadata);
-      if (token !== undefined && token !== '' && token === next) {
-        throw new IstioLiteError(
-          ErrorCode.External,
-          `list ${this.opts.path}: the API server answered the same continue token again`,
-        );
-      }
-      next = token === '' ? undefined : token;
-    } while (next !== undefined);
-    this.emit(this.store.replace(objects));
-    this.resourceVersion = resourceVersion;
+    const listed = await listAll(this.opts, () => this.isStopped());
+    if (listed === undefined) return;
+    this.emit(this.store.replace(listed.objects));
+    this.resourceVersion = listed.resourceVersion;
     if (!this.isSynced) {
       this.isSynced = true;
       this.log.debug({ objects: this.store.size }, 'synced');
@@ -370,12 +340,6 @@ class ResilientInformer<T extends KubernetesObject> implements Informer<T> {
       this.log.error({ event, err: errorMessage(e) }, 'informer handler threw');
     }
   }
-}
-
-/** A raw list's `metadata.continue` (the token of its next page), if it has one. */
-function continueOf(metadata: object | undefined): string | undefined {
-  const token: unknown = metadata && 'continue' in metadata ? metadata.continue : undefined;
-  return typeof token === 'string' ? token : undefined;
 }
 
 /** The message of a watch or list failure, with its cause (fetch says only "fetch failed"). */
