@@ -143,6 +143,7 @@ export class H2ClientConnection implements StreamSink {
     stream.closed = true;
     this.sender.forget(stream);
     this.output.write(rstFrame(stream.id, ErrorCode.CANCEL));
+    if (this.draining && this.open.size === 0 && !this.ended) this.close();
   }
 
   /** Ends the connection: GOAWAY, then the socket; open streams are told it closed. */
