@@ -201,7 +201,6 @@ export class H2ClientConnection implements StreamSink {
         this.onDataFrame(f);
         return;
       case FrameType.HEADERS:
-        if (f.streamId === 0) throw protocolError('HEADERS on stream 0');
         this.blocks.headers(f);
         return;
       case FrameType.CONTINUATION:

@@ -59,7 +59,7 @@ export class H2Connection implements StreamSink {
   private lastStreamId = 0;
   private peerInitialWindow = DEFAULT_WINDOW;
   private readonly received = new ReceiveWindow(CONNECTION_WINDOW);
-  /** A header block being gathered over CONTINUATION frames. */
+  /** Header blocks as they arrive, gathered over CONTINUATION frames. */
   private readonly blocks = new HeaderBlocks((id, flags, block) => {
     this.onHeaderBlock(id, flags, block);
   });

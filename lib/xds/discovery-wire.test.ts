@@ -44,7 +44,7 @@ describe('decodeDiscoveryRequest', () => {
     assert.match(Buffer.from(r.resourceNamesKey).toString('latin1'), /outbound\|80\|\|a/);
   });
 
-  it('asks sameNames about the names while decoding; repeated names are neither copied nor read', () => {
+  it("asks the stream's history about the names while decoding; repeated names are neither copied nor read", () => {
     const asked: [string, string][] = [];
     const first = decodeDiscoveryRequest(eds(['x', 'y']));
     const key = Buffer.from(first.resourceNamesKey ?? []);
@@ -52,20 +52,20 @@ describe('decodeDiscoveryRequest', () => {
       asked.push([t, Buffer.from(k).toString('latin1')]);
       return key.equals(k);
     };
-    const ack = decodeDiscoveryRequest(eds(['x', 'y'], 'n2'), same);
+    const ack = decodeDiscoveryRequest(eds(['x', 'y'], 'n2'), { sameNames: same });
     assert.deepEqual(asked, [[TypeUrl.ClusterLoadAssignment, key.toString('latin1')]]);
     assert.equal(ack.namesUnchanged, true);
     assert.equal(ack.resourceNamesKey, undefined);
     assert.equal(ack.responseNonce, 'n2');
     assert.throws(() => ack.resourceNames, /namesUnchanged/);
 
-    const changed = decodeDiscoveryRequest(eds(['x', 'z']), same);
+    const changed = decodeDiscoveryRequest(eds(['x', 'z']), { sameNames: same });
     assert.equal(changed.namesUnchanged, undefined);
     assert.deepEqual(changed.resourceNames, ['x', 'z']);
     assert.ok(changed.resourceNamesKey);
     // No names: nothing to ask.
     asked.length = 0;
-    assert.deepEqual(decodeDiscoveryRequest(eds([]), same).resourceNames, []);
+    assert.deepEqual(decodeDiscoveryRequest(eds([]), { sameNames: same }).resourceNames, []);
     assert.deepEqual(asked, []);
   });
 

@@ -29,10 +29,10 @@ export interface DiscoveryRequest {
    * The encoded `resource_names` as they arrived, when they were one run of fields (as every
    * encoder writes them): two requests with equal keys name the same resources in the same
    * order, so a server can tell an unchanged subscription without reading the names. Undefined
-   * when absent, empty, interleaved with other fields, or when `sameNames` said they repeat.
+   * when absent, empty, interleaved with other fields, or when the stream's history said they repeat.
    */
   readonly resourceNamesKey?: Uint8Array | undefined;
-  /** `sameNames` (given to the decoder) said these names repeat the last request's. */
+  /** The stream's history (given to the decoder) said these names repeat the last request's. */
   readonly namesUnchanged?: boolean;
   readonly typeUrl: string;
   readonly responseNonce: string;
@@ -98,21 +98,27 @@ function readNames(bytes: Uint8Array): string[] {
   return names;
 }
 
-/**
- * Whether names encoded as `key` repeat the last request's for `typeUrl` (a server's own state).
- * It runs inside the decoder, while `key`, a view of the message's bytes, is valid.
- */
-export type SameNames = (typeUrl: string, key: Uint8Array) => boolean;
+/** A stream's memory of the names it was last asked for (a server's own state). */
+export interface NamesHistory {
+  /**
+   * Whether names encoded as `key` repeat the last request's for `typeUrl`. It runs inside the
+   * decoder, while `key`, a view of the message's bytes, is valid.
+   */
+  sameNames(typeUrl: string, key: Uint8Array): boolean;
+}
 
 /**
  * Decodes a DiscoveryRequest field by field (no intermediate message objects: Envoy repeats every
  * subscribed name in every request, so this runs hot). Unknown fields are skipped. The names are
  * read only when asked for: an ACK usually repeats the names of the request before it, and when
- * `sameNames` says so the request carries neither its names nor a key, and nothing of them is
+ * `history` says so the request carries neither its names nor a key, and nothing of them is
  * copied (a hundred proxies ACKing a thousand load assignments would otherwise copy and collect
  * megabytes a push).
  */
-export function decodeDiscoveryRequest(bytes: Uint8Array, sameNames?: SameNames): DiscoveryRequest {
+export function decodeDiscoveryRequest(
+  bytes: Uint8Array,
+  history?: NamesHistory,
+): DiscoveryRequest {
   const r = protobuf.Reader.create(bytes);
   let versionInfo = '';
   let node: NodeInfo | undefined;
@@ -159,7 +165,7 @@ export function decodeDiscoveryRequest(bytes: Uint8Array, sameNames?: SameNames)
   // Interleaved names (no encoder writes them so) are read at once, with no key.
   if (!contiguous) return { ...fields, resourceNames: readNames(bytes) };
   const view = bytes.subarray(namesStart, namesEnd);
-  if (sameNames?.(typeUrl, view) === true) {
+  if (history?.sameNames(typeUrl, view) === true) {
     return {
       ...fields,
       get resourceNames(): string[] {

@@ -22,7 +22,7 @@ import {
   encodeDiscoveryResponse,
   decodeDiscoveryResponse,
   type DiscoveryRequest,
-  type SameNames,
+  type NamesHistory,
 } from '../../lib/xds/discovery-wire.ts';
 import {
   decodeDeltaDiscoveryRequest,
@@ -75,9 +75,13 @@ const adsServerService: grpc.ServiceDefinition = Object.fromEntries(
   ]),
 );
 
-function decoded<Req>(decode: (bytes: Uint8Array) => Req, bytes: Buffer): Req {
+function decoded<Req>(
+  decode: (bytes: Uint8Array, history?: NamesHistory) => Req,
+  bytes: Buffer,
+  history?: NamesHistory,
+): Req {
   try {
-    return decode(bytes);
+    return decode(bytes, history);
   } catch (e) {
     throw new IstioLiteError(
       ErrorCode.InvalidRequest,
@@ -112,8 +116,7 @@ export class AdsServer {
     this.server.addService(adsServerService, {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Uint8Array>) => {
         this.handle(call, 'sotw', (bytes, conn) => {
-          const sameNames: SameNames | undefined = conn && ((t, key) => conn.sameNames(t, key));
-          const req = decoded((b) => decodeDiscoveryRequest(b, sameNames), bytes);
+          const req = decoded(decodeDiscoveryRequest, bytes, conn);
           if (req.typeUrl === DebugTypeUrl) {
             call.write(this.debugResponse(req));
             return undefined;

@@ -11,7 +11,7 @@ import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { SyncState } from '../../lib/xds/debug-pages.ts';
 import type { DeltaDiscoveryRequest } from '../../lib/xds/delta-wire.ts';
-import type { DiscoveryRequest, NodeInfo } from '../../lib/xds/discovery-wire.ts';
+import type { DiscoveryRequest, NamesHistory, NodeInfo } from '../../lib/xds/discovery-wire.ts';
 import {
   TypeUrl,
   XdsTypeOrder,
@@ -82,7 +82,7 @@ function syncState(st: TypeState): SyncState {
   return st.unsettled() ? 'STALE' : 'SYNCED';
 }
 
-export class Connection {
+export class Connection implements NamesHistory {
   readonly id: string;
   readonly mode: 'sotw' | 'delta';
   readonly connectedAt = Date.now();

@@ -21,6 +21,13 @@ export interface Plan {
  */
 export type InUse = ReadonlyMap<string, Resource | undefined>;
 
+/** Whether a complete type's `desired` set is not what the client was last sent (or must be answered). */
+function differs(st: TypeState, desired: ReadonlyMap<string, Resource>): boolean {
+  if (st.mustRespond || desired.size !== st.sent.size) return true;
+  for (const r of desired.values()) if (st.sent.get(r.name)?.hash !== r.hash) return true;
+  return false;
+}
+
 /** The resources of a snapshot's map as one list, made once for every stream that sends it. */
 const lists = new WeakMap<ReadonlyMap<string, Resource>, readonly Resource[]>();
 
@@ -65,16 +72,7 @@ export function planSotw(
   const isCluster = st.type === TypeUrl.Cluster;
   if (st.wildcard && (!isCluster || inUse.size === 0)) {
     // The whole snapshot map: no copy of it per stream, and one list shared by every stream.
-    let changed = st.mustRespond || all.size !== st.sent.size;
-    if (!changed) {
-      for (const r of all.values()) {
-        if (st.sent.get(r.name)?.hash !== r.hash) {
-          changed = true;
-          break;
-        }
-      }
-    }
-    return changed ? { resources: valuesOf(all), removed: [] } : undefined;
+    return differs(st, all) ? { resources: valuesOf(all), removed: [] } : undefined;
   }
   const desired = new Map<string, Resource>();
   if (st.wildcard) for (const r of all.values()) desired.set(r.name, r);
@@ -90,16 +88,7 @@ export function planSotw(
       if (held && !desired.has(c) && st.wants(c)) desired.set(c, held);
     }
   }
-  let changed = st.mustRespond || desired.size !== st.sent.size;
-  if (!changed) {
-    for (const r of desired.values()) {
-      if (st.sent.get(r.name)?.hash !== r.hash) {
-        changed = true;
-        break;
-      }
-    }
-  }
-  return changed ? { resources: [...desired.values()], removed: [] } : undefined;
+  return differs(st, desired) ? { resources: [...desired.values()], removed: [] } : undefined;
 }
 
 /** Incremental: what changed among the subscribed resources, and what the client must drop. */
