@@ -81,12 +81,7 @@ export class H2ClientConnection implements StreamSink {
   constructor(socket: Socket) {
     this.socket = socket;
     this.output = new Output(socket);
-    this.sender = new Sender(
-      (f) => {
-        this.output.write(f);
-      },
-      () => undefined,
-    );
+    this.sender = new Sender(this.output, () => undefined);
     socket.setNoDelay(true);
     this.output.write(PREFACE);
     this.output.write(

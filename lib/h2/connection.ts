@@ -73,8 +73,7 @@ export class H2Connection implements StreamSink {
     this.socket = socket;
     this.options = options;
     this.output = new Output(socket, HIGH_WATER);
-    const write = this.write.bind(this);
-    this.sender = new Sender(write, this.closeIfDone.bind(this));
+    this.sender = new Sender(this.output, this.closeIfDone.bind(this));
     socket.setNoDelay(true);
     this.write(
       settingsFrame([

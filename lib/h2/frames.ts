@@ -178,21 +178,6 @@ export const protocolError = (why: string) => new ConnectionError(ErrorCode.PROT
 export const frameSizeError = (type: string) =>
   new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, `${type} of the wrong length`);
 
-/** A frame of `n` bytes of `src` from `at`. */
-export function frameOf(
-  type: number,
-  flags: number,
-  streamId: number,
-  src: Buffer,
-  at: number,
-  n: number,
-): Buffer {
-  const out = Buffer.allocUnsafe(9 + n);
-  writeFrameHeader(out, 0, n, type, flags, streamId);
-  src.copy(out, 9, at, at + n);
-  return out;
-}
-
 export function windowUpdate(streamId: number, increment: number): Buffer {
   const p = Buffer.allocUnsafe(4);
   p.writeUInt32BE(increment, 0);

@@ -1,15 +1,37 @@
 /**
  * What a connection writes, gathered: frames queued during one turn of the event loop (the
  * answers to every request that arrived in one read, and those finished in the promises after
- * it) leave in one socket write at the turn's end. When the peer stops reading and more than
- * `highWater` bytes wait in the socket, reading stops until it drains, so a client that sends
- * without reading cannot make the server buffer without end.
+ * it) leave in one socket write at the turn's end. Frames are written straight into a staging
+ * buffer the connection keeps (a frame costs no buffer of its own); at the turn's end what was
+ * staged is copied into one new buffer for the socket, which may hold it until the kernel takes
+ * it. When the peer stops reading and more than `highWater` bytes wait in the socket, reading
+ * stops until it drains, so a client that sends without reading cannot make the server buffer
+ * without end.
  */
 import type { Socket } from 'node:net';
+import { writeFrameHeader } from './frames.ts';
 
-export class Output {
+/** Where frames go: a frame of `n` bytes of `src` from `at` (no payload when `src` is absent). */
+export interface FrameOut {
+  frame(
+    type: number,
+    flags: number,
+    streamId: number,
+    src?: Uint8Array,
+    at?: number,
+    n?: number,
+  ): void;
+}
+
+/** The staging buffer's size: a frame of the default SETTINGS_MAX_FRAME_SIZE and its header. */
+const STAGING = 16_384 + 9;
+
+export class Output implements FrameOut {
   private readonly socket: Socket;
   private readonly highWater: number;
+  private staging: Buffer | undefined;
+  private used = 0;
+  /** Staged bytes already cut off this turn (the staging buffer filled), and frames too large for it. */
   private out: Buffer[] = [];
   private scheduled = false;
 
@@ -18,23 +40,68 @@ export class Output {
     this.highWater = highWater;
   }
 
-  write(buf: Buffer): void {
-    this.out.push(buf);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.flush();
-    });
+  /** Bytes already encoded (a preface, a whole frame). */
+  write(buf: Uint8Array): void {
+    const staging = this.room(buf.length);
+    if (staging === undefined) this.out.push(Buffer.from(buf));
+    else {
+      staging.set(buf, this.used);
+      this.used += buf.length;
+    }
+    this.schedule();
+  }
+
+  frame(type: number, flags: number, streamId: number, src?: Uint8Array, at = 0, n = 0): void {
+    const staging = this.room(9 + n);
+    if (staging === undefined) {
+      const own = Buffer.allocUnsafe(9 + n);
+      writeFrameHeader(own, 0, n, type, flags, streamId);
+      if (src !== undefined) own.set(src.subarray(at, at + n), 9);
+      this.out.push(own);
+    } else {
+      writeFrameHeader(staging, this.used, n, type, flags, streamId);
+      if (src !== undefined && n > 0) staging.set(src.subarray(at, at + n), this.used + 9);
+      this.used += 9 + n;
+    }
+    this.schedule();
   }
 
   /** Writes what is queued now (before ending the socket). */
   flush(): void {
     this.scheduled = false;
+    this.cut();
     const out = this.out;
     this.out = [];
     const socket = this.socket;
     if (out.length === 0 || socket.destroyed || socket.writableEnded) return;
     const data = out.length === 1 ? (out[0] ?? Buffer.alloc(0)) : Buffer.concat(out);
     if (!socket.write(data) && socket.writableLength > this.highWater) socket.pause();
+  }
+
+  /** The staging buffer with room for `n` more bytes, or undefined when `n` never fits. */
+  private room(n: number): Buffer | undefined {
+    if (n > STAGING) {
+      this.cut(); // Kept in order: what was staged goes before the large frame.
+      return undefined;
+    }
+    if (this.used + n > STAGING) this.cut();
+    return (this.staging ??= Buffer.allocUnsafeSlow(STAGING));
+  }
+
+  /** Moves what is staged into its own buffer, in order, and empties the staging buffer. */
+  private cut(): void {
+    if (this.used === 0 || this.staging === undefined) return;
+    const part = Buffer.allocUnsafe(this.used);
+    this.staging.copy(part, 0, 0, this.used);
+    this.out.push(part);
+    this.used = 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.flush();
+    });
   }
 }

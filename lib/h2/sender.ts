@@ -9,12 +9,11 @@ import {
   ConnectionError,
   ErrorCode,
   Flag,
-  frame,
-  frameOf,
   FrameType,
   MAX_WINDOW,
   MIN_FRAME_SIZE,
 } from './frames.ts';
+import type { FrameOut } from './output.ts';
 import type { H2Stream } from './stream.ts';
 
 export class Sender {
@@ -23,12 +22,12 @@ export class Sender {
   /** The peer's SETTINGS_MAX_FRAME_SIZE. */
   maxFrame = MIN_FRAME_SIZE;
   private readonly blocked = new Set<H2Stream>();
-  private readonly write: (frame: Buffer) => void;
+  private readonly out: FrameOut;
   /** Called when a stream's response is wholly sent. */
   private readonly sent: (stream: H2Stream) => void;
 
-  constructor(write: (frame: Buffer) => void, sent: (stream: H2Stream) => void) {
-    this.write = write;
+  constructor(out: FrameOut, sent: (stream: H2Stream) => void) {
+    this.out = out;
     this.sent = sent;
   }
 
@@ -41,7 +40,7 @@ export class Sender {
       const flags =
         (last ? Flag.END_HEADERS : 0) |
         (endStream && type === FrameType.HEADERS ? Flag.END_STREAM : 0);
-      this.write(frameOf(type, flags, stream.id, block, at, n));
+      this.out.frame(type, flags, stream.id, block, at, n);
       at += n;
       type = FrameType.CONTINUATION;
     } while (at < block.length);
@@ -56,7 +55,7 @@ export class Sender {
         queue.shift();
         // An empty body still ends the stream when no trailers follow.
         if (queue.length === 0 && stream.localEnded && stream.trailers === undefined) {
-          this.write(frame(FrameType.DATA, Flag.END_STREAM, stream.id));
+          this.out.frame(FrameType.DATA, Flag.END_STREAM, stream.id);
         }
         continue;
       }
@@ -68,7 +67,7 @@ export class Sender {
       const n = Math.min(room, head.length);
       const lastOfAll = n === head.length && queue.length === 1;
       const end = lastOfAll && stream.localEnded && stream.trailers === undefined;
-      this.write(frameOf(FrameType.DATA, end ? Flag.END_STREAM : 0, stream.id, head, 0, n));
+      this.out.frame(FrameType.DATA, end ? Flag.END_STREAM : 0, stream.id, head, 0, n);
       this.window -= n;
       stream.sendWindow -= n;
       if (n === head.length) queue.shift();
