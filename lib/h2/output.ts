@@ -51,16 +51,17 @@ export class Output implements FrameOut {
     this.schedule();
   }
 
-  frame(type: number, flags: number, streamId: number, src?: Uint8Array, at = 0, n = 0): void {
+  frame(type: number, flags: number, streamId: number, src?: Buffer, at = 0, n = 0): void {
     const staging = this.room(9 + n);
     if (staging === undefined) {
       const own = Buffer.allocUnsafe(9 + n);
       writeFrameHeader(own, 0, n, type, flags, streamId);
-      if (src !== undefined) own.set(src.subarray(at, at + n), 9);
+      src?.copy(own, 9, at, at + n);
       this.out.push(own);
     } else {
       writeFrameHeader(staging, this.used, n, type, flags, streamId);
-      if (src !== undefined && n > 0) staging.set(src.subarray(at, at + n), this.used + 9);
+      // copy(), not set(subarray()): no view object a frame.
+      if (n > 0) src?.copy(staging, this.used + 9, at, at + n);
       this.used += 9 + n;
     }
     this.schedule();

@@ -180,6 +180,37 @@ describe('lib/mixer/authz-wire: a CheckRequest straight to attributes', () => {
     );
   });
 
+  it("reads each request's own context_extensions: none carried over, a repeated key's last value", () => {
+    const withExtensions = encodeMessage(
+      CheckRequest,
+      requests['a sidecar HTTP check with peers, labels, TLS and extensions'] ?? {},
+    );
+    const entry = (k: string, v: string) =>
+      protobuf.Writer.create().uint32(10).string(k).uint32(18).string(v).finish();
+    const w = protobuf.Writer.create();
+    w.uint32(10).fork();
+    for (const [k, v] of [
+      ['destination.service', 'first.default.svc.cluster.local'],
+      ['context.reporter.kind', 'inbound'],
+      ['destination.service', 'last.default.svc.cluster.local'],
+    ] as const) {
+      w.uint32(82).bytes(entry(k, v));
+    }
+    w.ldelim();
+    const repeated = w.finish();
+    const without = encodeMessage(CheckRequest, {
+      attributes: { source: sock('10.7.7.7', 1), request: { http: { path: '/plain' } } },
+    });
+    for (const bytes of [withExtensions, repeated, without, repeated]) {
+      assert.deepEqual(authzAttributes(bytes).bag, viaObjects(bytes, false));
+    }
+    assert.equal(
+      authzAttributes(repeated).bag.get('destination.service'),
+      'last.default.svc.cluster.local',
+    );
+    assert.equal(authzAttributes(without).bag.has('source.labels'), false);
+  });
+
   it('skips fields it does not read and throws on bytes cut short', () => {
     const w = protobuf.Writer.create();
     w.uint32((99 << 3) | 0).uint64(7); // an unknown varint field

@@ -3,8 +3,8 @@
  * decoding the message and mapping it with `attributesFromAuthz` (./envoy-attributes.ts), without
  * the decoded object in between. Envoy calls this on every request through a sidecar, so the
  * agent's check path reads each field once into the attribute set (headers and labels straight
- * into their string maps, context extensions straight to `applyCarrier`); the tests hold the two
- * paths to the same answer for every kind of request.
+ * into their string maps, context extensions straight to `applyCarrierEntry`); the tests hold the
+ * two paths to the same answer for every kind of request.
  *
  * Field numbers are data-plane-api's (envoy/service/auth/v3/attribute_context.proto):
  * CheckRequest 1 attributes; AttributeContext 1 source, 2 destination, 4 request,
@@ -15,7 +15,7 @@
  * first, as the decoder of the other path does.
  */
 import protobuf from 'protobufjs';
-import { applyCarrier, protocolOf } from './envoy-attributes.ts';
+import { applyCarrierEntry, protocolOf } from './envoy-attributes.ts';
 import { IpAddress, type Value } from './value.ts';
 import { int64 } from './wire-reader.ts';
 import { WireStrings } from './wire-strings.ts';
@@ -50,8 +50,15 @@ interface Parts {
   sni: string;
   time: number | undefined;
   http: Http | undefined;
-  extensions: Map<string, string> | undefined;
+  /** How many strings of `extensionPairs` are this request's context_extensions. */
+  extensions: number;
 }
+
+/**
+ * context_extensions as read: key, value, key, value... One array for every request (its entries
+ * are applied before the next request is read), not a Map made per request only to be read once.
+ */
+const extensionPairs: string[] = [];
 
 function noParts(): Parts {
   return {
@@ -60,7 +67,7 @@ function noParts(): Parts {
     sni: '',
     time: undefined,
     http: undefined,
-    extensions: undefined,
+    extensions: 0,
   };
 }
 
@@ -84,6 +91,21 @@ function mapEntry(r: Reader, m: Map<string, string>, lower: boolean): void {
     else r.skipType(tag & 7);
   }
   m.set(lower ? k.toLowerCase() : k, v);
+}
+
+/** A context_extensions entry into extensionPairs. */
+function extensionEntry(r: Reader, parts: Parts): void {
+  const stop = end(r);
+  let k = '';
+  let v = '';
+  while (r.pos < stop) {
+    const tag = r.uint32();
+    if (tag === 10) k = strings.read(r);
+    else if (tag === 18) v = strings.read(r);
+    else r.skipType(tag & 7);
+  }
+  extensionPairs[parts.extensions++] = k;
+  extensionPairs[parts.extensions++] = v;
 }
 
 function socketAddress(r: Reader, p: Peer): void {
@@ -185,7 +207,7 @@ function attributeContext(r: Reader, parts: Parts): void {
     if (tag === 10) parts.source = peer(r);
     else if (tag === 18) parts.destination = peer(r);
     else if (tag === 34) request(r, parts);
-    else if (tag === 82) mapEntry(r, (parts.extensions ??= new Map<string, string>()), false);
+    else if (tag === 82) extensionEntry(r, parts);
     else if (tag === 98) {
       parts.sni = '';
       const sStop = end(r);
@@ -278,7 +300,12 @@ function toBag(parts: Parts, gateway: boolean): Map<string, Value> {
   } else {
     bag.set('context.protocol', 'tcp');
   }
-  // Every map in the bag was made by this decode: extensions add to them in place.
-  if (parts.extensions) applyCarrier(bag, parts.extensions, true);
+  // Every map in the bag was made by this decode: extensions add to them in place. Applied in
+  // the order read, so a key that comes twice ends with its last value (protobuf's map rule).
+  for (let i = 0; i + 1 < parts.extensions; i += 2) {
+    applyCarrierEntry(bag, extensionPairs[i] as string, extensionPairs[i + 1] as string, true);
+  }
+  // A request with very many extensions does not keep them, nor the room they took.
+  if (extensionPairs.length > 1024) extensionPairs.length = 0;
   return bag;
 }

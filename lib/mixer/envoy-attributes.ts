@@ -134,22 +134,30 @@ export function applyCarrier(
   entries: Iterable<[string, string]>,
   ownMaps = false,
 ): void {
-  for (const [key, text] of entries) {
-    const k = carrierKey(key);
-    const v = parseTyped(k.type, text);
-    if (v !== undefined) {
-      bag.set(key, v);
-      continue;
-    }
-    if (k.map !== undefined) {
-      const cur = bag.get(k.map);
-      let m: Map<string, string>;
-      if (!(cur instanceof Map)) m = new Map<string, string>();
-      else if (ownMaps) m = cur as Map<string, string>;
-      else m = new Map(cur as ReadonlyMap<string, string>);
-      m.set(k.entry, text);
-      bag.set(k.map, m);
-    }
+  for (const [key, text] of entries) applyCarrierEntry(bag, key, text, ownMaps);
+}
+
+/** One carrier entry (applyCarrier). */
+export function applyCarrierEntry(
+  bag: Map<string, Value>,
+  key: string,
+  text: string,
+  ownMaps: boolean,
+): void {
+  const k = carrierKey(key);
+  const v = parseTyped(k.type, text);
+  if (v !== undefined) {
+    bag.set(key, v);
+    return;
+  }
+  if (k.map !== undefined) {
+    const cur = bag.get(k.map);
+    let m: Map<string, string>;
+    if (!(cur instanceof Map)) m = new Map<string, string>();
+    else if (ownMaps) m = cur as Map<string, string>;
+    else m = new Map(cur as ReadonlyMap<string, string>);
+    m.set(k.entry, text);
+    bag.set(k.map, m);
   }
 }
 
