@@ -128,9 +128,9 @@ describe("Envoy messages on the agent's small decoders", () => {
     const bytes = encodeMessage(CheckRequest, httpCheck);
     const mine = authzAttributes(bytes).bag;
     const full = attributesFromAuthz(decodeMessage(CheckRequest, bytes));
-    assert.deepEqual(mine, full);
+    assert.deepEqual(mine.toMap(), full);
     assert.deepEqual(
-      authzAttributes(bytes, true).bag,
+      authzAttributes(bytes, true).bag.toMap(),
       gatewayAttributesFromAuthz(decodeMessage(CheckRequest, bytes)),
     );
     assert.equal(mine.get('request.path'), '/reviews/1?x=1');
@@ -147,7 +147,7 @@ describe("Envoy messages on the agent's small decoders", () => {
     };
     const bytes = encodeMessage(CheckRequest, tcp);
     assert.deepEqual(
-      authzAttributes(bytes).bag,
+      authzAttributes(bytes).bag.toMap(),
       attributesFromAuthz(decodeMessage(CheckRequest, bytes)),
     );
   });

@@ -19,6 +19,7 @@ import {
   gatewayAttributesFromHttpLog,
   gatewayAttributesFromTcpLog,
 } from '../../lib/mixer/envoy-attributes.ts';
+import type { MutableAttributes } from '../../lib/mixer/attribute-bag.ts';
 import { IpAddress, type Value } from '../../lib/mixer/value.ts';
 import type { AgentMode, PodIdentity } from '../settings.ts';
 
@@ -38,7 +39,10 @@ export function podUid(pod: Pick<PodIdentity, 'name' | 'namespace'>): string {
 export function reporterFor(mode: AgentMode, pod: PodIdentity): Reporter {
   const uid = podUid(pod);
   if (mode === 'sidecar') {
-    const stamp = (bag: Map<string, Value>) => bag.set('context.reporter.uid', uid);
+    const stamp = <B extends MutableAttributes>(bag: B): B => {
+      bag.set('context.reporter.uid', uid);
+      return bag;
+    };
     return {
       fromAuthz: (b) => {
         const a = authzAttributes(b);
@@ -50,7 +54,7 @@ export function reporterFor(mode: AgentMode, pod: PodIdentity): Reporter {
     };
   }
   const ip = IpAddress.parse(pod.ip);
-  const stamp = (bag: Map<string, Value>) => {
+  const stamp = <B extends MutableAttributes>(bag: B): B => {
     bag.set('context.reporter.uid', uid);
     if (ip !== undefined) bag.set('source.ip', ip);
     return bag;

@@ -15,8 +15,9 @@
  * first, as the decoder of the other path does.
  */
 import protobuf from 'protobufjs';
+import { AttributeBag } from './attribute-bag.ts';
 import { applyCarrierEntry, protocolOf } from './envoy-attributes.ts';
-import { IpAddress, type Value } from './value.ts';
+import { IpAddress } from './value.ts';
 import { int64 } from './wire-reader.ts';
 import { WireStrings } from './wire-strings.ts';
 
@@ -73,7 +74,7 @@ function noParts(): Parts {
 
 /** The attributes of a check and whether it came from the HTTP filter (`request.http` set). */
 export interface AuthzAttributes {
-  readonly bag: Map<string, Value>;
+  readonly bag: AttributeBag;
   readonly http: boolean;
 }
 
@@ -220,16 +221,16 @@ function attributeContext(r: Reader, parts: Parts): void {
   }
 }
 
-function setString(bag: Map<string, Value>, name: string, v: string | undefined): void {
+function setString(bag: AttributeBag, name: string, v: string | undefined): void {
   if (v !== undefined && v !== '') bag.set(name, v);
 }
 
-function setIf(bag: Map<string, Value>, name: string, v: string | undefined): void {
+function setIf(bag: AttributeBag, name: string, v: string | undefined): void {
   if (v !== undefined) bag.set(name, v);
 }
 
 /** The peer's address as `ipName` and (when given) `portName`. */
-function address(bag: Map<string, Value>, p: Peer, ipName: string, portName?: string): void {
+function address(bag: AttributeBag, p: Peer, ipName: string, portName?: string): void {
   if (p.ip !== '') {
     const ip = IpAddress.parse(p.ip);
     if (ip !== undefined) bag.set(ipName, ip);
@@ -257,8 +258,8 @@ export function authzAttributes(bytes: Uint8Array, gateway = false): AuthzAttrib
   return { bag: toBag(parts, gateway), http: parts.http !== undefined };
 }
 
-function toBag(parts: Parts, gateway: boolean): Map<string, Value> {
-  const bag = new Map<string, Value>();
+function toBag(parts: Parts, gateway: boolean): AttributeBag {
+  const bag = new AttributeBag();
   const { source, destination: dest, http: h } = parts;
   if (gateway) {
     if (source) address(bag, source, 'origin.ip');

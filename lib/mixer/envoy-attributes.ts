@@ -17,6 +17,7 @@
  * `destination.service` the route carries is known).
  */
 import { durationMs, isDuration } from '../config/values.ts';
+import type { MutableAttributes } from './attribute-bag.ts';
 import { Duration, IpAddress, ValueType, type Value } from './value.ts';
 import { attributeType } from './vocabulary.ts';
 
@@ -139,7 +140,7 @@ export function applyCarrier(
 
 /** One carrier entry (applyCarrier). */
 export function applyCarrierEntry(
-  bag: Map<string, Value>,
+  bag: MutableAttributes,
   key: string,
   text: string,
   ownMaps: boolean,

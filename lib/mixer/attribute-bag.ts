@@ -1,0 +1,109 @@
+/**
+ * An attribute set that costs a few hundred bytes to make: a slot per attribute name in one array,
+ * not a Map. Envoy asks the agent about every request (ext_authz) and the agent makes a set of
+ * twenty-odd attributes for each; a Map of that size grows its table four times (4, 8, 16, 32
+ * entries: ~1.9 KB allocated a set), this array once (~350 bytes), so the young generation fills,
+ * and is scavenged, less often under load.
+ *
+ * Names get their slot the first time any set holds them, in that order, for the life of the
+ * process; past MAX_SLOTS names a set keeps the rest in a Map of its own. Reading by name is one
+ * lookup in the slot table and one array read, as fast as a Map's. Iterating (the rarer paths: a
+ * call to Mixer, a test) goes through a Map made for it, in slot order. Absent and undefined are
+ * the same: no Value is undefined.
+ */
+import type { Value } from './value.ts';
+
+/** What carrier entries are applied to (lib/mixer/envoy-attributes.ts): a Map or a bag. */
+export interface MutableAttributes {
+  get(name: string): Value | undefined;
+  set(name: string, value: Value): unknown;
+}
+
+/** Names with a slot; a bound, since carrier keys come from configuration. */
+const MAX_SLOTS = 128;
+const slotOf = new Map<string, number>();
+const slotNames: string[] = [];
+
+function slotFor(name: string): number | undefined {
+  let i = slotOf.get(name);
+  if (i === undefined && slotNames.length < MAX_SLOTS) {
+    i = slotNames.length;
+    slotOf.set(name, i);
+    slotNames.push(name);
+  }
+  return i;
+}
+
+export class AttributeBag implements ReadonlyMap<string, Value>, MutableAttributes {
+  /** Room for every name with a slot so far; a name given one later grows it. */
+  private readonly slots = new Array<Value | undefined>(slotNames.length);
+  private count = 0;
+  /** Names past MAX_SLOTS. */
+  private extra: Map<string, Value> | undefined;
+
+  get size(): number {
+    return this.count + (this.extra?.size ?? 0);
+  }
+
+  get(name: string): Value | undefined {
+    const i = slotOf.get(name);
+    return i === undefined ? this.extra?.get(name) : this.slots[i];
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  set(name: string, value: Value): this {
+    const i = slotFor(name);
+    if (i === undefined) (this.extra ??= new Map()).set(name, value);
+    else {
+      if (this.slots[i] === undefined) this.count++;
+      this.slots[i] = value;
+    }
+    return this;
+  }
+
+  delete(name: string): boolean {
+    const i = slotOf.get(name);
+    if (i === undefined) return this.extra?.delete(name) ?? false;
+    if (this.slots[i] === undefined) return false;
+    this.slots[i] = undefined;
+    this.count--;
+    return true;
+  }
+
+  /** The set as a Map, in slot order. */
+  toMap(): Map<string, Value> {
+    const m = new Map<string, Value>();
+    for (let i = 0; i < this.slots.length; i++) {
+      const v = this.slots[i];
+      if (v !== undefined) m.set(slotNames[i] as string, v);
+    }
+    if (this.extra) for (const [k, v] of this.extra) m.set(k, v);
+    return m;
+  }
+
+  forEach(
+    fn: (value: Value, name: string, bag: ReadonlyMap<string, Value>) => void,
+    thisArg?: unknown,
+  ): void {
+    for (const [k, v] of this.toMap()) fn.call(thisArg, v, k, this);
+  }
+
+  entries(): MapIterator<[string, Value]> {
+    return this.toMap().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.toMap().keys();
+  }
+
+  values(): MapIterator<Value> {
+    return this.toMap().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Value]> {
+    return this.entries();
+  }
+}
