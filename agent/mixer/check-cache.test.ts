@@ -134,6 +134,22 @@ describe('check cache (referenced attributes)', () => {
     assert.equal(cache.shapeCount, 0);
   });
 
+  it('an expired entry whose shape goes with it does not hide the next shape from the lookup', () => {
+    let now = 1000;
+    const cache = new CheckCache({ now: () => now });
+    // Two shapes, the first expiring sooner; the request fits both.
+    cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 7, 500));
+    cache.insert(bag(base), answer([{ name: 'request.path', condition: EXACT }], 0, 5000));
+    assert.equal(cache.shapeCount, 2);
+    now += 600;
+    const hit = cache.lookup(bag(base));
+    assert.ok(hit !== undefined && 'status' in hit, 'the second shape answers');
+    assert.equal(hit.status.code, 0);
+    assert.equal(cache.shapeCount, 1);
+    // A hit that renews nothing is the same object each time (no allocation a check).
+    assert.equal(cache.lookup(bag(base)), hit);
+  });
+
   it('spends valid_use_count (the request that asked Mixer used one)', () => {
     const cache = new CheckCache();
     cache.insert(bag(base), answer([{ name: 'source.name', condition: EXACT }], 0, 10_000, 3));

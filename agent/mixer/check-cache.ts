@@ -75,6 +75,8 @@ interface Entry {
   used: boolean;
   /** The renewal on its way, if any: the entry stays (spent or expired) for checks to wait on. */
   renewal: Promise<void> | undefined;
+  /** What a hit that renews nothing returns: one object per answer, not per hit. */
+  hit: CacheHit;
 }
 
 const refreshShare = 0.25;
@@ -82,6 +84,7 @@ const refreshShare = 0.25;
 /** Sets `e` from Mixer's answer (the request that got it used it once already). */
 function renew(e: Entry, answer: Cacheable, now: number): void {
   e.status = answer.status;
+  e.hit = { status: answer.status, renew: undefined };
   e.expiresAt = now + answer.validMs;
   e.usesLeft = answer.validUseCount - 1;
   e.refreshUses = Math.floor(answer.validUseCount * refreshShare);
@@ -95,6 +98,8 @@ export class CheckCache {
   private readonly capacity: number;
   private readonly now: () => number;
   private readonly shapes = new Map<string, Shape>();
+  /** The shapes again, for lookups to walk without an iterator object. */
+  private readonly shapeList: Shape[] = [];
   /** Every entry, oldest first (an eviction pass moves marked ones to the end). */
   private readonly lru = new Set<Entry>();
 
@@ -117,12 +122,15 @@ export class CheckCache {
    */
   lookup(bag: ReadonlyMap<string, Value>): CacheHit | CacheWait | undefined {
     const now = this.now();
-    for (const shape of this.shapes.values()) {
+    const shapes = this.shapeList;
+    for (let i = 0; i < shapes.length; i++) {
+      const shape = shapes[i] as Shape;
       const e = shape.entries.find(shape.refs, bag);
       if (e === undefined) continue;
       if (e.expiresAt <= now || e.usesLeft <= 0) {
         if (e.renewal !== undefined) return { wait: e.renewal };
         this.remove(e);
+        if (shapes[i] !== shape) i--; // its shape went with it: the next one is at i now
         continue;
       }
       e.usesLeft--;
@@ -131,7 +139,7 @@ export class CheckCache {
       // A spent entry stays while it is (about to be) renewed; the next lookup sees it spent.
       if (e.usesLeft <= 0 && !e.refreshing) this.remove(e);
       else e.used = true;
-      if (!refresh) return { status: e.status, renew: undefined };
+      if (!refresh) return e.hit;
       return {
         status: e.status,
         renew: (renewal) => {
@@ -180,6 +188,7 @@ export class CheckCache {
     if (shape === undefined) {
       shape = { id: shapeId, refs, entries: new ValueTrie() };
       this.shapes.set(shapeId, shape);
+      this.shapeList.push(shape);
     }
     const entry: Entry = {
       shape,
@@ -192,6 +201,7 @@ export class CheckCache {
       refreshing: false,
       used: false,
       renewal: undefined,
+      hit: { status: answer.status, renew: undefined },
     };
     renew(entry, answer, now);
     shape.entries.set(parts, entry);
@@ -216,11 +226,15 @@ export class CheckCache {
   private remove(e: Entry): void {
     if (!this.lru.delete(e)) return;
     e.shape.entries.delete(e.parts, e);
-    if (e.shape.entries.size === 0) this.shapes.delete(e.shape.id);
+    if (e.shape.entries.size === 0) {
+      this.shapes.delete(e.shape.id);
+      this.shapeList.splice(this.shapeList.indexOf(e.shape), 1);
+    }
   }
 
   clear(): void {
     this.lru.clear();
     this.shapes.clear();
+    this.shapeList.length = 0;
   }
 }

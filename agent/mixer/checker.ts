@@ -94,15 +94,15 @@ export class Checker {
     let renewalWaits = 0;
     let woken = false;
     for (;;) {
-      const d = this.fromCache(bag);
-      if (d !== undefined && !(d instanceof Promise)) {
+      const s = this.fromCache(bag);
+      if (s !== undefined && !(s instanceof Promise)) {
         // Woken for a free call slot and not using it: the next waiter may.
         if (woken) this.queue.shift()?.(undefined);
-        return this.counted(d);
+        return this.counted({ code: s.code, message: s.message, source: 'cache' });
       }
-      if (d instanceof Promise && renewalWaits++ < maxRenewalWaits) {
+      if (s instanceof Promise && renewalWaits++ < maxRenewalWaits) {
         // Its entry ran out while being renewed: the renewal's answer serves this check too.
-        await d;
+        await s;
         continue;
       }
       if (!this.cacheable() || this.missCalls < maxMissCalls) {
@@ -117,23 +117,26 @@ export class Checker {
   }
 
   /**
-   * The decision from the cache, at once (counted), or undefined when `check` must ask Mixer (a
-   * miss, no Mixer, quotas): the hot path of a warm cache takes no promise.
+   * The status from the cache, at once (counted as a decision from the cache), or undefined when
+   * `check` must ask Mixer (a miss, no Mixer, quotas): the hot path of a warm cache takes no
+   * promise and makes no object (the status is the cache's own).
    */
-  cached(bag: ReadonlyMap<string, Value>): Decision | undefined {
-    const d = this.fromCache(bag);
-    return d === undefined || d instanceof Promise ? undefined : this.counted(d);
+  cached(bag: ReadonlyMap<string, Value>): CachedStatus | undefined {
+    const s = this.fromCache(bag);
+    if (s === undefined || s instanceof Promise) return undefined;
+    this.decisionCounts.cell('cache', s.code).n++;
+    return s;
   }
 
-  /** A decision from the cache, a renewal to wait for, or undefined: ask Mixer. */
-  private fromCache(bag: ReadonlyMap<string, Value>): Decision | Promise<void> | undefined {
+  /** A status from the cache, a renewal to wait for, or undefined: ask Mixer. */
+  private fromCache(bag: ReadonlyMap<string, Value>): CachedStatus | Promise<void> | undefined {
     const mixer = this.o.mixer;
     if (mixer === undefined || this.o.quotas.size > 0) return undefined;
     const hit = this.o.cache.lookup(bag);
     if (hit === undefined) return undefined;
     if ('wait' in hit) return hit.wait;
     if (hit.renew !== undefined) hit.renew(this.refresh(mixer, bag));
-    return { code: hit.status.code, message: hit.status.message, source: 'cache' };
+    return hit.status;
   }
 
   private counted(d: Decision): Decision {

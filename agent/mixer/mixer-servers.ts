@@ -12,7 +12,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { errorMessage } from '../../lib/errors.ts';
 import type { AuthzAttributes } from '../../lib/mixer/authz-wire.ts';
-import type { H2Handler } from '../../lib/grpc/h2-server.ts';
+import { FramedResponse, type H2Handler } from '../../lib/grpc/h2-server.ts';
 import type { Logger } from '../../lib/log.ts';
 import type { Tracer } from '../../lib/tracing/types.ts';
 import type { Checker } from './checker.ts';
@@ -50,19 +50,25 @@ export function authzDecision(code: number, message: string): AuthzDecision {
 
 /**
  * Encoded answers by decision: a few distinct ones (OK, each rule's denial) answer every check,
- * so each is encoded once. Bounded: cleared when it grows past 1,024 (a message per request).
+ * so each is encoded and framed once, and sent as it is (FramedResponse). Bounded: cleared when it
+ * grows past 1,024 (a message per request). OK is kept apart: no key is made for it.
  */
-const encoded = new Map<string, Uint8Array>();
+const encoded = new Map<string, FramedResponse>();
+const okAnswers = {
+  http: new FramedResponse(encodeAuthzResponse(authzDecision(0, ''), true)),
+  tcp: new FramedResponse(encodeAuthzResponse(authzDecision(0, ''), false)),
+};
 
-function answerBytes(code: number, message: string, http: boolean): Uint8Array {
+function answerBytes(code: number, message: string, http: boolean): FramedResponse {
+  if (code === 0 && message === '') return http ? okAnswers.http : okAnswers.tcp;
   const key = `${http ? 'h' : 'n'}${String(code)}:${message}`;
-  let bytes = encoded.get(key);
-  if (bytes === undefined) {
+  let answer = encoded.get(key);
+  if (answer === undefined) {
     if (encoded.size >= 1024) encoded.clear();
-    bytes = encodeAuthzResponse(authzDecision(code, message), http);
-    encoded.set(key, bytes);
+    answer = new FramedResponse(encodeAuthzResponse(authzDecision(code, message), http));
+    encoded.set(key, answer);
   }
-  return bytes;
+  return answer;
 }
 
 /** A rejection the h2 server sends as this status. */

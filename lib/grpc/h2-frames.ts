@@ -14,6 +14,18 @@ export function frameMessage(message: Uint8Array): Buffer {
   return out;
 }
 
+/**
+ * A response already in gRPC's framing, for a handler that answers with the same few messages
+ * over and over (the agent's ext_authz OK): the server sends its bytes as they are, with no
+ * serializing, framing or buffer a call.
+ */
+export class FramedResponse {
+  readonly framed: Buffer;
+  constructor(message: Uint8Array) {
+    this.framed = frameMessage(message);
+  }
+}
+
 export interface FramedMessage {
   readonly compressed: boolean;
   readonly bytes: Buffer;

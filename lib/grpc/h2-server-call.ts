@@ -15,6 +15,7 @@ import { H2Call, statusOf, type H2Handler, type StreamReceiver } from './h2-call
 import {
   encodeStatusMessage,
   frameMessage,
+  FramedResponse,
   MessageReader,
   type FramedMessage,
 } from './h2-frames.ts';
@@ -210,7 +211,10 @@ export class ServerCall implements StreamListener {
     if (call.finished) return;
     let body: Buffer;
     try {
-      body = frameMessage(this.method.serialize(response));
+      body =
+        response instanceof FramedResponse
+          ? response.framed
+          : frameMessage(this.method.serialize(response));
     } catch (e) {
       this.finish(status.INTERNAL, `cannot encode the response: ${errorMessage(e)}`);
       return;

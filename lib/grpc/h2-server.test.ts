@@ -21,10 +21,15 @@ import {
 } from '@grpc/grpc-js';
 import { bytesService } from '../testing/bytes-service.ts';
 import { H2GrpcServer, type H2Call } from './h2-server.ts';
-import { frameMessage } from './h2-frames.ts';
+import { FramedResponse, frameMessage } from './h2-frames.ts';
 
 const same = (b: Buffer): Buffer => b;
-const Echo: ServiceDefinition = bytesService(['Echo', 'Fail', 'Hang', 'NotServed'], ['Collect']);
+const Echo: ServiceDefinition = bytesService(
+  ['Echo', 'Fail', 'Hang', 'NotServed', 'Framed'],
+  ['Collect'],
+);
+/** One answer sent to every Framed call as it is. */
+const framedAnswer = new FramedResponse(Buffer.from('the same framed answer'));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,6 +69,7 @@ function startServer(): Harness {
         });
       },
     },
+    Framed: { unary: () => framedAnswer },
     Hang: {
       unary: (_req, call) =>
         new Promise((resolve) => {
@@ -207,6 +213,14 @@ for (const transport of ['tcp', 'unix'] as const) {
         many.map((b) => b.toString()),
         Array.from({ length: 50 }, (_, i) => `echo:${String(i)}`),
       );
+    });
+
+    it('sends a FramedResponse as it is, to every call that gets it', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => unary(client, 'Framed', 'x')),
+      );
+      for (const a of answers) assert.equal(a.toString(), 'the same framed answer');
+      assert.equal(framedAnswer.framed.readUInt32BE(1), 'the same framed answer'.length);
     });
 
     it("sends a handler's failure as its status and message; anything else is UNKNOWN", async () => {

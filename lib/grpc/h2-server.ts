@@ -28,6 +28,7 @@ import { parseTimeout } from './h2-frames.ts';
 import { acceptEncoding, ServerCall, trailersOnly, type Method } from './h2-server-call.ts';
 
 export { H2Call, type H2Handler, type StreamReceiver } from './h2-call.ts';
+export { FramedResponse } from './h2-frames.ts';
 
 export interface H2GrpcServerOptions {
   /** The largest request message accepted, decompressed (default 4 MiB, as grpc-js). */

@@ -166,7 +166,7 @@ export class FrameReader {
 
 /** The payload of a frame without its padding (PADDED flag: a length byte, then that much). */
 export function unpadded(f: Frame, skip = 0): Buffer {
-  if ((f.flags & Flag.PADDED) === 0) return f.payload.subarray(skip);
+  if ((f.flags & Flag.PADDED) === 0) return skip === 0 ? f.payload : f.payload.subarray(skip);
   const pad = f.payload[0] ?? 0;
   if (1 + skip + pad > f.payload.length) {
     throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding longer than the frame');

@@ -61,15 +61,51 @@ interface Parts {
  */
 const extensionPairs: string[] = [];
 
-function noParts(): Parts {
-  return {
+const newPeer = (): Peer => ({
+  ip: '',
+  port: 0,
+  service: '',
+  principal: '',
+  certificate: '',
+  labels: undefined,
+});
+
+/**
+ * What a request is read into before its attributes are made: one set of records for every
+ * request, reset as each is read (nothing here outlives the call; the maps that go into the
+ * attributes are made per request).
+ */
+const scratch = {
+  parts: {
     source: undefined,
     destination: undefined,
     sni: '',
     time: undefined,
     http: undefined,
     extensions: 0,
-  };
+  } as Parts,
+  source: newPeer(),
+  destination: newPeer(),
+  http: {
+    id: '',
+    method: '',
+    path: '',
+    host: '',
+    scheme: '',
+    size: undefined,
+    headers: new Map(),
+  } as Http,
+};
+
+function noParts(): Parts {
+  const p = scratch.parts;
+  p.source = undefined;
+  p.destination = undefined;
+  p.sni = '';
+  p.time = undefined;
+  p.http = undefined;
+  p.extensions = 0;
+  return p;
 }
 
 /** The attributes of a check and whether it came from the HTTP filter (`request.http` set). */
@@ -132,15 +168,14 @@ function socketAddress(r: Reader, p: Peer): void {
   }
 }
 
-function peer(r: Reader): Peer {
-  const p: Peer = {
-    ip: '',
-    port: 0,
-    service: '',
-    principal: '',
-    certificate: '',
-    labels: undefined,
-  };
+/** A Peer read into `p` (its earlier contents gone). */
+function peer(r: Reader, p: Peer): Peer {
+  p.ip = '';
+  p.port = 0;
+  p.service = '';
+  p.principal = '';
+  p.certificate = '';
+  p.labels = undefined;
   const stop = end(r);
   while (r.pos < stop) {
     const tag = r.uint32();
@@ -154,16 +189,16 @@ function peer(r: Reader): Peer {
   return p;
 }
 
+/** An HttpRequest read into the scratch record (its earlier contents gone). */
 function http(r: Reader): Http {
-  const h: Http = {
-    id: '',
-    method: '',
-    path: '',
-    host: '',
-    scheme: '',
-    size: undefined,
-    headers: new Map(),
-  };
+  const h = scratch.http;
+  h.id = '';
+  h.method = '';
+  h.path = '';
+  h.host = '';
+  h.scheme = '';
+  h.size = undefined;
+  h.headers = new Map();
   const stop = end(r);
   while (r.pos < stop) {
     const tag = r.uint32();
@@ -205,8 +240,8 @@ function attributeContext(r: Reader, parts: Parts): void {
   const stop = end(r);
   while (r.pos < stop) {
     const tag = r.uint32();
-    if (tag === 10) parts.source = peer(r);
-    else if (tag === 18) parts.destination = peer(r);
+    if (tag === 10) parts.source = peer(r, scratch.source);
+    else if (tag === 18) parts.destination = peer(r, scratch.destination);
     else if (tag === 34) request(r, parts);
     else if (tag === 82) extensionEntry(r, parts);
     else if (tag === 98) {
