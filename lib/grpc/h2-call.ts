@@ -25,11 +25,18 @@ export class H2Call {
     this.deadline = deadline;
   }
 
-  /** A metadata value by lower-case name (repeated values joined with ","); a HeaderGetter. */
-  readonly header = (name: string): string | undefined => {
-    const v = this.headers[name];
-    return Array.isArray(v) ? v.join(',') : v;
-  };
+  private getter: ((name: string) => string | undefined) | undefined;
+
+  /**
+   * A metadata value by lower-case name (repeated values joined with ","); a HeaderGetter, made
+   * the first time it is asked for (most calls never read their metadata).
+   */
+  get header(): (name: string) => string | undefined {
+    return (this.getter ??= (name) => {
+      const v = this.headers[name];
+      return Array.isArray(v) ? v.join(',') : v;
+    });
+  }
 
   get cancelled(): boolean {
     return this.isCancelled;

@@ -105,7 +105,14 @@ export class ServerCall implements StreamListener {
         this.finish(status.INTERNAL, 'the stream ended inside a message');
         return;
       }
-      this.answer(() => receiver.end());
+      let out: unknown;
+      try {
+        out = receiver.end();
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      this.answer(out);
       return;
     }
     const messages = this.reader.take();
@@ -119,7 +126,15 @@ export class ServerCall implements StreamListener {
     }
     const req = this.decode(only);
     const { handler } = this.method;
-    if (req !== noRequest && 'unary' in handler) this.answer(() => handler.unary(req, this.call));
+    if (req === noRequest || !('unary' in handler)) return;
+    let out: unknown;
+    try {
+      out = handler.unary(req, this.call);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    this.answer(out);
   }
 
   close(): void {
@@ -184,14 +199,8 @@ export class ServerCall implements StreamListener {
     }
   }
 
-  private answer(run: () => unknown): void {
-    let out: unknown;
-    try {
-      out = run();
-    } catch (e) {
-      this.fail(e);
-      return;
-    }
+  /** Sends what a handler returned: an answer now, or when its promise settles. */
+  private answer(out: unknown): void {
     if (!(out instanceof Promise)) {
       this.respond(out);
       return;
