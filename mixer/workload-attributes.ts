@@ -12,6 +12,7 @@
 import type { AttributeRef } from '../lib/mixer/referenced.ts';
 import { refKey } from '../lib/mixer/referenced.ts';
 import { IpAddress, type Value } from '../lib/mixer/value.ts';
+import { MapView } from '../lib/mixer/map-view.ts';
 
 export interface Workload {
   readonly name: string;
@@ -71,11 +72,12 @@ function workloadAt(bag: ReadonlyMap<string, Value>, side: Side, lookup: Workloa
  * The request's attributes first, then its workloads' (what it carried wins). Read-only and not a
  * copy: a report's sets are many and only read by name.
  */
-class LayeredBag implements ReadonlyMap<string, Value> {
+class LayeredBag extends MapView {
   private readonly base: ReadonlyMap<string, Value>;
   private readonly layers: readonly ReadonlyMap<string, Value>[];
 
   constructor(base: ReadonlyMap<string, Value>, layers: readonly ReadonlyMap<string, Value>[]) {
+    super();
     this.base = base;
     this.layers = layers;
   }
@@ -90,39 +92,11 @@ class LayeredBag implements ReadonlyMap<string, Value> {
     return undefined;
   }
 
-  has(key: string): boolean {
-    return this.get(key) !== undefined;
-  }
-
-  private merged(): Map<string, Value> {
+  toMap(): Map<string, Value> {
     const m = new Map<string, Value>();
     for (const l of [...this.layers].reverse()) for (const [k, v] of l) m.set(k, v);
     for (const [k, v] of this.base) m.set(k, v);
     return m;
-  }
-
-  get size(): number {
-    return this.merged().size;
-  }
-
-  forEach(cb: (value: Value, key: string, map: ReadonlyMap<string, Value>) => void): void {
-    for (const [k, v] of this.merged()) cb(v, k, this);
-  }
-
-  entries(): MapIterator<[string, Value]> {
-    return this.merged().entries();
-  }
-
-  keys(): MapIterator<string> {
-    return this.merged().keys();
-  }
-
-  values(): MapIterator<Value> {
-    return this.merged().values();
-  }
-
-  [Symbol.iterator](): MapIterator<[string, Value]> {
-    return this.entries();
   }
 }
 

@@ -11,6 +11,7 @@
  * call to Mixer, a test) goes through a Map made for it, in slot order. Absent and undefined are
  * the same: no Value is undefined.
  */
+import { MapView } from './map-view.ts';
 import type { Value } from './value.ts';
 
 /** What carrier entries are applied to (lib/mixer/envoy-attributes.ts): a Map or a bag. */
@@ -34,24 +35,20 @@ function slotFor(name: string): number | undefined {
   return i;
 }
 
-export class AttributeBag implements ReadonlyMap<string, Value>, MutableAttributes {
+export class AttributeBag extends MapView implements MutableAttributes {
   /** Room for every name with a slot so far; a name given one later grows it. */
   private readonly slots = new Array<Value | undefined>(slotNames.length);
   private count = 0;
   /** Names past MAX_SLOTS. */
   private extra: Map<string, Value> | undefined;
 
-  get size(): number {
+  override get size(): number {
     return this.count + (this.extra?.size ?? 0);
   }
 
   get(name: string): Value | undefined {
     const i = slotOf.get(name);
     return i === undefined ? this.extra?.get(name) : this.slots[i];
-  }
-
-  has(name: string): boolean {
-    return this.get(name) !== undefined;
   }
 
   set(name: string, value: Value): this {
@@ -82,28 +79,5 @@ export class AttributeBag implements ReadonlyMap<string, Value>, MutableAttribut
     }
     if (this.extra) for (const [k, v] of this.extra) m.set(k, v);
     return m;
-  }
-
-  forEach(
-    fn: (value: Value, name: string, bag: ReadonlyMap<string, Value>) => void,
-    thisArg?: unknown,
-  ): void {
-    for (const [k, v] of this.toMap()) fn.call(thisArg, v, k, this);
-  }
-
-  entries(): MapIterator<[string, Value]> {
-    return this.toMap().entries();
-  }
-
-  keys(): MapIterator<string> {
-    return this.toMap().keys();
-  }
-
-  values(): MapIterator<Value> {
-    return this.toMap().values();
-  }
-
-  [Symbol.iterator](): MapIterator<[string, Value]> {
-    return this.entries();
   }
 }

@@ -116,33 +116,33 @@ export interface AuthzAttributes {
 
 const end = (r: Reader): number => r.uint32() + r.pos;
 
-/** A map<string, string> entry into `m`; `lower`: keys lower-cased (as the other path does). */
-function mapEntry(r: Reader, m: Map<string, string>, lower: boolean): void {
+/** The key and value of the map<string, string> entry readEntry read last. */
+let entryKey = '';
+let entryValue = '';
+
+function readEntry(r: Reader): void {
   const stop = end(r);
-  let k = '';
-  let v = '';
+  entryKey = '';
+  entryValue = '';
   while (r.pos < stop) {
     const tag = r.uint32();
-    if (tag === 10) k = strings.read(r);
-    else if (tag === 18) v = strings.read(r);
+    if (tag === 10) entryKey = strings.read(r);
+    else if (tag === 18) entryValue = strings.read(r);
     else r.skipType(tag & 7);
   }
-  m.set(lower ? k.toLowerCase() : k, v);
 }
 
-/** A context_extensions entry into extensionPairs. */
+/** A map<string, string> entry into `m`, its key lower-cased (as the other path does). */
+function mapEntry(r: Reader, m: Map<string, string>): void {
+  readEntry(r);
+  m.set(entryKey.toLowerCase(), entryValue);
+}
+
+/** A context_extensions entry into extensionPairs (keys as they are). */
 function extensionEntry(r: Reader, parts: Parts): void {
-  const stop = end(r);
-  let k = '';
-  let v = '';
-  while (r.pos < stop) {
-    const tag = r.uint32();
-    if (tag === 10) k = strings.read(r);
-    else if (tag === 18) v = strings.read(r);
-    else r.skipType(tag & 7);
-  }
-  extensionPairs[parts.extensions++] = k;
-  extensionPairs[parts.extensions++] = v;
+  readEntry(r);
+  extensionPairs[parts.extensions++] = entryKey;
+  extensionPairs[parts.extensions++] = entryValue;
 }
 
 function socketAddress(r: Reader, p: Peer): void {
@@ -181,7 +181,7 @@ function peer(r: Reader, p: Peer): Peer {
     const tag = r.uint32();
     if (tag === 10) socketAddress(r, p);
     else if (tag === 18) p.service = strings.read(r);
-    else if (tag === 26) mapEntry(r, (p.labels ??= new Map<string, string>()), true);
+    else if (tag === 26) mapEntry(r, (p.labels ??= new Map<string, string>()));
     else if (tag === 34) p.principal = strings.read(r);
     else if (tag === 42) p.certificate = strings.read(r);
     else r.skipType(tag & 7);
@@ -204,7 +204,7 @@ function http(r: Reader): Http {
     const tag = r.uint32();
     if (tag === 10) h.id = strings.read(r);
     else if (tag === 18) h.method = strings.read(r);
-    else if (tag === 26) mapEntry(r, h.headers, true);
+    else if (tag === 26) mapEntry(r, h.headers);
     else if (tag === 34) h.path = strings.read(r);
     else if (tag === 42) h.host = strings.read(r);
     else if (tag === 50) h.scheme = strings.read(r);
