@@ -69,6 +69,42 @@ describe('lib/h2/output', () => {
     }
   });
 
+  it('keeps two connections apart when they take turns with the staging buffer in one turn', async () => {
+    const one = await pair();
+    const two = await pair();
+    try {
+      const outs = [new Output(one.a), new Output(two.a)];
+      const sizes = [10, 16_000, 3, 9_000, 0, 12_000, 70_000, 5];
+      sizes.forEach((n, i) => {
+        // Alternating, and twice in a row for the second connection now and then.
+        const which = i % 3 === 2 ? 1 : i % 2;
+        outs[which]?.frame(FrameType.DATA, 0, 1 + 2 * i, Buffer.alloc(n, i + 1), 0, n);
+      });
+      const expected = (which: number) =>
+        sizes
+          .map((n, i) => ({ n, i, which: i % 3 === 2 ? 1 : i % 2 }))
+          .filter((f) => f.which === which);
+      for (const [which, b] of [
+        [0, one.b],
+        [1, two.b],
+      ] as const) {
+        const want = expected(which);
+        const { frames } = await readFrames(b, want.length);
+        assert.deepEqual(
+          frames.map((f) => f.streamId),
+          want.map((f) => 1 + 2 * f.i),
+        );
+        frames.forEach((f, k) => {
+          const w = want[k];
+          assert.ok(w !== undefined && f.payload.equals(Buffer.alloc(w.n, w.i + 1)));
+        });
+      }
+    } finally {
+      one.close();
+      two.close();
+    }
+  });
+
   it('reuses its staging buffer: what the socket was given is not overwritten by the next turn', async () => {
     const { a, b, close } = await pair();
     try {

@@ -2,9 +2,10 @@
  * What a connection writes, gathered: frames queued during one turn of the event loop (the
  * answers to every request that arrived in one read, and those finished in the promises after
  * it) leave in one socket write at the turn's end. Frames are written straight into a staging
- * buffer the connection keeps (a frame costs no buffer of its own); at the turn's end what was
- * staged is copied into one new buffer for the socket, which may hold it until the kernel takes
- * it. When the peer stops reading and more than `highWater` bytes wait in the socket, reading
+ * buffer (a frame costs no buffer of its own); at the turn's end what was staged is copied into
+ * one new buffer for the socket, which may hold it until the kernel takes it. The staging buffer
+ * is the process's, not a connection's (a Mixer serving a thousand agents keeps one, not a
+ * thousand): the connection using it moves what it staged out when another one starts to. When the peer stops reading and more than `highWater` bytes wait in the socket, reading
  * stops until it drains, so a client that sends without reading cannot make the server buffer
  * without end.
  */
@@ -26,11 +27,16 @@ export interface FrameOut {
 /** The staging buffer's size: a frame of the default SETTINGS_MAX_FRAME_SIZE and its header. */
 const STAGING = 16_384 + 9;
 
+/** The staging buffer, how much of it is used, and by which connection's output. */
+const staging = {
+  buf: undefined as Buffer | undefined,
+  used: 0,
+  owner: undefined as Output | undefined,
+};
+
 export class Output implements FrameOut {
   private readonly socket: Socket;
   private readonly highWater: number;
-  private staging: Buffer | undefined;
-  private used = 0;
   /** Staged bytes already cut off this turn (the staging buffer filled), and frames too large for it. */
   private out: Buffer[] = [];
   private scheduled = false;
@@ -42,27 +48,27 @@ export class Output implements FrameOut {
 
   /** Bytes already encoded (a preface, a whole frame). */
   write(buf: Uint8Array): void {
-    const staging = this.room(buf.length);
-    if (staging === undefined) this.out.push(Buffer.from(buf));
+    const into = this.room(buf.length);
+    if (into === undefined) this.out.push(Buffer.from(buf));
     else {
-      staging.set(buf, this.used);
-      this.used += buf.length;
+      into.set(buf, staging.used);
+      staging.used += buf.length;
     }
     this.schedule();
   }
 
   frame(type: number, flags: number, streamId: number, src?: Buffer, at = 0, n = 0): void {
-    const staging = this.room(9 + n);
-    if (staging === undefined) {
+    const into = this.room(9 + n);
+    if (into === undefined) {
       const own = Buffer.allocUnsafe(9 + n);
       writeFrameHeader(own, 0, n, type, flags, streamId);
       src?.copy(own, 9, at, at + n);
       this.out.push(own);
     } else {
-      writeFrameHeader(staging, this.used, n, type, flags, streamId);
+      writeFrameHeader(into, staging.used, n, type, flags, streamId);
       // copy(), not set(subarray()): no view object a frame.
-      if (n > 0) src?.copy(staging, this.used + 9, at, at + n);
-      this.used += 9 + n;
+      if (n > 0) src?.copy(into, staging.used + 9, at, at + n);
+      staging.used += 9 + n;
     }
     this.schedule();
   }
@@ -71,6 +77,7 @@ export class Output implements FrameOut {
   flush(): void {
     this.scheduled = false;
     this.cut();
+    if (staging.owner === this) staging.owner = undefined; // Nothing staged: not kept for it.
     const out = this.out;
     this.out = [];
     const socket = this.socket;
@@ -79,23 +86,30 @@ export class Output implements FrameOut {
     if (!socket.write(data) && socket.writableLength > this.highWater) socket.pause();
   }
 
-  /** The staging buffer with room for `n` more bytes, or undefined when `n` never fits. */
+  /**
+   * The staging buffer, this output's, with room for `n` more bytes; undefined when `n` never
+   * fits.
+   */
   private room(n: number): Buffer | undefined {
+    if (staging.owner !== this) {
+      staging.owner?.cut();
+      staging.owner = this;
+    }
     if (n > STAGING) {
       this.cut(); // Kept in order: what was staged goes before the large frame.
       return undefined;
     }
-    if (this.used + n > STAGING) this.cut();
-    return (this.staging ??= Buffer.allocUnsafeSlow(STAGING));
+    if (staging.used + n > STAGING) this.cut();
+    return (staging.buf ??= Buffer.allocUnsafeSlow(STAGING));
   }
 
-  /** Moves what is staged into its own buffer, in order, and empties the staging buffer. */
+  /** Moves what this output staged into its own buffer, in order; the staging buffer is empty. */
   private cut(): void {
-    if (this.used === 0 || this.staging === undefined) return;
-    const part = Buffer.allocUnsafe(this.used);
-    this.staging.copy(part, 0, 0, this.used);
+    if (staging.owner !== this || staging.used === 0 || staging.buf === undefined) return;
+    const part = Buffer.allocUnsafe(staging.used);
+    staging.buf.copy(part, 0, 0, staging.used);
     this.out.push(part);
-    this.used = 0;
+    staging.used = 0;
   }
 
   private schedule(): void {
