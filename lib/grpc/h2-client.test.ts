@@ -219,8 +219,11 @@ describe('H2GrpcClient (unary gRPC on lib/h2)', () => {
     before(async () => {
       server = createHttp2Server((req, res) => {
         const path = req.url;
-        if (path === '/test.Echo/Gzip') {
-          const body = frameMessage(gzipSync(Buffer.from('zipped answer')));
+        if (path === '/test.Echo/Gzip' || path === '/test.Echo/Bomb') {
+          // Bomb: 4 KiB that inflate to 8 MiB, past the 4 MiB a client accepts by default.
+          const plain =
+            path === '/test.Echo/Gzip' ? Buffer.from('zipped answer') : Buffer.alloc(8 << 20);
+          const body = frameMessage(gzipSync(plain));
           body[0] = 1;
           res.writeHead(200, { 'content-type': 'application/grpc', 'grpc-encoding': 'gzip' });
           res.addTrailers({ 'grpc-status': '0' });
@@ -250,9 +253,14 @@ describe('H2GrpcClient (unary gRPC on lib/h2)', () => {
       await new Promise((r) => server.close(r));
     });
 
-    it('reads a gzip-compressed answer', async () => {
+    it('reads a gzip-compressed answer, and refuses one that inflates past its limit', async () => {
       const b = await client.unary('/test.Echo/Gzip', Buffer.from('x'));
       assert.equal(b.toString(), 'zipped answer');
+      await rejectsWith(
+        client.unary('/test.Echo/Bomb', Buffer.from('x')),
+        status.RESOURCE_EXHAUSTED,
+        /decompressing to over the 4194304 bytes allowed/,
+      );
     });
 
     it('reads a Trailers-Only status and maps an HTTP 503 to UNAVAILABLE', async () => {

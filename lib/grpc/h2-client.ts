@@ -14,13 +14,18 @@
  * gzip or deflate compressed. Errors carry `code` and `details` as grpc-js's do.
  */
 import { connect, type Socket } from 'node:net';
-import { gunzipSync, inflateSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import { H2ClientConnection, type ResponseListener } from '../h2/client-connection.ts';
 import { ErrorCode } from '../h2/frames.ts';
 import { encodeHeaders } from '../h2/hpack.ts';
 import type { H2Headers } from '../h2/stream.ts';
-import { decodeStatusMessage, frameMessage, MessageReader } from './h2-frames.ts';
+import {
+  decodeStatusMessage,
+  decompress,
+  frameMessage,
+  MessageReader,
+  tooLargeOutput,
+} from './h2-frames.ts';
 
 /** A failed call: a gRPC status code and its message. */
 export class GrpcCallError extends Error {
@@ -213,6 +218,7 @@ export class H2GrpcClient {
 /** One call's response, read as it arrives. */
 class UnaryCall implements ResponseListener {
   private readonly reader: MessageReader;
+  private readonly max: number;
   private readonly resolve: (b: Buffer) => void;
   private readonly reject: (e: GrpcCallError) => void;
   private readonly done: () => void;
@@ -230,6 +236,7 @@ class UnaryCall implements ResponseListener {
     done: () => void,
   ) {
     this.reader = new MessageReader(max);
+    this.max = max;
     this.resolve = resolve;
     this.reject = reject;
     this.done = done;
@@ -308,12 +315,19 @@ class UnaryCall implements ResponseListener {
     }
     if (!m.compressed) return m.bytes;
     try {
-      if (this.encoding === 'gzip') return gunzipSync(m.bytes);
-      if (this.encoding === 'deflate') return inflateSync(m.bytes);
+      return (
+        decompress(m.bytes, this.encoding, this.max) ??
+        new GrpcCallError(status.INTERNAL, `a compressed response in ${this.encoding}`)
+      );
     } catch (e) {
+      if (tooLargeOutput(e)) {
+        return new GrpcCallError(
+          status.RESOURCE_EXHAUSTED,
+          `a response decompressing to over the ${String(this.max)} bytes allowed`,
+        );
+      }
       return new GrpcCallError(status.INTERNAL, `the response does not decompress: ${String(e)}`);
     }
-    return new GrpcCallError(status.INTERNAL, `a compressed response in ${this.encoding}`);
   }
 
   private settle(outcome: Buffer | GrpcCallError): void {

@@ -1,9 +1,26 @@
 /**
- * gRPC's framing over HTTP/2, the parts a server needs (docs/reference/grpc-http2.md; primary
+ * gRPC's framing over HTTP/2, the parts a server and a client need (docs/reference/grpc-http2.md; primary
  * source: grpc/grpc doc/PROTOCOL-HTTP2.md and doc/compression.md): messages in DATA frames as a
  * 1-byte compressed flag, a 4-byte big-endian length and the bytes, with no relation between
  * message and frame boundaries; the `grpc-timeout` header; the percent-encoded `grpc-message`.
  */
+import { gunzipSync, inflateSync } from 'node:zlib';
+
+/**
+ * A compressed message's bytes, at most `max` of them (zlib's ERR_BUFFER_TOO_LARGE past that,
+ * so a small message cannot inflate without end); undefined for an encoding other than gzip or
+ * deflate. Throws zlib's error for bytes that do not decompress.
+ */
+export function decompress(bytes: Buffer, encoding: string, max: number): Buffer | undefined {
+  const opts = { maxOutputLength: max };
+  if (encoding === 'gzip') return gunzipSync(bytes, opts);
+  if (encoding === 'deflate') return inflateSync(bytes, opts);
+  return undefined;
+}
+
+/** Whether decompress() stopped at its limit. */
+export const tooLargeOutput = (e: unknown): boolean =>
+  (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
 
 /** The 5-byte prefix and `message` in one buffer, uncompressed. */
 export function frameMessage(message: Uint8Array): Buffer {

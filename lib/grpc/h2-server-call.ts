@@ -5,7 +5,6 @@
  * stream's listener itself: the hot path allocates no closures, and a handler that answers at
  * once (a warm cache) is answered without a promise.
  */
-import { gunzipSync, inflateSync } from 'node:zlib';
 import { status } from '@grpc/grpc-js';
 import { errorMessage } from '../errors.ts';
 import { ErrorCode } from '../h2/frames.ts';
@@ -13,10 +12,12 @@ import { encodeHeaders } from '../h2/hpack.ts';
 import type { H2Stream, StreamListener } from '../h2/stream.ts';
 import { H2Call, statusOf, type H2Handler, type StreamReceiver } from './h2-call.ts';
 import {
+  decompress,
   encodeStatusMessage,
   frameMessage,
   FramedResponse,
   MessageReader,
+  tooLargeOutput,
   type FramedMessage,
 } from './h2-frames.ts';
 
@@ -185,10 +186,12 @@ export class ServerCall implements StreamListener {
       return undefined;
     }
     try {
-      const opts = { maxOutputLength: this.maxReceive };
-      return encoding === 'gzip' ? gunzipSync(m.bytes, opts) : inflateSync(m.bytes, opts);
+      const out = decompress(m.bytes, encoding, this.maxReceive);
+      // onStream answers any other encoding before a call starts.
+      if (out === undefined) throw new Error(`${encoding} is not supported`);
+      return out;
     } catch (e) {
-      const tooLarge = (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+      const tooLarge = tooLargeOutput(e);
       this.finish(
         tooLarge ? status.RESOURCE_EXHAUSTED : status.INTERNAL,
         tooLarge

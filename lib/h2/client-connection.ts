@@ -27,12 +27,13 @@ import {
   windowUpdate,
   type Frame,
 } from './frames.ts';
-import { applySettings, creditWindow, failureOf, pingAck } from './control.ts';
+import { applySettings, creditWindow, endOnFailure, pingAck } from './control.ts';
 import { HeaderBlocks } from './header-blocks.ts';
 import { HpackDecoder } from './hpack.ts';
 import { Output } from './output.ts';
 import { ReceiveWindow } from './receive-window.ts';
 import { settingsFrame } from './settings.ts';
+import { addHeader, emptyHeaders } from './request-headers.ts';
 import { Sender } from './sender.ts';
 import { H2Stream, type H2Headers, type StreamSink } from './stream.ts';
 
@@ -170,24 +171,19 @@ export class H2ClientConnection implements StreamSink {
   private onData(chunk: Buffer): void {
     if (this.ended) return;
     try {
-      this.reader.push(chunk, (f) => {
-        this.onFrame(f);
-      });
+      this.reader.push(chunk, this.frameHandler);
     } catch (e) {
-      this.fail(e);
+      const why = endOnFailure(e, 0, this.reader, this.output, this.socket);
+      this.ended = true;
+      this.draining = true;
+      this.closeAll(`the server broke the protocol: ${why}`);
     }
   }
 
-  private fail(e: unknown): void {
-    const { code, message } = failureOf(e);
-    this.reader.stop();
-    this.output.write(goAwayFrame(0, code, message));
-    this.output.flush();
-    this.ended = true;
-    this.draining = true;
-    this.socket.end();
-    this.closeAll(`the server broke the protocol: ${message}`);
-  }
+  /** onFrame, bound once (not a closure per socket read). */
+  private readonly frameHandler = (f: Frame): void => {
+    this.onFrame(f);
+  };
 
   private onFrame(f: Frame): void {
     this.blocks.check(f);
@@ -284,10 +280,9 @@ export class H2ClientConnection implements StreamSink {
 
   private onHeaderBlock(id: number, flags: number, block: Buffer): void {
     // Always decoded, even for a stream we cancelled: the table must stay in step.
-    const fields: H2Headers = {};
+    const fields = emptyHeaders();
     this.decoder.decode(block, (name, value) => {
-      const had = fields[name];
-      fields[name] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), value];
+      addHeader(fields, name, value);
     });
     const o = this.open.get(id);
     if (o === undefined) return;

@@ -23,7 +23,7 @@ import {
   windowUpdate,
   type Frame,
 } from './frames.ts';
-import { applySettings, creditWindow, failureOf, pingAck } from './control.ts';
+import { applySettings, creditWindow, endOnFailure, pingAck } from './control.ts';
 import { HeaderBlocks } from './header-blocks.ts';
 import { HpackDecoder } from './hpack.ts';
 import { Output } from './output.ts';
@@ -126,23 +126,17 @@ export class H2Connection implements StreamSink {
   private onData(chunk: Buffer): void {
     if (this.ended) return;
     try {
-      this.reader.push(chunk, (f) => {
-        this.onFrame(f);
-      });
+      this.reader.push(chunk, this.frameHandler);
     } catch (e) {
-      this.fail(e);
+      endOnFailure(e, this.lastStreamId, this.reader, this.output, this.socket);
+      this.closeAll();
     }
   }
 
-  private fail(e: unknown): void {
-    const { code, message } = failureOf(e);
-    this.reader.stop();
-    this.write(goAwayFrame(this.lastStreamId, code, message));
-    this.output.flush();
-    this.ended = true;
-    this.socket.end();
-    this.closeAll();
-  }
+  /** onFrame, bound once (not a closure per socket read). */
+  private readonly frameHandler = (f: Frame): void => {
+    this.onFrame(f);
+  };
 
   private onFrame(f: Frame): void {
     if (!this.settingsSeen && f.type !== FrameType.SETTINGS) {

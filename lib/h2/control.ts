@@ -1,9 +1,10 @@
 /**
  * The connection-level frames both ends of a connection handle alike (RFC 9113 6.5, 6.7, 6.9):
- * SETTINGS applied to the sending side, PING answered, WINDOW_UPDATE credited, and the GOAWAY code
- * for whatever ended a connection's reading. Shared by the server (connection.ts) and the client
+ * SETTINGS applied to the sending side, PING answered, WINDOW_UPDATE credited, and the GOAWAY that
+ * ends a connection whose reading failed. Shared by the server (connection.ts) and the client
  * (client-connection.ts).
  */
+import type { Socket } from 'node:net';
 import {
   ConnectionError,
   ErrorCode,
@@ -11,24 +12,42 @@ import {
   frame,
   frameSizeError,
   FrameType,
+  goAwayFrame,
   MAX_WINDOW,
   protocolError,
   type Frame,
+  type FrameReader,
 } from './frames.ts';
 import { HpackError } from './hpack.ts';
+import type { Output } from './output.ts';
 import type { Sender } from './sender.ts';
 import { readSettings, type PeerSettings } from './settings.ts';
 import type { H2Stream } from './stream.ts';
 
-/** The GOAWAY code and text for an error thrown while reading the peer's frames. */
-export function failureOf(e: unknown): { readonly code: number; readonly message: string } {
+/**
+ * Ends a connection on an error thrown while reading the peer's frames: nothing more is read,
+ * GOAWAY (`lastStreamId`, the error's code and text) is written at once, and the socket ends.
+ * Returns the text.
+ */
+export function endOnFailure(
+  e: unknown,
+  lastStreamId: number,
+  reader: FrameReader,
+  output: Output,
+  socket: Socket,
+): string {
   const code =
     e instanceof ConnectionError
       ? e.code
       : e instanceof HpackError
         ? ErrorCode.COMPRESSION_ERROR
         : ErrorCode.INTERNAL_ERROR;
-  return { code, message: e instanceof Error ? e.message : String(e) };
+  const message = e instanceof Error ? e.message : String(e);
+  reader.stop();
+  output.write(goAwayFrame(lastStreamId, code, message));
+  output.flush();
+  socket.end();
+  return message;
 }
 
 /** A PING checked; the ACK to send back, or undefined when it is itself an ACK. */

@@ -2,6 +2,8 @@
  * A request's header block as a stream's headers (RFC 9113 8.3): decoded (hpack.ts), repeated
  * names as arrays, and what makes the request malformed (a name not in lower case, a
  * pseudo-header after a regular one, no :method or :path), which resets that stream only.
+ * The headers objects themselves (emptyHeaders, addHeader) are the client's too, for the
+ * responses it reads.
  */
 import type { HpackDecoder } from './hpack.ts';
 import type { H2Headers } from './stream.ts';
@@ -24,8 +26,20 @@ export interface RequestHeaders {
  */
 const noInherited: object = Object.freeze(Object.create(null) as object);
 
+/** An empty headers object (of a request, or of a response a client reads). */
+export function emptyHeaders(): H2Headers {
+  return Object.create(noInherited) as H2Headers;
+}
+
+/** Adds a field; a repeated name becomes an array of its values, in order. */
+export function addHeader(headers: H2Headers, name: string, value: string): void {
+  const prev = headers[name];
+  headers[name] =
+    prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+}
+
 export function readHeaderBlock(decoder: HpackDecoder, block: Buffer): RequestHeaders {
-  const headers = Object.create(noInherited) as H2Headers;
+  const headers = emptyHeaders();
   let malformed = '';
   let regularSeen = false;
   const listSize = decoder.decode(block, (name, value) => {
@@ -33,9 +47,7 @@ export function readHeaderBlock(decoder: HpackDecoder, block: Buffer): RequestHe
     if (name.startsWith(':')) {
       if (regularSeen) malformed ||= `pseudo-header ${name} after a regular header`;
     } else regularSeen = true;
-    const prev = headers[name];
-    headers[name] =
-      prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+    addHeader(headers, name, value);
   });
   if (malformed === '' && headers[':method'] === undefined) malformed = 'no :method';
   if (malformed === '' && headers[':path'] === undefined) malformed = 'no :path';
