@@ -227,7 +227,7 @@ export function runAgent(o: AgentRunOptions): Promise<RunningAgent> {
       }
       const checker = new Checker({
         mixer,
-        cache: new CheckCache(),
+        cache: new CheckCache({ leadMs: c.mixerCheckTimeoutMs }),
         failOpen: c.mixerFailOpen,
         timeoutMs: c.mixerCheckTimeoutMs,
         quotas: o.quotas ?? new Map(),

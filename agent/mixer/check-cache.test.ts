@@ -175,6 +175,55 @@ describe('check cache (referenced attributes)', () => {
     assert.equal(refreshOf(cache.lookup(bag(base))), true);
   });
 
+  it('starts renewing a busy entry when its uses left would last less than the lead', () => {
+    let now = 0;
+    const cache = new CheckCache({ now: () => now, leadMs: 100 });
+    const ref = [{ name: 'source.name', condition: EXACT }];
+    cache.insert(bag(base), answer(ref, 0, 10_000, 200));
+    // 199 uses left and no rate known yet: the refresh is due at the quarter, 50 left.
+    now = 10;
+    const flags = Array.from({ length: 149 }, () => refreshOf(cache.lookup(bag(base))));
+    assert.equal(flags.indexOf(true), 148);
+    // The answer lands: 149 uses in 10 ms, so 100 ms of use is 1,490 uses, more than the
+    // 50 + 199 left: the very next hit asks again.
+    cache.insert(bag(base), answer(ref, 0, 10_000, 200));
+    assert.equal(refreshOf(cache.lookup(bag(base))), true);
+    // Used slowly since (1 use in 1,000 ms), the next answer is back to the quarter.
+    now = 1010;
+    cache.insert(bag(base), answer(ref, 0, 10_000, 200));
+    const slow = Array.from({ length: 600 }, () => refreshOf(cache.lookup(bag(base))));
+    // 248 + 199 = 447 left: due at 50 left, the 397th lookup; then 50 more until spent.
+    assert.equal(slow.indexOf(true), 396);
+    assert.equal(slow.lastIndexOf(false), 446);
+    assert.equal(slow[447], undefined, 'spent');
+  });
+
+  it('adds the uses of an answer with the same status to those left; another status replaces them', () => {
+    const cache = new CheckCache();
+    const ref = [{ name: 'source.name', condition: EXACT }];
+    cache.insert(bag(base), answer(ref, 0, 10_000, 10));
+    for (let i = 0; i < 3; i++) assert.ok(cache.lookup(bag(base)));
+    cache.insert(bag(base), answer(ref, 0, 10_000, 10)); // 6 left + 9
+    const codes = () => {
+      const seen: number[] = [];
+      for (
+        let h = cache.lookup(bag(base));
+        h !== undefined && 'status' in h;
+        h = cache.lookup(bag(base))
+      )
+        seen.push(h.status.code);
+      return seen;
+    };
+    assert.equal(codes().length, 15);
+    cache.insert(bag(base), answer(ref, 0, 10_000, 10));
+    cache.lookup(bag(base));
+    cache.insert(bag(base), answer(ref, 7, 10_000, 10)); // denied now: 8 left of the grant go
+    assert.deepEqual(
+      codes(),
+      Array.from({ length: 9 }, () => 7),
+    );
+  });
+
   it('keeps an entry that runs out while being renewed, for checks to wait on', async () => {
     const cache = new CheckCache();
     const ref = [{ name: 'source.name', condition: EXACT }];

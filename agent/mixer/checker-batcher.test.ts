@@ -44,13 +44,14 @@ class FakeMixer implements MixerApi {
   }
 }
 
+/** `leadMs` 0: renewals at the last quarter of uses only, whatever the rate (check-cache.ts). */
 function checker(
   mixer: FakeMixer,
-  o: { failOpen?: boolean; quotas?: Map<string, number> } = {},
+  o: { failOpen?: boolean; quotas?: Map<string, number>; leadMs?: number } = {},
 ): Checker {
   return new Checker({
     mixer,
-    cache: new CheckCache(),
+    cache: new CheckCache(o.leadMs === undefined ? {} : { leadMs: o.leadMs }),
     failOpen: o.failOpen ?? true,
     timeoutMs: 100,
     quotas: o.quotas ?? new Map(),
@@ -98,7 +99,7 @@ describe('checker: cache first, then Mixer, fail open or closed', () => {
 
   it('renews a busy entry before it runs out: concurrent checks never all go to Mixer', async () => {
     const m = new FakeMixer();
-    const c = checker(m);
+    const c = checker(m, { leadMs: 0 });
     assert.equal((await c.check(bag('alice'))).source, 'mixer');
     const sources: string[] = [];
     // 640 checks, 32 at a time, against answers good for 200 uses each.
@@ -113,7 +114,7 @@ describe('checker: cache first, then Mixer, fail open or closed', () => {
 
   it('sends the checks that find their entry spent while it is renewed to that renewal, not Mixer', async () => {
     const m = new FakeMixer();
-    const c = checker(m);
+    const c = checker(m, { leadMs: 0 });
     await c.check(bag('alice'));
     // 199 uses left; renewal due at 50 left. A slow Mixer from now on: its answer lands late.
     let release: () => void = () => undefined;
@@ -132,6 +133,54 @@ describe('checker: cache first, then Mixer, fail open or closed', () => {
     const sources = (await late).map((d) => d.source);
     assert.deepEqual(new Set(sources), new Set(['cache']));
     assert.equal(m.checks, 2, 'one Mixer call for the renewal, none for the 100');
+  });
+
+  it('renews a busy entry its Mixer deadline of use ahead: checks stop waiting on a slow Mixer', async () => {
+    // The cache's clock is the test's; Mixer answers when the test says, 5 ms of that clock late.
+    const run = async (leadMs: number) => {
+      const m = new FakeMixer();
+      const held: (() => void)[] = [];
+      const inner = m.check.bind(m);
+      m.check = async (b) => {
+        await new Promise<void>((r) => held.push(r));
+        return inner(b);
+      };
+      let now = 0;
+      const c = new Checker({
+        mixer: m,
+        cache: new CheckCache({ now: () => now, leadMs }),
+        failOpen: true,
+        timeoutMs: 100,
+        quotas: new Map(),
+        logger,
+        metrics: createRegistry('agent', false),
+      });
+      const first = c.check(bag('alice'));
+      for (const r of held.splice(0)) r();
+      await first;
+      // 25 checks a millisecond for 300 ms: a round trip is worth 125 uses, more than the
+      // quarter of 200 that renewals start at when the rate is not known.
+      let missed = 0;
+      for (let ms = 1; ms <= 300; ms++) {
+        now = ms;
+        for (let i = 0; i < 25; i++) if (c.cached(bag('alice')) === undefined && ms > 20) missed++;
+        if (ms % 5 === 0) {
+          for (const r of held.splice(0)) r();
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+      return { missed, calls: m.checks };
+    };
+    const ahead = await run(1000);
+    assert.equal(ahead.missed, 0, 'once the entry knows its rate, no check waits for Mixer');
+    // One renewal at a time: at most one a round trip (60), and each still pays for 199 uses.
+    assert.ok(ahead.calls <= 61, `${String(ahead.calls)} Mixer calls`);
+    const quarter = await run(0);
+    assert.ok(
+      quarter.missed > 500,
+      `renewing at the last quarter: ${String(quarter.missed)} waits`,
+    );
+    assert.ok(quarter.calls <= ahead.calls);
   });
 
   it("sends a burst of new requests to Mixer once: they wait for the first one's answer", async () => {
