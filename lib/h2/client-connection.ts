@@ -93,7 +93,12 @@ export class H2ClientConnection implements StreamSink {
     );
     this.output.write(windowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
     socket.on('data', (chunk: Buffer) => {
-      this.onData(chunk);
+      this.output.hold();
+      try {
+        this.onData(chunk);
+      } finally {
+        this.output.release();
+      }
     });
     socket.on('error', () => {
       socket.destroy();

@@ -138,6 +138,57 @@ function goAwayOf(frames: Frame[]): { code: number; debug: string } | undefined 
   return g && { code: g.payload.readUInt32BE(4), debug: g.payload.subarray(8).toString() };
 }
 
+describe('lib/h2/connection: when answers are written', () => {
+  it('writes the answers a read made ready before the read callback returns (no turn of their own)', async () => {
+    let seen: { during: number; after: number } | undefined;
+    const server = createServer((socket) => {
+      const writes: Buffer[] = [];
+      const write = socket.write.bind(socket);
+      socket.write = ((data: Buffer) => {
+        writes.push(data);
+        return write(data);
+      });
+      new H2Connection(socket, {
+        maxConcurrentStreams: 100,
+        maxHeaderListSize: 1 << 20,
+        onStream: (stream) => {
+          stream.listener = {
+            data: () => undefined,
+            end: () => {
+              stream.respond(encodeHeaders([[':status', '200']]));
+              stream.end(Buffer.from('at once'));
+            },
+            close: () => undefined,
+          };
+        },
+      });
+      // Around the connection's own 'data' listener: writes before it, and right after it.
+      socket.prependListener('data', () => {
+        writes.length = 0;
+      });
+      socket.on('data', () => {
+        const answered = writes.some((w) => w.includes('at once'));
+        seen ??= answered ? { during: writes.length, after: 0 } : undefined;
+      });
+    });
+    const port = await listen(server);
+    const session = h2connect(`http://127.0.0.1:${String(port)}`);
+    try {
+      const req = session.request({ ':method': 'POST', ':path': '/' });
+      req.end('x');
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      await once(req, 'end');
+      assert.equal(Buffer.concat(parts).toString(), 'at once');
+      assert.ok(seen, 'the answer was written before the read callback returned');
+      assert.equal(seen.during, 1, 'in one write');
+    } finally {
+      session.close();
+      server.close();
+    }
+  });
+});
+
 describe('lib/h2/connection: what no good client sends', () => {
   let server: Server;
   let port: number;

@@ -85,7 +85,12 @@ export class H2Connection implements StreamSink {
     );
     this.write(windowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
     socket.on('data', (chunk: Buffer) => {
-      this.onData(chunk);
+      this.output.hold();
+      try {
+        this.onData(chunk);
+      } finally {
+        this.output.release();
+      }
     });
     socket.on('drain', () => {
       if (!this.ended) socket.resume();

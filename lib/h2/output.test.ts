@@ -122,4 +122,35 @@ describe('lib/h2/output', () => {
       close();
     }
   });
+  it("writes what a read produced as the read ends (release), and what came after at the turn's end", async () => {
+    const { a, b, close } = await pair();
+    try {
+      const out = new Output(a);
+      const writes: number[] = [];
+      const write = a.write.bind(a);
+      a.write = ((data: Buffer) => {
+        writes.push(data.length);
+        return write(data);
+      });
+      out.hold();
+      out.frame(FrameType.PING, 0, 0, Buffer.alloc(8), 0, 8);
+      out.frame(FrameType.PING, 0, 0, Buffer.alloc(8), 0, 8);
+      assert.deepEqual(writes, [], 'held: nothing written yet');
+      out.release();
+      assert.deepEqual(writes, [34], 'both frames in one write, before release returns');
+      // Queued after the read (an answer from a promise): at the turn's end, in one more write.
+      out.frame(FrameType.PING, 0, 0, Buffer.alloc(8), 0, 8);
+      assert.deepEqual(writes, [34]);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(writes, [34, 17]);
+      // A release with nothing queued writes nothing.
+      out.hold();
+      out.release();
+      assert.deepEqual(writes, [34, 17]);
+      const { frames } = await readFrames(b, 3);
+      assert.equal(frames.length, 3);
+    } finally {
+      close();
+    }
+  });
 });

@@ -1,13 +1,14 @@
 /**
- * What a connection writes, gathered: frames queued during one turn of the event loop (the
- * answers to every request that arrived in one read, and those finished in the promises after
- * it) leave in one socket write at the turn's end. Frames are written straight into a staging
- * buffer (a frame costs no buffer of its own); at the turn's end what was staged is copied into
- * one new buffer for the socket, which may hold it until the kernel takes it. The staging buffer
- * is the process's, not a connection's (a Mixer serving a thousand agents keeps one, not a
- * thousand): the connection using it moves what it staged out when another one starts to. When the peer stops reading and more than `highWater` bytes wait in the socket, reading
- * stops until it drains, so a client that sends without reading cannot make the server buffer
- * without end.
+ * What a connection writes, gathered: the frames a read produces at once (the answers to every
+ * request in it that were ready) leave in one socket write as the read's callback returns, and
+ * the frames queued after it in the same turn (answers from promises) in one more at the turn's
+ * end. Frames are written straight into a staging buffer (a frame costs no buffer of its own);
+ * at a write what was staged is copied into one new buffer for the socket, which may hold it
+ * until the kernel takes it. The staging buffer is the process's, not a connection's (a Mixer
+ * serving a thousand agents keeps one, not a thousand): the connection using it moves what it
+ * staged out when another one starts to. When the peer stops reading and more than `highWater`
+ * bytes wait in the socket, reading stops until it drains, so a client that sends without
+ * reading cannot make the server buffer without end.
  */
 import type { Socket } from 'node:net';
 import { writeFrameHeader } from './frames.ts';
@@ -40,6 +41,8 @@ export class Output implements FrameOut {
   /** Staged bytes already cut off this turn (the staging buffer filled), and frames too large for it. */
   private out: Buffer[] = [];
   private scheduled = false;
+  /** In the connection's read: frames wait for `release`, not for a turn of their own. */
+  private held = false;
 
   constructor(socket: Socket, highWater = 4 << 20) {
     this.socket = socket;
@@ -71,6 +74,21 @@ export class Output implements FrameOut {
       staging.used += 9 + n;
     }
     this.schedule();
+  }
+
+  /**
+   * Frames queued from now until `release` leave in one write at `release`: the answers a read
+   * produced at once go before the read's callback returns, with no setImmediate for them (a
+   * turn of its own, and one more look at the poller). Frames queued later (answers that come
+   * from promises) are written at the turn's end as before.
+   */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    if (this.scheduled) this.flush();
   }
 
   /** Writes what is queued now (before ending the socket). */
@@ -115,8 +133,9 @@ export class Output implements FrameOut {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
+    if (this.held) return; // release() writes it
     setImmediate(() => {
-      this.flush();
+      if (this.scheduled) this.flush();
     });
   }
 }
