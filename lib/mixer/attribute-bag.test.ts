@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AttributeBag } from './attribute-bag.ts';
+import { AttributeBag, attributeName } from './attribute-bag.ts';
 import { encodeCheckRequest } from './check-request-wire.ts';
 import { IpAddress, type Value } from './value.ts';
 
@@ -84,5 +84,23 @@ describe('lib/mixer/attribute-bag', () => {
       Buffer.from(encodeCheckRequest(bag, new Map(), 'dedup-1')),
       Buffer.from(viaMap),
     );
+  });
+  it('sets and reads a name resolved once (put, at) as set and get do, past the slots too', () => {
+    const path = attributeName('request.path');
+    const bag = new AttributeBag().put(path, '/a').set('request.method', 'GET');
+    assert.equal(bag.get('request.path'), '/a');
+    assert.equal(bag.at(path), '/a');
+    assert.equal(bag.size, 2);
+    bag.put(path, '/b');
+    assert.equal(bag.size, 2, 'a second put replaces');
+    assert.equal(bag.get('request.path'), '/b');
+    // Resolved after every slot was taken: kept by name.
+    for (let i = 0; i < 200; i++) attributeName(`bag.test.fill${String(i)}`);
+    const late = attributeName('bag.test.resolved-late');
+    assert.equal(late.slot, undefined);
+    bag.put(late, 7);
+    assert.equal(bag.get('bag.test.resolved-late'), 7);
+    assert.equal(bag.at(late), 7);
+    assert.equal(bag.size, 3);
   });
 });

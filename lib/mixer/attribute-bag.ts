@@ -35,6 +35,18 @@ function slotFor(name: string): number | undefined {
   return i;
 }
 
+/** A name resolved to its slot once, for a path that sets it on every request. */
+export interface AttributeName {
+  readonly name: string;
+  /** Undefined past MAX_SLOTS: `put` falls back to `set`. */
+  readonly slot: number | undefined;
+}
+
+/** `name` with its slot, taken now (call it once, where the hot path's names are declared). */
+export function attributeName(name: string): AttributeName {
+  return { name, slot: slotFor(name) };
+}
+
 export class AttributeBag extends MapView implements MutableAttributes {
   /** Room for every name with a slot so far; a name given one later grows it. */
   private readonly slots = new Array<Value | undefined>(slotNames.length);
@@ -59,6 +71,21 @@ export class AttributeBag extends MapView implements MutableAttributes {
       this.slots[i] = value;
     }
     return this;
+  }
+
+  /** `set` without looking the name up. */
+  put(n: AttributeName, value: Value): this {
+    const i = n.slot;
+    if (i === undefined) return this.set(n.name, value);
+    if (this.slots[i] === undefined) this.count++;
+    this.slots[i] = value;
+    return this;
+  }
+
+  /** `get` without looking the name up. */
+  at(n: AttributeName): Value | undefined {
+    const i = n.slot;
+    return i === undefined ? this.extra?.get(n.name) : this.slots[i];
   }
 
   delete(name: string): boolean {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import { decodeMessage, encodeMessage, loadExtraProtos } from '../xds/protos.ts';
-import { authzAttributes } from './authz-wire.ts';
+import { authzAttributes, withoutPort } from './authz-wire.ts';
 import { attributesFromAuthz, gatewayAttributesFromAuthz } from './envoy-attributes.ts';
 import { IpAddress } from './value.ts';
 
@@ -225,4 +225,24 @@ describe('lib/mixer/authz-wire: a CheckRequest straight to attributes', () => {
     assert.deepEqual(authzAttributes(bytes).bag.toMap(), viaObjects(bytes, false));
     assert.throws(() => authzAttributes(known.subarray(0, known.length - 3)), /index out of range/);
   });
+});
+
+describe('lib/mixer/authz-wire: withoutPort (destination.service from the host)', () => {
+  // What /:\d+$/ removed before, without a regular expression a check.
+  for (const [host, want] of [
+    ['ratings:9080', 'ratings'],
+    ['ratings', 'ratings'],
+    ['[::1]:8080', '[::1]'],
+    ['[::1]', '[::1]'],
+    ['host:', 'host:'],
+    [':80', ''],
+    ['1234', '1234'],
+    ['a:b:12', 'a:b'],
+    ['', ''],
+  ]) {
+    it(`${JSON.stringify(host)} -> ${JSON.stringify(want)}`, () => {
+      assert.equal(withoutPort(host as string), want);
+      assert.equal(withoutPort(host as string), (host as string).replace(/:\d+$/, ''));
+    });
+  }
 });

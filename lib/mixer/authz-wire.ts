@@ -15,7 +15,7 @@
  * first, as the decoder of the other path does.
  */
 import protobuf from 'protobufjs';
-import { AttributeBag } from './attribute-bag.ts';
+import { AttributeBag, attributeName, type AttributeName } from './attribute-bag.ts';
 import { applyCarrierEntry, protocolOf } from './envoy-attributes.ts';
 import { IpAddress } from './value.ts';
 import { int64 } from './wire-reader.ts';
@@ -256,21 +256,67 @@ function attributeContext(r: Reader, parts: Parts): void {
   }
 }
 
-function setString(bag: AttributeBag, name: string, v: string | undefined): void {
-  if (v !== undefined && v !== '') bag.set(name, v);
+/** The attributes every check sets, their slots taken once. */
+const A = {
+  originIp: attributeName('origin.ip'),
+  sourceIp: attributeName('source.ip'),
+  sourcePort: attributeName('source.port'),
+  destinationIp: attributeName('destination.ip'),
+  destinationPort: attributeName('destination.port'),
+  sourcePrincipal: attributeName('source.principal'),
+  sourceUser: attributeName('source.user'),
+  sourceService: attributeName('source.service'),
+  destinationPrincipal: attributeName('destination.principal'),
+  destinationService: attributeName('destination.service'),
+  sourceLabels: attributeName('source.labels'),
+  destinationLabels: attributeName('destination.labels'),
+  sni: attributeName('connection.requested_server_name'),
+  mtls: attributeName('connection.mtls'),
+  time: attributeName('request.time'),
+  headers: attributeName('request.headers'),
+  id: attributeName('request.id'),
+  method: attributeName('request.method'),
+  path: attributeName('request.path'),
+  host: attributeName('request.host'),
+  scheme: attributeName('request.scheme'),
+  useragent: attributeName('request.useragent'),
+  referer: attributeName('request.referer'),
+  size: attributeName('request.size'),
+  protocol: attributeName('context.protocol'),
+};
+
+function setString(bag: AttributeBag, name: AttributeName, v: string | undefined): void {
+  if (v !== undefined && v !== '') bag.put(name, v);
 }
 
-function setIf(bag: AttributeBag, name: string, v: string | undefined): void {
-  if (v !== undefined) bag.set(name, v);
+function setIf(bag: AttributeBag, name: AttributeName, v: string | undefined): void {
+  if (v !== undefined) bag.put(name, v);
+}
+
+/** A field Envoy left empty falls back to its header (which may be empty itself). */
+function or(v: string, headers: ReadonlyMap<string, string>, header: string): string | undefined {
+  return v !== '' ? v : headers.get(header);
+}
+
+/** `host` without a trailing `:<digits>` (a port). */
+export function withoutPort(host: string): string {
+  let i = host.length;
+  while (i > 0 && host.charCodeAt(i - 1) >= 48 && host.charCodeAt(i - 1) <= 57) i--;
+  return i < host.length && i > 0 && host.charCodeAt(i - 1) === 58 ? host.slice(0, i - 1) : host;
 }
 
 /** The peer's address as `ipName` and (when given) `portName`. */
-function address(bag: AttributeBag, p: Peer, ipName: string, portName?: string): void {
+function address(
+  bag: AttributeBag,
+  p: Peer,
+  ipName: AttributeName,
+  portName?: AttributeName,
+): void {
   if (p.ip !== '') {
     const ip = IpAddress.parse(p.ip);
-    if (ip !== undefined) bag.set(ipName, ip);
+    if (ip !== undefined) bag.put(ipName, ip);
   }
-  if (portName !== undefined && p.port > 0) bag.set(portName, p.port);
+  if (portName !== undefined && p.port > 0) bag.put(portName, p.port);
 }
 
 /**
@@ -297,44 +343,38 @@ function toBag(parts: Parts, gateway: boolean): AttributeBag {
   const bag = new AttributeBag();
   const { source, destination: dest, http: h } = parts;
   if (gateway) {
-    if (source) address(bag, source, 'origin.ip');
+    if (source) address(bag, source, A.originIp);
   } else {
-    if (source) address(bag, source, 'source.ip', 'source.port');
-    if (dest) address(bag, dest, 'destination.ip', 'destination.port');
-    setString(bag, 'source.principal', source?.principal);
-    setString(bag, 'source.user', source?.principal);
-    setString(bag, 'source.service', source?.service);
-    setString(bag, 'destination.principal', dest?.principal);
-    setString(bag, 'destination.service', dest?.service);
-    if (source?.labels && source.labels.size > 0) bag.set('source.labels', source.labels);
-    if (dest?.labels && dest.labels.size > 0) bag.set('destination.labels', dest.labels);
+    if (source) address(bag, source, A.sourceIp, A.sourcePort);
+    if (dest) address(bag, dest, A.destinationIp, A.destinationPort);
+    setString(bag, A.sourcePrincipal, source?.principal);
+    setString(bag, A.sourceUser, source?.principal);
+    setString(bag, A.sourceService, source?.service);
+    setString(bag, A.destinationPrincipal, dest?.principal);
+    setString(bag, A.destinationService, dest?.service);
+    if (source?.labels && source.labels.size > 0) bag.put(A.sourceLabels, source.labels);
+    if (dest?.labels && dest.labels.size > 0) bag.put(A.destinationLabels, dest.labels);
   }
-  setString(bag, 'connection.requested_server_name', parts.sni);
-  bag.set(
-    'connection.mtls',
-    (source?.certificate ?? '') !== '' || (source?.principal ?? '') !== '',
-  );
-  if (parts.time !== undefined) bag.set('request.time', new Date(parts.time));
+  setString(bag, A.sni, parts.sni);
+  bag.put(A.mtls, (source?.certificate ?? '') !== '' || (source?.principal ?? '') !== '');
+  if (parts.time !== undefined) bag.put(A.time, new Date(parts.time));
   if (h) {
     const headers = h.headers;
-    bag.set('request.headers', headers);
-    // A field Envoy left empty falls back to its header (which may be empty itself).
-    const or = (v: string, header: string) => (v !== '' ? v : headers.get(header));
-    setIf(bag, 'request.id', or(h.id, 'x-request-id'));
-    setIf(bag, 'request.method', or(h.method, ':method'));
-    setIf(bag, 'request.path', or(h.path, ':path'));
-    const host = or(h.host, ':authority') ?? headers.get('host');
-    setIf(bag, 'request.host', host);
-    setIf(bag, 'request.scheme', or(h.scheme, ':scheme'));
-    setIf(bag, 'request.useragent', headers.get('user-agent'));
-    setIf(bag, 'request.referer', headers.get('referer'));
-    if (h.size !== undefined && Number.isFinite(h.size) && h.size >= 0)
-      bag.set('request.size', h.size);
-    bag.set('context.protocol', protocolOf(headers));
-    if (!bag.has('destination.service') && host !== undefined)
-      bag.set('destination.service', host.replace(/:\d+$/, ''));
+    bag.put(A.headers, headers);
+    setIf(bag, A.id, or(h.id, headers, 'x-request-id'));
+    setIf(bag, A.method, or(h.method, headers, ':method'));
+    setIf(bag, A.path, or(h.path, headers, ':path'));
+    const host = or(h.host, headers, ':authority') ?? headers.get('host');
+    setIf(bag, A.host, host);
+    setIf(bag, A.scheme, or(h.scheme, headers, ':scheme'));
+    setIf(bag, A.useragent, headers.get('user-agent'));
+    setIf(bag, A.referer, headers.get('referer'));
+    if (h.size !== undefined && Number.isFinite(h.size) && h.size >= 0) bag.put(A.size, h.size);
+    bag.put(A.protocol, protocolOf(headers));
+    if (bag.at(A.destinationService) === undefined && host !== undefined)
+      bag.put(A.destinationService, withoutPort(host));
   } else {
-    bag.set('context.protocol', 'tcp');
+    bag.put(A.protocol, 'tcp');
   }
   // Every map in the bag was made by this decode: extensions add to them in place. Applied in
   // the order read, so a key that comes twice ends with its last value (protobuf's map rule).
