@@ -144,10 +144,10 @@ describe('lib/h2/connection: when answers are written', () => {
     const server = createServer((socket) => {
       const writes: Buffer[] = [];
       const write = socket.write.bind(socket);
-      socket.write = ((data: Buffer) => {
+      socket.write = (data: Buffer) => {
         writes.push(data);
         return write(data);
-      });
+      };
       new H2Connection(socket, {
         maxConcurrentStreams: 100,
         maxHeaderListSize: 1 << 20,

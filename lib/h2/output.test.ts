@@ -128,10 +128,10 @@ describe('lib/h2/output', () => {
       const out = new Output(a);
       const writes: number[] = [];
       const write = a.write.bind(a);
-      a.write = ((data: Buffer) => {
+      a.write = (data: Buffer) => {
         writes.push(data.length);
         return write(data);
-      });
+      };
       out.hold();
       out.frame(FrameType.PING, 0, 0, Buffer.alloc(8), 0, 8);
       out.frame(FrameType.PING, 0, 0, Buffer.alloc(8), 0, 8);
