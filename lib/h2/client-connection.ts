@@ -93,12 +93,7 @@ export class H2ClientConnection implements StreamSink {
     );
     this.output.write(windowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
     socket.on('data', (chunk: Buffer) => {
-      this.output.hold();
-      try {
-        this.onData(chunk);
-      } finally {
-        this.output.release();
-      }
+      this.onData(chunk);
     });
     socket.on('error', () => {
       socket.destroy();
@@ -173,8 +168,10 @@ export class H2ClientConnection implements StreamSink {
     this.output.write(rstFrame(stream.id, code));
   }
 
+  /** A read's frames; what they make ready is written as it ends (Output.hold). */
   private onData(chunk: Buffer): void {
     if (this.ended) return;
+    this.output.hold();
     try {
       this.reader.push(chunk, this.frameHandler);
     } catch (e) {
@@ -182,6 +179,8 @@ export class H2ClientConnection implements StreamSink {
       this.ended = true;
       this.draining = true;
       this.closeAll(`the server broke the protocol: ${why}`);
+    } finally {
+      this.output.release();
     }
   }
 

@@ -85,12 +85,7 @@ export class H2Connection implements StreamSink {
     );
     this.write(windowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
     socket.on('data', (chunk: Buffer) => {
-      this.output.hold();
-      try {
-        this.onData(chunk);
-      } finally {
-        this.output.release();
-      }
+      this.onData(chunk);
     });
     socket.on('drain', () => {
       if (!this.ended) socket.resume();
@@ -128,13 +123,17 @@ export class H2Connection implements StreamSink {
     this.closeAll();
   }
 
+  /** A read's frames; what they make ready is written as it ends (Output.hold). */
   private onData(chunk: Buffer): void {
     if (this.ended) return;
+    this.output.hold();
     try {
       this.reader.push(chunk, this.frameHandler);
     } catch (e) {
       endOnFailure(e, this.lastStreamId, this.reader, this.output, this.socket);
       this.closeAll();
+    } finally {
+      this.output.release();
     }
   }
 

@@ -134,8 +134,11 @@ export class Output implements FrameOut {
     if (this.scheduled) return;
     this.scheduled = true;
     if (this.held) return; // release() writes it
-    setImmediate(() => {
-      if (this.scheduled) this.flush();
-    });
+    setImmediate(this.flushLater);
   }
+
+  /** The turn's-end flush, bound once (not a closure a turn); nothing if release() wrote it. */
+  private readonly flushLater = (): void => {
+    if (this.scheduled) this.flush();
+  };
 }

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import { decodeMessage, encodeMessage, loadExtraProtos } from '../xds/protos.ts';
-import { authzAttributes, withoutPort } from './authz-wire.ts';
-import { attributesFromAuthz, gatewayAttributesFromAuthz } from './envoy-attributes.ts';
+import { authzAttributes } from './authz-wire.ts';
+import {
+  attributesFromAuthz,
+  gatewayAttributesFromAuthz,
+  withoutPort,
+} from './envoy-attributes.ts';
 import { IpAddress } from './value.ts';
 
 const CheckRequest = 'envoy.service.auth.v3.CheckRequest';
@@ -227,7 +231,7 @@ describe('lib/mixer/authz-wire: a CheckRequest straight to attributes', () => {
   });
 });
 
-describe('lib/mixer/authz-wire: withoutPort (destination.service from the host)', () => {
+describe('lib/mixer/envoy-attributes: withoutPort (destination.service from the host)', () => {
   // What /:\d+$/ removed before, without a regular expression a check.
   for (const [host, want] of [
     ['ratings:9080', 'ratings'],

@@ -16,7 +16,7 @@
  */
 import protobuf from 'protobufjs';
 import { AttributeBag, attributeName, type AttributeName } from './attribute-bag.ts';
-import { applyCarrierEntry, protocolOf } from './envoy-attributes.ts';
+import { applyCarrierEntry, protocolOf, withoutPort } from './envoy-attributes.ts';
 import { IpAddress } from './value.ts';
 import { int64 } from './wire-reader.ts';
 import { WireStrings } from './wire-strings.ts';
@@ -296,13 +296,6 @@ function setIf(bag: AttributeBag, name: AttributeName, v: string | undefined): v
 /** A field Envoy left empty falls back to its header (which may be empty itself). */
 function or(v: string, headers: ReadonlyMap<string, string>, header: string): string | undefined {
   return v !== '' ? v : headers.get(header);
-}
-
-/** `host` without a trailing `:<digits>` (a port). */
-export function withoutPort(host: string): string {
-  let i = host.length;
-  while (i > 0 && host.charCodeAt(i - 1) >= 48 && host.charCodeAt(i - 1) <= 57) i--;
-  return i < host.length && i > 0 && host.charCodeAt(i - 1) === 58 ? host.slice(0, i - 1) : host;
 }
 
 /** The peer's address as `ipName` and (when given) `portName`. */

@@ -163,6 +163,14 @@ export function applyCarrierEntry(
 }
 
 /** `grpc` for a gRPC request (by its content-type), else `http`. */
+/** `host` without a trailing `:<digits>` (a port): what `destination.service` is
+ * when only the request's host names it. */
+export function withoutPort(host: string): string {
+  let i = host.length;
+  while (i > 0 && host.charCodeAt(i - 1) >= 48 && host.charCodeAt(i - 1) <= 57) i--;
+  return i < host.length && i > 0 && host.charCodeAt(i - 1) === 58 ? host.slice(0, i - 1) : host;
+}
+
 export function protocolOf(headers: ReadonlyMap<string, string> | undefined): string {
   return headers?.get('content-type')?.startsWith('application/grpc') ? 'grpc' : 'http';
 }
@@ -223,7 +231,7 @@ function fromAuthz(request: unknown, gateway: boolean): Map<string, Value> {
     if (size !== undefined && size >= 0) bag.set('request.size', size);
     bag.set('context.protocol', protocolOf(headers));
     if (!bag.has('destination.service') && host !== undefined)
-      bag.set('destination.service', host.replace(/:\d+$/, ''));
+      bag.set('destination.service', withoutPort(host));
   } else {
     bag.set('context.protocol', 'tcp');
   }
@@ -319,7 +327,7 @@ function fromHttpLog(entry: unknown, gateway: boolean): Map<string, Value> {
   bag.set('context.protocol', protocolOf(headers));
   common(bag, rec(e?.['common_properties']), gateway);
   if (!bag.has('destination.service') && host !== undefined)
-    bag.set('destination.service', host.replace(/:\d+$/, ''));
+    bag.set('destination.service', withoutPort(host));
   return bag;
 }
 
