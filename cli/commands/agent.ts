@@ -4,6 +4,7 @@
  */
 import { agentOptions, agentSettings } from '../../agent/settings.ts';
 import { releaseUnusedMemory } from '../../lib/heap.ts';
+import { capJitAtMaglev } from '../../lib/jit.ts';
 import { option, usageError } from '../../lib/config/options.ts';
 import { defineCommand } from '../command.ts';
 import { serve } from '../serve.ts';
@@ -67,6 +68,8 @@ export const agent = defineCommand({
       if (given.has(f)) throw usageError(`--${f} is a flag of agent wait only`);
     }
     const config = agentSettings(role, values, io.env);
+    // Hot code stops at Maglev: TurboFan's compiles take the core from ext_authz (lib/jit.ts).
+    capJitAtMaglev();
     // Loaded only here, so `agent wait` (a postStart hook) stays small and fast.
     const [{ runAgent }, { createLogger }] = await Promise.all([
       import('../../agent/run.ts'),
