@@ -38,6 +38,37 @@ export const hasTaskset = (() => {
   }
 })();
 
+/**
+ * Moves this process (every thread) to `core`, the load generator's, when taskset exists. A bench
+ * runner is idle while it measures, but its wake-ups (a child's output, a timer, V8's workers)
+ * otherwise land on the server's core and take it from the server mid-run.
+ */
+export function pinThisProcess(core: number): void {
+  if (!hasTaskset) return;
+  execFileSync('taskset', ['-a', '-p', '-c', String(core), String(process.pid)], {
+    stdio: 'ignore',
+  });
+}
+
+const hasChrt = (() => {
+  try {
+    execFileSync('chrt', ['-i', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * A `wrap` that runs a helper process in the idle scheduling class (SCHED_IDLE, `chrt -i 0`), or
+ * undefined without chrt: it gets a core only when nothing else there wants it. For a helper
+ * that shares the load generator's core (bench/agent's second Mixer), whose slices would
+ * otherwise hold back the load's sends and reads by milliseconds.
+ */
+export const idleClass: ((argv: readonly string[]) => string[]) | undefined = hasChrt
+  ? (argv) => ['chrt', '-i', '0', ...argv]
+  : undefined;
+
 export interface PinnedOptions {
   /** Added to this process's environment. */
   readonly env?: NodeJS.ProcessEnv;

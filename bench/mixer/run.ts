@@ -41,7 +41,7 @@ import {
   type Capacity,
   type CurvePoint,
 } from '../grpc-capacity.ts';
-import { cpuMicros, firstLine, hasTaskset, pinnedNode } from '../pinned-process.ts';
+import { cpuMicros, firstLine, hasTaskset, pinnedNode, pinThisProcess } from '../pinned-process.ts';
 import { checkRequests } from './workload.ts';
 
 const { values } = parseArgs({
@@ -56,6 +56,9 @@ const { values } = parseArgs({
     capacityOnly: { type: 'boolean', default: false },
   },
 });
+
+// This runner waits on the load's core (1), not the server's.
+pinThisProcess(1);
 
 function node(core: number, script: string, args: string[]): ChildProcess {
   return pinnedNode(core, [fileURLToPath(new URL(script, import.meta.url)), ...args]);
