@@ -22,11 +22,29 @@ export function decompress(bytes: Buffer, encoding: string, max: number): Buffer
 export const tooLargeOutput = (e: unknown): boolean =>
   (e as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
 
+/**
+ * The prefix's message length (big-endian, bytes 1-4), byte by byte: Buffer's readUInt32BE and
+ * writeUInt32BE box a number a call in code V8 has not fully optimized (the agent's stays at
+ * Maglev, lib/jit.ts).
+ */
+function readLength(buf: Buffer): number {
+  return (
+    (((buf[1] ?? 0) << 24) | ((buf[2] ?? 0) << 16) | ((buf[3] ?? 0) << 8) | (buf[4] ?? 0)) >>> 0
+  );
+}
+
+function writeLength(out: Buffer, n: number): void {
+  out[1] = (n >>> 24) & 0xff;
+  out[2] = (n >>> 16) & 0xff;
+  out[3] = (n >>> 8) & 0xff;
+  out[4] = n & 0xff;
+}
+
 /** The 5-byte prefix and `message` in one buffer, uncompressed. */
 export function frameMessage(message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + message.byteLength);
   out[0] = 0;
-  out.writeUInt32BE(message.byteLength, 1);
+  writeLength(out, message.byteLength);
   out.set(message, 5);
   return out;
 }
@@ -74,7 +92,7 @@ export class MessageReader {
     let buf = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = undefined;
     while (buf.length >= 5) {
-      const length = buf.readUInt32BE(1);
+      const length = readLength(buf);
       if (length > this.max) {
         this.tooLarge = { length, max: this.max };
         return false;

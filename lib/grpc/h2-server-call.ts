@@ -86,7 +86,11 @@ export class ServerCall implements StreamListener {
 
   data(chunk: Buffer): void {
     if (this.call.finished || !this.read(chunk) || this.receiver === undefined) return;
-    for (const m of this.reader.take()) {
+    const messages = this.reader.take();
+    // An index, not for-of: no iterator a read where V8 has not fully optimized (lib/jit.ts).
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
+      if (m === undefined) return;
       const req = this.decode(m);
       if (req === noRequest) return;
       try {

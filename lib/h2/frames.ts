@@ -79,7 +79,12 @@ export function writeFrameHeader(
   out[at + 2] = length & 0xff;
   out[at + 3] = type;
   out[at + 4] = flags;
-  out.writeUInt32BE(streamId, at + 5);
+  // Byte by byte, not writeUInt32BE: its range check boxes 0xffffffff in code V8 has not fully
+  // optimized (the agent's stays at Maglev, lib/jit.ts), an allocation a frame.
+  out[at + 5] = (streamId >>> 24) & 0x7f;
+  out[at + 6] = (streamId >>> 16) & 0xff;
+  out[at + 7] = (streamId >>> 8) & 0xff;
+  out[at + 8] = streamId & 0xff;
 }
 
 /** One whole frame in a new buffer. */
@@ -142,7 +147,12 @@ export class FrameReader {
       onFrame({
         type: buf[at + 3] ?? 0,
         flags: buf[at + 4] ?? 0,
-        streamId: buf.readUInt32BE(at + 5) & 0x7fffffff,
+        // Byte by byte: readUInt32BE's result is boxed when V8 has not fully optimized it.
+        streamId:
+          (((buf[at + 5] ?? 0) & 0x7f) << 24) |
+          ((buf[at + 6] ?? 0) << 16) |
+          ((buf[at + 7] ?? 0) << 8) |
+          (buf[at + 8] ?? 0),
         payload: buf.subarray(at + 9, at + 9 + length),
       });
       at += 9 + length;
