@@ -38,6 +38,17 @@ describe('lib/grpc/h2-frames', () => {
     assert.equal(r.push(Buffer.from([1])), false);
   });
 
+  it('reads and writes all four bytes of the length', () => {
+    const framed = frameMessage(Buffer.alloc(0x01_0203));
+    assert.deepEqual([...framed.subarray(0, 5)], [0, 0, 1, 2, 3]);
+    const r = new MessageReader(10);
+    assert.equal(r.push(Buffer.from([0, 0xff, 1, 2, 3])), false);
+    assert.deepEqual(r.tooLarge, { length: 0xff01_0203, max: 10 });
+    const whole = new MessageReader(0x01_0203);
+    assert.equal(whole.push(framed), true);
+    assert.equal(whole.take()[0]?.bytes.length, 0x01_0203);
+  });
+
   it('reads grpc-timeout in every unit; malformed is NaN, absent undefined', () => {
     assert.equal(parseTimeout('1H'), 3_600_000);
     assert.equal(parseTimeout('2M'), 120_000);
