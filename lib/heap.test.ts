@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { releaseUnusedMemory } from './heap.ts';
+import { heapGrowthFlag, releaseUnusedMemory } from './heap.ts';
 
 describe('releaseUnusedMemory', () => {
   it('collects what is no longer reachable and gives back the pages it took', () => {
@@ -21,5 +21,13 @@ describe('releaseUnusedMemory', () => {
   it('can run again', () => {
     releaseUnusedMemory();
     releaseUnusedMemory();
+  });
+});
+
+describe('heapGrowthFlag', () => {
+  it('sets the growth asked for unless node was started with one', () => {
+    assert.equal(heapGrowthFlag([], 100), '--heap-growing-percent=100');
+    assert.equal(heapGrowthFlag(['--max-semi-space-size=16'], 50), '--heap-growing-percent=50');
+    assert.equal(heapGrowthFlag(['--heap-growing-percent=30'], 100), undefined);
   });
 });

@@ -25,3 +25,26 @@ export function releaseUnusedMemory(): void {
   }
   gc({ type: 'major', flavor: 'last-resort', execution: 'sync' });
 }
+
+/**
+ * `--heap-growing-percent=<percent>` (the old generation may grow to 1 + percent/100 times what a
+ * mark-compact left before the next one), or undefined when `node` was started with the flag.
+ * V8's own factor follows how fast the process allocates and can fall to ~1.1 after a burst, so
+ * a server that keeps promoting a little runs a mark-compact every second or two. V8 takes the
+ * flag on the command line, not in NODE_OPTIONS; set at run time, it is read at every limit V8
+ * sets (`applyHeapGrowth`).
+ */
+export function heapGrowthFlag(execArgv: readonly string[], percent: number): string | undefined {
+  return execArgv.some((a) => a.startsWith('--heap-growing-percent'))
+    ? undefined
+    : `--heap-growing-percent=${String(percent)}`;
+}
+
+/** Sets the old generation's growth factor now, unless the command line set one. */
+export function applyHeapGrowth(
+  percent: number,
+  execArgv: readonly string[] = process.execArgv,
+): void {
+  const flag = heapGrowthFlag(execArgv, percent);
+  if (flag !== undefined) setFlagsFromString(flag);
+}

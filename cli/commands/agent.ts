@@ -3,7 +3,7 @@
  * (router), and the postStart hook that holds the application until the proxy is ready (wait).
  */
 import { agentOptions, agentSettings } from '../../agent/settings.ts';
-import { releaseUnusedMemory } from '../../lib/heap.ts';
+import { applyHeapGrowth, releaseUnusedMemory } from '../../lib/heap.ts';
 import { capJitAtMaglev } from '../../lib/jit.ts';
 import { option, usageError } from '../../lib/config/options.ts';
 import { defineCommand } from '../command.ts';
@@ -70,6 +70,10 @@ export const agent = defineCommand({
     const config = agentSettings(role, values, io.env);
     // Hot code stops at Maglev: TurboFan's compiles take the core from ext_authz (lib/jit.ts).
     capJitAtMaglev();
+    // The old generation may double before a mark-compact: after a burst V8's own factor fell to
+    // ~1.1, and a mark-compact (5-11 ms, marking steps up to 17 ms) came every 1.5-2.5 s at half
+    // the agent's maximum, the ext_authz p99 there (bench/agent; lib/heap.ts).
+    applyHeapGrowth(100);
     // Loaded only here, so `agent wait` (a postStart hook) stays small and fast.
     const [{ runAgent }, { createLogger }] = await Promise.all([
       import('../../agent/run.ts'),

@@ -1,6 +1,6 @@
 /** `istio-lite pilot`: the xDS server (ADS on 15010, HTTP debug/ready/metrics on 8080). */
 import { setFlagsFromString } from 'node:v8';
-import { releaseUnusedMemory } from '../../lib/heap.ts';
+import { heapGrowthFlag as growthFlag, releaseUnusedMemory } from '../../lib/heap.ts';
 import { loadKubeCredentials } from '../../lib/kube/credentials.ts';
 import { createLogger } from '../../lib/log.ts';
 import { runPilot } from '../../pilot/run.ts';
@@ -19,9 +19,7 @@ import { serve } from '../serve.ts';
  * (V8 reads it at every limit it sets), unless `node --heap-growing-percent=N` already did.
  */
 export function heapGrowthFlag(execArgv: readonly string[]): string | undefined {
-  return execArgv.some((a) => a.startsWith('--heap-growing-percent'))
-    ? undefined
-    : '--heap-growing-percent=50';
+  return growthFlag(execArgv, 50);
 }
 
 export const pilot = defineCommand({

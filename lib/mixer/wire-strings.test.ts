@@ -23,6 +23,24 @@ describe('lib/mixer/wire-strings: strings read through a table', () => {
     assert.equal(t.read(again), 'reviews:9080');
   });
 
+  it('keeps a string the second time it is read, never one read once', () => {
+    const t = new WireStrings();
+    const ids = Array.from({ length: 20_000 }, (_, i) => `req-${String(i).padStart(8, '0')}`);
+    const r = encoded('content-type', 'content-type', ...ids, 'content-type');
+    assert.equal(t.read(r), 'content-type');
+    assert.equal(t.keeps('content-type'), false);
+    assert.equal(t.read(r), 'content-type');
+    assert.equal(t.keeps('content-type'), true);
+    for (const id of ids) assert.equal(t.read(r), id);
+    // Strings seen once (request ids) never enter the table, nor push out one that repeats.
+    assert.equal(
+      ids.some((id) => t.keeps(id)),
+      false,
+    );
+    assert.equal(t.keeps('content-type'), true);
+    assert.equal(t.read(r), 'content-type');
+  });
+
   it('never confuses two strings that share a slot', () => {
     const t = new WireStrings();
     const many = Array.from({ length: 20_000 }, (_, i) => `key-${String(i)}`);
