@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { heapGrowthFlag } from './commands/pilot.ts';
+import { heapGrowthFlag as libFlag } from '../lib/heap.ts';
+import { pilotHeapGrowthPercent } from './commands/pilot.ts';
+
+const heapGrowthFlag = (execArgv: readonly string[]) => libFlag(execArgv, pilotHeapGrowthPercent);
 
 describe('istio-lite pilot: the heap growth flag', () => {
   it('sets a 1.5x old-generation growth unless node was started with one', () => {

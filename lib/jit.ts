@@ -1,9 +1,10 @@
 /**
  * The highest tier V8's JIT compiles a server's hot functions to. V8 (Node 24: V8 13.6) runs
- * bytecode in Ignition, then compiles hot functions with Sparkplug, Maglev and last TurboFan;
- * `--max-opt=N` stops at tier N (2: Maglev). Node refuses `--max-opt` in NODE_OPTIONS, so a command
- * sets it at run time before it serves (V8 reads it at every tiering decision), unless
- * `node --max-opt=N` on the command line already chose.
+ * bytecode in Ignition, then compiles hot functions with Sparkplug, Maglev and last TurboFan.
+ * `--no-turbofan` stops at Maglev. Node refuses V8's tiering flags in NODE_OPTIONS, so a command
+ * sets it at run time before it serves (V8 reads it at every tiering decision; `--max-opt=2` set
+ * the same way is read only at start-up and does nothing then), unless the command line already
+ * chose (`node --max-opt=N`, `--turbofan` or `--no-turbofan`).
  *
  * Why the sidecar agent stops at Maglev: it runs on the core it shares with Envoy, and TurboFan
  * compiles on V8's worker threads. On one core a compile (and its deoptimisation and

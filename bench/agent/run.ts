@@ -45,7 +45,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startZipkinReceiver } from '../../lib/testing/zipkin-receiver.ts';
 import {
-  cpuMicros,
   firstLine,
   hasTaskset,
   idleClass,
@@ -58,7 +57,7 @@ import { authzCapacity, capacityLines, type CapacityOptions } from './capacity.t
 import { proxyNodeFlags, startAgent, type Variant } from './agent-process.ts';
 import { createCgroup, type Cgroup } from './cgroup.ts';
 import { memRow, memory, type Memory } from './memory.ts';
-import { medianCpu, pairedLine, type PairRun } from './paired-runs.ts';
+import { medianCpu, pairedLine, runWithCpu, type PairRun } from './paired-runs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -236,8 +235,7 @@ try {
     const idle = memory(pid, cgroup);
     const loaded = v.load ? await load(`unix:${join(dir, 'MIXER')}`, { pid, cgroup }) : undefined;
     const metrics = await (await fetch(`http://127.0.0.1:${agent.statusPort}/metrics`)).text();
-    agent.proc.kill('SIGTERM');
-    await once(agent.proc, 'exit');
+    await stopChild(agent.proc);
     measured.push({
       variant: v,
       idle,
@@ -274,19 +272,13 @@ try {
     `unix:${join(root, w.endsWith('gateway') ? 'pair-gateway' : 'pair-sidecar', 'MIXER')}`;
   for (let i = 0; i < Number(values.rounds); i++) {
     for (const w of ['sidecar', 'gateway', 'als-sidecar', 'als-gateway'] as const) {
-      const pid = agentOf(w).proc.pid;
-      const cpu0 = cpuMicros(pid);
-      const { result } = await load(socket(w), undefined, w);
-      // The load counts a warm-up second it does not record: CPU per unit over both.
-      const units = result.checks * (1 + 1 / Number(values.seconds));
-      const run = { ...result, cpuMicrosPerUnit: (cpuMicros(pid) - cpu0) / units };
+      const run = await runWithCpu(agentOf(w).proc.pid, Number(values.seconds), () =>
+        load(socket(w), undefined, w).then((l) => l.result),
+      );
       runs.set(w, [...(runs.get(w) ?? []), run]);
     }
   }
-  for (const a of Object.values(pair)) {
-    a.proc.kill('SIGTERM');
-    await once(a.proc, 'exit');
-  }
+  for (const a of Object.values(pair)) await stopChild(a.proc);
 
   // Tracing at 1% next to none: both running, loaded in turn with a traced Envoy's checks.
   const zipkin = await startZipkinReceiver();
@@ -305,21 +297,14 @@ try {
   const traceRuns: Record<'off' | 'on', PairRun[]> = { off: [], on: [] };
   for (let i = 0; i < Number(values.rounds); i++) {
     for (const side of ['off', 'on'] as const) {
-      const pid = traced[side].proc.pid;
-      const cpu0 = cpuMicros(pid);
-      const { result } = await load(
-        `unix:${join(root, `trace-${side}`, 'MIXER')}`,
-        undefined,
-        'sidecar-traced',
+      const target = `unix:${join(root, `trace-${side}`, 'MIXER')}`;
+      const run = await runWithCpu(traced[side].proc.pid, Number(values.seconds), () =>
+        load(target, undefined, 'sidecar-traced').then((l) => l.result),
       );
-      const units = result.checks * (1 + 1 / Number(values.seconds));
-      traceRuns[side].push({ ...result, cpuMicrosPerUnit: (cpuMicros(pid) - cpu0) / units });
+      traceRuns[side].push(run);
     }
   }
-  for (const a of Object.values(traced)) {
-    a.proc.kill('SIGTERM');
-    await once(a.proc, 'exit');
-  }
+  for (const a of Object.values(traced)) await stopChild(a.proc);
   const spansSent = zipkin.spans.length;
   await zipkin.close();
   mixerProc.kill('SIGTERM');

@@ -1,6 +1,5 @@
 /** `istio-lite pilot`: the xDS server (ADS on 15010, HTTP debug/ready/metrics on 8080). */
-import { setFlagsFromString } from 'node:v8';
-import { heapGrowthFlag as growthFlag, releaseUnusedMemory } from '../../lib/heap.ts';
+import { applyHeapGrowth, releaseUnusedMemory } from '../../lib/heap.ts';
 import { loadKubeCredentials } from '../../lib/kube/credentials.ts';
 import { createLogger } from '../../lib/log.ts';
 import { runPilot } from '../../pilot/run.ts';
@@ -15,12 +14,9 @@ import { serve } from '../serve.ts';
  * freed 2 MB (bench/pilot, 1,000 services x 100 proxies: the CPU of 5 changes 0.33-0.40 s, and
  * 0.20-0.26 s with 1.5x). Set after the first build: while the informers sync Pilot allocates
  * fast and V8's own factor keeps the idle heap smaller (idle RSS ~147 MB, ~158 with 1.5x from the
- * start). V8 takes this flag on the command line, not in NODE_OPTIONS, so the command sets it
- * (V8 reads it at every limit it sets), unless `node --heap-growing-percent=N` already did.
+ * start). Set at run time (lib/heap.ts), unless `node --heap-growing-percent=N` already was.
  */
-export function heapGrowthFlag(execArgv: readonly string[]): string | undefined {
-  return growthFlag(execArgv, 50);
-}
+export const pilotHeapGrowthPercent = 50;
 
 export const pilot = defineCommand({
   name: 'pilot',
@@ -30,12 +26,11 @@ export const pilot = defineCommand({
   options: pilotOptions,
   async run(values, _pos, io) {
     const settings = await pilotSettings(values, io.cwd);
-    const growth = heapGrowthFlag(process.execArgv);
     const logger = createLogger('pilot');
     // Without @kubernetes/client-node unless the kubeconfig needs it (an exec plugin and the like).
     const kc = await loadKubeCredentials(settings.kubeconfig);
     const onFirstBuild = () => {
-      if (growth !== undefined) setFlagsFromString(growth);
+      applyHeapGrowth(pilotHeapGrowthPercent);
       // Once the build that called this has returned, what start-up allocated is garbage.
       setImmediate(releaseUnusedMemory);
     };

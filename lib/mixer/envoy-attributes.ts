@@ -162,15 +162,17 @@ export function applyCarrierEntry(
   }
 }
 
-/** `grpc` for a gRPC request (by its content-type), else `http`. */
-/** `host` without a trailing `:<digits>` (a port): what `destination.service` is
- * when only the request's host names it. */
+/**
+ * `host` without a trailing `:<digits>` (a port): what `destination.service` is when only the
+ * request's host names it.
+ */
 export function withoutPort(host: string): string {
   let i = host.length;
   while (i > 0 && host.charCodeAt(i - 1) >= 48 && host.charCodeAt(i - 1) <= 57) i--;
   return i < host.length && i > 0 && host.charCodeAt(i - 1) === 58 ? host.slice(0, i - 1) : host;
 }
 
+/** `grpc` for a gRPC request (by its content-type), else `http`. */
 export function protocolOf(headers: ReadonlyMap<string, string> | undefined): string {
   return headers?.get('content-type')?.startsWith('application/grpc') ? 'grpc' : 'http';
 }

@@ -13,11 +13,11 @@
  * longer one is rarely repeated and costs more to compare).
  *
  * A string is kept the second time its bytes are seen, not the first: a doorkeeper remembers a
- * hash of every byte of the strings read once. Strings that never repeat (`x-request-id`, a trace id) otherwise
- * went into the table at every check, displaced the strings that do repeat, and lived there long
- * enough to outlast two scavenges: V8 moved them to the old generation, about 19 KB a scavenge,
- * which at tens of thousands of checks a second brought a mark-compact (5-10 ms, and marking
- * steps of up to 17 ms) every couple of seconds. Now they die young.
+ * hash of every byte of the strings read once. Strings that never repeat (Envoy's `x-request-id`,
+ * a trace id) otherwise went into the table at every check, pushed out strings that do repeat,
+ * and stayed until two more landed in their set: at tens of thousands of checks a second, long
+ * enough to outlive two scavenges and be promoted to the old generation, which only a
+ * mark-compact frees. Now they die young.
  */
 import type protobuf from 'protobufjs';
 import { bufferOf } from './wire-reader.ts';
