@@ -49,4 +49,29 @@ describe('hot counts', () => {
     assert.match(text, /^hot_test_total\{source="cache",code="0"\} 5$/m);
     assert.match(text, /^hot_test_total\{source="mixer",code="7"\} 1$/m);
   });
+
+  it('keeps cells by every label value for a counter with more than two labels', async () => {
+    const registry = createRegistry('hot_three', false);
+    const counts = new HotCounts(['adapter', 'handler', 'result']);
+    new Counter({
+      name: 'hot_three_total',
+      help: 'test',
+      labelNames: ['adapter', 'handler', 'result'],
+      registers: [registry],
+      collect() {
+        counts.publish(this);
+      },
+    });
+    const ok = counts.cellOf(['denier', 'denyall', 'ok']);
+    assert.equal(counts.cellOf(['denier', 'denyall', 'ok']), ok);
+    ok.n += 4;
+    counts.cellOf(['denier', 'denyall', 'error']).n++;
+    const text = await registry.metrics();
+    assert.match(text, /^hot_three_total\{adapter="denier",handler="denyall",result="ok"\} 4$/m);
+    assert.match(text, /^hot_three_total\{adapter="denier",handler="denyall",result="error"\} 1$/m);
+    assert.throws(
+      () => counts.cellOf(['denier', 'ok']),
+      /2 values for labels adapter, handler, result/,
+    );
+  });
 });

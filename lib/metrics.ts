@@ -36,26 +36,29 @@ export class Children<C> {
   }
 }
 
-interface Cell {
+export interface Cell {
   readonly labels: Record<string, string>;
   n: number;
   published: number;
 }
 
 /**
- * Counts by two label values kept as plain numbers, for a counter bumped on every request: even a
- * child made once has prom-client hash its label object on each `inc`, a string per call. A cell
- * is found by the values themselves (no key built); `publish`, from the counter's `collect`, adds
- * to the counter what was counted since the last scrape.
+ * Counts kept as plain numbers, for a counter bumped on every request: even a child made once has
+ * prom-client hash its label object on each `inc`, a string per call. `cell(a, b)` finds a cell by
+ * the first two label values themselves (no key built); `cellOf(values)` makes or finds one by
+ * all of them, for a caller that keeps the cell. `publish`, from the counter's `collect`, adds to
+ * the counter what was counted since the last scrape.
  */
 export class HotCounts {
-  private readonly names: readonly [string, string];
+  private readonly names: readonly [string, string, ...string[]];
   private readonly cells = new Map<string, Map<string | number, Cell>>();
+  private readonly byKey = new Map<string, Cell>();
 
-  constructor(names: readonly [string, string]) {
+  constructor(names: readonly [string, string, ...string[]]) {
     this.names = names;
   }
 
+  /** By the first two label values (a counter with exactly two labels). */
   cell(a: string, b: string | number): Cell {
     let inner = this.cells.get(a);
     if (inner === undefined) {
@@ -70,13 +73,31 @@ export class HotCounts {
     return c;
   }
 
-  publish(counter: { inc(labels: Record<string, string>, value: number): void }): void {
-    for (const inner of this.cells.values()) {
-      for (const c of inner.values()) {
-        if (c.n === c.published) continue;
-        counter.inc(c.labels, c.n - c.published);
-        c.published = c.n;
-      }
+  /** By every label value, in the order of the names given to the constructor. */
+  cellOf(values: readonly string[]): Cell {
+    if (values.length !== this.names.length) {
+      throw new Error(
+        `HotCounts: ${String(values.length)} values for labels ${this.names.join(', ')}`,
+      );
     }
+    const key = values.join('\0');
+    let c = this.byKey.get(key);
+    if (c === undefined) {
+      const labels: Record<string, string> = {};
+      this.names.forEach((n, i) => (labels[n] = values[i] ?? ''));
+      c = { labels, n: 0, published: 0 };
+      this.byKey.set(key, c);
+    }
+    return c;
+  }
+
+  publish(counter: { inc(labels: Record<string, string>, value: number): void }): void {
+    const add = (c: Cell) => {
+      if (c.n === c.published) return;
+      counter.inc(c.labels, c.n - c.published);
+      c.published = c.n;
+    };
+    for (const inner of this.cells.values()) for (const c of inner.values()) add(c);
+    for (const c of this.byKey.values()) add(c);
   }
 }

@@ -3,7 +3,8 @@
  * check or a report against the current snapshot and count what happened. No transport here.
  */
 import type { Logger } from '../lib/log.ts';
-import { Children } from '../lib/metrics.ts';
+import type { HistogramSeries } from '../lib/hot-histogram.ts';
+import { Children, type Cell } from '../lib/metrics.ts';
 import type { AttributeSets } from '../lib/mixer/decompress.ts';
 import type { Value } from '../lib/mixer/value.ts';
 import { codeNames } from './adapter.ts';
@@ -49,29 +50,24 @@ function enrichedSets(bags: AttributeSets, lookup: WorkloadLookup): AttributeSet
 
 type Calls = readonly { handler: string; adapter: string; ms: number; ok: boolean }[];
 
+/** A handler's metric cells, found by its name on every call it takes. */
+interface HandlerCells {
+  readonly adapter: string;
+  readonly ok: Cell;
+  readonly error: Cell;
+  readonly seconds: HistogramSeries;
+}
+
 export class MixerCore {
   private readonly opts: MixerCoreOptions;
   private warned = 0;
-  /** The metrics' children, made once per label values (lib/metrics.ts Children). */
-  private readonly checkCounts: Children<{ inc(): void }>;
-  private readonly checkSeconds: Children<{ observe(v: number): void }>;
-  private readonly dispatchCounts: Children<{ inc(): void }>;
-  private readonly dispatchSeconds: Children<{ observe(v: number): void }>;
+  /** Metric cells and series, made once per label values. */
+  private readonly checkSeconds: Children<HistogramSeries>;
+  private readonly handlerCells = new Map<string, HandlerCells>();
 
   constructor(opts: MixerCoreOptions) {
     this.opts = opts;
-    const m = opts.metrics;
-    const parts = (key: string) => key.split('\0');
-    this.checkCounts = new Children((key) => {
-      const [api = '', code = ''] = parts(key);
-      return m.checks.labels({ api, code: codeNames.get(Number(code)) ?? code });
-    });
-    this.checkSeconds = new Children((api) => m.checkSeconds.labels({ api }));
-    this.dispatchCounts = new Children((key) => {
-      const [adapter = '', handler = '', result = ''] = parts(key);
-      return m.dispatches.labels({ adapter, handler, result });
-    });
-    this.dispatchSeconds = new Children((adapter) => m.dispatchSeconds.labels({ adapter }));
+    this.checkSeconds = new Children((api) => opts.metrics.checkSeconds.series({ api }));
   }
 
   get controller(): ConfigController {
@@ -99,7 +95,8 @@ export class MixerCore {
     const out = enriched
       ? { ...dispatched, referenced: callerReferences(dispatched.referenced, enriched, bag) }
       : dispatched;
-    this.checkCounts.get(`${api}\0${String(out.status.code)}`).inc();
+    const code = out.status.code;
+    this.opts.metrics.checkCounts.cell(api, codeNames.get(code) ?? String(code)).n++;
     this.checkSeconds.get(api).observe((performance.now() - t0) / 1000);
     this.observe(out.calls);
     this.logFailures(api, out.failures);
@@ -126,9 +123,26 @@ export class MixerCore {
 
   private observe(calls: Calls): void {
     for (const c of calls) {
-      this.dispatchCounts.get(`${c.adapter}\0${c.handler}\0${c.ok ? 'ok' : 'error'}`).inc();
-      this.dispatchSeconds.get(c.adapter).observe(c.ms / 1000);
+      const cells = this.cellsOf(c.handler, c.adapter);
+      (c.ok ? cells.ok : cells.error).n++;
+      cells.seconds.observe(c.ms / 1000);
     }
+  }
+
+  /** Remade when a new config gives the handler's name to another adapter. */
+  private cellsOf(handler: string, adapter: string): HandlerCells {
+    let cells = this.handlerCells.get(handler);
+    if (cells?.adapter !== adapter) {
+      const m = this.opts.metrics;
+      cells = {
+        adapter,
+        ok: m.dispatchCounts.cellOf([adapter, handler, 'ok']),
+        error: m.dispatchCounts.cellOf([adapter, handler, 'error']),
+        seconds: m.dispatchSeconds.series({ adapter }),
+      };
+      this.handlerCells.set(handler, cells);
+    }
+    return cells;
   }
 
   private logFailures(api: Api, failures: readonly { handler: string; error: string }[]): void {

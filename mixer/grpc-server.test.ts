@@ -136,6 +136,31 @@ describe('mixer gRPC server (real clients, mixer/examples config)', function () 
       ]);
     });
 
+    it("counts every Check and handler call in Mixer's own metrics, timed in histograms", async () => {
+      const read = (text: string, series: string): number => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? 0 : Number(line.slice(series.length + 1));
+      };
+      const names = [
+        'mixer_check_total{api="mixer",code="PERMISSION_DENIED"}',
+        'mixer_check_total{api="mixer",code="OK"}',
+        'mixer_check_duration_seconds_count{api="mixer"}',
+        'mixer_adapter_dispatch_total{adapter="denier",handler="denyreviewsv3handler.denier.default",result="ok"}',
+        'mixer_adapter_dispatch_duration_seconds_count{adapter="denier"}',
+        'mixer_adapter_dispatch_duration_seconds_bucket{le="+Inf",adapter="denier"}',
+      ];
+      const before = await denyOnly.scrape();
+      await check(denyOnly, attrs('v3'));
+      await check(denyOnly, attrs('v3'));
+      await check(denyOnly, attrs('v1'));
+      const after = await denyOnly.scrape();
+      assert.deepEqual(
+        names.map((n) => read(after, n) - read(before, n)),
+        [2, 1, 3, 2, 2, 2],
+      );
+      assert.match(after, /^# TYPE mixer_check_duration_seconds histogram$/m);
+    });
+
     it('the whitelist admits v1 and v2 only', async () => {
       const codes: Record<string, number> = {};
       for (const v of ['v1', 'v2', 'v4'])

@@ -74,15 +74,18 @@ export function createMixerGrpcServer(options: MixerGrpcServerOptions): MixerGrp
   });
 
   // Check and Report requests arrive as bytes and are decoded straight into attribute sets
-  // (lib/mixer/wire-decode.ts), not through protobufjs objects: Mixer's busiest paths.
+  // (lib/mixer/wire-decode.ts), not through protobufjs objects: Mixer's busiest paths. Check
+  // answers with bytes too (lib/mixer/check-response-wire.ts).
   const v1 = mixerService();
   const raw = (method: string) => {
     const def = v1[method];
     if (!def) throw new Error(`istio.mixer.v1.Mixer has no ${method}`);
     return { ...def, requestDeserialize: (bytes: Buffer) => bytes };
   };
+  const rawAnswer = (bytes: Uint8Array) =>
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   server.addService(
-    { ...v1, Check: raw('Check'), Report: raw('Report') },
+    { ...v1, Check: { ...raw('Check'), responseSerialize: rawAnswer }, Report: raw('Report') },
     {
       Check: unary('istio.mixer.v1.Mixer/Check', (r) => mixerCheck(core, r)),
       Report: unary('istio.mixer.v1.Mixer/Report', (r) => mixerReport(core, r)),

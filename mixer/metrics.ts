@@ -1,12 +1,21 @@
-/** Mixer's own metrics (on the Prometheus port next to the adapters' metrics). */
-import { Counter, Gauge, Histogram, type Registry } from '../lib/metrics.ts';
+/**
+ * Mixer's own metrics (on the Prometheus port next to the adapters' metrics). What is counted or
+ * timed on every Check goes through plain cells (HotCounts, published at each scrape) and
+ * HotHistogram series rather than prom-client's label hashing per call.
+ */
+import { HotHistogram } from '../lib/hot-histogram.ts';
+import { Counter, Gauge, HotCounts, type Registry } from '../lib/metrics.ts';
 
 export interface MixerMetrics {
   readonly checks: Counter<'api' | 'code'>;
-  readonly checkSeconds: Histogram<'api'>;
+  /** mixer_check_total's cells, by api and code name. */
+  readonly checkCounts: HotCounts;
+  readonly checkSeconds: HotHistogram<'api'>;
   readonly reportSets: Counter<'api'>;
   readonly dispatches: Counter<'adapter' | 'handler' | 'result'>;
-  readonly dispatchSeconds: Histogram<'adapter'>;
+  /** mixer_adapter_dispatch_total's cells, by adapter, handler and result. */
+  readonly dispatchCounts: HotCounts;
+  readonly dispatchSeconds: HotHistogram<'adapter'>;
   readonly instanceErrors: Counter<'api'>;
   readonly configProblems: Gauge;
   readonly configSnapshot: Gauge;
@@ -14,14 +23,20 @@ export interface MixerMetrics {
 
 export function createMixerMetrics(registry: Registry): MixerMetrics {
   const r = [registry];
+  const checkCounts = new HotCounts(['api', 'code']);
+  const dispatchCounts = new HotCounts(['adapter', 'handler', 'result']);
   return {
     checks: new Counter({
       name: 'mixer_check_total',
       help: 'Checks answered, by API and google.rpc code.',
       labelNames: ['api', 'code'],
       registers: r,
+      collect() {
+        checkCounts.publish(this);
+      },
     }),
-    checkSeconds: new Histogram({
+    checkCounts,
+    checkSeconds: new HotHistogram({
       name: 'mixer_check_duration_seconds',
       help: 'Time to answer a check, by API.',
       labelNames: ['api'],
@@ -39,8 +54,12 @@ export function createMixerMetrics(registry: Registry): MixerMetrics {
       help: 'Calls to handlers, by adapter, handler and result (ok, error).',
       labelNames: ['adapter', 'handler', 'result'],
       registers: r,
+      collect() {
+        dispatchCounts.publish(this);
+      },
     }),
-    dispatchSeconds: new Histogram({
+    dispatchCounts,
+    dispatchSeconds: new HotHistogram({
       name: 'mixer_adapter_dispatch_duration_seconds',
       help: 'Time handlers took, by adapter.',
       labelNames: ['adapter'],

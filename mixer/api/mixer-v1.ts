@@ -5,10 +5,9 @@
  */
 import { ErrorCode, IstioLiteError } from '../../lib/errors.ts';
 import { decompressCheck, decompressReport } from '../../lib/mixer/decompress.ts';
-import { encodeReferenced } from '../../lib/mixer/referenced.ts';
+import { encodeCheckResponse } from '../../lib/mixer/check-response-wire.ts';
 import { decodeCheckRequest, decodeReportRequest } from '../../lib/mixer/wire-decode.ts';
-import { Duration, type Value } from '../../lib/mixer/value.ts';
-import type { CheckResponseMessage, QuotaResultMessage } from '../../lib/mixer/wire.ts';
+import type { Value } from '../../lib/mixer/value.ts';
 import type { MixerCore } from '../core.ts';
 import type { QuotaAsk } from '../dispatch/check.ts';
 
@@ -32,8 +31,11 @@ function quotaAsks(request: unknown): Map<string, QuotaAsk> {
   return out;
 }
 
-/** `request`: the message's bytes (decoded here, the fast path) or its protobufjs object. */
-export async function mixerCheck(core: MixerCore, request: unknown): Promise<CheckResponseMessage> {
+/**
+ * `request`: the message's bytes (decoded here, the fast path) or its protobufjs object. Answers
+ * with the CheckResponse's bytes (lib/mixer/check-response-wire.ts), never a message object.
+ */
+export async function mixerCheck(core: MixerCore, request: unknown): Promise<Uint8Array> {
   let bag: ReadonlyMap<string, Value>;
   let asks: ReadonlyMap<string, QuotaAsk>;
   let dedup: unknown;
@@ -47,25 +49,9 @@ export async function mixerCheck(core: MixerCore, request: unknown): Promise<Che
     asks = quotaAsks(request);
     dedup = (request as { deduplication_id?: unknown }).deduplication_id;
   }
-  const out = await core.check('mixer', bag, asks, typeof dedup === 'string' ? dedup : '');
-  const referenced = encodeReferenced(out.referenced);
-  const quotas: Record<string, QuotaResultMessage> = {};
-  for (const [name, q] of out.quotas) {
-    quotas[name] = {
-      valid_duration: new Duration(q.validDurationMs).toProto(),
-      granted_amount: q.granted,
-      referenced_attributes: referenced,
-    };
-  }
-  return {
-    precondition: {
-      status: out.status,
-      valid_duration: new Duration(out.validDurationMs).toProto(),
-      valid_use_count: out.validUseCount,
-      referenced_attributes: referenced,
-    },
-    quotas,
-  };
+  return encodeCheckResponse(
+    await core.check('mixer', bag, asks, typeof dedup === 'string' ? dedup : ''),
+  );
 }
 
 /** `request`: the message's bytes (decoded here, the fast path) or its protobufjs object. */
