@@ -81,6 +81,23 @@ const answers: [string, CheckAnswer][] = [
       ]),
     },
   ],
+  [
+    'references past 127 bytes (lengths of two bytes), copied into two quotas',
+    {
+      status: { code: 0, message: '' },
+      validDurationMs: 60_000,
+      validUseCount: 5,
+      referenced: Array.from({ length: 40 }, (_, i) => ({
+        name: 'request.headers',
+        mapKey: `x-custom-header-${String(i)}`,
+        condition: i % 2 === 0 ? Condition.EXACT : Condition.ABSENCE,
+      })),
+      quotas: new Map([
+        ['first', { validDurationMs: 1000, granted: 3 }],
+        ['second', { validDurationMs: 2000, granted: 4 }],
+      ]),
+    },
+  ],
 ];
 
 describe('encodeCheckResponse', () => {
@@ -91,7 +108,7 @@ describe('encodeCheckResponse', () => {
   }
 
   it('gives the precondition and every quota the same references, which decode back', () => {
-    const a = answers[2]?.[1];
+    const a = answers[3]?.[1];
     assert.ok(a);
     const msg = decode(encodeCheckResponse(a)) as {
       precondition: { referenced_attributes: Parameters<typeof decodeReferenced>[0] };

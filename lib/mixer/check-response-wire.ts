@@ -4,8 +4,8 @@
  * names, durations as {seconds, nanos}), then `fromObject` made message instances of it and
  * `encode` wrote them: about 11 KB allocated for a 144-byte answer, and the referenced attributes
  * (the largest part) converted and written once for the precondition and again for every quota.
- * Here they are written once and their bytes copied into each place, through a reused buffer
- * (scratch-writer.ts). Held equal to the protobufjs encoding, decoded, in
+ * Here they are written once, into a reused buffer (scratch-writer.ts), and their bytes copied
+ * into each quota. Held equal to the protobufjs encoding, decoded, in
  * check-response-wire.test.ts.
  *
  * Field numbers: istio/mixer/v1/check.proto (lib/mixer/proto). CheckResponse {precondition = 2,
@@ -43,9 +43,8 @@ const conditionNumber: Readonly<Record<AttributeRef['condition'], number>> = {
   [Condition.EXACT]: 2,
 };
 
-// Encoding is synchronous: one writer for the references, one for the response.
-const refsWriter = new ScratchWriter();
-const responseWriter = new ScratchWriter();
+// Encoding is synchronous: one writer serves every response.
+const writer = new ScratchWriter();
 
 function duration(w: ScratchWriter, field: number, ms: number): void {
   const { seconds, nanos } = new Duration(ms).toProto();
@@ -56,14 +55,13 @@ function duration(w: ScratchWriter, field: number, ms: number): void {
 }
 
 /**
- * ReferencedAttributes' bytes. Names and keys are global word indices where the global dictionary
- * has them, else message words (negative); map_key 0 means "the whole map", so a key that is
- * global word 0 goes in the message words. The words are written after the matches that made
- * them known (field order on the wire is free; a repeated field's own order is kept).
+ * ReferencedAttributes' fields, into `w`. Names and keys are global word indices where the global
+ * dictionary has them, else message words (negative); map_key 0 means "the whole map", so a key
+ * that is global word 0 goes in the message words. The words are written after the matches that
+ * made them known (field order on the wire is free; a repeated field's own order is kept).
  */
-export function encodeReferencedBytes(refs: readonly AttributeRef[]): Uint8Array {
+function writeReferenced(w: ScratchWriter, refs: readonly AttributeRef[]): void {
   const t = new WordTable();
-  const w = refsWriter;
   for (const r of refs) {
     w.fork(2);
     const name = t.indexOf(r.name);
@@ -76,25 +74,33 @@ export function encodeReferencedBytes(refs: readonly AttributeRef[]): Uint8Array
     w.ldelim();
   }
   for (const word of t.words) w.tag(1, LEN).string(word);
-  return w.finish();
 }
 
-/** The CheckResponse for `a`: its referenced attributes in the precondition and in every quota. */
+/**
+ * The CheckResponse for `a`: its referenced attributes in the precondition and in every quota.
+ * They are the precondition's last field, so once it is closed they are its last bytes, copied
+ * from there into each quota.
+ */
 export function encodeCheckResponse(a: CheckAnswer): Uint8Array {
-  const referenced = encodeReferencedBytes(a.referenced);
-  const w = responseWriter;
+  const w = writer;
   w.fork(2).fork(1);
   if (a.status.code !== 0) w.tag(1, VARINT).int(a.status.code);
   if (a.status.message !== '') w.tag(2, LEN).string(a.status.message);
   w.ldelim();
   duration(w, 2, a.validDurationMs);
   if (a.validUseCount !== 0) w.tag(3, VARINT).int(a.validUseCount);
-  w.tag(5, LEN).bytes(referenced).ldelim();
+  const refStart = w.length;
+  w.fork(5);
+  writeReferenced(w, a.referenced);
+  w.ldelim();
+  const refLength = w.length - refStart;
+  w.ldelim();
+  const refAt = w.length - refLength;
   for (const [name, q] of a.quotas) {
     w.fork(3).tag(1, LEN).string(name).fork(2);
     duration(w, 1, q.validDurationMs);
     if (q.granted !== 0) w.tag(2, VARINT).int(q.granted);
-    w.tag(5, LEN).bytes(referenced).ldelim().ldelim();
+    w.again(refAt, refLength).ldelim().ldelim();
   }
   return w.finish();
 }

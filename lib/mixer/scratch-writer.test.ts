@@ -106,6 +106,23 @@ describe('ScratchWriter', () => {
     assert.deepEqual(second, Uint8Array.of(5));
   });
 
+  it('appends bytes it already wrote, and refuses a range outside them', () => {
+    const w = new ScratchWriter(4);
+    w.tag(1, 2).string('repeat me');
+    w.again(0, w.length);
+    assert.deepEqual(
+      new Uint8Array(w.finish()),
+      protobufjs([
+        ['tag', 1, 2],
+        ['string', 'repeat me'],
+        ['tag', 1, 2],
+        ['string', 'repeat me'],
+      ]),
+    );
+    w.int(1);
+    assert.throws(() => w.again(0, 2), /outside the 1 bytes written/);
+  });
+
   it('refuses an ldelim without a fork and a finish inside one', () => {
     assert.throws(() => new ScratchWriter().ldelim(), /ldelim without fork/);
     const w = new ScratchWriter();

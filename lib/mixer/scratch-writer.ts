@@ -122,11 +122,33 @@ export class ScratchWriter {
     return this;
   }
 
+  /** Bytes written so far in this message. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /**
+   * Appends `length` bytes already written from `start` (a field written once, wanted again).
+   * Positions move when an enclosing message's length needs more than one byte: take `start`
+   * once every message around those bytes is closed.
+   */
+  again(start: number, length: number): this {
+    if (start < 0 || start + length > this.pos) {
+      throw new RangeError(
+        `ScratchWriter: again(${String(start)}, ${String(length)}) outside the ${String(this.pos)} bytes written`,
+      );
+    }
+    this.room(length);
+    this.buf.copy(this.buf, this.pos, start, start + length);
+    this.pos += length;
+    return this;
+  }
+
   /** The message written since the last `finish`, copied out; the writer is then empty. */
   finish(): Uint8Array {
     if (this.opened.length > 0) throw new Error('ScratchWriter: finish inside a fork');
     const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
+    this.buf.copy(out, 0, 0, this.pos);
     this.pos = 0;
     return out;
   }

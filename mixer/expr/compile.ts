@@ -19,7 +19,7 @@ import { durationMs, isDuration } from '../../lib/config/values.ts';
 import { ExpressionError, type Node } from './ast.ts';
 import { functions } from './functions.ts';
 import { parseExpression } from './parser.ts';
-import type { AttributeReader } from './reader.ts';
+import { mapRefKey, type AttributeReader } from './reader.ts';
 
 export type Evaluator = (r: AttributeReader) => Value | undefined;
 
@@ -148,7 +148,9 @@ class Compiler {
       const name = node.target.name;
       if (key.constant !== undefined) {
         const k = key.constant as string;
-        return { type: ValueType.STRING, fn: (r) => r.mapValue(name, k) };
+        // The reference key made once here, not on every read (a TrackingReader files reads by it).
+        const ref = mapRefKey(name, k);
+        return { type: ValueType.STRING, fn: (r) => r.mapValue(name, k, ref) };
       }
       return {
         type: ValueType.STRING,

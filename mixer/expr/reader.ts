@@ -9,8 +9,16 @@ import type { Value } from '../../lib/mixer/value.ts';
 export interface AttributeReader {
   /** The attribute, or undefined when the request does not have it. */
   get(name: string): Value | undefined;
-  /** One key of a string map attribute, or undefined when the map or the key is absent. */
-  mapValue(name: string, key: string): string | undefined;
+  /**
+   * One key of a string map attribute, or undefined when the map or the key is absent. `refKey`:
+   * mapRefKey(name, key), when the caller has it made already.
+   */
+  mapValue(name: string, key: string, refKey?: string): string | undefined;
+}
+
+/** How a TrackingReader files a read of one map key. */
+export function mapRefKey(name: string, key: string): string {
+  return `${name}\u0000${key}`;
 }
 
 export class BagReader implements AttributeReader {
@@ -46,14 +54,14 @@ export class TrackingReader implements AttributeReader {
     return v;
   }
 
-  mapValue(name: string, key: string): string | undefined {
+  mapValue(name: string, key: string, refKey?: string): string | undefined {
     const m = this.bag.get(name);
     if (!(m instanceof Map)) {
       if (!this.seen.has(name)) this.seen.set(name, { name, condition: 'ABSENCE' });
       return undefined;
     }
     const v = (m as ReadonlyMap<string, string>).get(key);
-    const k = `${name}\u0000${key}`;
+    const k = refKey ?? mapRefKey(name, key);
     if (!this.seen.has(k) && this.seen.get(name)?.condition !== 'EXACT') {
       this.seen.set(k, { name, mapKey: key, condition: v === undefined ? 'ABSENCE' : 'EXACT' });
     }
