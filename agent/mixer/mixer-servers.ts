@@ -76,6 +76,8 @@ function failure(code: number, details: string): Error & { code: number; details
   return Object.assign(new Error(details), { code, details });
 }
 
+const authzCheck = 'envoy.service.auth.v3.Authorization/Check';
+
 export function authzHandlers(
   checker: Checker,
   reporter: Reporter,
@@ -92,15 +94,21 @@ export function authzHandlers(
           throw failure(grpcStatus.INVALID_ARGUMENT, `CheckRequest: ${errorMessage(e)}`);
         }
         const { bag, http } = checked;
-        if (tracer === undefined) {
-          const hit = checker.cached(bag);
-          if (hit !== undefined) return answerBytes(hit.code, hit.message, http);
+        // A hit is answered at once, traced or not: no Mixer call to carry the context to, and
+        // a sampled check still gets its span.
+        const hit = checker.cached(bag);
+        if (hit !== undefined) {
+          if (tracer !== undefined) {
+            const span = tracer.start(authzCheck, 'server', checkTraceParent(call.header, bag));
+            if (span.sampled) {
+              span.setAttribute('istio.check.source', 'cache');
+              span.setAttribute('istio.check.code', hit.code);
+            }
+            span.end();
+          }
+          return answerBytes(hit.code, hit.message, http);
         }
-        const span = tracer?.start(
-          'envoy.service.auth.v3.Authorization/Check',
-          'server',
-          checkTraceParent(call.header, bag),
-        );
+        const span = tracer?.start(authzCheck, 'server', checkTraceParent(call.header, bag));
         return checker.check(bag, span).then(
           (d) => {
             if (span?.sampled === true) {
