@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { ensureBinary } from '../lib/local-cluster/binaries.ts';
-import { cpuMicros, hasTaskset } from './pinned-process.ts';
+import { cpuMicros, hasTaskset, stolenMs } from './pinned-process.ts';
 
 export interface ServerUnderTest {
   /** `unix:/path` or host:port. */
@@ -52,6 +52,8 @@ export interface Measured extends GoLoad {
   readonly cpuMicrosPerCall: number;
   /** The server's resident memory while loaded (median of samples), MB. */
   readonly rssMb: number;
+  /** CPU time the host took from this machine's cores during the run, ms (NaN without /proc). */
+  readonly stolenMs: number;
 }
 
 export interface Capacity extends Measured {
@@ -116,6 +118,7 @@ async function measured(
   const samples: number[] = [];
   const timer = setInterval(() => samples.push(rssMb(server.pid)), 250);
   const cpu0 = cpuMicros(server.pid);
+  const stolen0 = stolenMs();
   try {
     const r = await goLoad(server.target, spec, [
       ...extra,
@@ -126,6 +129,7 @@ async function measured(
       ...r,
       cpuMicrosPerCall: (cpuMicros(server.pid) - cpu0) / r.calls,
       rssMb: median(samples),
+      stolenMs: stolenMs() - stolen0,
     };
   } finally {
     clearInterval(timer);
@@ -163,19 +167,24 @@ const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '?');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '?');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '?');
 
+/** `, host stole N ms` when the host took CPU from this machine during the run. */
+const stolen = (m: Measured): string =>
+  Number.isFinite(m.stolenMs) && m.stolenMs > 0 ? `, host stole ${f0(m.stolenMs)} ms` : '';
+
 /** `name  N calls/s  (CPU µs per call, RSS loaded / idle)`. */
 export function capacityLine(name: string, c: Capacity, unit = 'calls'): string {
-  return `${name.padEnd(36)} ${f0(c.perSecond).padStart(7)} ${unit}/s max  server ${f1(c.cpuMicrosPerCall)} µs CPU/call, RSS ${f1(c.rssMb)} MB loaded (${f1(c.idleRssMb)} idle)  errors ${String(c.errors)}${c.firstError === undefined ? '' : ` (${c.firstError})`}`;
+  return `${name.padEnd(36)} ${f0(c.perSecond).padStart(7)} ${unit}/s max  server ${f1(c.cpuMicrosPerCall)} µs CPU/call, RSS ${f1(c.rssMb)} MB loaded (${f1(c.idleRssMb)} idle)  errors ${String(c.errors)}${c.firstError === undefined ? '' : ` (${c.firstError})`}${stolen(c)}`;
 }
 
 /**
  * One line per point: `at 25% (N/s): p50 … p99 …`. A point whose calls completed at under 90% of
  * the rate asked for says so: the load (or the server) fell behind and its latencies are queueing.
+ * A point the host took CPU from says how much (with medians of rounds: the median's).
  */
 export function curveLines(name: string, points: readonly CurvePoint[]): string[] {
   return points.map(
     (p) =>
-      `${name.padEnd(36)} at ${f0(p.fraction * 100)}% (${f0(p.perSecond)}/s${p.perSecond < 0.9 * p.rate ? ` of ${f0(p.rate)} asked: fell behind` : ''}): p50 ${f2(p.p50)} ms  p99 ${f2(p.p99)} ms  ${f1(p.cpuMicrosPerCall)} µs CPU/call  RSS ${f1(p.rssMb)} MB  errors ${String(p.errors)}${p.firstError === undefined ? '' : ` (${p.firstError})`}`,
+      `${name.padEnd(36)} at ${f0(p.fraction * 100)}% (${f0(p.perSecond)}/s${p.perSecond < 0.9 * p.rate ? ` of ${f0(p.rate)} asked: fell behind` : ''}): p50 ${f2(p.p50)} ms  p99 ${f2(p.p99)} ms  ${f1(p.cpuMicrosPerCall)} µs CPU/call  RSS ${f1(p.rssMb)} MB  errors ${String(p.errors)}${p.firstError === undefined ? '' : ` (${p.firstError})`}${stolen(p)}`,
   );
 }
 

@@ -29,6 +29,27 @@ export function cpuMicros(pid: number | undefined): number {
   }
 }
 
+/** The `steal` ticks of /proc/stat's `cpu` line (all cores), or NaN when the text has none. */
+export function stealTicksOf(procStat: string): number {
+  const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
+  // cpu user nice system idle iowait irq softirq steal ...
+  const steal = line?.trim().split(/\s+/)[8];
+  return steal === undefined ? NaN : Number(steal);
+}
+
+/**
+ * CPU time the host took from this virtual machine's cores so far (its hypervisor ran something
+ * else while they had work), in ms; NaN without /proc. The difference over a run says whether the
+ * run had the machine it thinks it had: on a shared host it decides more than the code does.
+ */
+export function stolenMs(): number {
+  try {
+    return (stealTicksOf(readFileSync('/proc/stat', 'utf8')) / clockTicks) * 1000;
+  } catch {
+    return NaN;
+  }
+}
+
 export const hasTaskset = (() => {
   try {
     execFileSync('taskset', ['-c', '0', 'true']);
