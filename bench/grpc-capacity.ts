@@ -13,7 +13,8 @@
  *   answers; with its CPU µs per call (from /proc) and its resident memory under that load (the
  *   median of samples taken while it runs) next to before it.
  * - `latencyCurve`: open loop (calls sent on schedule, not when the previous one answers) at
- *   fractions of a measured maximum: p50 and p99 where queueing is not yet the latency.
+ *   fractions of a measured maximum: p50 and p99 where queueing is not yet the latency, each
+ *   after a second of the same load on its connection that is not counted.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -40,6 +41,8 @@ export interface LoadSpec {
 
 interface GoLoad {
   readonly calls: number;
+  /** Calls of the warm-up on the same connection (-warmup), answered and not counted. */
+  readonly warmupCalls?: number;
   readonly perSecond: number;
   readonly p50: number;
   readonly p99: number;
@@ -127,7 +130,8 @@ async function measured(
     ]);
     return {
       ...r,
-      cpuMicrosPerCall: (cpuMicros(server.pid) - cpu0) / r.calls,
+      // The server's CPU covers the warm-up's calls too.
+      cpuMicrosPerCall: (cpuMicros(server.pid) - cpu0) / (r.calls + (r.warmupCalls ?? 0)),
       rssMb: median(samples),
       stolenMs: stolenMs() - stolen0,
     };
@@ -144,6 +148,13 @@ export async function capacity(server: ServerUnderTest, spec: LoadSpec): Promise
   return { ...r, idleRssMb };
 }
 
+/**
+ * Each point's first second: the same load on the same connection, not counted. Each point is a
+ * new connection, and a server's first moments on one (its JIT meeting new objects: a wave of
+ * compiles and deoptimisations) are not what a sidecar's long-lived Envoy connection sees.
+ */
+const curveWarmup = '1s';
+
 /** Open-loop runs at each fraction of `max` calls a second. */
 export async function latencyCurve(
   server: ServerUnderTest,
@@ -157,7 +168,7 @@ export async function latencyCurve(
     out.push({
       fraction,
       rate,
-      ...(await measured(server, spec, ['-rate', String(rate)])),
+      ...(await measured(server, spec, ['-rate', String(rate), '-warmup', curveWarmup])),
     });
   }
   return out;

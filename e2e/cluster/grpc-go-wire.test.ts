@@ -289,7 +289,7 @@ describe('grpc-go against the lib/h2 gRPC servers', function () {
       assert.match(big.message, /larger than max/);
     });
 
-    it("the benches' raw load (-raw): open and closed loop, every call answered, refused ones counted as errors", async () => {
+    it("the benches' raw load (-raw): open and closed loop, every call answered, refused ones counted as errors, a warm-up not counted", async () => {
       const binary = findBinary('grpc-go-client');
       if (binary === undefined) throw new Error('grpc-go-client is not built');
       const run = (args: string[]) =>
@@ -309,14 +309,29 @@ describe('grpc-go against the lib/h2 gRPC servers', function () {
         assert.ok(Number(o['p50']) > 0, r.out);
         return o;
       };
-      const open = counted(await run([...base, '-load', '-rate', '2000', '-duration', '500ms']));
+      const open = counted(
+        await run([...base, '-load', '-rate', '2000', '-duration', '500ms', '-warmup', '0']),
+      );
+      assert.equal(open['warmupCalls'], undefined);
       assert.ok(
         Number(open['calls']) >= 900 && Number(open['calls']) <= 1001,
         String(open['calls']),
       );
       assert.ok(Number(open['perSecond']) > 800, String(open['perSecond']));
+      // The warm-up: the same load on the same connection first, answered and not counted.
+      const warmed = counted(
+        await run([...base, '-load', '-rate', '2000', '-duration', '500ms', '-warmup', '300ms']),
+      );
+      assert.ok(
+        Number(warmed['warmupCalls']) >= 500 && Number(warmed['warmupCalls']) <= 601,
+        String(warmed['warmupCalls']),
+      );
+      assert.ok(
+        Number(warmed['calls']) >= 900 && Number(warmed['calls']) <= 1001,
+        warmed['calls'] as string,
+      );
       const closed = counted(
-        await run([...base, '-load', '-concurrency', '4', '-duration', '300ms']),
+        await run([...base, '-load', '-concurrency', '4', '-duration', '300ms', '-warmup', '0']),
       );
       assert.ok(Number(closed['calls']) > 100, String(closed['calls']));
       const notLoad = await run(base);

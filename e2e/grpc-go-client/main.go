@@ -69,12 +69,14 @@ type result struct {
 }
 
 type loadResult struct {
-	Calls      int64   `json:"calls"`
-	PerSecond  float64 `json:"perSecond"`
-	P50        float64 `json:"p50"`
-	P99        float64 `json:"p99"`
-	Errors     int64   `json:"errors"`
-	FirstError string  `json:"firstError,omitempty"`
+	Calls int64 `json:"calls"`
+	// Calls of the warm-up (-raw: sent before it ended), answered and not counted elsewhere.
+	WarmupCalls int64   `json:"warmupCalls,omitempty"`
+	PerSecond   float64 `json:"perSecond"`
+	P50         float64 `json:"p50"`
+	P99         float64 `json:"p99"`
+	Errors      int64   `json:"errors"`
+	FirstError  string  `json:"firstError,omitempty"`
 }
 
 func readMessages(r io.Reader) ([][]byte, error) {
@@ -219,7 +221,7 @@ func run() error {
 	concurrency := flag.Int("concurrency", 32, "load: calls in flight (closed loop)")
 	rate := flag.Float64("rate", 0, "load: calls a second, sent on schedule (open loop; 0: closed loop)")
 	duration := flag.Duration("duration", 5*time.Second, "load: how long to send")
-	warmup := flag.Duration("warmup", time.Second, "load: a closed-loop run not counted, first")
+	warmup := flag.Duration("warmup", time.Second, "load: a closed-loop run not counted, first (-raw: the same load on the same connection)")
 	raw := flag.Bool("raw", false, "load: pre-encoded HTTP/2 frames on one connection, not grpc-go's client (rawload.go)")
 	flag.Parse()
 	if *target == "" || *method == "" {
@@ -236,7 +238,7 @@ func run() error {
 		if !*loadMode {
 			return errors.New("-raw is a load: it needs -load")
 		}
-		r, err := rawLoad(*target, *method, reqs, *rate, *concurrency, *duration, *timeout)
+		r, err := rawLoad(*target, *method, reqs, *rate, *concurrency, *duration, *warmup, *timeout)
 		if err != nil {
 			return err
 		}

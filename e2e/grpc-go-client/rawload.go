@@ -39,9 +39,12 @@ type rawConn struct {
 	inFlight   int
 	sentAt     map[uint32]time.Time
 	lat        []time.Duration
-	errCount   int64
-	firstErr   string
-	closed     error
+	// Calls sent before `from` are the warm-up: answered, not counted (warm counts them).
+	from     time.Time
+	warm     int64
+	errCount int64
+	firstErr string
+	closed   error
 
 	// What a request is: its header blocks and bodies (cycled), the next stream id and body.
 	first, rest []byte
@@ -135,9 +138,13 @@ func (c *rawConn) fail(err error) {
 }
 
 func (c *rawConn) callError(id uint32, msg string) {
-	c.errCount++
-	if c.firstErr == "" {
-		c.firstErr = msg
+	if c.sentAt[id].Before(c.from) {
+		c.warm++
+	} else {
+		c.errCount++
+		if c.firstErr == "" {
+			c.firstErr = msg
+		}
 	}
 	c.finish(id)
 }
@@ -188,7 +195,11 @@ func (c *rawConn) readLoop() {
 				} else if st := headerValue(f, "grpc-status"); st != "0" {
 					c.callError(f.StreamID, fmt.Sprintf("grpc-status %s: %s", st, headerValue(f, "grpc-message")))
 				} else {
-					c.lat = append(c.lat, now.Sub(t0))
+					if t0.Before(c.from) {
+						c.warm++
+					} else {
+						c.lat = append(c.lat, now.Sub(t0))
+					}
 					c.finish(f.StreamID)
 				}
 			}
@@ -219,8 +230,11 @@ func headerValue(f *http2.MetaHeadersFrame, name string) string {
 }
 
 // rawLoad sends rate calls a second for d (open loop), or with rate 0 keeps concurrency calls in
-// flight for d (closed loop); then it waits up to timeout for the last answers.
-func rawLoad(target, method string, reqs [][]byte, rate float64, concurrency int, d, timeout time.Duration) (loadResult, error) {
+// flight for d (closed loop); then it waits up to timeout for the last answers. The first `warmup`
+// of it runs the same way on the same connection and is not counted: a server's first moments on
+// a new connection (its JIT meeting new objects) are not its steady state, and a sidecar's Envoy
+// keeps one connection for hours.
+func rawLoad(target, method string, reqs [][]byte, rate float64, concurrency int, d, warmup, timeout time.Duration) (loadResult, error) {
 	nc, err := dialRaw(target)
 	if err != nil {
 		return loadResult{}, err
@@ -256,15 +270,16 @@ func rawLoad(target, method string, reqs [][]byte, rate float64, concurrency int
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(1 << 30))
 	}
 	start := time.Now()
+	c.from = start.Add(warmup)
 	c.mu.Lock()
 	if rate <= 0 {
-		c.concurrency, c.end = concurrency, start.Add(d)
+		c.concurrency, c.end = concurrency, start.Add(warmup+d)
 		c.refill(start)
 		_ = c.bw.Flush()
 	}
 	go c.readLoop()
 	if rate > 0 {
-		c.openLoop(start, rate, d)
+		c.openLoop(start, rate, warmup+d)
 	} else {
 		for c.closed == nil && time.Now().Before(c.end) {
 			c.mu.Unlock()
@@ -280,19 +295,20 @@ func rawLoad(target, method string, reqs [][]byte, rate float64, concurrency int
 	deadline.Stop()
 	lat := c.lat
 	unanswered := int64(len(c.sentAt))
-	errCount, firstErr, closed := c.errCount+unanswered, c.firstErr, c.closed
+	errCount, firstErr, closed, warm := c.errCount+unanswered, c.firstErr, c.closed, c.warm
 	c.mu.Unlock()
 	if firstErr == "" && unanswered > 0 && closed != nil {
 		firstErr = fmt.Sprintf("%d calls unanswered: %v", unanswered, closed)
 	}
 	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
 	return loadResult{
-		Calls:      int64(len(lat)) + errCount,
-		PerSecond:  float64(len(lat)) / sendEnd.Sub(start).Seconds(),
-		P50:        percentile(lat, 0.5),
-		P99:        percentile(lat, 0.99),
-		Errors:     errCount,
-		FirstError: firstErr,
+		Calls:       int64(len(lat)) + errCount,
+		WarmupCalls: warm,
+		PerSecond:   float64(len(lat)) / sendEnd.Sub(c.from).Seconds(),
+		P50:         percentile(lat, 0.5),
+		P99:         percentile(lat, 0.99),
+		Errors:      errCount,
+		FirstError:  firstErr,
 	}, nil
 }
 
