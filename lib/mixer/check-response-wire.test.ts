@@ -120,6 +120,13 @@ describe('encodeCheckResponse', () => {
     }
   });
 
+  it('starts clean after an answer whose writing threw', () => {
+    const a = answers[0]?.[1];
+    assert.ok(a);
+    assert.throws(() => encodeCheckResponse({ ...a, validUseCount: -1.5 }), RangeError);
+    assert.deepEqual(decode(encodeCheckResponse(a)), decode(reference(a)));
+  });
+
   it('is no larger than protobufjs writes it (defaults left out)', () => {
     for (const [, a] of answers) {
       assert.ok(encodeCheckResponse(a).length <= reference(a).length);

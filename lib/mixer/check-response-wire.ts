@@ -82,7 +82,8 @@ function writeReferenced(w: ScratchWriter, refs: readonly AttributeRef[]): void 
  * from there into each quota.
  */
 export function encodeCheckResponse(a: CheckAnswer): Uint8Array {
-  const w = writer;
+  // Reset: an answer whose writing threw must not leave its half in the next one.
+  const w = writer.reset();
   w.fork(2).fork(1);
   if (a.status.code !== 0) w.tag(1, VARINT).int(a.status.code);
   if (a.status.message !== '') w.tag(2, LEN).string(a.status.message);

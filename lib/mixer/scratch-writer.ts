@@ -122,6 +122,13 @@ export class ScratchWriter {
     return this;
   }
 
+  /** Drops whatever a message left unfinished (one whose writing threw). */
+  reset(): this {
+    this.pos = 0;
+    this.opened.length = 0;
+    return this;
+  }
+
   /** Bytes written so far in this message. */
   get length(): number {
     return this.pos;
