@@ -10,6 +10,7 @@ import { H2GrpcServer, type H2Handler } from '../lib/grpc/h2-server.ts';
 import type { Logger } from '../lib/log.ts';
 import { EnvoyService, envoyService } from '../lib/mixer/envoy-services.ts';
 import { mixerService } from '../lib/mixer/protos.ts';
+import { bufferOf } from '../lib/mixer/wire-reader.ts';
 import type { HeaderGetter } from '../lib/tracing/types.ts';
 import { accessLogs } from './api/access-log.ts';
 import { authzCheck } from './api/ext-authz.ts';
@@ -82,10 +83,8 @@ export function createMixerGrpcServer(options: MixerGrpcServerOptions): MixerGrp
     if (!def) throw new Error(`istio.mixer.v1.Mixer has no ${method}`);
     return { ...def, requestDeserialize: (bytes: Buffer) => bytes };
   };
-  const rawAnswer = (bytes: Uint8Array) =>
-    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   server.addService(
-    { ...v1, Check: { ...raw('Check'), responseSerialize: rawAnswer }, Report: raw('Report') },
+    { ...v1, Check: { ...raw('Check'), responseSerialize: bufferOf }, Report: raw('Report') },
     {
       Check: unary('istio.mixer.v1.Mixer/Check', (r) => mixerCheck(core, r)),
       Report: unary('istio.mixer.v1.Mixer/Report', (r) => mixerReport(core, r)),

@@ -13,8 +13,10 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { errorMessage } from '../../lib/errors.ts';
 import type { AuthzAttributes } from '../../lib/mixer/authz-wire.ts';
 import { FramedResponse, type H2Handler } from '../../lib/grpc/h2-server.ts';
+import type { H2Call } from '../../lib/grpc/h2-call.ts';
+import type { Value } from '../../lib/mixer/value.ts';
 import type { Logger } from '../../lib/log.ts';
-import type { Tracer } from '../../lib/tracing/types.ts';
+import type { SpanHandle, Tracer } from '../../lib/tracing/types.ts';
 import type { Checker } from './checker.ts';
 import { decodeAlsMessage, encodeAuthzResponse, type AuthzDecision } from './envoy-wire.ts';
 import type { ReportBatcher } from './report-batcher.ts';
@@ -78,6 +80,20 @@ function failure(code: number, details: string): Error & { code: number; details
 
 const authzCheck = 'envoy.service.auth.v3.Authorization/Check';
 
+/** A check's SERVER span, continuing the trace its call or its request carries. */
+function started(tracer: Tracer, call: H2Call, bag: ReadonlyMap<string, Value>): SpanHandle {
+  return tracer.start(authzCheck, 'server', checkTraceParent(call.header, bag));
+}
+
+/** Ends a check's span, with where its decision came from when it is sampled. */
+function ended(span: SpanHandle, source: string, code: number): void {
+  if (span.sampled) {
+    span.setAttribute('istio.check.source', source);
+    span.setAttribute('istio.check.code', code);
+  }
+  span.end();
+}
+
 export function authzHandlers(
   checker: Checker,
   reporter: Reporter,
@@ -98,24 +114,13 @@ export function authzHandlers(
         // a sampled check still gets its span.
         const hit = checker.cached(bag);
         if (hit !== undefined) {
-          if (tracer !== undefined) {
-            const span = tracer.start(authzCheck, 'server', checkTraceParent(call.header, bag));
-            if (span.sampled) {
-              span.setAttribute('istio.check.source', 'cache');
-              span.setAttribute('istio.check.code', hit.code);
-            }
-            span.end();
-          }
+          if (tracer !== undefined) ended(started(tracer, call, bag), 'cache', hit.code);
           return answerBytes(hit.code, hit.message, http);
         }
-        const span = tracer?.start(authzCheck, 'server', checkTraceParent(call.header, bag));
+        const span = tracer === undefined ? undefined : started(tracer, call, bag);
         return checker.check(bag, span).then(
           (d) => {
-            if (span?.sampled === true) {
-              span.setAttribute('istio.check.source', d.source);
-              span.setAttribute('istio.check.code', d.code);
-            }
-            span?.end();
+            if (span !== undefined) ended(span, d.source, d.code);
             return answerBytes(d.code, d.message, http);
           },
           (e: unknown) => {

@@ -17,7 +17,7 @@
  * Scalars equal to their default are left out, as proto3 allows; messages are always written.
  */
 import { WordTable } from './compress.ts';
-import type { AttributeRef } from './referenced.ts';
+import { mapKeyIndex, type AttributeRef } from './referenced.ts';
 import { ScratchWriter } from './scratch-writer.ts';
 import { Duration } from './value.ts';
 import { Condition } from './wire.ts';
@@ -55,10 +55,9 @@ function duration(w: ScratchWriter, field: number, ms: number): void {
 }
 
 /**
- * ReferencedAttributes' fields, into `w`. Names and keys are global word indices where the global
- * dictionary has them, else message words (negative); map_key 0 means "the whole map", so a key
- * that is global word 0 goes in the message words. The words are written after the matches that
- * made them known (field order on the wire is free; a repeated field's own order is kept).
+ * ReferencedAttributes' fields, into `w`, indexed as encodeReferenced does (referenced.ts). The
+ * words are written after the matches that made them known (field order on the wire is free; a
+ * repeated field's own order is kept).
  */
 function writeReferenced(w: ScratchWriter, refs: readonly AttributeRef[]): void {
   const t = new WordTable();
@@ -67,10 +66,7 @@ function writeReferenced(w: ScratchWriter, refs: readonly AttributeRef[]): void 
     const name = t.indexOf(r.name);
     if (name !== 0) w.tag(1, VARINT).sint32(name);
     w.tag(2, VARINT).int(conditionNumber[r.condition]);
-    if (r.mapKey !== undefined) {
-      const k = t.indexOf(r.mapKey);
-      w.tag(4, VARINT).sint32(k === 0 ? t.messageIndexOf(r.mapKey) : k);
-    }
+    if (r.mapKey !== undefined) w.tag(4, VARINT).sint32(mapKeyIndex(t, r.mapKey));
     w.ldelim();
   }
   for (const word of t.words) w.tag(1, LEN).string(word);

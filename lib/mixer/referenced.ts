@@ -16,8 +16,22 @@ export interface AttributeRef {
   readonly condition: typeof Condition.ABSENCE | typeof Condition.EXACT;
 }
 
+/** The key a read of one key of a string map is filed by (refKey of that reference). */
+export function mapRefKey(name: string, key: string): string {
+  return `${name}\u0000${key}`;
+}
+
 export function refKey(r: AttributeRef): string {
-  return r.mapKey === undefined ? r.name : `${r.name}\u0000${r.mapKey}`;
+  return r.mapKey === undefined ? r.name : mapRefKey(r.name, r.mapKey);
+}
+
+/**
+ * A map key's index in `t` for `map_key`: 0 means "the whole map", so a key that is global word 0
+ * goes in the message words.
+ */
+export function mapKeyIndex(t: WordTable, key: string): number {
+  const k = t.indexOf(key);
+  return k === 0 ? t.messageIndexOf(key) : k;
 }
 
 export function encodeReferenced(refs: Iterable<AttributeRef>): ReferencedAttributesMessage {
@@ -28,11 +42,7 @@ export function encodeReferenced(refs: Iterable<AttributeRef>): ReferencedAttrib
       name: t.indexOf(r.name),
       condition: r.condition,
     };
-    if (r.mapKey !== undefined) {
-      const k = t.indexOf(r.mapKey);
-      // map_key 0 means "the whole map": a key that is global word 0 goes in the message words.
-      m.map_key = k === 0 ? t.messageIndexOf(r.mapKey) : k;
-    }
+    if (r.mapKey !== undefined) m.map_key = mapKeyIndex(t, r.mapKey);
     matches.push(m);
   }
   return { words: t.words, attribute_matches: matches };

@@ -14,12 +14,13 @@
  * so attributes after a decisive left side are never read (nor reported as referenced).
  */
 import { Duration, ValueType, valuesEqual, type Value } from '../../lib/mixer/value.ts';
+import { mapRefKey } from '../../lib/mixer/referenced.ts';
 import { vocabulary } from '../../lib/mixer/vocabulary.ts';
 import { durationMs, isDuration } from '../../lib/config/values.ts';
 import { ExpressionError, type Node } from './ast.ts';
 import { functions } from './functions.ts';
 import { parseExpression } from './parser.ts';
-import { mapRefKey, type AttributeReader } from './reader.ts';
+import type { AttributeReader } from './reader.ts';
 
 export type Evaluator = (r: AttributeReader) => Value | undefined;
 

@@ -3,7 +3,7 @@
  * every read (absent or present, whole attribute or one map key) so a Check answer can list exactly
  * the attributes it depended on. Readers are per request and not shared between requests.
  */
-import type { AttributeRef } from '../../lib/mixer/referenced.ts';
+import { mapRefKey, type AttributeRef } from '../../lib/mixer/referenced.ts';
 import type { Value } from '../../lib/mixer/value.ts';
 
 export interface AttributeReader {
@@ -14,11 +14,6 @@ export interface AttributeReader {
    * mapRefKey(name, key), when the caller has it made already.
    */
   mapValue(name: string, key: string, refKey?: string): string | undefined;
-}
-
-/** How a TrackingReader files a read of one map key. */
-export function mapRefKey(name: string, key: string): string {
-  return `${name}\u0000${key}`;
 }
 
 export class BagReader implements AttributeReader {
